@@ -1,0 +1,22 @@
+# The two commands of the README. Both create .venv and install what is needed first.
+.PHONY: run test lint bench clean
+
+run: .venv/.ready
+	.venv/bin/plan-etl run
+
+test: .venv/.ready
+	.venv/bin/python -m pytest
+
+lint: .venv/.ready
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+
+bench: .venv/.ready
+	.venv/bin/python bench/extract_bench.py
+
+.venv/.ready: pyproject.toml scripts/bootstrap.sh
+	bash scripts/bootstrap.sh
+	touch .venv/.ready
+
+clean:
+	rm -rf curated/*.parquet curated/*.duckdb curated/.staging-*

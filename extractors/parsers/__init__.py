@@ -1,0 +1,1 @@
+"""Kind parsers: grid → records, one module per document kind."""

@@ -1,0 +1,37 @@
+"""Readers turn a document's bytes into a :class:`pipeline.models.Grid`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pipeline.models import ExtractionError, Grid
+
+from .text import read_text
+
+TEXT_SUFFIXES = {".txt", ".tsv", ".text", ".csv"}
+
+
+def detect_format(path: Path, data: bytes) -> str:
+    """``pdf`` or ``text`` — by the bytes first, the file name second."""
+    if data.lstrip()[:5] == b"%PDF-":
+        return "pdf"
+    if path.suffix.lower() == ".pdf":
+        return "pdf"
+    return "text"
+
+
+def read_document(path: Path, data: bytes, *, password: str | None = None) -> Grid:
+    """Read any supported document into a grid, or raise :class:`ExtractionError`."""
+    if not data:
+        raise ExtractionError(f"{path.name}: empty file (0 bytes)")
+    fmt = detect_format(path, data)
+    if fmt == "pdf":
+        try:
+            from .pdf import read_pdf
+        except ImportError as exc:  # pragma: no cover - PDF reader lands with issue 4
+            raise ExtractionError(f"{path.name}: PDF reading is not available: {exc}") from exc
+        return read_pdf(path, data, password=password)
+    return read_text(data, name=path.name)
+
+
+__all__ = ["detect_format", "read_document", "read_text"]

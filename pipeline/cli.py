@@ -1,0 +1,81 @@
+"""``plan-etl``: a thin command line over the library (click + rich)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from pipeline import __version__
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="plan-etl")
+def main() -> None:
+    """Turn Japanese SME promotion plans (PDF and text) into a validated warehouse."""
+
+
+@main.command()
+@click.option("--raw", "raw_dir", default="raw", show_default=True, type=click.Path(path_type=Path),
+              help="Folder with the documents and sources.yaml.")
+@click.option("--curated", "curated_dir", default="curated", show_default=True, type=click.Path(path_type=Path),
+              help="Output folder for Parquet tables (and the default DuckDB warehouse).")
+@click.option("--warehouse", default=None, metavar="URL",
+              help="duckdb:///path.duckdb (default: <curated>/warehouse.duckdb) or postgresql://…")
+@click.option("--quiet", "-q", is_flag=True, help="Print only the summary line and errors.")
+def run(raw_dir: Path, curated_dir: Path, warehouse: str | None, quiet: bool) -> None:
+    """Run the nightly refresh flow: discover, extract, normalize, load."""
+    from rich.console import Console
+
+    from pipeline.load import WarehouseError
+    from pipeline.manifest import ManifestError
+    from pipeline.report import progress_bar, print_summary
+
+    console = Console(stderr=False)
+    from flows.nightly_refresh import nightly_refresh
+
+    with progress_bar(console, disable=quiet) as notify:
+        try:
+            summary = nightly_refresh(raw_dir, curated_dir, warehouse, progress=notify)
+        except (ManifestError, WarehouseError) as exc:
+            console.print(f"[bold red]error:[/] {exc}")
+            sys.exit(2)
+    print_summary(console, summary, quiet=quiet)
+    sys.exit(1 if summary.failed else 0)
+
+
+@main.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--kind", type=click.Choice(["progress_sheets", "action_plan", "strategy_framework"]),
+              help="Document kind (auto-detected when omitted).")
+@click.option("--json", "as_json", is_flag=True, help="Print the records as JSON.")
+@click.option("--plan-id", default="", help="Plan id to stamp on the records.")
+def extract(file: Path, kind: str | None, as_json: bool, plan_id: str) -> None:
+    """Extract one document and print its normalized records."""
+    from pipeline.extract import extract_document
+
+    outcome = extract_document(file, rel_path=str(file), plan_id=plan_id or None, kind=kind)
+    payload = {"document": outcome.document, "tables": outcome.tables}
+    if as_json:
+        click.echo(json.dumps(payload, ensure_ascii=False, indent=2, default=_json_default))
+    else:
+        from rich.console import Console
+
+        from pipeline.report import print_extract
+
+        print_extract(Console(), outcome)
+    sys.exit(0 if outcome.ok else 1)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

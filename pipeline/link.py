@@ -1,0 +1,55 @@
+"""Plan-level linking across the documents of one plan.
+
+Progress sheets print KPI names without codes; the action plan of the same plan cites the
+same KPIs by code (``2-3_商工会・商工会議所の相談・指導件数(件)``). Linking gives each KPI row
+its ``indicator_code`` by fuzzy name match among the references of the same policy
+(rapidfuzz; names differ by typos such as 出展/出店 or an added の).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from rapidfuzz import fuzz
+
+MIN_SCORE = 80.0
+
+
+def _key(name: str | None) -> str:
+    return re.sub(r"[\s()（）・、,]", "", name or "")
+
+
+def link_indicator_codes(tables: dict[str, list[dict[str, Any]]]) -> list[str]:
+    """Fill ``indicator_code`` of KPI indicators in place; return messages about what could not be linked."""
+    messages: list[str] = []
+    refs_by_plan: dict[str, dict[str, dict[str, Any]]] = {}
+    for ref in tables.get("kpi_references", []):
+        code = ref["indicator_code"]
+        best = refs_by_plan.setdefault(ref["plan_id"], {}).get(code)
+        # Prefer the spelling that states a unit (the canonical one, not "…の増").
+        if best is None or (not best.get("unit") and ref.get("unit")):
+            refs_by_plan[ref["plan_id"]][code] = ref
+    for plan_id, refs in refs_by_plan.items():
+        kpis = [i for i in tables.get("indicators", []) if i["plan_id"] == plan_id and i["indicator_type"] == "kpi"]
+        taken: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
+        for ind in kpis:
+            if ind.get("indicator_code"):
+                continue
+            candidates = [(code, ref) for code, ref in refs.items() if code.split("-")[0] == ind["policy_code"]]
+            scored = sorted(((fuzz.ratio(_key(ind["name"]), _key(ref["name"])), code) for code, ref in candidates),
+                            reverse=True)
+            if not scored or scored[0][0] < MIN_SCORE:
+                messages.append(f"{plan_id}: KPI {ind['name']!r} (policy {ind['policy_code']}) matches no KPI code "
+                                f"cited in the action plan")
+                continue
+            score, code = scored[0]
+            slot = (ind["policy_code"], code)
+            if slot in taken and taken[slot][0] >= score:
+                messages.append(f"{plan_id}: KPI {ind['name']!r} and {taken[slot][1]['name']!r} both match code {code}")
+                continue
+            if slot in taken:
+                taken[slot][1]["indicator_code"] = None
+            ind["indicator_code"] = code
+            taken[slot] = (score, ind)
+    return messages

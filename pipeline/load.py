@@ -1,0 +1,112 @@
+"""Load stage: curated Parquet files and the warehouse, each written all-or-nothing.
+
+Order of a load: build every Arrow table → write them to a staging folder → replace all
+warehouse tables in one transaction → move the staged Parquet files into ``curated/``.
+A failure before the commit leaves both the warehouse and ``curated/`` as they were.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from schemas import TABLES
+
+
+class WarehouseError(Exception):
+    """The warehouse URL is unusable or the load failed (nothing was changed)."""
+
+
+def build_tables(records: dict[str, list[dict[str, Any]]]):
+    """Records per table → Arrow tables with exactly the schema of ``schemas/tables.yaml``."""
+    return {name: TABLES[name].to_arrow(records.get(name, [])) for name in TABLES}
+
+
+def read_curated(curated_dir: Path, table: str) -> list[dict[str, Any]]:
+    """The rows of ``curated/<table>.parquet`` as dicts (empty when the file is absent)."""
+    import pyarrow.parquet as pq
+
+    path = curated_dir / f"{table}.parquet"
+    if not path.exists():
+        return []
+    return pq.read_table(path).to_pylist()
+
+
+def stage_curated(curated_dir: Path, tables: dict) -> Path:
+    import pyarrow.parquet as pq
+
+    curated_dir.mkdir(parents=True, exist_ok=True)
+    staging = curated_dir / f".staging-{uuid.uuid4().hex[:8]}"
+    staging.mkdir()
+    for name, table in tables.items():
+        pq.write_table(table, staging / f"{name}.parquet", compression="zstd")
+    return staging
+
+
+def publish_curated(staging: Path, curated_dir: Path) -> None:
+    for f in sorted(staging.glob("*.parquet")):
+        os.replace(f, curated_dir / f.name)
+    shutil.rmtree(staging, ignore_errors=True)
+
+
+def duckdb_path(url: str, base: Path | None = None) -> Path:
+    """``duckdb:///curated/warehouse.duckdb`` → relative path; ``duckdb:////abs/w.duckdb`` → absolute."""
+    parsed = urlparse(url)
+    if parsed.scheme != "duckdb":
+        raise WarehouseError(f"not a DuckDB URL: {url!r}")
+    raw = url[len("duckdb:///"):] if url.startswith("duckdb:///") else parsed.path.lstrip("/")
+    if not raw:
+        raise WarehouseError(f"DuckDB URL without a path: {url!r} (expected duckdb:///path/to/file.duckdb)")
+    path = Path(raw)
+    return path if path.is_absolute() or base is None else base / path
+
+
+def load_warehouse(url: str, tables: dict) -> None:
+    """Replace every table in the warehouse in one transaction."""
+    scheme = urlparse(url).scheme
+    if scheme == "duckdb":
+        _load_duckdb(duckdb_path(url), tables)
+    elif scheme in ("postgresql", "postgres") or scheme.startswith("postgresql+"):
+        raise WarehouseError("PostgreSQL warehouses are not supported yet (planned: issue #8); use duckdb:///…")
+    else:
+        raise WarehouseError(f"unsupported warehouse URL {url!r}: use duckdb:///path.duckdb or postgresql://…")
+
+
+def _load_duckdb(path: Path, tables: dict) -> None:
+    import duckdb
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path))
+    try:
+        con.execute("BEGIN TRANSACTION")
+        for name, table in tables.items():
+            schema = TABLES[name]
+            con.register("plan_etl_stage", table)
+            con.execute(f'DROP TABLE IF EXISTS "{name}"')
+            con.execute(schema.ddl("duckdb"))
+            cols = ", ".join(f'"{c}"' for c in schema.column_names)
+            con.execute(f'INSERT INTO "{name}" ({cols}) SELECT {cols} FROM plan_etl_stage')
+            con.unregister("plan_etl_stage")
+        con.execute("COMMIT")
+    except Exception as exc:
+        con.execute("ROLLBACK")
+        raise WarehouseError(f"loading {path} failed, nothing was changed: {exc}") from exc
+    finally:
+        con.close()
+
+
+def load_all(curated_dir: Path, warehouse_url: str, records: dict[str, list[dict[str, Any]]]) -> dict[str, int]:
+    """Write every table to ``curated/`` and the warehouse; return row counts per table."""
+    tables = build_tables(records)
+    staging = stage_curated(curated_dir, tables)
+    try:
+        load_warehouse(warehouse_url, tables)
+    except Exception:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    publish_curated(staging, curated_dir)
+    return {name: t.num_rows for name, t in tables.items()}

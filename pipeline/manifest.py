@@ -1,0 +1,156 @@
+"""The source manifest (``raw/sources.yaml``) and discovery of the documents under ``raw/``."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from extractors.detect import KINDS
+
+MANIFEST = "sources.yaml"
+LEVELS = ("municipal", "prefectural")
+DOCUMENT_SUFFIXES = {".txt", ".tsv", ".pdf", ".text"}
+
+
+class ManifestError(Exception):
+    """The manifest cannot be used. The message names the file, the line and what to fix."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    plan_id: str
+    issuer: str | None = None
+    level: str | None = None
+    prefecture: str | None = None
+    title: str | None = None
+    fiscal_years: tuple[int, int] | None = None
+
+    def record(self) -> dict[str, Any]:
+        fy = self.fiscal_years or (None, None)
+        return {"plan_id": self.plan_id, "issuer": self.issuer, "level": self.level,
+                "prefecture": self.prefecture, "title": self.title,
+                "first_fiscal_year": fy[0], "last_fiscal_year": fy[1]}
+
+
+@dataclass(frozen=True)
+class DocumentSpec:
+    """One document to extract: where it is, which plan it belongs to, what kind it is."""
+
+    path: Path  # absolute
+    rel_path: str  # relative to raw/, POSIX
+    plan_id: str
+    kind: str | None = None
+    password: str | None = None
+    listed: bool = True
+
+
+@dataclass
+class Manifest:
+    raw_dir: Path
+    plans: dict[str, Plan] = field(default_factory=dict)
+    documents: list[DocumentSpec] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def _line_of(text: str, needle: str) -> int | None:
+    for i, line in enumerate(text.splitlines(), start=1):
+        if needle in line:
+            return i
+    return None
+
+
+def _inside(raw_dir: Path, rel: str, where: str) -> Path:
+    """Resolve ``rel`` under ``raw_dir``; refuse absolute paths and anything that escapes it."""
+    if not rel or Path(rel).is_absolute() or re.match(r"^[A-Za-z]:[\\/]", rel):
+        raise ManifestError(f"{where}: path {rel!r} must be relative to raw/ (absolute paths are refused)")
+    candidate = raw_dir / rel
+    resolved = candidate.resolve()
+    if not resolved.is_relative_to(raw_dir.resolve()):
+        raise ManifestError(f"{where}: path {rel!r} leads outside raw/ (refused)")
+    if not candidate.exists():
+        raise ManifestError(f"{where}: path {rel!r} does not exist under {raw_dir}")
+    if not candidate.is_file():
+        raise ManifestError(f"{where}: path {rel!r} is not a file")
+    return candidate
+
+
+def load_manifest(raw_dir: Path) -> Manifest:
+    """Read ``raw/sources.yaml`` and add every unlisted document found under ``raw/``.
+
+    Raises :class:`ManifestError` (nothing is extracted) for invalid YAML, unknown kinds or
+    levels, duplicate plan ids, and paths that are missing or lead outside ``raw/``.
+    """
+    raw_dir = raw_dir.resolve()
+    if not raw_dir.is_dir():
+        raise ManifestError(f"raw directory {raw_dir} does not exist")
+    manifest = Manifest(raw_dir=raw_dir)
+    path = raw_dir / MANIFEST
+    spec: dict[str, Any] = {}
+    text = ""
+    if path.exists():
+        text = path.read_text(encoding="utf-8-sig")
+        try:
+            spec = yaml.safe_load(text) or {}
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            line = f" line {mark.line + 1}" if mark else ""
+            raise ManifestError(f"{path}:{line}: invalid YAML: {getattr(exc, 'problem', exc)}") from exc
+        if not isinstance(spec, dict) or not isinstance(spec.get("plans", []), list):
+            raise ManifestError(f"{path}: expected a mapping with a list under 'plans:'")
+    else:
+        manifest.warnings.append(f"{path} not found: every document is auto-detected")
+    listed: set[Path] = set()
+    for n, p in enumerate(spec.get("plans") or [], start=1):
+        if not isinstance(p, dict) or not p.get("plan_id"):
+            raise ManifestError(f"{path}: plan #{n} has no plan_id")
+        pid = str(p["plan_id"])
+        where = f"{path.name} line {_line_of(text, pid) or '?'} (plan {pid})"
+        if pid in manifest.plans:
+            raise ManifestError(f"{where}: duplicate plan_id {pid!r}")
+        level = p.get("level")
+        if level is not None and level not in LEVELS:
+            raise ManifestError(f"{where}: level {level!r} is not one of {', '.join(LEVELS)}")
+        fy = p.get("fiscal_years")
+        if fy is not None and (not isinstance(fy, list) or len(fy) != 2 or not all(isinstance(y, int) for y in fy)):
+            raise ManifestError(f"{where}: fiscal_years must be [first, last], e.g. [2023, 2027]")
+        manifest.plans[pid] = Plan(pid, p.get("issuer"), level, p.get("prefecture"), p.get("title"),
+                                   tuple(fy) if fy else None)
+        for d in p.get("documents") or []:
+            rel = str(d.get("path", "")) if isinstance(d, dict) else str(d)
+            dwhere = f"{path.name} line {_line_of(text, rel) or '?'}"
+            kind = d.get("kind") if isinstance(d, dict) else None
+            if kind is not None and kind not in KINDS:
+                raise ManifestError(f"{dwhere}: unknown kind {kind!r} (known: {', '.join(KINDS)})")
+            full = _inside(raw_dir, rel, dwhere)
+            if full.resolve() in listed:
+                raise ManifestError(f"{dwhere}: {rel!r} is listed twice")
+            listed.add(full.resolve())
+            password = d.get("password") if isinstance(d, dict) else None
+            manifest.documents.append(DocumentSpec(full, Path(rel).as_posix(), pid, kind,
+                                                   None if password is None else str(password)))
+    _discover_unlisted(manifest, listed)
+    return manifest
+
+
+def _discover_unlisted(manifest: Manifest, listed: set[Path]) -> None:
+    raw_dir = manifest.raw_dir
+    by_dir = {d.path.parent.resolve(): d.plan_id for d in manifest.documents}
+    for f in sorted(raw_dir.rglob("*")):
+        if not f.is_file() or f.name.startswith(".") or f.name == MANIFEST:
+            continue
+        if f.suffix.lower() not in DOCUMENT_SUFFIXES or f.resolve() in listed:
+            continue
+        if f.is_symlink() and not f.resolve().is_relative_to(raw_dir):
+            manifest.warnings.append(f"{f.relative_to(raw_dir)}: symlink pointing outside raw/ — skipped")
+            continue
+        rel = f.relative_to(raw_dir).as_posix()
+        plan_id = by_dir.get(f.parent.resolve())
+        if plan_id is None:
+            plan_id = (f.parent.name if f.parent != raw_dir else f.stem).lower()
+            manifest.plans.setdefault(plan_id, Plan(plan_id))
+        manifest.warnings.append(f"{rel}: not listed in {MANIFEST}; kind auto-detected, plan {plan_id!r}")
+        manifest.documents.append(DocumentSpec(f, rel, plan_id, None, None, listed=False))

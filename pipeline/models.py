@@ -1,0 +1,95 @@
+"""The small object model every stage shares.
+
+reader (bytes → :class:`Grid`) → kind parser (:class:`Grid` → :class:`ParseResult`)
+→ normalizer → loader. A :class:`Grid` is what a document looks like once its format
+no longer matters: rows of cells with page, row, column, text and (for PDFs) the box.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+BBox = tuple[float, float, float, float]  # x0, top, x1, bottom (PDF points)
+
+
+class ExtractionError(Exception):
+    """A document could not be read or parsed. The message says what and why, for a person."""
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One cell of a document table or one line of free text.
+
+    ``row`` and ``col`` are 0-based positions in the grid; ``line`` is the 1-based line of a
+    text export (None for PDFs); ``page`` is 1-based (None for text exports).
+    """
+
+    text: str
+    row: int
+    col: int
+    page: int | None = None
+    line: int | None = None
+    bbox: BBox | None = None
+
+
+@dataclass(frozen=True)
+class Shape:
+    """A drawn mark that carries meaning (e.g. a schedule arrow). PDFs only."""
+
+    kind: str  # "arrow" | "line" | "rect"
+    page: int
+    bbox: BBox
+
+
+@dataclass
+class Grid:
+    """A document as rows of cells. Empty rows are kept: blank lines separate blocks."""
+
+    rows: list[list[Cell]]
+    format: str  # "text" | "pdf"
+    pages: int | None = None
+    encoding: str | None = None
+    shapes: list[Shape] = field(default_factory=list)
+
+    def texts(self, i: int) -> list[str]:
+        """The texts of row ``i`` (trailing empty cells removed)."""
+        texts = [c.text for c in self.rows[i]]
+        while texts and not texts[-1].strip():
+            texts.pop()
+        return texts
+
+    def all_text(self) -> str:
+        return "\n".join("\t".join(c.text for c in row) for row in self.rows)
+
+
+@dataclass
+class ParseResult:
+    """What a kind parser returns: records per table (contract column names) + warnings.
+
+    Records carry ``source_page`` / ``source_row`` where known; the pipeline adds
+    ``plan_id`` and ``source_doc_id``.
+    """
+
+    kind: str
+    tables: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+
+    @property
+    def partial(self) -> bool:
+        """True when a section the document should have was missing (the rest is extracted)."""
+        return bool(self.missing)
+
+    def mark_missing(self, message: str) -> None:
+        self.missing.append(message)
+        self.warnings.append(message)
+
+    def add(self, table: str, record: dict[str, Any]) -> None:
+        self.tables.setdefault(table, []).append(record)
+
+    def warn(self, message: str) -> None:
+        self.warnings.append(message)
+
+    def count(self, table: str) -> int:
+        return len(self.tables.get(table, []))

@@ -1,0 +1,338 @@
+"""Shared normalization for every parser: text, numbers, codes, units, era dates.
+
+One place for the rules that Japanese plan documents need (正規化):
+
+* NFKC *with care*: circled numbers (①) are code markers, so they survive NFKC
+  unless a caller asks for them as numbers; white space is folded; a space that
+  only exists because a PDF cell wrapped between two Japanese characters is removed
+  where the caller says the text is a name (``join_wrapped``).
+* numbers as printed: ``4,755``, ``38.7``, full-width digits, ``15 (25)`` (annual and
+  cumulative), ``—`` / ``―`` / ``-`` / ``--`` for "no value".
+* codes: ``①`` → 1, ``(2)`` / ``（２）`` → 2, ``第３`` → 3, ``１`` → 1.
+* units split from indicator names: ``創業塾の参加人数 (人)`` → (name, ``人``).
+* Japanese eras and fiscal years: ``R5年1月末時点`` → 2023-01-31, ``令和4年度実績`` → FY2022,
+  ``2023 (R5)`` → 2023, ``R6`` → 2024.
+
+Every function here is total: it returns ``None`` (or the input, folded) for text it does
+not understand and never raises on arbitrary strings (property-tested with hypothesis).
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+import unicodedata
+from dataclasses import dataclass
+
+__all__ = [
+    "CIRCLED",
+    "AsOf",
+    "clean_text",
+    "fiscal_year_of",
+    "is_missing",
+    "parse_as_of",
+    "parse_code_number",
+    "parse_era_year",
+    "parse_fiscal_year",
+    "parse_number",
+    "parse_quantity",
+    "parse_target",
+    "split_leading_code",
+    "split_name_and_unit",
+    "strip_marks",
+    "to_halfwidth_digits",
+]
+
+# ①..⑳ (U+2460..2473), ㉑..㉟ (U+3251..325F), ㊱..㊿ (U+32B1..32BF)
+CIRCLED: dict[str, int] = {chr(0x2460 + i): i + 1 for i in range(20)}
+CIRCLED.update({chr(0x3251 + i): 21 + i for i in range(15)})
+CIRCLED.update({chr(0x32B1 + i): 36 + i for i in range(15)})
+_CIRCLED_CLASS = "".join(CIRCLED)
+
+#: Spellings of "no value" in these documents (after NFKC).
+MISSING_TOKENS = frozenset({"", "-", "--", "---", "----", "-----", "—", "―", "–", "−", "‐", "ー", "－", "なし", "該当なし", "n/a", "N/A"})
+
+_WS = re.compile(r"[\s\u3000]+")
+_CJK = r"\u3005\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uff66-\uff9f"
+_WRAP_SPACE = re.compile(rf"(?<=[{_CJK}]) +(?=[{_CJK}])")
+_SLASH_SPACE = re.compile(r"\s*/\s*")
+
+
+def to_halfwidth_digits(text: str) -> str:
+    """Full-width digits and signs → ASCII (``１２`` → ``12``); everything else untouched."""
+    return text.translate(_FW_DIGITS)
+
+
+_FW_DIGITS = str.maketrans("０１２３４５６７８９．，－＋", "0123456789.,-+")
+
+
+def clean_text(text: str | None, *, join_wrapped: bool = False, keep_circled: bool = True) -> str:
+    """NFKC-normalize and fold white space (the contract's text form).
+
+    ``keep_circled`` keeps ① as ① (NFKC would turn it into ``1`` and lose that it is a
+    code marker). ``join_wrapped`` removes a space between two Japanese characters — the
+    trace of a line wrap inside a cell — which is right for names and titles but not for
+    free text where a space separates two phrases.
+    """
+    if text is None:
+        return ""
+    s = str(text)
+    if keep_circled:
+        s = "".join(ch if ch in CIRCLED else unicodedata.normalize("NFKC", ch) for ch in s)
+    else:
+        s = unicodedata.normalize("NFKC", s)
+    s = _WS.sub(" ", s).strip()
+    if join_wrapped:
+        s = _WRAP_SPACE.sub("", s)
+        s = _SLASH_SPACE.sub("/", s)
+    return s
+
+
+def is_missing(text: str | None) -> bool:
+    """True for empty cells and the dashes documents print for "no value"."""
+    if text is None:
+        return True
+    return clean_text(text) in MISSING_TOKENS
+
+
+_NUMBER = re.compile(r"^[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$")
+
+
+def parse_number(text: str | None) -> float | None:
+    """``4,755`` → 4755.0, ``38.7`` → 38.7, ``１０`` → 10.0, ``—`` → None, ``abc`` → None."""
+    if text is None:
+        return None
+    s = clean_text(text).replace(" ", "")
+    if s in MISSING_TOKENS or not _NUMBER.match(s):
+        return None
+    try:
+        return float(s.replace(",", ""))
+    except ValueError:  # pragma: no cover - the regex already guarantees a float
+        return None
+
+
+_TARGET = re.compile(r"^(?P<a>[^()]+?)\s*\(\s*(?P<b>[^()]+?)\s*\)$")
+
+
+def parse_target(text: str | None) -> tuple[float | None, float | None]:
+    """``15 (25)`` → (15, 25): the year's target and the cumulative one in parentheses.
+
+    ``3`` → (3, None); ``—`` → (None, None).
+    """
+    if text is None:
+        return None, None
+    s = clean_text(text)
+    m = _TARGET.match(s)
+    if m:
+        return parse_number(m.group("a")), parse_number(m.group("b"))
+    return parse_number(s), None
+
+
+_QUANTITY = re.compile(r"^(?P<num>[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)\s*(?P<unit>[^\d\s()（）][^()（）]{0,7}?)?\s*$")
+
+
+def parse_quantity(text: str | None) -> tuple[float | None, str | None]:
+    """``13,386件`` → (13386, ``件``); ``30.5％`` → (30.5, ``%``); ``42社`` → (42, ``社``)."""
+    if text is None:
+        return None, None
+    s = clean_text(text)
+    m = _QUANTITY.match(s)
+    if not m:
+        return None, None
+    unit = (m.group("unit") or "").strip() or None
+    return parse_number(m.group("num")), unit
+
+
+# --- codes -------------------------------------------------------------------------
+
+_KANJI_DIGITS = {"〇": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
+_LEADING_CODE = re.compile(
+    rf"^\s*(?:"
+    rf"(?P<circled>[{_CIRCLED_CLASS}])"
+    rf"|[(（]\s*(?P<paren>[0-9０-９]+|[一二三四五六七八九十]+)\s*[)）]"
+    rf"|第\s*(?P<dai>[0-9０-９]+|[一二三四五六七八九十]+)(?:\s*[章節条項])?"
+    rf"|(?P<plain>[0-9０-９]{{1,3}})(?:\s*[.．、)）]|\s+|(?=[^\d０-９.．,，]))"
+    rf")\s*"
+)
+
+
+def _int_from(token: str) -> int | None:
+    token = to_halfwidth_digits(token.strip())
+    if token.isdigit():
+        return int(token)
+    if token and all(ch in _KANJI_DIGITS for ch in token):
+        if token == "十":
+            return 10
+        if token.startswith("十"):
+            return 10 + _KANJI_DIGITS.get(token[1:], 0)
+        if "十" in token:
+            tens, _, ones = token.partition("十")
+            return _KANJI_DIGITS[tens] * 10 + (_KANJI_DIGITS[ones] if ones else 0)
+        if len(token) == 1:
+            return _KANJI_DIGITS[token]
+    return None
+
+
+def split_leading_code(text: str | None) -> tuple[int | None, str]:
+    """Split a leading section number from a title.
+
+    ``(1) 中小企業の創業の促進を図る`` → (1, ``中小企業の創業の促進を図る``);
+    ``①創業希望者の発掘`` → (1, …); ``第３ 人材の確保`` → (3, …); ``（２）成長産業`` → (2, …);
+    ``１ 意欲的な取組の促進`` → (1, …). No code → (None, text).
+    """
+    if text is None:
+        return None, ""
+    s = str(text)
+    m = _LEADING_CODE.match(s)
+    if not m:
+        return None, clean_text(s)
+    token = next(g for g in m.groups() if g is not None)
+    number = CIRCLED[token] if token in CIRCLED else _int_from(token)
+    if number is None:
+        return None, clean_text(s)
+    return number, clean_text(s[m.end():])
+
+
+def parse_code_number(text: str | None) -> int | None:
+    """The number of a code written alone: ``①`` → 1, ``(2)`` → 2, ``第３`` → 3, ``4`` → 4."""
+    if text is None:
+        return None
+    s = clean_text(text)
+    if s in CIRCLED:
+        return CIRCLED[s]
+    number, rest = split_leading_code(s)
+    return number if number is not None and rest == "" else None
+
+
+# --- names, units, marks ----------------------------------------------------------------
+
+#: Units these documents print in parentheses after an indicator name. Extended from
+#: ``schemas/labels.yaml`` at import time by :mod:`schemas.vocabulary`.
+KNOWN_UNITS: set[str] = {
+    "人", "件", "社", "%", "千円", "円", "万円", "億円", "百万円", "千人", "千人/年", "人/年", "回", "団体",
+    "名", "事業所", "店", "店舗", "か所", "箇所", "校", "日", "時間", "割", "ポイント", "pt", "台", "戸", "棟",
+}
+
+_REPOST = re.compile(r"[【\[(（]\s*再掲(?:含む)?\s*[】\])）]")
+_FOOTNOTE_MARK = re.compile(r"\s*[*＊※](?:\d)?\s*")
+_PAREN = re.compile(r"\s*[(（]\s*([^()（）]*?)\s*[)）]")
+
+
+def strip_marks(text: str | None) -> tuple[str, bool, bool]:
+    """Remove 【再掲】 and footnote marks (``*``, ``※``): (text, is_reposted, has_footnote)."""
+    s = clean_text(text)
+    reposted = bool(_REPOST.search(s))
+    s = _REPOST.sub(" ", s)
+    footnote = bool(re.search(r"[*＊※]", s))
+    s = _FOOTNOTE_MARK.sub(" ", s)
+    return clean_text(s), reposted, footnote
+
+
+def split_name_and_unit(text: str | None, units: set[str] | None = None) -> tuple[str, str | None]:
+    """Split the unit out of an indicator name.
+
+    ``創業塾、創業セミナーの参加人数 (人)`` → (``創業塾、創業セミナーの参加人数``, ``人``);
+    ``補助金利用数 (件) (デジタル化促進支援)`` → (``補助金利用数 (デジタル化促進支援)``, ``件``);
+    ``観光入込客数 (千人 /年)`` → (``観光入込客数``, ``千人/年``). The last parenthesized
+    group that is a known unit wins; other parentheses stay in the name.
+    """
+    known = units if units is not None else KNOWN_UNITS
+    s = clean_text(text, join_wrapped=True)
+    unit = None
+    for m in reversed(list(_PAREN.finditer(s))):
+        candidate = clean_text(m.group(1), join_wrapped=True).replace(" ", "")
+        if candidate in known:
+            unit = candidate
+            s = s[: m.start()] + " " + s[m.end():]
+            break
+    name = clean_text(s, join_wrapped=True)
+    name = re.sub(r"\s+(?=[、。,])", "", name)
+    return name, unit
+
+
+# --- eras and dates ------------------------------------------------------------------------
+
+ERAS: dict[str, int] = {"令和": 2018, "R": 2018, "平成": 1988, "H": 1988, "昭和": 1925, "S": 1925}
+_ERA = re.compile(r"(?P<era>令和|平成|昭和|(?<![A-Za-z])[RHS])\s*(?P<year>元|\d{1,2})(?!\d)")
+_YEAR4 = re.compile(r"(?<!\d)(?P<year>(?:19|20)\d{2})(?!\d)")
+
+
+def parse_era_year(era: str, year: str) -> int | None:
+    """``('令和', '5')`` → 2023; ``('R', '元')`` → 2019; unknown era → None."""
+    base = ERAS.get(era)
+    if base is None:
+        return None
+    y = 1 if year == "元" else _int_from(year)
+    return None if y is None else base + y
+
+
+def parse_fiscal_year(text: str | None) -> int | None:
+    """A (fiscal) year written any of the usual ways.
+
+    ``2023`` / ``2023年度`` / ``2023 (R5)`` / ``R6`` / ``令和6年度`` / ``R４年度実績`` → the
+    Gregorian year of that fiscal year. A four-digit year wins over an era in the same text.
+    """
+    if text is None:
+        return None
+    s = to_halfwidth_digits(clean_text(text))
+    m = _YEAR4.search(s)
+    if m:
+        return int(m.group("year"))
+    m = _ERA.search(s)
+    if m:
+        return parse_era_year(m.group("era"), m.group("year"))
+    return None
+
+
+def fiscal_year_of(day: dt.date) -> int:
+    """Japanese fiscal year (April–March) of a date: 2023-01-31 → 2022."""
+    return day.year if day.month >= 4 else day.year - 1
+
+
+@dataclass(frozen=True)
+class AsOf:
+    """When a figure was true, as the document states it (時点 / 現在 / 年度実績)."""
+
+    text: str
+    date: dt.date | None
+    fiscal_year: int | None
+
+
+_DATE = re.compile(
+    r"(?:(?P<era>令和|平成|昭和|(?<![A-Za-z])[RHS])\s*(?P<ey>元|\d{1,2})|(?P<y4>(?:19|20)\d{2}))\s*年\s*"
+    r"(?:(?P<month>\d{1,2})\s*月\s*(?:(?P<day>\d{1,2})\s*日|(?P<end>末))?)?"
+    r"\s*(?P<fy>度)?"
+)
+
+
+def parse_as_of(text: str | None) -> AsOf | None:
+    """Parse an "as of" statement.
+
+    ``R5年1月末時点`` → 2023-01-31 (FY2022); ``R5年3月1日現在`` → 2023-03-01;
+    ``R5年1月時点`` → 2023-01-31 (a month alone is read as its last day);
+    ``令和4年度実績`` / ``R４年度実績`` → no date, FY2022. Returns None when no year is found.
+    """
+    if text is None:
+        return None
+    raw = clean_text(text)
+    s = to_halfwidth_digits(raw)
+    m = _DATE.search(s)
+    if not m:
+        return None
+    year = int(m.group("y4")) if m.group("y4") else parse_era_year(m.group("era"), m.group("ey"))
+    if year is None:
+        return None
+    if m.group("fy") and not m.group("month"):
+        return AsOf(raw, None, year)
+    if not m.group("month"):
+        return AsOf(raw, None, None)
+    month = int(m.group("month"))
+    if not 1 <= month <= 12:
+        return None
+    last = calendar.monthrange(year, month)[1]
+    day = int(m.group("day")) if m.group("day") else last
+    if not 1 <= day <= last:
+        return None
+    date = dt.date(year, month, day)
+    return AsOf(raw, date, fiscal_year_of(date))

@@ -1,0 +1,79 @@
+"""Terminal output: progress bars and run / extract summaries (rich)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from pipeline.extract import DocumentOutcome
+from pipeline.run import RunSummary
+
+
+@contextlib.contextmanager
+def progress_bar(console: Console, disable: bool = False) -> Iterator[Any]:
+    """A callback for the flow's progress events, drawn as a bar over the documents."""
+    progress = Progress(TextColumn("[bold]extract"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                        TextColumn("{task.description}"), console=console, disable=disable, transient=True)
+    state: dict[str, Any] = {}
+
+    def notify(event: str, data: dict[str, Any]) -> None:
+        if event == "start":
+            state["task"] = progress.add_task("", total=data["total"])
+        elif event == "document" and "task" in state:
+            progress.update(state["task"], advance=1, description=data["path"])
+
+    with progress:
+        yield notify
+
+
+def print_summary(console: Console, summary: RunSummary, quiet: bool = False) -> None:
+    rec = summary.run_record()
+    seconds = (summary.finished_at - summary.started_at).total_seconds() if summary.finished_at else 0.0
+    line = (f"run {summary.run_id}: {rec['documents_seen']} documents — {rec['documents_extracted']} extracted, "
+            f"{rec['documents_skipped_unchanged']} unchanged, {rec['documents_failed']} failed"
+            f"{f', {len(summary.removed)} removed' if summary.removed else ''} ({seconds:.1f} s)")
+    if quiet:
+        console.print(line)
+        for d in summary.failed:
+            console.print(f"[red]failed:[/] {d['error']}")
+        return
+    docs = Table(title="documents", show_lines=False)
+    for col in ("path", "kind", "plan", "status", "warnings"):
+        docs.add_column(col)
+    for d in summary.documents:
+        style = {"ok": "green", "partial": "yellow", "failed": "red"}.get(d["status"], "")
+        docs.add_row(d["source_path"], d.get("kind") or "?", d.get("plan_id") or "?",
+                     f"[{style}]{d['status']}[/]", str(len(d.get("warnings") or [])))
+    console.print(docs)
+    rows = Table(title="rows per table")
+    rows.add_column("table")
+    rows.add_column("rows", justify="right")
+    for name, n in summary.row_counts.items():
+        rows.add_row(name, str(n))
+    console.print(rows)
+    for d in summary.failed:
+        console.print(f"[red]failed:[/] {d['error']}")
+    for path in summary.removed:
+        console.print(f"[yellow]removed:[/] {path} is no longer under raw/; its rows were dropped")
+    console.print(line)
+
+
+def print_extract(console: Console, outcome: DocumentOutcome) -> None:
+    d = outcome.document
+    console.print(f"[bold]{d['source_path']}[/]: {d.get('kind') or '?'}, {d['status']}"
+                  f"{' — ' + d['error'] if d.get('error') else ''}")
+    for name, rows in outcome.tables.items():
+        table = Table(title=f"{name} ({len(rows)})")
+        cols = [c for c in (rows[0].keys() if rows else []) if c not in ("plan_id", "source_doc_id")][:8]
+        for c in cols:
+            table.add_column(c, overflow="fold", max_width=40)
+        for r in rows[:50]:
+            table.add_row(*("" if r.get(c) is None else str(r.get(c)) for c in cols))
+        console.print(table)
+    for w in d.get("warnings") or []:
+        console.print(f"[yellow]warning:[/] {w}")

@@ -1,0 +1,32 @@
+"""Environment defaults that must be in place before Prefect is imported."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+QUIET_PREFECT = {
+    "PREFECT_LOGGING_LEVEL": "WARNING",
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
+    "PREFECT_LOGGING_TO_API_ENABLED": "false",
+    "DASK_LOGGING__DISTRIBUTED": "warning",
+    "GX_ANALYTICS_ENABLED": "false",
+    "DO_NOT_TRACK": "1",
+}
+
+
+def configure_environment() -> None:
+    """Quiet, self-contained Prefect: its own PREFECT_HOME, warnings only, no telemetry.
+
+    Values already set by the user win (e.g. PREFECT_API_URL for a real Prefect server).
+    """
+    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "plan-etl"
+    os.environ.setdefault("PREFECT_HOME", str(cache / "prefect"))
+    try:
+        Path(os.environ["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)
+    except OSError:  # read-only home: fall back to a folder in the working directory
+        os.environ["PREFECT_HOME"] = str(Path.cwd() / ".prefect")
+        Path(os.environ["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)
+    for key, value in QUIET_PREFECT.items():
+        os.environ.setdefault(key, value)

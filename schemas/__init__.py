@@ -1,0 +1,150 @@
+"""Table schemas: the one definition (``tables.yaml``) behind Parquet, DDL and checks.
+
+>>> from schemas import TABLES
+>>> TABLES["indicators"].column_names[:3]
+['indicator_id', 'plan_id', 'policy_code']
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+HERE = Path(__file__).parent
+LINEAGE_COLUMNS = {
+    "source_doc_id": {"type": "text", "nullable": True, "description": "sha256 of the source document"},
+    "source_page": {"type": "int", "nullable": True, "description": "1-based page (PDFs)"},
+}
+TYPES = ("text", "int", "float", "bool", "date", "timestamp", "text[]")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    nullable: bool = True
+    description: str = ""
+    added: bool = False
+
+
+@dataclass(frozen=True)
+class TableSchema:
+    """One table: its columns (in order), its key and its Arrow / SQL forms."""
+
+    name: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...] = ()
+    description: str = ""
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def arrow_schema(self):
+        import pyarrow as pa
+
+        mapping = {
+            "text": pa.string(),
+            "int": pa.int64(),
+            "float": pa.float64(),
+            "bool": pa.bool_(),
+            "date": pa.date32(),
+            "timestamp": pa.timestamp("us", tz="UTC"),
+            "text[]": pa.list_(pa.string()),
+        }
+        return pa.schema([pa.field(c.name, mapping[c.type], nullable=c.nullable) for c in self.columns])
+
+    def ddl(self, dialect: str = "duckdb", table_name: str | None = None) -> str:
+        """``CREATE TABLE`` for DuckDB or PostgreSQL."""
+        sql_types = {
+            "text": "TEXT",
+            "int": "BIGINT",
+            "float": "DOUBLE PRECISION" if dialect == "postgresql" else "DOUBLE",
+            "bool": "BOOLEAN",
+            "date": "DATE",
+            "timestamp": "TIMESTAMPTZ",
+            "text[]": "TEXT[]",
+        }
+        cols = ",\n  ".join(
+            f'"{c.name}" {sql_types[c.type]}{"" if c.nullable else " NOT NULL"}' for c in self.columns
+        )
+        return f'CREATE TABLE "{table_name or self.name}" (\n  {cols}\n)'
+
+    def to_arrow(self, records: list[dict[str, Any]]):
+        """Build an Arrow table with exactly this schema (missing keys → null)."""
+        import pyarrow as pa
+
+        arrays = {c.name: [_coerce(r.get(c.name), c.type) for r in records] for c in self.columns}
+        return pa.Table.from_pydict(arrays, schema=self.arrow_schema())
+
+    def to_frame(self, records: list[dict[str, Any]]):
+        return self.to_arrow(records).to_pandas()
+
+
+def _coerce(value: Any, type_: str) -> Any:
+    if value is None:
+        return None
+    try:
+        import math
+
+        if isinstance(value, float) and math.isnan(value):
+            return None
+    except TypeError:  # pragma: no cover
+        pass
+    if type_ == "text":
+        return str(value)
+    if type_ == "int":
+        return int(value)
+    if type_ == "float":
+        return float(value)
+    if type_ == "bool":
+        return bool(value)
+    if type_ == "date":
+        return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
+    if type_ == "timestamp":
+        if isinstance(value, dt.datetime):
+            return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+        return dt.datetime.fromisoformat(str(value))
+    if type_ == "text[]":
+        return [str(v) for v in value]
+    raise ValueError(f"unknown column type {type_!r}")
+
+
+@cache
+def load_tables() -> dict[str, TableSchema]:
+    spec = yaml.safe_load((HERE / "tables.yaml").read_text(encoding="utf-8"))
+    tables: dict[str, TableSchema] = {}
+    for name, t in spec["tables"].items():
+        cols = dict(t["columns"])
+        if t.get("lineage", True):
+            for lname, lspec in LINEAGE_COLUMNS.items():
+                cols.setdefault(lname, lspec)
+        columns = []
+        for cname, c in cols.items():
+            if c["type"] not in TYPES:
+                raise ValueError(f"tables.yaml: {name}.{cname}: unknown type {c['type']!r}")
+            columns.append(
+                Column(cname, c["type"], c.get("nullable", True), c.get("description", ""), c.get("added", False))
+            )
+        tables[name] = TableSchema(name, tuple(columns), tuple(t.get("key", ())), t.get("description", ""))
+    return tables
+
+
+TABLES = load_tables()
+#: Tables extracted from documents (they carry source_doc_id and are replaced per document).
+DOCUMENT_TABLES = (
+    "policies",
+    "measures",
+    "initiatives",
+    "schedule_items",
+    "indicators",
+    "indicator_values",
+    "grading_rules",
+    "kpi_references",
+    "declared_counts",
+)
