@@ -12,7 +12,9 @@ def kind_scores(grid: Grid, vocab: Vocabulary | None = None) -> dict[str, int]:
     """How many distinct markers of each kind occur in the document (NFKC, spaces ignored)."""
     vocab = vocab or vocabulary()
     text = label_key(grid.all_text()[:200_000])
-    return {kind: sum(1 for m in markers if m and m in text) for kind, markers in vocab.kind_markers().items()}
+    return {
+        kind: sum(1 for m in markers if m and m in text) for kind, markers in vocab.kind_markers().items()
+    }
 
 
 def detect_kind(grid: Grid, vocab: Vocabulary | None = None) -> str | None:

@@ -37,13 +37,18 @@ def plan(manifest: Manifest, curated_dir: Path) -> tuple[WorkPlan, list[dict[str
     return plan_work(manifest, previous), previous
 
 
-@task(name="extract-document", retries=2, retry_delay_seconds=[1, 4],
-      task_run_name="extract {spec.rel_path}")
+@task(name="extract-document", retries=2, retry_delay_seconds=[1, 4], task_run_name="extract {spec.rel_path}")
 def extract(spec: DocumentSpec, now: dt.datetime) -> DocumentOutcome:
     """Extract one document. Bad documents come back as failed outcomes; only unexpected
     I/O errors raise, and Prefect retries those."""
-    return extract_document(spec.path, rel_path=spec.rel_path, plan_id=spec.plan_id, kind=spec.kind,
-                            password=spec.password, now=now)
+    return extract_document(
+        spec.path,
+        rel_path=spec.rel_path,
+        plan_id=spec.plan_id,
+        kind=spec.kind,
+        password=spec.password,
+        now=now,
+    )
 
 
 @task(name="load")

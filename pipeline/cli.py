@@ -26,12 +26,28 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--raw", "raw_dir", default="raw", show_default=True, type=click.Path(path_type=Path),
-              help="Folder with the documents and sources.yaml.")
-@click.option("--curated", "curated_dir", default="curated", show_default=True, type=click.Path(path_type=Path),
-              help="Output folder for Parquet tables (and the default DuckDB warehouse).")
-@click.option("--warehouse", default=None, metavar="URL",
-              help="duckdb:///path.duckdb (default: <curated>/warehouse.duckdb) or postgresql://…")
+@click.option(
+    "--raw",
+    "raw_dir",
+    default="raw",
+    show_default=True,
+    type=click.Path(path_type=Path),
+    help="Folder with the documents and sources.yaml.",
+)
+@click.option(
+    "--curated",
+    "curated_dir",
+    default="curated",
+    show_default=True,
+    type=click.Path(path_type=Path),
+    help="Output folder for Parquet tables (and the default DuckDB warehouse).",
+)
+@click.option(
+    "--warehouse",
+    default=None,
+    metavar="URL",
+    help="duckdb:///path.duckdb (default: <curated>/warehouse.duckdb) or postgresql://…",
+)
 @click.option("--quiet", "-q", is_flag=True, help="Print only the summary line and errors.")
 def run(raw_dir: Path, curated_dir: Path, warehouse: str | None, quiet: bool) -> None:
     """Run the nightly refresh flow: discover, extract, normalize, load."""
@@ -39,7 +55,7 @@ def run(raw_dir: Path, curated_dir: Path, warehouse: str | None, quiet: bool) ->
 
     from pipeline.load import WarehouseError
     from pipeline.manifest import ManifestError
-    from pipeline.report import progress_bar, print_summary
+    from pipeline.report import print_summary, progress_bar
 
     console = Console(stderr=False)
     from flows.nightly_refresh import nightly_refresh
@@ -56,8 +72,11 @@ def run(raw_dir: Path, curated_dir: Path, warehouse: str | None, quiet: bool) ->
 
 @main.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--kind", type=click.Choice(["progress_sheets", "action_plan", "strategy_framework"]),
-              help="Document kind (auto-detected when omitted).")
+@click.option(
+    "--kind",
+    type=click.Choice(["progress_sheets", "action_plan", "strategy_framework"]),
+    help="Document kind (auto-detected when omitted).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the records as JSON.")
 @click.option("--plan-id", default="", help="Plan id to stamp on the records.")
 def extract(file: Path, kind: str | None, as_json: bool, plan_id: str) -> None:

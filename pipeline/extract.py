@@ -50,8 +50,9 @@ def parse_grid(grid: Grid, kind: str | None = None) -> ParseResult:
         kind = detect_kind(grid)
         if kind is None:
             scores = ", ".join(f"{k} {v}" for k, v in kind_scores(grid).items())
-            raise ExtractionError(f"unknown document kind (label markers found: {scores}); "
-                                  f"set kind: in sources.yaml")
+            raise ExtractionError(
+                f"unknown document kind (label markers found: {scores}); set kind: in sources.yaml"
+            )
     if kind not in PARSERS:
         raise ExtractionError(f"unknown kind {kind!r} (known: {', '.join(KINDS)})")
     return PARSERS[kind](grid)
@@ -70,9 +71,18 @@ def extract_document(
     started = time.perf_counter()
     rel = rel_path or path.name
     doc: dict[str, Any] = {
-        "doc_id": None, "source_path": rel, "kind": kind, "plan_id": plan_id, "format": None, "pages": None,
-        "status": "failed", "error": None, "extracted_at": now or dt.datetime.now(dt.UTC),
-        "extractor_version": extractor_version(), "encoding": None, "warnings": [],
+        "doc_id": None,
+        "source_path": rel,
+        "kind": kind,
+        "plan_id": plan_id,
+        "format": None,
+        "pages": None,
+        "status": "failed",
+        "error": None,
+        "extracted_at": now or dt.datetime.now(dt.UTC),
+        "extractor_version": extractor_version(),
+        "encoding": None,
+        "warnings": [],
     }
     try:
         data = path.read_bytes()
@@ -90,7 +100,9 @@ def extract_document(
         doc["error"] = message if message.startswith(path.name) else f"{rel}: {message}"
         return DocumentOutcome(doc, seconds=time.perf_counter() - started)
     except Exception as exc:  # a parser bug must not take the run down: report it per document
-        doc["error"] = f"{rel}: internal error while extracting ({type(exc).__name__}: {exc}); please report it"
+        doc["error"] = (
+            f"{rel}: internal error while extracting ({type(exc).__name__}: {exc}); please report it"
+        )
         return DocumentOutcome(doc, seconds=time.perf_counter() - started)
     doc["kind"] = result.kind
     doc["status"] = "partial" if result.partial else "ok"

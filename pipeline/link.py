@@ -31,22 +31,34 @@ def link_indicator_codes(tables: dict[str, list[dict[str, Any]]]) -> list[str]:
         if best is None or (not best.get("unit") and ref.get("unit")):
             refs_by_plan[ref["plan_id"]][code] = ref
     for plan_id, refs in refs_by_plan.items():
-        kpis = [i for i in tables.get("indicators", []) if i["plan_id"] == plan_id and i["indicator_type"] == "kpi"]
+        kpis = [
+            i
+            for i in tables.get("indicators", [])
+            if i["plan_id"] == plan_id and i["indicator_type"] == "kpi"
+        ]
         taken: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
         for ind in kpis:
             if ind.get("indicator_code"):
                 continue
-            candidates = [(code, ref) for code, ref in refs.items() if code.split("-")[0] == ind["policy_code"]]
-            scored = sorted(((fuzz.ratio(_key(ind["name"]), _key(ref["name"])), code) for code, ref in candidates),
-                            reverse=True)
+            candidates = [
+                (code, ref) for code, ref in refs.items() if code.split("-")[0] == ind["policy_code"]
+            ]
+            scored = sorted(
+                ((fuzz.ratio(_key(ind["name"]), _key(ref["name"])), code) for code, ref in candidates),
+                reverse=True,
+            )
             if not scored or scored[0][0] < MIN_SCORE:
-                messages.append(f"{plan_id}: KPI {ind['name']!r} (policy {ind['policy_code']}) matches no KPI code "
-                                f"cited in the action plan")
+                messages.append(
+                    f"{plan_id}: KPI {ind['name']!r} (policy {ind['policy_code']}) matches no KPI code "
+                    f"cited in the action plan"
+                )
                 continue
             score, code = scored[0]
             slot = (ind["policy_code"], code)
             if slot in taken and taken[slot][0] >= score:
-                messages.append(f"{plan_id}: KPI {ind['name']!r} and {taken[slot][1]['name']!r} both match code {code}")
+                messages.append(
+                    f"{plan_id}: KPI {ind['name']!r} and {taken[slot][1]['name']!r} both match code {code}"
+                )
                 continue
             if slot in taken:
                 taken[slot][1]["indicator_code"] = None

@@ -58,7 +58,7 @@ def duckdb_path(url: str, base: Path | None = None) -> Path:
     parsed = urlparse(url)
     if parsed.scheme != "duckdb":
         raise WarehouseError(f"not a DuckDB URL: {url!r}")
-    raw = url[len("duckdb:///"):] if url.startswith("duckdb:///") else parsed.path.lstrip("/")
+    raw = url[len("duckdb:///") :] if url.startswith("duckdb:///") else parsed.path.lstrip("/")
     if not raw:
         raise WarehouseError(f"DuckDB URL without a path: {url!r} (expected duckdb:///path/to/file.duckdb)")
     path = Path(raw)
@@ -71,9 +71,13 @@ def load_warehouse(url: str, tables: dict) -> None:
     if scheme == "duckdb":
         _load_duckdb(duckdb_path(url), tables)
     elif scheme in ("postgresql", "postgres") or scheme.startswith("postgresql+"):
-        raise WarehouseError("PostgreSQL warehouses are not supported yet (planned: issue #8); use duckdb:///…")
+        raise WarehouseError(
+            "PostgreSQL warehouses are not supported yet (planned: issue #8); use duckdb:///…"
+        )
     else:
-        raise WarehouseError(f"unsupported warehouse URL {url!r}: use duckdb:///path.duckdb or postgresql://…")
+        raise WarehouseError(
+            f"unsupported warehouse URL {url!r}: use duckdb:///path.duckdb or postgresql://…"
+        )
 
 
 def _load_duckdb(path: Path, tables: dict) -> None:
@@ -99,7 +103,9 @@ def _load_duckdb(path: Path, tables: dict) -> None:
         con.close()
 
 
-def load_all(curated_dir: Path, warehouse_url: str, records: dict[str, list[dict[str, Any]]]) -> dict[str, int]:
+def load_all(
+    curated_dir: Path, warehouse_url: str, records: dict[str, list[dict[str, Any]]]
+) -> dict[str, int]:
     """Write every table to ``curated/`` and the warehouse; return row counts per table."""
     tables = build_tables(records)
     staging = stage_curated(curated_dir, tables)

@@ -31,9 +31,15 @@ class Plan:
 
     def record(self) -> dict[str, Any]:
         fy = self.fiscal_years or (None, None)
-        return {"plan_id": self.plan_id, "issuer": self.issuer, "level": self.level,
-                "prefecture": self.prefecture, "title": self.title,
-                "first_fiscal_year": fy[0], "last_fiscal_year": fy[1]}
+        return {
+            "plan_id": self.plan_id,
+            "issuer": self.issuer,
+            "level": self.level,
+            "prefecture": self.prefecture,
+            "title": self.title,
+            "first_fiscal_year": fy[0],
+            "last_fiscal_year": fy[1],
+        }
 
 
 @dataclass(frozen=True)
@@ -56,11 +62,25 @@ class Manifest:
     warnings: list[str] = field(default_factory=list)
 
 
-def _line_of(text: str, needle: str) -> int | None:
-    for i, line in enumerate(text.splitlines(), start=1):
-        if needle in line:
-            return i
-    return None
+def _item_lines(text: str) -> tuple[list[int], dict[int, list[int]]]:
+    """1-based lines of each plan entry, and of each document entry per plan index."""
+    try:
+        root = yaml.compose(text)
+    except yaml.YAMLError:
+        return [], {}
+    plans_node = None
+    if isinstance(root, yaml.MappingNode):
+        plans_node = next((v for k, v in root.value if k.value == "plans"), None)
+    if not isinstance(plans_node, yaml.SequenceNode):
+        return [], {}
+    plan_lines, doc_lines = [], {}
+    for i, item in enumerate(plans_node.value):
+        plan_lines.append(item.start_mark.line + 1)
+        if isinstance(item, yaml.MappingNode):
+            docs = next((v for k, v in item.value if k.value == "documents"), None)
+            if isinstance(docs, yaml.SequenceNode):
+                doc_lines[i] = [d.start_mark.line + 1 for d in docs.value]
+    return plan_lines, doc_lines
 
 
 def _inside(raw_dir: Path, rel: str, where: str) -> Path:
@@ -104,24 +124,30 @@ def load_manifest(raw_dir: Path) -> Manifest:
     else:
         manifest.warnings.append(f"{path} not found: every document is auto-detected")
     listed: set[Path] = set()
-    for n, p in enumerate(spec.get("plans") or [], start=1):
+    plan_lines, doc_lines = _item_lines(text)
+    for n, p in enumerate(spec.get("plans") or []):
+        line = plan_lines[n] if n < len(plan_lines) else "?"
         if not isinstance(p, dict) or not p.get("plan_id"):
-            raise ManifestError(f"{path}: plan #{n} has no plan_id")
+            raise ManifestError(f"{path.name} line {line}: plan #{n + 1} has no plan_id")
         pid = str(p["plan_id"])
-        where = f"{path.name} line {_line_of(text, pid) or '?'} (plan {pid})"
+        where = f"{path.name} line {line} (plan {pid})"
         if pid in manifest.plans:
             raise ManifestError(f"{where}: duplicate plan_id {pid!r}")
         level = p.get("level")
         if level is not None and level not in LEVELS:
             raise ManifestError(f"{where}: level {level!r} is not one of {', '.join(LEVELS)}")
         fy = p.get("fiscal_years")
-        if fy is not None and (not isinstance(fy, list) or len(fy) != 2 or not all(isinstance(y, int) for y in fy)):
+        if fy is not None and (
+            not isinstance(fy, list) or len(fy) != 2 or not all(isinstance(y, int) for y in fy)
+        ):
             raise ManifestError(f"{where}: fiscal_years must be [first, last], e.g. [2023, 2027]")
-        manifest.plans[pid] = Plan(pid, p.get("issuer"), level, p.get("prefecture"), p.get("title"),
-                                   tuple(fy) if fy else None)
-        for d in p.get("documents") or []:
+        manifest.plans[pid] = Plan(
+            pid, p.get("issuer"), level, p.get("prefecture"), p.get("title"), tuple(fy) if fy else None
+        )
+        for k, d in enumerate(p.get("documents") or []):
             rel = str(d.get("path", "")) if isinstance(d, dict) else str(d)
-            dwhere = f"{path.name} line {_line_of(text, rel) or '?'}"
+            dlines = doc_lines.get(n, [])
+            dwhere = f"{path.name} line {dlines[k] if k < len(dlines) else '?'}"
             kind = d.get("kind") if isinstance(d, dict) else None
             if kind is not None and kind not in KINDS:
                 raise ManifestError(f"{dwhere}: unknown kind {kind!r} (known: {', '.join(KINDS)})")
@@ -130,8 +156,11 @@ def load_manifest(raw_dir: Path) -> Manifest:
                 raise ManifestError(f"{dwhere}: {rel!r} is listed twice")
             listed.add(full.resolve())
             password = d.get("password") if isinstance(d, dict) else None
-            manifest.documents.append(DocumentSpec(full, Path(rel).as_posix(), pid, kind,
-                                                   None if password is None else str(password)))
+            manifest.documents.append(
+                DocumentSpec(
+                    full, Path(rel).as_posix(), pid, kind, None if password is None else str(password)
+                )
+            )
     _discover_unlisted(manifest, listed)
     return manifest
 

@@ -51,7 +51,27 @@ CIRCLED.update({chr(0x32B1 + i): 36 + i for i in range(15)})
 _CIRCLED_CLASS = "".join(CIRCLED)
 
 #: Spellings of "no value" in these documents (after NFKC).
-MISSING_TOKENS = frozenset({"", "-", "--", "---", "----", "-----", "—", "―", "–", "−", "‐", "ー", "－", "なし", "該当なし", "n/a", "N/A"})
+MISSING_TOKENS = frozenset(
+    {
+        "",
+        "-",
+        "--",
+        "---",
+        "----",
+        "-----",
+        "—",
+        "―",
+        "–",
+        "−",
+        "‐",
+        "ー",
+        "－",
+        "なし",
+        "該当なし",
+        "n/a",
+        "N/A",
+    }
+)
 
 _WS = re.compile(r"[\s\u3000]+")
 _CJK = r"\u3005\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uff66-\uff9f"
@@ -129,7 +149,9 @@ def parse_target(text: str | None) -> tuple[float | None, float | None]:
     return parse_number(s), None
 
 
-_QUANTITY = re.compile(r"^(?P<num>[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)\s*(?P<unit>[^\d\s()（）][^()（）]{0,7}?)?\s*$")
+_QUANTITY = re.compile(
+    r"^(?P<num>[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)\s*(?P<unit>[^\d\s()（）][^()（）]{0,7}?)?\s*$"
+)
 
 
 def parse_quantity(text: str | None) -> tuple[float | None, str | None]:
@@ -146,13 +168,25 @@ def parse_quantity(text: str | None) -> tuple[float | None, str | None]:
 
 # --- codes -------------------------------------------------------------------------
 
-_KANJI_DIGITS = {"〇": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
+_KANJI_DIGITS = {
+    "〇": 0,
+    "一": 1,
+    "二": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+    "十": 10,
+}
 _LEADING_CODE = re.compile(
     rf"^\s*(?:"
     rf"(?P<circled>[{_CIRCLED_CLASS}])"
     rf"|[(（]\s*(?P<paren>[0-9０-９]+|[一二三四五六七八九十]+)\s*[)）]"
     rf"|第\s*(?P<dai>[0-9０-９]+|[一二三四五六七八九十]+)(?:\s*[章節条項])?"
-    rf"|(?P<plain>[0-9０-９]{{1,3}})(?:\s*[.．、)）]|\s+|(?=[^\d０-９.．,，]))"
+    rf"|(?P<plain>[0-9０-９]{{1,3}})(?:\s*[.．、)）]|\s+|(?=[^\d０-９.．,，]|$))"
     rf")\s*"
 )
 
@@ -191,7 +225,7 @@ def split_leading_code(text: str | None) -> tuple[int | None, str]:
     number = CIRCLED[token] if token in CIRCLED else _int_from(token)
     if number is None:
         return None, clean_text(s)
-    return number, clean_text(s[m.end():])
+    return number, clean_text(s[m.end() :])
 
 
 def parse_code_number(text: str | None) -> int | None:
@@ -210,8 +244,35 @@ def parse_code_number(text: str | None) -> int | None:
 #: Units these documents print in parentheses after an indicator name. Extended from
 #: ``schemas/labels.yaml`` at import time by :mod:`schemas.vocabulary`.
 KNOWN_UNITS: set[str] = {
-    "人", "件", "社", "%", "千円", "円", "万円", "億円", "百万円", "千人", "千人/年", "人/年", "回", "団体",
-    "名", "事業所", "店", "店舗", "か所", "箇所", "校", "日", "時間", "割", "ポイント", "pt", "台", "戸", "棟",
+    "人",
+    "件",
+    "社",
+    "%",
+    "千円",
+    "円",
+    "万円",
+    "億円",
+    "百万円",
+    "千人",
+    "千人/年",
+    "人/年",
+    "回",
+    "団体",
+    "名",
+    "事業所",
+    "店",
+    "店舗",
+    "か所",
+    "箇所",
+    "校",
+    "日",
+    "時間",
+    "割",
+    "ポイント",
+    "pt",
+    "台",
+    "戸",
+    "棟",
 }
 
 _REPOST = re.compile(r"[【\[(（]\s*再掲(?:含む)?\s*[】\])）]")
@@ -244,7 +305,7 @@ def split_name_and_unit(text: str | None, units: set[str] | None = None) -> tupl
         candidate = clean_text(m.group(1), join_wrapped=True).replace(" ", "")
         if candidate in known:
             unit = candidate
-            s = s[: m.start()] + " " + s[m.end():]
+            s = s[: m.start()] + " " + s[m.end() :]
             break
     name = clean_text(s, join_wrapped=True)
     name = re.sub(r"\s+(?=[、。,])", "", name)

@@ -17,8 +17,16 @@ from pipeline.run import RunSummary
 @contextlib.contextmanager
 def progress_bar(console: Console, disable: bool = False) -> Iterator[Any]:
     """A callback for the flow's progress events, drawn as a bar over the documents."""
-    progress = Progress(TextColumn("[bold]extract"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                        TextColumn("{task.description}"), console=console, disable=disable, transient=True)
+    progress = Progress(
+        TextColumn("[bold]extract"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+        console=console,
+        disable=disable,
+        transient=True,
+    )
     state: dict[str, Any] = {}
 
     def notify(event: str, data: dict[str, Any]) -> None:
@@ -34,9 +42,11 @@ def progress_bar(console: Console, disable: bool = False) -> Iterator[Any]:
 def print_summary(console: Console, summary: RunSummary, quiet: bool = False) -> None:
     rec = summary.run_record()
     seconds = (summary.finished_at - summary.started_at).total_seconds() if summary.finished_at else 0.0
-    line = (f"run {summary.run_id}: {rec['documents_seen']} documents — {rec['documents_extracted']} extracted, "
-            f"{rec['documents_skipped_unchanged']} unchanged, {rec['documents_failed']} failed"
-            f"{f', {len(summary.removed)} removed' if summary.removed else ''} ({seconds:.1f} s)")
+    line = (
+        f"run {summary.run_id}: {rec['documents_seen']} documents — {rec['documents_extracted']} extracted, "
+        f"{rec['documents_skipped_unchanged']} unchanged, {rec['documents_failed']} failed"
+        f"{f', {len(summary.removed)} removed' if summary.removed else ''} ({seconds:.1f} s)"
+    )
     if quiet:
         console.print(line)
         for d in summary.failed:
@@ -47,8 +57,13 @@ def print_summary(console: Console, summary: RunSummary, quiet: bool = False) ->
         docs.add_column(col)
     for d in summary.documents:
         style = {"ok": "green", "partial": "yellow", "failed": "red"}.get(d["status"], "")
-        docs.add_row(d["source_path"], d.get("kind") or "?", d.get("plan_id") or "?",
-                     f"[{style}]{d['status']}[/]", str(len(d.get("warnings") or [])))
+        docs.add_row(
+            d["source_path"],
+            d.get("kind") or "?",
+            d.get("plan_id") or "?",
+            f"[{style}]{d['status']}[/]",
+            str(len(d.get("warnings") or [])),
+        )
     console.print(docs)
     rows = Table(title="rows per table")
     rows.add_column("table")
@@ -65,8 +80,10 @@ def print_summary(console: Console, summary: RunSummary, quiet: bool = False) ->
 
 def print_extract(console: Console, outcome: DocumentOutcome) -> None:
     d = outcome.document
-    console.print(f"[bold]{d['source_path']}[/]: {d.get('kind') or '?'}, {d['status']}"
-                  f"{' — ' + d['error'] if d.get('error') else ''}")
+    console.print(
+        f"[bold]{d['source_path']}[/]: {d.get('kind') or '?'}, {d['status']}"
+        f"{' — ' + d['error'] if d.get('error') else ''}"
+    )
     for name, rows in outcome.tables.items():
         table = Table(title=f"{name} ({len(rows)})")
         cols = [c for c in (rows[0].keys() if rows else []) if c not in ("plan_id", "source_doc_id")][:8]

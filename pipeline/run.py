@@ -48,11 +48,15 @@ class RunSummary:
 
     def run_record(self) -> dict[str, Any]:
         return {
-            "run_id": self.run_id, "started_at": self.started_at, "finished_at": self.finished_at,
+            "run_id": self.run_id,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
             "documents_seen": len(self.documents),
             "documents_extracted": len(self.documents) - self.skipped_unchanged - len(self.failed),
-            "documents_skipped_unchanged": self.skipped_unchanged, "documents_failed": len(self.failed),
-            "documents_removed": len(self.removed), "status": self.status,
+            "documents_skipped_unchanged": self.skipped_unchanged,
+            "documents_failed": len(self.failed),
+            "documents_removed": len(self.removed),
+            "status": self.status,
         }
 
 
@@ -95,8 +99,10 @@ def previous_rows(curated_dir: Path, doc_ids: set[str]) -> dict[str, list[dict[s
     """Rows of the last run that came from the given documents."""
     if not doc_ids:
         return {}
-    return {t: [r for r in read_curated(curated_dir, t) if r.get("source_doc_id") in doc_ids]
-            for t in DOCUMENT_TABLES}
+    return {
+        t: [r for r in read_curated(curated_dir, t) if r.get("source_doc_id") in doc_ids]
+        for t in DOCUMENT_TABLES
+    }
 
 
 def assemble(
@@ -133,7 +139,9 @@ def assemble(
             n = sum(len(v) for v in kept.values())
             per_doc[path] = kept
             docs[f"{path}#previous"] = prev
-            outcome.document["error"] += f" — the {n} rows of the previous version (doc {prev['doc_id'][:12]}) are kept"
+            outcome.document["error"] += (
+                f" — the {n} rows of the previous version (doc {prev['doc_id'][:12]}) are kept"
+            )
     records: dict[str, list[dict[str, Any]]] = {t: [] for t in DOCUMENT_TABLES}
     for path in sorted(per_doc):
         for table, rows in per_doc[path].items():

@@ -129,7 +129,9 @@ def load_tables() -> dict[str, TableSchema]:
             if c["type"] not in TYPES:
                 raise ValueError(f"tables.yaml: {name}.{cname}: unknown type {c['type']!r}")
             columns.append(
-                Column(cname, c["type"], c.get("nullable", True), c.get("description", ""), c.get("added", False))
+                Column(
+                    cname, c["type"], c.get("nullable", True), c.get("description", ""), c.get("added", False)
+                )
             )
         tables[name] = TableSchema(name, tuple(columns), tuple(t.get("key", ())), t.get("description", ""))
     return tables

@@ -84,7 +84,9 @@ def _year_header(text: str) -> int | None:
 
 def _is_header(texts: list[str], vocab: Vocabulary) -> bool:
     markers = {label_key(m) for m in vocab.words(KIND, "header_markers")}
-    hits = sum(1 for t in texts if label_key(t) in markers or any(m in label_key(t) for m in markers if len(m) > 3))
+    hits = sum(
+        1 for t in texts if label_key(t) in markers or any(m in label_key(t) for m in markers if len(m) > 3)
+    )
     return hits >= 3
 
 
@@ -184,8 +186,14 @@ def kpi_references(text: str | None) -> list[dict[str, Any]]:
         parts = re.split(r"[_＿=＝]", name, maxsplit=1)
         if len(parts) == 2 and parts[1].strip():
             name = f"{parts[0].strip()} ({parts[1].strip()})"
-        refs.append({"indicator_code": f"{m.group(1)}-{m.group(2)}", "name": name or None, "unit": unit,
-                     "is_related_target": related})
+        refs.append(
+            {
+                "indicator_code": f"{m.group(1)}-{m.group(2)}",
+                "name": name or None,
+                "unit": unit,
+                "is_related_target": related,
+            }
+        )
     return refs
 
 
@@ -208,8 +216,12 @@ def _split_measure_title(title: str) -> tuple[str, str | None]:
 
 def _emit(rows: list[_Row], years: list[int], result: ParseResult) -> None:
     for rec, variants in merge_by_code(
-        ((r.policy_code,), {"policy_code": r.policy_code, "title": r.policy_title,
-                            "source_page": r.cells[0].page}, f"row {r.number}") for r in rows
+        (
+            (r.policy_code,),
+            {"policy_code": r.policy_code, "title": r.policy_title, "source_page": r.cells[0].page},
+            f"row {r.number}",
+        )
+        for r in rows
     ):
         result.add("policies", rec)
         for field_name, where, value in variants:
@@ -217,13 +229,25 @@ def _emit(rows: list[_Row], years: list[int], result: ParseResult) -> None:
     measure_items = []
     for r in rows:
         title, note = _split_measure_title(r.measure_title)
-        measure_items.append(((r.policy_code, r.measure_code),
-                              {"policy_code": r.policy_code, "measure_code": r.measure_code, "title": title,
-                               "note": note, "source_page": r.cells[0].page}, f"row {r.number}"))
+        measure_items.append(
+            (
+                (r.policy_code, r.measure_code),
+                {
+                    "policy_code": r.policy_code,
+                    "measure_code": r.measure_code,
+                    "title": title,
+                    "note": note,
+                    "source_page": r.cells[0].page,
+                },
+                f"row {r.number}",
+            )
+        )
     for rec, variants in merge_by_code(measure_items, fields=("title",)):
         result.add("measures", rec)
         for _, where, value in variants:
-            result.warn(f"measure {rec['policy_code']}-{rec['measure_code']}: title differs on {where}: {value!r}")
+            result.warn(
+                f"measure {rec['policy_code']}-{rec['measure_code']}: title differs on {where}: {value!r}"
+            )
 
     by_path = {f"{r.policy_code}-{r.measure_code}-{r.initiative_code}": r for r in rows if r.initiative_code}
     seq: dict[tuple[str, str], int] = {}
@@ -255,34 +279,69 @@ def _emit_row(r: _Row, years: list[int], by_path: dict[str, _Row], seq: dict, re
     key = (r.policy_code, r.measure_code)
     seq[key] = seq.get(key, 0) + 1
     page = r.cells[0].page
-    result.add("initiatives", {
-        "policy_code": r.policy_code, "measure_code": r.measure_code, "initiative_code": r.initiative_code,
-        "title": title, "description": description or None, "is_priority": f.get("is_priority"),
-        "relation_to_previous_plan": f.get("relation"),
-        "implementation_policy": None if _is_placeholder(f.get("implementation_policy") or "-")
-        else f["implementation_policy"],
-        "kpi_codes": list(dict.fromkeys(ref["indicator_code"] for ref in refs)),
-        "reposted_from": reposted_from, "reposted_to": reposted_to or None,
-        "notes": None if nz.is_missing(f.get("notes")) else f.get("notes"),
-        "current_state": None if _is_placeholder(f.get("current_state") or "-") else f.get("current_state"),
-        "seq": seq[key], "row_number": r.number, "source_page": page,
-        "source_row": r.cells[0].line or r.cells[0].row + 1,
-    })
+    result.add(
+        "initiatives",
+        {
+            "policy_code": r.policy_code,
+            "measure_code": r.measure_code,
+            "initiative_code": r.initiative_code,
+            "title": title,
+            "description": description or None,
+            "is_priority": f.get("is_priority"),
+            "relation_to_previous_plan": f.get("relation"),
+            "implementation_policy": None
+            if _is_placeholder(f.get("implementation_policy") or "-")
+            else f["implementation_policy"],
+            "kpi_codes": list(dict.fromkeys(ref["indicator_code"] for ref in refs)),
+            "reposted_from": reposted_from,
+            "reposted_to": reposted_to or None,
+            "notes": None if nz.is_missing(f.get("notes")) else f.get("notes"),
+            "current_state": None
+            if _is_placeholder(f.get("current_state") or "-")
+            else f.get("current_state"),
+            "seq": seq[key],
+            "row_number": r.number,
+            "source_page": page,
+            "source_row": r.cells[0].line or r.cells[0].row + 1,
+        },
+    )
     for ref in refs:
-        result.add("kpi_references", {"row_number": r.number, "policy_code": r.policy_code,
-                                      "measure_code": r.measure_code, "initiative_code": r.initiative_code,
-                                      **ref, "source_page": page})
+        result.add(
+            "kpi_references",
+            {
+                "row_number": r.number,
+                "policy_code": r.policy_code,
+                "measure_code": r.measure_code,
+                "initiative_code": r.initiative_code,
+                **ref,
+                "source_page": page,
+            },
+        )
     if r.schedule and years:
         lane = {years[min(i, len(years) - 1)]: text for i, text in enumerate(r.schedule)}
         if len(r.schedule) > len(years):
-            result.warn(f"{where}: {len(r.schedule)} schedule cells for {len(years)} years; the last ones merged")
-            lane[years[-1]] = " ".join(r.schedule[len(years) - 1:])
+            result.warn(
+                f"{where}: {len(r.schedule)} schedule cells for {len(years)} years; the last ones merged"
+            )
+            lane[years[-1]] = " ".join(r.schedule[len(years) - 1 :])
         if len(r.schedule) > 1:
-            result.warn(f"{where}: schedule years inferred from cell order (the text export keeps no column "
-                        f"positions): {', '.join(f'{y}: {t}' for y, t in lane.items())}")
+            result.warn(
+                f"{where}: schedule years inferred from cell order (the text export keeps no column "
+                f"positions): {', '.join(f'{y}: {t}' for y, t in lane.items())}"
+            )
         for year, activity, carried in carry_forward(lane, years):
-            result.add("schedule_items", {
-                "policy_code": r.policy_code, "measure_code": r.measure_code, "initiative_code": r.initiative_code,
-                "initiative_title": title, "initiative_seq": seq[key], "lane": 1, "fiscal_year": year,
-                "activity": activity, "is_carried_forward": carried, "source_page": page,
-            })
+            result.add(
+                "schedule_items",
+                {
+                    "policy_code": r.policy_code,
+                    "measure_code": r.measure_code,
+                    "initiative_code": r.initiative_code,
+                    "initiative_title": title,
+                    "initiative_seq": seq[key],
+                    "lane": 1,
+                    "fiscal_year": year,
+                    "activity": activity,
+                    "is_carried_forward": carried,
+                    "source_page": page,
+                },
+            )

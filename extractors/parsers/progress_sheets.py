@@ -236,9 +236,18 @@ def _add_kpi_row(sheet: _Sheet, cells: list[Cell], result: ParseResult) -> None:
 
 def _emit(sheets: list[_Sheet], result: ParseResult) -> None:
     policies = merge_by_code(
-        ((str(s.policy[0]),), {"policy_code": str(s.policy[0]), "title": s.policy[1], "direction": s.direction,
-                               "source_page": s.page}, s.where())
-        for s in sheets if s.policy
+        (
+            (str(s.policy[0]),),
+            {
+                "policy_code": str(s.policy[0]),
+                "title": s.policy[1],
+                "direction": s.direction,
+                "source_page": s.page,
+            },
+            s.where(),
+        )
+        for s in sheets
+        if s.policy
     )
     for rec, variants in policies:
         result.add("policies", rec)
@@ -256,14 +265,30 @@ def _emit(sheets: list[_Sheet], result: ParseResult) -> None:
             result.warn(f"{s.where()}: measure {pcode}-{mcode} appears on more than one sheet")
         seen_measures.add((pcode, mcode))
         if s.measure:
-            result.add("measures", {"policy_code": pcode, "measure_code": mcode, "title": s.measure[1],
-                                    "source_page": s.page, "source_row": s.first_row + 1})
+            result.add(
+                "measures",
+                {
+                    "policy_code": pcode,
+                    "measure_code": mcode,
+                    "title": s.measure[1],
+                    "source_page": s.page,
+                    "source_row": s.first_row + 1,
+                },
+            )
         if not s.years and s.initiatives:
             result.warn(f"{s.where()}: no year columns found in the 主な取り組み header")
         _emit_initiatives(s, pcode, mcode, result)
         for rule_type, text in s.rules.items():
-            result.add("grading_rules", {"policy_code": pcode, "measure_code": mcode, "rule_type": rule_type,
-                                         "rule_text": text, "source_page": s.page})
+            result.add(
+                "grading_rules",
+                {
+                    "policy_code": pcode,
+                    "measure_code": mcode,
+                    "rule_type": rule_type,
+                    "rule_text": text,
+                    "source_page": s.page,
+                },
+            )
         if not s.has_kpi_table:
             result.mark_missing(f"{s.where()}: no KPI table (指標) on this sheet")
         bucket = kpis_by_policy.setdefault(pcode, {})
@@ -275,47 +300,91 @@ def _emit(sheets: list[_Sheet], result: ParseResult) -> None:
                 prev["sheets"] += 1
                 for f in ("baseline_text", "target_text", "unit"):
                     if prev.get(f) != k.get(f):
-                        result.warn(f"{s.where()}: KPI {k['name']!r}: {f} {k.get(f)!r} differs from "
-                                    f"{prev.get(f)!r} on an earlier sheet of policy {pcode}")
+                        result.warn(
+                            f"{s.where()}: KPI {k['name']!r}: {f} {k.get(f)!r} differs from "
+                            f"{prev.get(f)!r} on an earlier sheet of policy {pcode}"
+                        )
                 continue
             bucket[key] = {**k, "note": note, "sheets": 1}
     for pcode, bucket in kpis_by_policy.items():
         for k in bucket.values():
-            result.add("indicators", {
-                "indicator_id": f"kpi|{pcode}||{k['name']}",
-                "policy_code": pcode,
-                "measure_code": None,
-                "indicator_code": None,
-                "indicator_type": "kpi",
-                **{f: k[f] for f in ("name", "name_as_written", "unit", "baseline_value", "baseline_text",
-                                     "target_fiscal_year", "target_value", "cumulative_target", "is_reposted",
-                                     "note", "sheets", "source_page", "source_row")},
-            })
+            result.add(
+                "indicators",
+                {
+                    "indicator_id": f"kpi|{pcode}||{k['name']}",
+                    "policy_code": pcode,
+                    "measure_code": None,
+                    "indicator_code": None,
+                    "indicator_type": "kpi",
+                    **{
+                        f: k[f]
+                        for f in (
+                            "name",
+                            "name_as_written",
+                            "unit",
+                            "baseline_value",
+                            "baseline_text",
+                            "target_fiscal_year",
+                            "target_value",
+                            "cumulative_target",
+                            "is_reposted",
+                            "note",
+                            "sheets",
+                            "source_page",
+                            "source_row",
+                        )
+                    },
+                },
+            )
             # A filled-in sheet states 実績 (actual); keep it as an indicator value.
             actual = nz.parse_number(k.get("actual_text"))
             if actual is not None:
-                result.add("indicator_values", {
-                    "indicator_id": f"kpi|{pcode}||{k['name']}", "fiscal_year": k["target_fiscal_year"],
-                    "value": actual, "kind": "actual", "as_of_text": k.get("actual_text"),
-                    "source_page": k["source_page"]})
+                result.add(
+                    "indicator_values",
+                    {
+                        "indicator_id": f"kpi|{pcode}||{k['name']}",
+                        "fiscal_year": k["target_fiscal_year"],
+                        "value": actual,
+                        "kind": "actual",
+                        "as_of_text": k.get("actual_text"),
+                        "source_page": k["source_page"],
+                    },
+                )
 
 
 def _emit_initiatives(s: _Sheet, pcode: str, mcode: str, result: ParseResult) -> None:
     years = sorted(s.years.values())
     for seq, ini in enumerate(s.initiatives, start=1):
-        result.add("initiatives", {
-            "policy_code": pcode, "measure_code": mcode, "initiative_code": None, "title": ini.title,
-            "description": None, "seq": seq, "row_number": ini.row.line or ini.row.row + 1,
-            "source_page": ini.row.page,
-        })
+        result.add(
+            "initiatives",
+            {
+                "policy_code": pcode,
+                "measure_code": mcode,
+                "initiative_code": None,
+                "title": ini.title,
+                "description": None,
+                "seq": seq,
+                "row_number": ini.row.line or ini.row.row + 1,
+                "source_page": ini.row.page,
+            },
+        )
         for lane_no, lane in enumerate(ini.lanes, start=1):
             for year, activity, carried in carry_forward(lane, years):
-                result.add("schedule_items", {
-                    "policy_code": pcode, "measure_code": mcode, "initiative_code": None,
-                    "initiative_title": ini.title, "initiative_seq": seq, "lane": lane_no,
-                    "fiscal_year": year, "activity": activity, "is_carried_forward": carried,
-                    "source_page": ini.row.page,
-                })
+                result.add(
+                    "schedule_items",
+                    {
+                        "policy_code": pcode,
+                        "measure_code": mcode,
+                        "initiative_code": None,
+                        "initiative_title": ini.title,
+                        "initiative_seq": seq,
+                        "lane": lane_no,
+                        "fiscal_year": year,
+                        "activity": activity,
+                        "is_carried_forward": carried,
+                        "source_page": ini.row.page,
+                    },
+                )
 
 
 def _footnote_for(kpi: dict[str, Any], footnotes: list[str]) -> str | None:

@@ -67,14 +67,16 @@ def parse(grid: Grid, vocab: Vocabulary | None = None) -> ParseResult:
     bounds = list(zip(header_at, header_at[1:] + [len(lines)], strict=True))
     directions_seen: list[str] = []
     for start, end in bounds:
-        segment = lines[start + 1:end]
+        segment = lines[start + 1 : end]
         counts_at = next((k for k, ln in enumerate(segment) if ln and _BARE_DIRECTION.match(ln.text)), None)
         if counts_at is not None:
             _parse_counts(segment[counts_at:], vocab, result)
             segment = segment[:counts_at]
         code = _parse_direction(segment, vocab, result)
         if code is None:
-            result.mark_missing(f"table at line {lines[start].row}: no 第N direction heading found; rows skipped")
+            result.mark_missing(
+                f"table at line {lines[start].row}: no 第N direction heading found; rows skipped"
+            )
             continue
         directions_seen.append(code)
         _parse_table(code, segment, vocab, result)
@@ -105,8 +107,16 @@ def _parse_direction(segment: list[_Line | None], vocab: Vocabulary, result: Par
         if m and code is None:
             code = str(int(m.group(1)))
             title = re.split(r"\s*(?:・・・|…)", m.group(2))[0].strip()
-            result.add("policies", {"policy_code": code, "title": nz.clean_text(title, join_wrapped=True),
-                                    "direction": None, "source_page": ln.page, "source_row": ln.row})
+            result.add(
+                "policies",
+                {
+                    "policy_code": code,
+                    "title": nz.clean_text(title, join_wrapped=True),
+                    "direction": None,
+                    "source_page": ln.page,
+                    "source_row": ln.row,
+                },
+            )
             segment[k] = None
             continue
         if any(ln.text.startswith(label) for label in outcome_labels) and re.search(r"[:：]", ln.text):
@@ -125,19 +135,31 @@ def _parse_direction(segment: list[_Line | None], vocab: Vocabulary, result: Par
         for raw_name in filter(None, (p.strip() for p in re.split(r"[、,]", text))):
             name, reposted, _ = nz.strip_marks(raw_name)
             name, unit = nz.split_name_and_unit(name)
-            result.add("indicators", {
-                "indicator_id": f"outcome|{code}||{name}", "policy_code": code, "measure_code": None,
-                "indicator_type": "outcome", "name": name, "name_as_written": raw_name, "unit": unit,
-                "is_reposted": reposted, "source_page": ln.page, "source_row": ln.row,
-            })
+            result.add(
+                "indicators",
+                {
+                    "indicator_id": f"outcome|{code}||{name}",
+                    "policy_code": code,
+                    "measure_code": None,
+                    "indicator_type": "outcome",
+                    "name": name,
+                    "name_as_written": raw_name,
+                    "unit": unit,
+                    "is_reposted": reposted,
+                    "source_page": ln.page,
+                    "source_row": ln.row,
+                },
+            )
     return code
 
 
 def _parse_counts(region: list[_Line | None], vocab: Vocabulary, result: ParseResult) -> None:
     """The declared-counts slide: per direction, how many outcome and output indicators."""
     directions = [int(m.group(1)) for ln in region if ln and (m := _BARE_DIRECTION.match(ln.text))]
-    has_total = any(ln and ln.text in vocab.words(KIND, "total_label") or (ln and ln.text.endswith(" 計"))
-                    for ln in region)
+    has_total = any(
+        ln and ln.text in vocab.words(KIND, "total_label") or (ln and ln.text.endswith(" 計"))
+        for ln in region
+    )
     labels = {"outcome": vocab.words(KIND, "outcome_label"), "output": vocab.words(KIND, "output_label")}
     current: str | None = None
     numbers: dict[str, list[list]] = {"outcome": [], "output": []}
@@ -162,11 +184,15 @@ def _parse_counts(region: list[_Line | None], vocab: Vocabulary, result: ParseRe
     for kind, values in numbers.items():
         scopes = [str(d) for d in directions] + (["total"] if has_total else [])
         if values and len(values) != len(scopes):
-            result.warn(f"declared {kind} counts: {len(values)} numbers for {len(scopes)} columns "
-                        f"({', '.join(scopes)}); matched in order")
+            result.warn(
+                f"declared {kind} counts: {len(values)} numbers for {len(scopes)} columns "
+                f"({', '.join(scopes)}); matched in order"
+            )
         for scope, (value, note) in zip(scopes, values, strict=False):
-            result.add("declared_counts", {"indicator_type": kind, "scope": scope, "declared_count": value,
-                                           "note": note})
+            result.add(
+                "declared_counts",
+                {"indicator_type": kind, "scope": scope, "declared_count": value, "note": note},
+            )
 
 
 # --- the table: measures, projects, output indicators ----------------------------------------------
@@ -200,7 +226,9 @@ def _parse_table(policy: str, segment: list[_Line | None], vocab: Vocabulary, re
                 measures[-1].blocks.append(block)
             continue
         if not measures:
-            result.warn(f"line {ln.row}: text before the first measure of direction {policy}: {ln.text[:30]!r}")
+            result.warn(
+                f"line {ln.row}: text before the first measure of direction {policy}: {ln.text[:30]!r}"
+            )
             continue
         current = measures[-1]
         if current.title_open and not current.blocks and _width(ln.text) <= 20 and not _VALUE.search(ln.text):
@@ -216,9 +244,16 @@ def _parse_table(policy: str, segment: list[_Line | None], vocab: Vocabulary, re
 
 
 def _emit_measure(m: _Measure, result: ParseResult) -> None:
-    result.add("measures", {"policy_code": m.policy, "measure_code": m.code,
-                            "title": nz.clean_text(m.title, join_wrapped=True),
-                            "source_page": m.line.page, "source_row": m.line.row})
+    result.add(
+        "measures",
+        {
+            "policy_code": m.policy,
+            "measure_code": m.code,
+            "title": nz.clean_text(m.title, join_wrapped=True),
+            "source_page": m.line.page,
+            "source_row": m.line.row,
+        },
+    )
     if not m.blocks:
         return
     *project_blocks, indicator_block = m.blocks
@@ -229,11 +264,20 @@ def _emit_measure(m: _Measure, result: ParseResult) -> None:
         for para in _paragraphs(blk):
             seq += 1
             text = "".join(ln.text for ln in para)
-            result.add("initiatives", {
-                "policy_code": m.policy, "measure_code": m.code, "initiative_code": None,
-                "title": nz.clean_text(text, join_wrapped=True), "description": text, "seq": seq,
-                "row_number": para[0].row, "source_page": para[0].page, "source_row": para[0].row,
-            })
+            result.add(
+                "initiatives",
+                {
+                    "policy_code": m.policy,
+                    "measure_code": m.code,
+                    "initiative_code": None,
+                    "title": nz.clean_text(text, join_wrapped=True),
+                    "description": text,
+                    "seq": seq,
+                    "row_number": para[0].row,
+                    "source_page": para[0].page,
+                    "source_row": para[0].row,
+                },
+            )
     for name_lines, value in _indicators(indicator_block):
         raw_name = "".join(ln.text for ln in name_lines).strip()
         name, reposted, _ = nz.strip_marks(raw_name)
@@ -241,20 +285,38 @@ def _emit_measure(m: _Measure, result: ParseResult) -> None:
         first = name_lines[0] if name_lines else None
         local_id = f"output|{m.policy}|{m.code}|{name}"
         unit = value["unit"] if value else unit_in_name
-        result.add("indicators", {
-            "indicator_id": local_id, "policy_code": m.policy, "measure_code": m.code,
-            "indicator_type": "output", "name": name, "name_as_written": raw_name, "unit": unit,
-            "is_reposted": reposted, "source_page": first.page if first else None,
-            "source_row": first.row if first else None,
-        })
-        if value:
-            result.add("indicator_values", {
-                "indicator_id": local_id, "fiscal_year": value["asof"].fiscal_year, "value": value["value"],
-                "as_of_date": value["asof"].date, "as_of_text": value["asof"].text, "kind": "latest",
+        result.add(
+            "indicators",
+            {
+                "indicator_id": local_id,
+                "policy_code": m.policy,
+                "measure_code": m.code,
+                "indicator_type": "output",
+                "name": name,
+                "name_as_written": raw_name,
+                "unit": unit,
+                "is_reposted": reposted,
                 "source_page": first.page if first else None,
-            })
+                "source_row": first.row if first else None,
+            },
+        )
+        if value:
+            result.add(
+                "indicator_values",
+                {
+                    "indicator_id": local_id,
+                    "fiscal_year": value["asof"].fiscal_year,
+                    "value": value["value"],
+                    "as_of_date": value["asof"].date,
+                    "as_of_text": value["asof"].text,
+                    "kind": "latest",
+                    "source_page": first.page if first else None,
+                },
+            )
         else:
-            result.warn(f"direction {m.policy}, measure {m.code}: output indicator {name!r} has no latest value")
+            result.warn(
+                f"direction {m.policy}, measure {m.code}: output indicator {name!r} has no latest value"
+            )
 
 
 def _paragraphs(lines: list[_Line]) -> list[list[_Line]]:

@@ -15,12 +15,14 @@ def decode(data: bytes, name: str = "document") -> tuple[str, str]:
     Returns (text, encoding). Raises :class:`ExtractionError` for bytes that are none of them.
     """
     if data.startswith(codecs.BOM_UTF8):
-        return data[len(codecs.BOM_UTF8):].decode("utf-8", errors="strict"), "utf-8-sig"
+        return data[len(codecs.BOM_UTF8) :].decode("utf-8", errors="strict"), "utf-8-sig"
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         try:
             return data.decode("utf-16"), "utf-16"
         except UnicodeDecodeError as exc:
-            raise ExtractionError(f"{name}: UTF-16 byte order mark but undecodable bytes ({exc.reason})") from exc
+            raise ExtractionError(
+                f"{name}: UTF-16 byte order mark but undecodable bytes ({exc.reason})"
+            ) from exc
     if b"\x00" in data[:4096]:
         raise ExtractionError(f"{name}: binary data (NUL bytes) — not a text export")
     for enc in ENCODINGS:

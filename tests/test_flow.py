@@ -1,0 +1,133 @@
+"""End to end: the Prefect flow on a copy of raw/, twice; the CLI."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+from conftest import RAW
+
+from pipeline.cli import main
+from schemas import TABLES
+
+EXPECTED_NONEMPTY = {
+    "documents",
+    "plans",
+    "policies",
+    "measures",
+    "initiatives",
+    "schedule_items",
+    "indicators",
+    "indicator_values",
+    "runs",
+    "grading_rules",
+    "kpi_references",
+    "declared_counts",
+}
+
+
+@pytest.fixture(scope="module")
+def prefect_server():
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory, prefect_server):
+    from flows.nightly_refresh import nightly_refresh
+
+    base = tmp_path_factory.mktemp("e2e")
+    raw, curated = base / "raw", base / "curated"
+    shutil.copytree(RAW, raw)
+    first = nightly_refresh(raw, curated)
+    digest1 = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in curated.glob("*.parquet")}
+    second = nightly_refresh(raw, curated)
+    digest2 = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in curated.glob("*.parquet")}
+    return first, second, curated, digest1, digest2
+
+
+def test_first_run_fills_the_tables(two_runs):
+    first, _, curated, _, _ = two_runs
+    assert {d["status"] for d in first.documents} == {"ok"}
+    assert set(first.row_counts) == set(TABLES)
+    for table in EXPECTED_NONEMPTY:
+        assert first.row_counts[table] > 0, table
+    assert first.row_counts["initiatives"] == 58 + 86 + 25
+    assert first.row_counts["indicators"] == 29 + 33
+    docs = pq.read_table(curated / "documents.parquet").to_pylist()
+    assert sorted(d["source_path"] for d in docs) == [
+        "chiba/strategy_framework.txt",
+        "kama/action_plan.txt",
+        "kama/progress_sheets.txt",
+    ]
+
+
+def test_second_run_skips_unchanged_documents_and_changes_nothing(two_runs):
+    _, second, _, digest1, digest2 = two_runs
+    assert second.skipped_unchanged == 3
+    changed = {name for name in digest1 if digest1[name] != digest2[name]}
+    assert changed == {"runs.parquet"}
+
+
+def test_warehouse_holds_the_same_rows_as_parquet(two_runs):
+    _, _, curated, _, _ = two_runs
+    con = duckdb.connect(str(curated / "warehouse.duckdb"), read_only=True)
+    try:
+        for table in TABLES:
+            assert (
+                con.execute(f'SELECT count(*) FROM "{table}"').fetchall()[0][0]
+                == pq.read_metadata(curated / f"{table}.parquet").num_rows
+            ), table
+        row = con.execute(
+            "SELECT baseline_value, cumulative_target, unit FROM indicators "
+            "WHERE name = '商工会・商工会議所の相談・指導件数' AND policy_code = '2'"
+        ).fetchall()
+        assert row == [(4755.0, 9555.0, "件")]
+        runs = con.execute("SELECT documents_skipped_unchanged FROM runs ORDER BY started_at").fetchall()
+        assert runs == [(0,), (3,)]
+    finally:
+        con.close()
+
+
+def test_kpi_codes_are_linked_from_the_action_plan(two_runs):
+    _, _, curated, _, _ = two_runs
+    rows = pq.read_table(curated / "indicators.parquet").to_pylist()
+    code = {
+        (r["policy_code"], r["name"]): (r["indicator_code"], r["indicator_code_source"])
+        for r in rows
+        if r["indicator_type"] == "kpi"
+    }
+    assert code[("2", "商工会・商工会議所の相談・指導件数")] == ("2-3", "linked")
+    assert (
+        code[("2", "市外での商談会・展示会等への出展事業者数")][0] == "2-6"
+    )  # 出展 vs 出店 in the action plan
+    assert code[("6", "商工会・商工会議所の相談・指導件数")][0] == "6-1"
+    assert code[("2", "個人事業者におけるデジタル化進捗割合")][0] is None  # cited only as 6-5
+
+
+def test_cli_extract_json_prints_the_records():
+    result = CliRunner().invoke(main, ["extract", str(RAW / "chiba" / "strategy_framework.txt"), "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.output)
+    assert payload["document"]["kind"] == "strategy_framework"
+    outputs = [i for i in payload["tables"]["indicators"] if i["indicator_type"] == "output"]
+    assert len(outputs) == 24
+    assert any(
+        v["value"] == 13386.0 and v["as_of_date"] == "2022-12-31"
+        for v in payload["tables"]["indicator_values"]
+    )
+
+
+def test_cli_extract_reports_a_bad_file(tmp_path):
+    bad = tmp_path / "empty.txt"
+    bad.write_bytes(b"")
+    result = CliRunner().invoke(main, ["extract", str(bad)])
+    assert result.exit_code == 1
+    assert "empty file" in result.output
