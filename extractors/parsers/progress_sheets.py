@@ -22,6 +22,7 @@ from schemas.vocabulary import Vocabulary, label_key, vocabulary
 from .common import carry_forward, merge_by_code, row_cells
 
 KIND = "progress_sheets"
+RULE_TYPES = {"grading_rule": "indicator_grade", "overall_rule": "overall"}  # 指標評価 / 総合評価
 _COLON = re.compile(r"^\s*([^:：]{1,12})\s*[:：]\s*(.*)$")
 
 
@@ -103,14 +104,10 @@ def _read_sheets(grid: Grid, vocab: Vocabulary, result: ParseResult) -> list[_Sh
         if vocab.matches(KIND, "sheet_title", joined) and len(label_key(joined)) <= 40:
             sheet, mode = new_sheet(i, first.page), None
             continue
-        if first.text.strip() and vocab.matches(KIND, "grading_rule", first.text) and _is_rule(first.text):
+        rule = vocab.classify(KIND, first.text, ["grading_rule", "overall_rule"]) if _is_rule(first.text) else None
+        if rule:
             if sheet:
-                sheet.rules["indicator_grade"] = nz.clean_text(joined)
-            mode = None
-            continue
-        if first.text.strip() and vocab.matches(KIND, "overall_rule", first.text) and _is_rule(first.text):
-            if sheet:
-                sheet.rules["overall"] = nz.clean_text(joined)
+                sheet.rules[RULE_TYPES[rule]] = nz.clean_text(joined)
             mode = None
             continue
         label, value = _label_and_value(cells, vocab, block_labels)
@@ -118,20 +115,14 @@ def _read_sheets(grid: Grid, vocab: Vocabulary, result: ParseResult) -> list[_Sh
             sheet, mode = new_sheet(i, first.page), None
         if sheet is None and label:
             sheet = new_sheet(i, first.page)
-        if label == "policy":
+        if label in ("policy", "measure"):
             code, title = nz.split_leading_code(value)
             if code is None:
-                result.warn(f"{sheet.where()}: policy without a number: {value!r}")
-            sheet.policy = (code or 0, nz.clean_text(title, join_wrapped=True))
+                result.warn(f"{sheet.where()}: {label} without a number: {value!r}")
+            setattr(sheet, label, (code or 0, nz.clean_text(title, join_wrapped=True)))
             continue
         if label == "direction":
             sheet.direction = nz.clean_text(value)
-            continue
-        if label == "measure":
-            code, title = nz.split_leading_code(value)
-            if code is None:
-                result.warn(f"{sheet.where()}: measure without a number: {value!r}")
-            sheet.measure = (code or 0, nz.clean_text(title, join_wrapped=True))
             continue
         if label == "initiatives":
             sheet.years = _year_columns(cells)
