@@ -12,7 +12,7 @@ lint: .venv/.ready
 	.venv/bin/ruff format --check .
 
 bench: .venv/.ready
-	.venv/bin/python bench/extract_bench.py
+	.venv/bin/python bench/extract.py
 
 .venv/.ready: pyproject.toml scripts/bootstrap.sh
 	bash scripts/bootstrap.sh

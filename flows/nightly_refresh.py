@@ -27,8 +27,8 @@ Progress = Callable[[str, dict[str, Any]], None]
 
 
 @task(name="discover")
-def discover(raw_dir: Path) -> Manifest:
-    return load_manifest(raw_dir)
+def discover(raw_dir: Path, prefer: str | None = None) -> Manifest:
+    return load_manifest(raw_dir, prefer=prefer)
 
 
 @task(name="plan-work")
@@ -62,15 +62,20 @@ def nightly_refresh(
     curated_dir: str | Path = "curated",
     warehouse: str | None = None,
     progress: Progress | None = None,
+    prefer: str | None = None,
 ) -> RunSummary:
-    """Refresh ``curated/`` and the warehouse from the documents under ``raw_dir``."""
+    """Refresh ``curated/`` and the warehouse from the documents under ``raw_dir``.
+
+    ``prefer`` (``pdf`` | ``text``) picks which format of a document listed with alternates
+    is extracted; by default the manifest's ``path``.
+    """
     raw, curated = Path(raw_dir), Path(curated_dir)
     warehouse = warehouse or f"duckdb:///{(curated / 'warehouse.duckdb').as_posix()}"
     started = dt.datetime.now(dt.UTC)
     summary = RunSummary(run_id=new_run_id(started), started_at=started)
     notify = progress or (lambda event, data: None)
 
-    manifest = discover(raw)
+    manifest = discover(raw, prefer)
     summary.messages += manifest.warnings
     work, previous = plan(manifest, curated)
     summary.skipped_unchanged = len(work.reuse)

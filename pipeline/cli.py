@@ -48,8 +48,14 @@ def main() -> None:
     metavar="URL",
     help="duckdb:///path.duckdb (default: <curated>/warehouse.duckdb) or postgresql://…",
 )
+@click.option(
+    "--prefer",
+    type=click.Choice(["pdf", "text"]),
+    default=None,
+    help="For documents listed with alternates, extract this format (default: the manifest's path).",
+)
 @click.option("--quiet", "-q", is_flag=True, help="Print only the summary line and errors.")
-def run(raw_dir: Path, curated_dir: Path, warehouse: str | None, quiet: bool) -> None:
+def run(raw_dir: Path, curated_dir: Path, warehouse: str | None, prefer: str | None, quiet: bool) -> None:
     """Run the nightly refresh flow: discover, extract, normalize, load."""
     from rich.console import Console
 
@@ -62,7 +68,7 @@ def run(raw_dir: Path, curated_dir: Path, warehouse: str | None, quiet: bool) ->
 
     with progress_bar(console, disable=quiet) as notify:
         try:
-            summary = nightly_refresh(raw_dir, curated_dir, warehouse, progress=notify)
+            summary = nightly_refresh(raw_dir, curated_dir, warehouse, progress=notify, prefer=prefer)
         except (ManifestError, WarehouseError) as exc:
             console.print(f"[bold red]error:[/] {exc}")
             sys.exit(2)

@@ -95,6 +95,8 @@ def extract_document(
         grid = read_document(path, data, password=password)
         doc["pages"], doc["encoding"] = grid.pages, grid.encoding
         result = parse_grid(grid, kind)
+        for note in grid.missing:
+            result.mark_missing(note)
     except ExtractionError as exc:
         message = str(exc)
         doc["error"] = message if message.startswith(path.name) else f"{rel}: {message}"

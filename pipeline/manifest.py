@@ -52,6 +52,7 @@ class DocumentSpec:
     kind: str | None = None
     password: str | None = None
     listed: bool = True
+    alternates: tuple[str, ...] = ()  # the same document in other formats (rel paths)
 
 
 @dataclass
@@ -98,8 +99,16 @@ def _inside(raw_dir: Path, rel: str, where: str) -> Path:
     return candidate
 
 
-def load_manifest(raw_dir: Path) -> Manifest:
+def _format_of(rel: str) -> str:
+    return "pdf" if rel.lower().endswith(".pdf") else "text"
+
+
+def load_manifest(raw_dir: Path, prefer: str | None = None) -> Manifest:
     """Read ``raw/sources.yaml`` and add every unlisted document found under ``raw/``.
+
+    A document may list ``alternates`` — the same document in another format (a PDF and its
+    text export). The ``path`` is extracted unless ``prefer`` (``pdf`` or ``text``) names
+    the format of an alternate.
 
     Raises :class:`ManifestError` (nothing is extracted) for invalid YAML, unknown kinds or
     levels, duplicate plan ids, and paths that are missing or lead outside ``raw/``.
@@ -151,14 +160,23 @@ def load_manifest(raw_dir: Path) -> Manifest:
             kind = d.get("kind") if isinstance(d, dict) else None
             if kind is not None and kind not in KINDS:
                 raise ManifestError(f"{dwhere}: unknown kind {kind!r} (known: {', '.join(KINDS)})")
-            full = _inside(raw_dir, rel, dwhere)
-            if full.resolve() in listed:
-                raise ManifestError(f"{dwhere}: {rel!r} is listed twice")
-            listed.add(full.resolve())
+            alternates = [str(a) for a in (d.get("alternates") or [])] if isinstance(d, dict) else []
+            for candidate in [rel, *alternates]:
+                resolved = _inside(raw_dir, candidate, dwhere).resolve()
+                if resolved in listed:
+                    raise ManifestError(f"{dwhere}: {candidate!r} is listed twice")
+                listed.add(resolved)
+            chosen = next((a for a in [rel, *alternates] if prefer and _format_of(a) == prefer), rel)
+            others = tuple(Path(a).as_posix() for a in [rel, *alternates] if a != chosen)
             password = d.get("password") if isinstance(d, dict) else None
             manifest.documents.append(
                 DocumentSpec(
-                    full, Path(rel).as_posix(), pid, kind, None if password is None else str(password)
+                    raw_dir / chosen,
+                    Path(chosen).as_posix(),
+                    pid,
+                    kind,
+                    None if password is None else str(password),
+                    alternates=others,
                 )
             )
     _discover_unlisted(manifest, listed)

@@ -51,6 +51,7 @@ class Grid:
     pages: int | None = None
     encoding: str | None = None
     shapes: list[Shape] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)  # what the reader could not read (page budget …)
 
     def texts(self, i: int) -> list[str]:
         """The texts of row ``i`` (trailing empty cells removed)."""

@@ -49,6 +49,8 @@ CIRCLED: dict[str, int] = {chr(0x2460 + i): i + 1 for i in range(20)}
 CIRCLED.update({chr(0x3251 + i): 21 + i for i in range(15)})
 CIRCLED.update({chr(0x32B1 + i): 36 + i for i in range(15)})
 _CIRCLED_CLASS = "".join(CIRCLED)
+_CIRCLED_RE = re.compile(f"[{_CIRCLED_CLASS}]")
+_CIRCLED_SPLIT = re.compile(f"([{_CIRCLED_CLASS}])")
 
 #: Spellings of "no value" in these documents (after NFKC).
 MISSING_TOKENS = frozenset(
@@ -74,8 +76,10 @@ MISSING_TOKENS = frozenset(
 )
 
 _WS = re.compile(r"[\s\u3000]+")
-_CJK = r"\u3005\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uff66-\uff9f"
-_WRAP_SPACE = re.compile(rf"(?<=[{_CJK}]) +(?=[{_CJK}])")
+_CJK = r"\u3001-\u303f\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uff66-\uff9f\u2460-\u24ff\u3251-\u32bf"
+_WRAP_SPACE = re.compile(
+    rf"(?<=[{_CJK}]) +(?=[{_CJK}0-9A-Za-z])|(?<=[{_CJK}0-9A-Za-z]) +(?=[{_CJK}])|(?<=[(\[]) +| +(?=[)\]])"
+)
 _SLASH_SPACE = re.compile(r"\s*/\s*")
 
 
@@ -91,15 +95,16 @@ def clean_text(text: str | None, *, join_wrapped: bool = False, keep_circled: bo
     """NFKC-normalize and fold white space (the contract's text form).
 
     ``keep_circled`` keeps ① as ① (NFKC would turn it into ``1`` and lose that it is a
-    code marker). ``join_wrapped`` removes a space between two Japanese characters — the
-    trace of a line wrap inside a cell — which is right for names and titles but not for
-    free text where a space separates two phrases.
+    code marker). ``join_wrapped`` removes a space next to a Japanese character (and just
+    inside brackets) — the trace of a line wrap inside a cell, which a PDF and its text
+    export place differently — so both give the same text. Spaces between two Latin words
+    and before an opening bracket stay.
     """
     if text is None:
         return ""
     s = str(text)
-    if keep_circled:
-        s = "".join(ch if ch in CIRCLED else unicodedata.normalize("NFKC", ch) for ch in s)
+    if keep_circled and _CIRCLED_RE.search(s):
+        s = "".join(p if p in CIRCLED else unicodedata.normalize("NFKC", p) for p in _CIRCLED_SPLIT.split(s))
     else:
         s = unicodedata.normalize("NFKC", s)
     s = _WS.sub(" ", s).strip()
@@ -384,6 +389,7 @@ def parse_as_of(text: str | None) -> AsOf | None:
     year = int(m.group("y4")) if m.group("y4") else parse_era_year(m.group("era"), m.group("ey"))
     if year is None:
         return None
+    raw = re.sub(r"\s+", "", raw)  # "R5 年 1 月末時点" and "R5年1月末時点" are the same statement
     if m.group("fy") and not m.group("month"):
         return AsOf(raw, None, year)
     if not m.group("month"):

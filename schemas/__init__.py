@@ -19,6 +19,11 @@ HERE = Path(__file__).parent
 LINEAGE_COLUMNS = {
     "source_doc_id": {"type": "text", "nullable": True, "description": "sha256 of the source document"},
     "source_page": {"type": "int", "nullable": True, "description": "1-based page (PDFs)"},
+    "source_row": {
+        "type": "int",
+        "nullable": True,
+        "description": "line of a text export / grid row of a PDF",
+    },
 }
 TYPES = ("text", "int", "float", "bool", "date", "timestamp", "text[]")
 

@@ -62,10 +62,10 @@ def test_first_run_fills_the_tables(two_runs):
     assert first.row_counts["initiatives"] == 58 + 86 + 25
     assert first.row_counts["indicators"] == 29 + 33
     docs = pq.read_table(curated / "documents.parquet").to_pylist()
-    assert sorted(d["source_path"] for d in docs) == [
-        "chiba/strategy_framework.txt",
-        "kama/action_plan.txt",
-        "kama/progress_sheets.txt",
+    assert sorted((d["source_path"], d["format"], d["pages"]) for d in docs) == [
+        ("chiba/strategy_framework.pdf", "pdf", 7),
+        ("kama/action_plan.pdf", "pdf", 7),
+        ("kama/progress_sheets.pdf", "pdf", 21),
     ]
 
 

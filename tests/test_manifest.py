@@ -19,12 +19,18 @@ def test_bundled_manifest(tmp_path):
         "福岡県",
         (2023, 2027),
     )
-    assert [d.rel_path for d in m.documents] == [
+    assert [(d.rel_path, d.alternates) for d in m.documents] == [
+        ("kama/progress_sheets.pdf", ("kama/progress_sheets.txt",)),
+        ("kama/action_plan.pdf", ("kama/action_plan.txt",)),
+        ("chiba/strategy_framework.pdf", ("chiba/strategy_framework.txt",)),
+    ]
+    assert not m.warnings, "alternates are listed documents, not discovered ones"
+    text = load_manifest(RAW, prefer="text")
+    assert [d.rel_path for d in text.documents] == [
         "kama/progress_sheets.txt",
         "kama/action_plan.txt",
         "chiba/strategy_framework.txt",
     ]
-    assert not m.warnings
 
 
 def test_invalid_yaml_names_the_line(tmp_path):

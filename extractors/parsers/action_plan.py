@@ -13,19 +13,29 @@ Pure: grid in, :class:`ParseResult` out.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline import normalize as nz
-from pipeline.models import Cell, ExtractionError, Grid, ParseResult
+from pipeline.models import Cell, ExtractionError, Grid, ParseResult, Shape
 from schemas.vocabulary import Vocabulary, label_key, vocabulary
 
-from .common import carry_forward, merge_by_code, row_cells
+from .common import (
+    YearColumns,
+    arrow_spans,
+    carry_forward,
+    merge_by_code,
+    row_cells,
+    schedule_years,
+    year_at,
+    year_columns,
+)
 
 KIND = "action_plan"
 _LETTER = re.compile(r"^[a-zａ-ｚ]$")
-_KPI = re.compile(r"(?<![\d.])(\d+)\s*[-‐－]\s*(\d+)\s*[_＿]\s*(.*?)(?=\s+\d+\s*[-‐－]\s*\d+\s*[_＿]|$)")
+_KPI = re.compile(r"(?<![\d.])(\d+)\s*[-‐－]\s*(\d+)\s*[_＿]\s*(.*?)(?=\s*\d+\s*[-‐－]\s*\d+\s*[_＿]|$)")
 _REPOST_OF = re.compile(r"[（(]\s*([^()（）]*?)\s*の\s*再掲\s*[)）]")
 _REPOST_AT = re.compile(r"[（(]\s*([^()（）]*?)\s*[でに]\s*再掲\s*[)）]")
 _CODE_PATH = re.compile(rf"^(\d+)\s*[-‐－]\s*(\d+|[{''.join(nz.CIRCLED)}])\s*(?:[-‐－]|の)\s*([a-z])$")
@@ -42,8 +52,12 @@ class _Row:
     measure_title: str
     initiative_code: str | None
     fields: dict[str, Any] = field(default_factory=dict)
-    schedule: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    schedule: list[Cell] = field(default_factory=list)
+
+    @property
+    def top(self) -> float | None:
+        boxes = [c.bbox for c in self.cells if c.bbox]
+        return min(b[1] for b in boxes) if boxes else None
 
 
 def parse(grid: Grid, vocab: Vocabulary | None = None) -> ParseResult:
@@ -51,15 +65,17 @@ def parse(grid: Grid, vocab: Vocabulary | None = None) -> ParseResult:
     vocab = vocab or vocabulary()
     result = ParseResult(kind=KIND)
     years: list[int] = []
+    columns: dict[int | None, YearColumns] = {}  # page → year columns (PDFs)
     rows: list[_Row] = []
     for raw in grid.rows:
-        cells = [c for c in row_cells(raw)]
+        cells = row_cells(raw)
         texts = [c.text for c in cells]
         if not any(t.strip() for t in texts):
             continue
         found_years = [y for t in texts if (y := _year_header(t)) is not None]
         if len(found_years) >= 2:
             years = sorted(set(found_years))
+            columns[cells[0].page] = year_columns(cells, _year_header)
             continue
         if _is_header(texts, vocab):
             continue
@@ -70,8 +86,21 @@ def parse(grid: Grid, vocab: Vocabulary | None = None) -> ParseResult:
         raise ExtractionError("no action-plan rows found (no row starting with a number and a policy code)")
     if not years:
         result.warn("no year columns (2023 (R5) …) found in the header; schedule years unknown")
-    _emit(rows, years, result)
+    _emit(rows, years, result, _Geometry(columns, [s for s in grid.shapes if s.kind == "arrow"]))
     return result
+
+
+@dataclass
+class _Geometry:
+    """Year columns per page and schedule arrows (PDFs; empty for text exports)."""
+
+    columns: dict[int | None, YearColumns]
+    arrows: list[Shape]
+
+
+@functools.cache
+def _markers(vocab: Vocabulary) -> frozenset[str]:
+    return frozenset(label_key(m) for m in vocab.words(KIND, "header_markers"))
 
 
 def _year_header(text: str) -> int | None:
@@ -83,10 +112,9 @@ def _year_header(text: str) -> int | None:
 
 
 def _is_header(texts: list[str], vocab: Vocabulary) -> bool:
-    markers = {label_key(m) for m in vocab.words(KIND, "header_markers")}
-    hits = sum(
-        1 for t in texts if label_key(t) in markers or any(m in label_key(t) for m in markers if len(m) > 3)
-    )
+    markers = _markers(vocab)
+    keys = [label_key(t) for t in texts if len(t) < 40]
+    hits = sum(1 for k in keys if k in markers or any(m in k for m in markers if len(m) > 3))
     return hits >= 3
 
 
@@ -113,27 +141,39 @@ def _read_row(cells: list[Cell], vocab: Vocabulary) -> _Row | None:
         letter = nz.clean_text(queue[i].text).lower()
         i += 1
     row = _Row(cells, int(number), str(int(policy)), policy_title, str(mcode), mtitle, letter)
-    rest = [nz.clean_text(c.text) for c in queue[i:]]
     # A measure title printed again in the description column (merged cell) is dropped.
-    rest = [t for t in rest if label_key(t) != label_key(mtitle)]
+    rest = [c for c in queue[i:] if label_key(c.text) != label_key(mtitle)]
     _read_fields(row, rest, vocab)
     return row
 
 
-def _tokens(text: str) -> list[str]:
-    return [t for t in re.split(r"[\s/・,、]+", text) if t]
+def _segment(text: str, words: set[str]) -> list[str] | None:
+    """Split ``text`` into vocabulary words, ignoring separators: ``重 新規`` / ``重新規`` →
+    [重, 新規]; ``継続/要検討`` → [継続, 要検討]. None when it is not made only of them."""
+    s = re.sub(r"[\s/・,、]+", "", text)
+    if not s:
+        return None
+    for w in sorted(words, key=len, reverse=True):
+        if s.startswith(w):
+            rest = _segment(s[len(w) :], words) if len(s) > len(w) else []
+            if rest is not None:
+                return [w, *rest]
+    return None
 
 
-def _read_fields(row: _Row, rest: list[str], vocab: Vocabulary) -> None:
+def _read_fields(row: _Row, cells: list[Cell], vocab: Vocabulary) -> None:
     flags = set(vocab.words(KIND, "priority_flags"))
     relations = set(vocab.words(KIND, "relation"))
     policies = set(vocab.words(KIND, "implementation_policy"))
     f = row.fields
+    texts = [nz.clean_text(c.text, join_wrapped=True) for c in cells]
+    rest = list(texts)
     f["description"] = rest.pop(0) if rest else None
     f["title"] = rest.pop(0) if rest else None
     # Flags and relation to the previous plan: cells made only of those words.
-    while rest and _tokens(rest[0]) and all(t in flags | relations for t in _tokens(rest[0])):
-        for t in _tokens(rest.pop(0)):
+    while rest and (words := _segment(rest[0], flags | relations)):
+        rest.pop(0)
+        for t in words:
             if t in flags:
                 f["is_priority"] = True
             else:
@@ -147,14 +187,13 @@ def _read_fields(row: _Row, rest: list[str], vocab: Vocabulary) -> None:
         f["kpi_text"] = rest.pop(0)
     if rest and _is_note(rest[0], vocab):
         f["notes"] = rest.pop(0)
-    row.schedule = [t for t in rest if not nz.is_missing(t)]
+    row.schedule = cells[len(cells) - len(rest) :] if rest else []
     if f.get("is_priority") is None:
         f["is_priority"] = False
 
 
 def _only_words(text: str, words: set[str]) -> bool:
-    tokens = _tokens(text)
-    return bool(tokens) and all(t in words for t in tokens)
+    return _segment(text, words) is not None
 
 
 def _is_placeholder(text: str) -> bool:
@@ -214,7 +253,7 @@ def _split_measure_title(title: str) -> tuple[str, str | None]:
     return title, None
 
 
-def _emit(rows: list[_Row], years: list[int], result: ParseResult) -> None:
+def _emit(rows: list[_Row], years: list[int], result: ParseResult, geometry: _Geometry) -> None:
     for rec, variants in merge_by_code(
         (
             (r.policy_code,),
@@ -251,11 +290,20 @@ def _emit(rows: list[_Row], years: list[int], result: ParseResult) -> None:
 
     by_path = {f"{r.policy_code}-{r.measure_code}-{r.initiative_code}": r for r in rows if r.initiative_code}
     seq: dict[tuple[str, str], int] = {}
-    for r in rows:
-        _emit_row(r, years, by_path, seq, result)
+    for r, nxt in zip(rows, [*rows[1:], None], strict=True):
+        band_end = nxt.top if nxt is not None and nxt.cells[0].page == r.cells[0].page else None
+        _emit_row(r, years, by_path, seq, result, geometry, band_end)
 
 
-def _emit_row(r: _Row, years: list[int], by_path: dict[str, _Row], seq: dict, result: ParseResult) -> None:
+def _emit_row(
+    r: _Row,
+    years: list[int],
+    by_path: dict[str, _Row],
+    seq: dict,
+    result: ParseResult,
+    geometry: _Geometry,
+    band_end: float | None,
+) -> None:
     f = r.fields
     where = f"row {r.number}"
     description = f.get("description") or ""
@@ -317,31 +365,61 @@ def _emit_row(r: _Row, years: list[int], by_path: dict[str, _Row], seq: dict, re
                 "source_page": page,
             },
         )
-    if r.schedule and years:
-        lane = {years[min(i, len(years) - 1)]: text for i, text in enumerate(r.schedule)}
-        if len(r.schedule) > len(years):
-            result.warn(
-                f"{where}: {len(r.schedule)} schedule cells for {len(years)} years; the last ones merged"
-            )
-            lane[years[-1]] = " ".join(r.schedule[len(years) - 1 :])
-        if len(r.schedule) > 1:
-            result.warn(
-                f"{where}: schedule years inferred from cell order (the text export keeps no column "
-                f"positions): {', '.join(f'{y}: {t}' for y, t in lane.items())}"
-            )
-        for year, activity, carried in carry_forward(lane, years):
-            result.add(
-                "schedule_items",
-                {
-                    "policy_code": r.policy_code,
-                    "measure_code": r.measure_code,
-                    "initiative_code": r.initiative_code,
-                    "initiative_title": title,
-                    "initiative_seq": seq[key],
-                    "lane": 1,
-                    "fiscal_year": year,
-                    "activity": activity,
-                    "is_carried_forward": carried,
-                    "source_page": page,
-                },
-            )
+    items, notes = _schedule(r, years, geometry, band_end)
+    for note in notes:
+        result.warn(f"{where}: {note}")
+    for year, activity, carried in items:
+        result.add(
+            "schedule_items",
+            {
+                "policy_code": r.policy_code,
+                "measure_code": r.measure_code,
+                "initiative_code": r.initiative_code,
+                "initiative_title": title,
+                "initiative_seq": seq[key],
+                "lane": 1,
+                "fiscal_year": year,
+                "activity": activity,
+                "is_carried_forward": carried,
+                "source_page": page,
+            },
+        )
+
+
+def _schedule(
+    r: _Row, years: list[int], geometry: _Geometry, band_end: float | None
+) -> tuple[list[tuple[int, str, bool]], list[str]]:
+    """Schedule of one row: years from the cells' columns and arrows (PDF), or from cell order."""
+    cells = [c for c in r.schedule if c.text.strip()]
+    if not cells or not years:
+        return [], []
+    notes: list[str] = []
+    columns = geometry.columns.get(r.cells[0].page, [])
+    texts = [nz.clean_text(c.text, join_wrapped=True) for c in cells]
+    if columns and all(c.bbox for c in cells):
+        lane: dict[int, str] = {}
+        for c, text in zip(cells, texts, strict=True):
+            year = year_at(c, columns)
+            if year is None:
+                notes.append(f"schedule text {text!r} stands outside the year columns; ignored")
+            elif not nz.is_missing(text):
+                lane[year] = f"{lane[year]} {text}" if year in lane else text
+        spans = None
+        if geometry.arrows and r.top is not None:
+            spans = arrow_spans(geometry.arrows, r.cells[0].page, r.top, band_end or r.top + 400, columns)
+        items, disagreements = schedule_years(lane, years, spans)
+        return items, notes + disagreements
+    # Text exports keep no column positions: the first cell is the first year, and so on.
+    lane = {}
+    for i, text in enumerate(texts):
+        year = years[min(i, len(years) - 1)]
+        if not nz.is_missing(text):
+            lane[year] = f"{lane[year]} {text}" if year in lane else text
+    if len(texts) > len(years):
+        notes.append(f"{len(texts)} schedule cells for {len(years)} years; the last ones merged")
+    if len(texts) > 1:
+        notes.append(
+            "schedule years inferred from cell order (the text export keeps no column positions): "
+            + ", ".join(f"{y}: {t}" for y, t in lane.items())
+        )
+    return list(carry_forward(lane, years)), notes

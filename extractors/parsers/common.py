@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from pipeline.models import Cell
+from pipeline.models import Cell, Shape
 
 
 def row_cells(row: list[Cell]) -> list[Cell]:
@@ -58,3 +58,80 @@ def merge_by_code(
                 elif (f, record[f]) not in {(v[0], v[2]) for v in variants}:
                     variants.append((f, where, record[f]))
     return list(merged.values())
+
+
+# --- schedule geometry (PDFs) ------------------------------------------------------------
+
+YearColumns = list[tuple[int, float, float]]  # (fiscal year, x0, x1)
+
+
+def year_columns(cells: list[Cell], parse_year) -> YearColumns:
+    """Year header cells with boxes → [(year, x0, x1)], left to right."""
+    out = []
+    for c in cells:
+        year = parse_year(c.text)
+        if year is not None and c.bbox is not None:
+            out.append((year, c.bbox[0], c.bbox[2]))
+    return sorted(out, key=lambda t: t[1])
+
+
+def year_at(cell: Cell, columns: YearColumns) -> int | None:
+    """The year column a cell stands in (by the centre of its box)."""
+    if cell.bbox is None:
+        return None
+    x = (cell.bbox[0] + cell.bbox[2]) / 2
+    return next((y for y, x0, x1 in columns if x0 <= x <= x1), None)
+
+
+def arrow_spans(
+    shapes: list[Shape], page: int | None, y0: float, y1: float, columns: YearColumns
+) -> list[tuple[int, int]]:
+    """Years covered by each arrow drawn between ``y0`` and ``y1`` on ``page``.
+
+    A year counts when the arrow covers at least half of its column's width.
+    """
+    spans = []
+    for s in shapes:
+        cy = (s.bbox[1] + s.bbox[3]) / 2
+        if s.kind != "arrow" or s.page != page or not (y0 <= cy < y1):
+            continue
+        covered = [y for y, x0, x1 in columns if min(s.bbox[2], x1) - max(s.bbox[0], x0) >= 0.5 * (x1 - x0)]
+        if covered:
+            spans.append((min(covered), max(covered)))
+    return sorted(spans)
+
+
+def schedule_years(
+    lane: dict[int, str], years: list[int], spans: list[tuple[int, int]] | None
+) -> tuple[list[tuple[int, str, bool]], list[str]]:
+    """Years of each activity of a lane: from arrows where drawn, else by carry-forward.
+
+    Returns ([(year, activity, carried)], [disagreements between arrow and convention]).
+    """
+    convention = list(carry_forward(lane, years))
+    if not spans:
+        return convention, []
+    by_activity_conv: dict[int, list[int]] = {}
+    current = None
+    for year, _, carried in convention:
+        current = year if not carried else current
+        by_activity_conv.setdefault(current, []).append(year)
+    out: list[tuple[int, str, bool]] = []
+    notes = []
+    for start in sorted(lane):
+        span = next((s for s in spans if s[0] == start), None) or next(
+            (s for s in spans if s[0] <= start <= s[1]), None
+        )
+        conv_years = by_activity_conv.get(start, [start])
+        if span is None:
+            chosen = conv_years
+        else:
+            chosen = [y for y in years if start <= y <= span[1]]
+            if chosen != conv_years:
+                notes.append(
+                    f"{lane[start]!r}: arrow runs {start}–{span[1]}, the carry-forward convention "
+                    f"gives {conv_years[0]}–{conv_years[-1]}; the arrow is used"
+                )
+        out.extend((y, lane[start], y != start) for y in chosen)
+    out.sort(key=lambda t: (t[0], t[2]))
+    return out, notes

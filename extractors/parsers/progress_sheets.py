@@ -19,7 +19,7 @@ from pipeline import normalize as nz
 from pipeline.models import Cell, ExtractionError, Grid, ParseResult
 from schemas.vocabulary import Vocabulary, label_key, vocabulary
 
-from .common import carry_forward, merge_by_code, row_cells
+from .common import YearColumns, arrow_spans, merge_by_code, row_cells, schedule_years, year_columns
 
 KIND = "progress_sheets"
 RULE_TYPES = {"grading_rule": "indicator_grade", "overall_rule": "overall"}  # 指標評価 / 総合評価
@@ -27,10 +27,19 @@ _COLON = re.compile(r"^\s*([^:：]{1,12})\s*[:：]\s*(.*)$")
 
 
 @dataclass
+class _Lane:
+    """One line of an initiative's schedule: year → activity, and where it stands (PDFs)."""
+
+    texts: dict[int, str]
+    page: int | None = None
+    top: float | None = None
+
+
+@dataclass
 class _Initiative:
     title: str
     row: Cell
-    lanes: list[dict[int, str]] = field(default_factory=list)
+    lanes: list[_Lane] = field(default_factory=list)
 
 
 @dataclass
@@ -42,6 +51,8 @@ class _Sheet:
     direction: str | None = None
     measure: tuple[int, str] | None = None
     years: dict[int, int] = field(default_factory=dict)  # column → fiscal year
+    year_cols: YearColumns = field(default_factory=list)  # fiscal year → x-range (PDFs)
+    schedule_end: float | None = None  # top of the first row after the schedule (PDFs)
     initiatives: list[_Initiative] = field(default_factory=list)
     kpi_columns: dict[int, str] = field(default_factory=dict)  # column → meaning
     target_year: int | None = None
@@ -64,7 +75,7 @@ def parse(grid: Grid, vocab: Vocabulary | None = None) -> ParseResult:
     sheets = [s for s in sheets if s.policy or s.measure]
     if not sheets:
         raise ExtractionError("no progress sheet found (no 方針 / 推進する施策 rows were recognised)")
-    _emit(sheets, result)
+    _emit(sheets, result, [s for s in grid.shapes if s.kind == "arrow"])
     return result
 
 
@@ -104,7 +115,11 @@ def _read_sheets(grid: Grid, vocab: Vocabulary, result: ParseResult) -> list[_Sh
         if vocab.matches(KIND, "sheet_title", joined) and len(label_key(joined)) <= 40:
             sheet, mode = new_sheet(i, first.page), None
             continue
-        rule = vocab.classify(KIND, first.text, ["grading_rule", "overall_rule"]) if _is_rule(first.text) else None
+        rule = (
+            vocab.classify(KIND, first.text, ["grading_rule", "overall_rule"])
+            if _is_rule(first.text)
+            else None
+        )
         if rule:
             if sheet:
                 sheet.rules[RULE_TYPES[rule]] = nz.clean_text(joined)
@@ -122,15 +137,20 @@ def _read_sheets(grid: Grid, vocab: Vocabulary, result: ParseResult) -> list[_Sh
             setattr(sheet, label, (code or 0, nz.clean_text(title, join_wrapped=True)))
             continue
         if label == "direction":
-            sheet.direction = nz.clean_text(value)
+            sheet.direction = nz.clean_text(value, join_wrapped=True)
             continue
         if label == "initiatives":
-            sheet.years = _year_columns(cells)
+            header = cells
+            sheet.years = _year_columns(header)
             if not sheet.years and i + 1 < len(grid.rows):
-                sheet.years = _year_columns(row_cells(grid.rows[i + 1]))
+                header = row_cells(grid.rows[i + 1])
+                sheet.years = _year_columns(header)
+            sheet.year_cols = year_columns(header, nz.parse_fiscal_year)
             mode = "schedule"
             continue
         if label in ("results", "issues", "created"):
+            if mode == "schedule" and first.bbox:
+                sheet.schedule_end = first.bbox[1]
             mode = None
             continue
         if sheet is None:
@@ -174,15 +194,22 @@ def _year_columns(cells: list[Cell]) -> dict[int, int]:
 def _add_initiative_row(sheet: _Sheet, cells: list[Cell], result: ParseResult) -> None:
     by_col = {c.col: c.text for c in cells}
     first_col = min(by_col)
-    title = nz.clean_text(by_col.get(first_col, "")) if first_col not in sheet.years else ""
-    lane = {y: nz.clean_text(by_col.get(col, "")) for col, y in sheet.years.items()}
-    lane = {y: t for y, t in lane.items() if not nz.is_missing(t)}
+    title = (
+        nz.clean_text(by_col.get(first_col, ""), join_wrapped=True) if first_col not in sheet.years else ""
+    )
+    texts = {y: nz.clean_text(by_col.get(col, ""), join_wrapped=True) for col, y in sheet.years.items()}
+    boxes = [c.bbox for c in cells if c.bbox]
+    lane = _Lane(
+        {y: t for y, t in texts.items() if not nz.is_missing(t)},
+        cells[0].page,
+        min(b[1] for b in boxes) if boxes else None,
+    )
     if title:
         sheet.initiatives.append(_Initiative(title=title, row=cells[0], lanes=[lane]))
     elif sheet.initiatives:
         sheet.initiatives[-1].lanes.append(lane)
-    elif lane:
-        result.warn(f"{sheet.where()}: schedule row without an initiative above it: {lane}")
+    elif lane.texts:
+        result.warn(f"{sheet.where()}: schedule row without an initiative above it: {lane.texts}")
 
 
 def _add_kpi_row(sheet: _Sheet, cells: list[Cell], result: ParseResult) -> None:
@@ -225,7 +252,7 @@ def _add_kpi_row(sheet: _Sheet, cells: list[Cell], result: ParseResult) -> None:
 # --- from sheets to records -------------------------------------------------------------------
 
 
-def _emit(sheets: list[_Sheet], result: ParseResult) -> None:
+def _emit(sheets: list[_Sheet], result: ParseResult, arrows: list) -> None:
     policies = merge_by_code(
         (
             (str(s.policy[0]),),
@@ -268,7 +295,7 @@ def _emit(sheets: list[_Sheet], result: ParseResult) -> None:
             )
         if not s.years and s.initiatives:
             result.warn(f"{s.where()}: no year columns found in the 主な取り組み header")
-        _emit_initiatives(s, pcode, mcode, result)
+        _emit_initiatives(s, pcode, mcode, result, arrows)
         for rule_type, text in s.rules.items():
             result.add(
                 "grading_rules",
@@ -343,8 +370,10 @@ def _emit(sheets: list[_Sheet], result: ParseResult) -> None:
                 )
 
 
-def _emit_initiatives(s: _Sheet, pcode: str, mcode: str, result: ParseResult) -> None:
+def _emit_initiatives(s: _Sheet, pcode: str, mcode: str, result: ParseResult, arrows: list) -> None:
     years = sorted(s.years.values())
+    lanes = [lane for ini in s.initiatives for lane in ini.lanes]
+    band_end = {id(a): b.top for a, b in zip(lanes, lanes[1:], strict=False) if b.page == a.page}
     for seq, ini in enumerate(s.initiatives, start=1):
         result.add(
             "initiatives",
@@ -355,12 +384,20 @@ def _emit_initiatives(s: _Sheet, pcode: str, mcode: str, result: ParseResult) ->
                 "title": ini.title,
                 "description": None,
                 "seq": seq,
-                "row_number": ini.row.line or ini.row.row + 1,
+                "row_number": None,
+                "source_row": ini.row.line or ini.row.row + 1,
                 "source_page": ini.row.page,
             },
         )
         for lane_no, lane in enumerate(ini.lanes, start=1):
-            for year, activity, carried in carry_forward(lane, years):
+            spans = None
+            if arrows and lane.top is not None and s.year_cols:
+                end = band_end.get(id(lane)) or s.schedule_end or lane.top + 200
+                spans = arrow_spans(arrows, lane.page, lane.top, end, s.year_cols)
+            items, disagreements = schedule_years(lane.texts, years, spans)
+            for note in disagreements:
+                result.warn(f"{s.where()}: {ini.title!r}: {note}")
+            for year, activity, carried in items:
                 result.add(
                     "schedule_items",
                     {

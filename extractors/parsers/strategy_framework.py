@@ -38,6 +38,7 @@ class _Line:
     text: str  # NFKC-normalized
     row: int
     page: int | None
+    in_cell: bool = False  # from a cell of a table row (PDF), not a line of a text export
 
 
 @dataclass
@@ -53,36 +54,68 @@ class _Measure:
 def parse(grid: Grid, vocab: Vocabulary | None = None) -> ParseResult:
     vocab = vocab or vocabulary()
     result = ParseResult(kind=KIND)
-    lines: list[_Line | None] = []
-    for raw in grid.rows:
-        text = " ".join(c.text for c in raw if c.text.strip())
-        if not text.strip():
-            lines.append(None)
-        else:
-            first = raw[0]
-            lines.append(_Line(nz.clean_text(text), first.line or first.row + 1, first.page))
+    lines = _read_lines(grid)
     header_at = [i for i, ln in enumerate(lines) if ln and vocab.matches(KIND, "table_header", ln.text)]
     if not header_at:
         raise ExtractionError("no strategy table found (no 施策項目 / 主要事業 / 補助指標 header)")
-    bounds = list(zip(header_at, header_at[1:] + [len(lines)], strict=True))
+    counts_at = next((k for k, ln in enumerate(lines) if ln and _BARE_DIRECTION.match(ln.text)), None)
+    if counts_at is not None:
+        end = next((h for h in header_at if h > counts_at), len(lines))
+        end = next(
+            (k for k in range(counts_at, end) if lines[k] and lines[k].page != lines[counts_at].page), end
+        )
+        _parse_counts(lines[counts_at:end], vocab, result)
+        lines[counts_at:end] = [None] * (end - counts_at)
     directions_seen: list[str] = []
-    for start, end in bounds:
-        segment = lines[start + 1 : end]
-        counts_at = next((k for k, ln in enumerate(segment) if ln and _BARE_DIRECTION.match(ln.text)), None)
-        if counts_at is not None:
-            _parse_counts(segment[counts_at:], vocab, result)
-            segment = segment[:counts_at]
+    for start, end in _segments(lines, header_at):
+        segment = lines[start:end]
         code = _parse_direction(segment, vocab, result)
         if code is None:
             result.mark_missing(
-                f"table at line {lines[start].row}: no 第N direction heading found; rows skipped"
+                f"table at line {lines[header_at[0]].row}: no 第N direction heading found; rows skipped"
             )
             continue
         directions_seen.append(code)
-        _parse_table(code, segment, vocab, result)
+        header_rows = {
+            (ln.page, ln.row) for ln in segment if ln and vocab.matches(KIND, "table_header", ln.text)
+        }
+        body = [None if ln is not None and (ln.page, ln.row) in header_rows else ln for ln in segment]
+        _parse_table(code, body, vocab, result)
     if not directions_seen:
         raise ExtractionError("no direction (第N …) found next to any strategy table")
     return result
+
+
+def _read_lines(grid: Grid) -> list[_Line | None]:
+    """Grid rows → lines. A row of several cells (a slide's table row) gives each cell's
+    lines followed by a blank line, so blocks look the same as in a text export."""
+    lines: list[_Line | None] = []
+    for raw in grid.rows:
+        cells = [c for c in raw if c.text.strip()]
+        if not cells:
+            lines.append(None)
+            continue
+        multi = len(raw) > 1
+        for c in cells:
+            for part in c.text.split("\n"):
+                if part.strip():
+                    lines.append(_Line(nz.clean_text(part), c.line or c.row + 1, c.page, multi))
+            if multi:
+                lines.append(None)
+    return lines
+
+
+def _segments(lines: list[_Line | None], header_at: list[int]) -> list[tuple[int, int]]:
+    """One segment per strategy table: its page (PDF slides), or header to next header (text)."""
+    pages = {ln.page for ln in lines if ln}
+    if None not in pages:
+        out = []
+        for h in header_at:
+            page = lines[h].page
+            idx = [k for k, ln in enumerate(lines) if ln and ln.page == page]
+            out.append((idx[0], idx[-1] + 1))
+        return out
+    return list(zip(header_at, [*header_at[1:], len(lines)], strict=True))
 
 
 # --- direction heading and outcomes -------------------------------------------------------------
@@ -177,7 +210,7 @@ def _parse_counts(region: list[_Line | None], vocab: Vocabulary, result: ParseRe
         body = re.sub(r"\([^()]*\)", " ", ln.text)
         for token in body.split():
             if re.fullmatch(r"\d+", token):
-                numbers[current].append([int(token), None])
+                numbers[current].append([int(token), None, ln])
         for note in notes:
             if "再掲" in note and numbers[current]:
                 numbers[current][-1][1] = note
@@ -188,10 +221,17 @@ def _parse_counts(region: list[_Line | None], vocab: Vocabulary, result: ParseRe
                 f"declared {kind} counts: {len(values)} numbers for {len(scopes)} columns "
                 f"({', '.join(scopes)}); matched in order"
             )
-        for scope, (value, note) in zip(scopes, values, strict=False):
+        for scope, (value, note, ln) in zip(scopes, values, strict=False):
             result.add(
                 "declared_counts",
-                {"indicator_type": kind, "scope": scope, "declared_count": value, "note": note},
+                {
+                    "indicator_type": kind,
+                    "scope": scope,
+                    "declared_count": value,
+                    "note": note,
+                    "source_page": ln.page,
+                    "source_row": ln.row,
+                },
             )
 
 
@@ -212,10 +252,13 @@ def _parse_table(policy: str, segment: list[_Line | None], vocab: Vocabulary, re
             if measures:
                 measures[-1].title_open = False
             continue
+        is_value = bool(_VALUE.search(ln.text) or _QUANTITY_LINE.match(ln.text))
         top, sub = _TOP.match(ln.text), _SUB.match(ln.text)
-        if top or sub:
+        if (top or sub) and not is_value:
             m = top or sub
             number, title, rest = m.group(1), m.group(2), m.group(3)
+            if ln.in_cell and rest:  # a slide cell holds only the measure: the rest is its title
+                title, rest = f"{title} {rest}", None
             code = str(int(number)) if top else f"{parent or '0'}.{int(number)}"
             if top:
                 parent = code
@@ -231,7 +274,8 @@ def _parse_table(policy: str, segment: list[_Line | None], vocab: Vocabulary, re
             )
             continue
         current = measures[-1]
-        if current.title_open and not current.blocks and _width(ln.text) <= 20 and not _VALUE.search(ln.text):
+        wrapped_title = ln.in_cell or (_width(ln.text) <= 20 and not _VALUE.search(ln.text))
+        if current.title_open and not current.blocks and wrapped_title:
             current.title += ln.text
             continue
         current.title_open = False
@@ -263,7 +307,7 @@ def _emit_measure(m: _Measure, result: ParseResult) -> None:
     for blk in project_blocks:
         for para in _paragraphs(blk):
             seq += 1
-            text = "".join(ln.text for ln in para)
+            text = nz.clean_text("".join(ln.text for ln in para), join_wrapped=True)
             result.add(
                 "initiatives",
                 {
@@ -273,13 +317,13 @@ def _emit_measure(m: _Measure, result: ParseResult) -> None:
                     "title": nz.clean_text(text, join_wrapped=True),
                     "description": text,
                     "seq": seq,
-                    "row_number": para[0].row,
+                    "row_number": None,
                     "source_page": para[0].page,
                     "source_row": para[0].row,
                 },
             )
     for name_lines, value in _indicators(indicator_block):
-        raw_name = "".join(ln.text for ln in name_lines).strip()
+        raw_name = nz.clean_text("".join(ln.text for ln in name_lines), join_wrapped=True)
         name, reposted, _ = nz.strip_marks(raw_name)
         name, unit_in_name = nz.split_name_and_unit(name)
         first = name_lines[0] if name_lines else None

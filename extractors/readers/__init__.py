@@ -25,6 +25,10 @@ def read_document(path: Path, data: bytes, *, password: str | None = None) -> Gr
     if not data:
         raise ExtractionError(f"{path.name}: empty file (0 bytes)")
     fmt = detect_format(path, data)
+    if fmt == "pdf" and not data.lstrip()[:5] == b"%PDF-":
+        raise ExtractionError(
+            f"{path.name}: not a PDF despite its .pdf name (the file does not start with %PDF-)"
+        )
     if fmt == "pdf":
         try:
             from .pdf import read_pdf

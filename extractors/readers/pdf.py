@@ -1,0 +1,220 @@
+"""PDF → grid (pdfplumber). Each page is parsed once; tables, free text lines and schedule
+arrows come from the same page object.
+
+* Ruled tables (``find_tables`` with the lines strategy) become grid rows, one per table
+  row, each cell with its box; merged cells come back empty. A cell's wrapped lines are
+  kept as ``\\n`` so a parser can read lines (slides) or fold them (sheets).
+* Words outside every table become text lines (titles, rules, headings, legends).
+* Arrows — a horizontal line ending in a small filled triangle — become
+  :class:`~pipeline.models.Shape` objects: the schedule's years are read from them.
+
+camelot-py (lattice) finds the same grids on these documents but is slower per page here
+(see ``bench/extract.py``), so pdfplumber is the reader for every kind.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from statistics import median
+from typing import Any
+
+from pipeline.models import Cell, ExtractionError, Grid, Shape
+
+TABLE_SETTINGS: dict[str, Any] = {
+    "vertical_strategy": "lines",
+    "horizontal_strategy": "lines",
+    "snap_tolerance": 3,
+    "join_tolerance": 3,
+    "intersection_tolerance": 3,
+}
+WORD_SETTINGS: dict[str, Any] = {"x_tolerance": 1.5, "y_tolerance": 3, "keep_blank_chars": False}
+LINE_TOLERANCE = 3.0  # points: words whose tops differ less are on one line
+
+
+@dataclass(frozen=True)
+class PdfLimits:
+    """Budget per document: pages beyond ``max_pages`` are not read (the document is partial)."""
+
+    max_pages: int = 500
+
+
+_CID = re.compile(r"\(cid:\d+\)")
+
+
+def read_pdf(
+    path: Path, data: bytes, *, password: str | None = None, limits: PdfLimits | None = None
+) -> Grid:
+    """Read a PDF into a :class:`Grid`, or raise :class:`ExtractionError` with the cause."""
+    import pdfplumber
+    from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
+    from pdfminer.pdfparser import PDFSyntaxError
+    from pdfminer.psparser import PSException
+
+    limits = limits or PdfLimits()
+    try:
+        pdf = pdfplumber.open(io.BytesIO(data), password=password or "")
+    except Exception as wrapped:  # pdfplumber wraps pdfminer's errors in PdfminerException
+        exc = wrapped.args[0] if wrapped.args and isinstance(wrapped.args[0], Exception) else wrapped
+        if isinstance(exc, PDFPasswordIncorrect):
+            msg = (
+                "wrong password in sources.yaml"
+                if password
+                else "encrypted, no password given (add password: to sources.yaml)"
+            )
+        elif isinstance(exc, PDFEncryptionError):
+            msg = f"encrypted with an unsupported method ({exc})"
+        elif isinstance(exc, PDFSyntaxError | PSException):
+            msg = f"not a readable PDF ({type(exc).__name__}: {exc})"
+        else:
+            msg = f"broken or truncated PDF ({type(exc).__name__}: {exc or 'no detail'})"
+        raise ExtractionError(f"{path.name}: {msg}") from wrapped
+    rows: list[list[Cell]] = []
+    shapes: list[Shape] = []
+    chars = 0
+    with pdf:
+        try:
+            pages = pdf.pages
+        except Exception as exc:
+            raise ExtractionError(
+                f"{path.name}: broken or truncated PDF ({type(exc).__name__}: {exc})"
+            ) from exc
+        for number, page in enumerate(pages[: limits.max_pages], start=1):
+            try:
+                page_rows, page_shapes, n = _read_page(page, number, len(rows))
+            except ExtractionError:
+                raise
+            except Exception as exc:
+                raise ExtractionError(
+                    f"{path.name}: page {number} cannot be read ({type(exc).__name__}: {exc})"
+                ) from exc
+            rows.extend(page_rows)
+            shapes.extend(page_shapes)
+            chars += n
+            page.close()
+        total_pages = len(pages)
+    if chars == 0:
+        raise ExtractionError(f"{path.name}: no text layer (scanned?) — OCR needed")
+    problem = text_layer_problem("\n".join(c.text for r in rows for c in r))
+    if problem:
+        raise ExtractionError(f"{path.name}: {problem}")
+    grid = Grid(rows=rows, format="pdf", pages=total_pages, shapes=shapes)
+    if total_pages > limits.max_pages:
+        grid.missing.append(
+            f"only the first {limits.max_pages} of {total_pages} pages were read (page budget)"
+        )
+    return grid
+
+
+def text_layer_problem(text: str) -> str | None:
+    """Why a text layer cannot be loaded as data: ``(cid:N)`` glyphs or mojibake, else None."""
+    if not text.strip():
+        return "no text layer (scanned?) — OCR needed"
+    cids = len(_CID.findall(text))
+    bad = text.count("\ufffd")
+    if cids > 10 or bad / len(text) > 0.01:
+        return (
+            f"the text layer is unreadable ({cids} (cid:N) glyphs, {bad} replacement characters: "
+            "fonts without a Unicode map) — OCR needed"
+        )
+    return None
+
+
+def _inside(word: dict[str, Any], bbox: tuple[float, float, float, float]) -> bool:
+    x = (word["x0"] + word["x1"]) / 2
+    y = (word["top"] + word["bottom"]) / 2
+    return bbox[0] <= x <= bbox[2] and bbox[1] <= y <= bbox[3]
+
+
+def _has_fake_bold(chars: list[dict[str, Any]]) -> bool:
+    """Fake-bold text prints each glyph twice at (almost) the same place."""
+    seen: set[tuple[str, int, int]] = set()
+    dup = 0
+    for c in chars:
+        key = (c["text"], round(c["x0"]), round(c["top"]))
+        dup += key in seen
+        seen.add(key)
+    return dup > max(3, len(chars) // 100)
+
+
+def _read_page(page: Any, number: int, row_offset: int) -> tuple[list[list[Cell]], list[Shape], int]:
+    if _has_fake_bold(page.chars):  # dedupe_chars costs ~0.5 s a page: only when needed
+        page = page.dedupe_chars()
+    nchars = len(page.chars)
+    items: list[tuple[float, float, list[tuple[str, tuple[float, float, float, float] | None]]]] = []
+    tables = page.find_tables(TABLE_SETTINGS)
+    for table in tables:
+        texts = table.extract(**WORD_SETTINGS)
+        for row, row_texts in zip(table.rows, texts, strict=False):
+            cells = [(t or "", bbox) for t, bbox in zip(row_texts, row.cells, strict=False)]
+            tops = [b[1] for _, b in cells if b]
+            x0s = [b[0] for _, b in cells if b]
+            items.append((min(tops), min(x0s), cells))
+    words = [w for w in page.extract_words(**WORD_SETTINGS) if not any(_inside(w, t.bbox) for t in tables)]
+    for line in _lines(words):
+        bbox = (
+            min(w["x0"] for w in line),
+            min(w["top"] for w in line),
+            max(w["x1"] for w in line),
+            max(w["bottom"] for w in line),
+        )
+        items.append((bbox[1], bbox[0], [(_join_words(line), bbox)]))
+    items.sort(key=lambda it: (round(it[0], 1), it[1]))
+    rows = []
+    for i, (_, _, cells) in enumerate(items):
+        r = row_offset + i
+        rows.append([Cell(text=t, row=r, col=j, page=number, bbox=b) for j, (t, b) in enumerate(cells)])
+    return rows, _arrows(page, number), nchars
+
+
+def _lines(words: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    lines: list[list[dict[str, Any]]] = []
+    for w in sorted(words, key=lambda w: (w["top"], w["x0"])):
+        if lines and abs(lines[-1][0]["top"] - w["top"]) <= LINE_TOLERANCE:
+            lines[-1].append(w)
+        else:
+            lines.append([w])
+    return [sorted(line, key=lambda w: w["x0"]) for line in lines]
+
+
+def _join_words(line: list[dict[str, Any]]) -> str:
+    out = line[0]["text"]
+    for prev, w in zip(line, line[1:], strict=False):
+        gap = w["x0"] - prev["x1"]
+        size = max(w["bottom"] - w["top"], 1.0)
+        # Two text boxes far apart on one line (a heading and a legend) get a wide separator.
+        out += ("   " if gap > 3 * size else " ") + w["text"]
+    return out
+
+
+def _arrows(page: Any, number: int) -> list[Shape]:
+    """Horizontal shafts that end in a small filled triangle (the arrowhead)."""
+    heads = [
+        c for c in page.curves if c.get("fill") and (c["x1"] - c["x0"]) < 15 and (c["bottom"] - c["top"]) < 15
+    ]
+    horizontal = [ln for ln in page.lines if abs(ln["top"] - ln["bottom"]) < 1.0 and ln["x1"] - ln["x0"] > 5]
+    shapes = []
+    used: set[int] = set()
+    for head in heads:
+        cy = (head["top"] + head["bottom"]) / 2
+        best = None
+        for k, ln in enumerate(horizontal):
+            if k in used or abs(ln["top"] - cy) > 2.0:
+                continue
+            if head["x0"] - 3 <= ln["x1"] <= head["x1"] + 3:
+                best = k
+                break
+        if best is not None:
+            used.add(best)
+            ln = horizontal[best]
+            shapes.append(Shape("arrow", number, (ln["x0"], cy - 1, head["x1"], cy + 1)))
+    if not heads and horizontal:
+        # No arrowheads drawn: shafts are the horizontal lines clearly thicker than the grid.
+        widths = [ln.get("linewidth") or 0 for ln in horizontal]
+        grid_width = median(widths) if widths else 0
+        for ln in horizontal:
+            if grid_width and (ln.get("linewidth") or 0) > 1.5 * grid_width:
+                shapes.append(Shape("arrow", number, (ln["x0"], ln["top"] - 1, ln["x1"], ln["bottom"] + 1)))
+    return shapes
