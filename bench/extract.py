@@ -22,8 +22,11 @@ sys.path.insert(0, str(ROOT))
 
 from pipeline.extract import extract_document  # noqa: E402
 
-DOCS = [("progress_sheets", "kama/progress_sheets"), ("action_plan", "kama/action_plan"),
-        ("strategy_framework", "chiba/strategy_framework")]
+DOCS = [
+    ("progress_sheets", "kama/progress_sheets"),
+    ("action_plan", "kama/action_plan"),
+    ("strategy_framework", "chiba/strategy_framework"),
+]
 
 
 def timed(fn: Callable[[], object], repeat: int) -> float:
@@ -63,7 +66,9 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--camelot", action="store_true", help="also time camelot lattice (slow)")
     args = ap.parse_args()
-    print(f"{'document':<28}{'pages':>6}{'pdfium':>9}{'plumber':>9}{'camelot':>9}{'plan-etl':>10}{'vs plumber':>12}")
+    print(
+        f"{'document':<28}{'pages':>6}{'pdfium':>9}{'plumber':>9}{'camelot':>9}{'plan-etl':>10}{'vs plumber':>12}"
+    )
     print(f"{'':<28}{'':>6}{'pages/s':>9}{'pages/s':>9}{'pages/s':>9}{'pages/s':>10}{'':>12}")
     for kind, stem in DOCS:
         pdf = ROOT / "raw" / f"{stem}.pdf"
@@ -73,8 +78,10 @@ def main() -> None:
         plumber = pages / timed(lambda p=pdf: plumber_text(p), args.repeat)
         cam = pages / timed(lambda p=pdf: camelot_lattice(p), 1) if args.camelot else float("nan")
         ours = pages / timed(lambda p=pdf, k=kind: extract_document(p, kind=k), args.repeat)
-        print(f"{stem + '.pdf':<28}{pages:>6}{ceiling:>9.1f}{plumber:>9.1f}{cam:>9.1f}{ours:>10.1f}"
-              f"{ours / plumber:>11.0%}")
+        print(
+            f"{stem + '.pdf':<28}{pages:>6}{ceiling:>9.1f}{plumber:>9.1f}{cam:>9.1f}{ours:>10.1f}"
+            f"{ours / plumber:>11.0%}"
+        )
     print()
     print(f"{'text export':<28}{'lines':>6}{'docs/s':>9}{'lines/s':>10}")
     for kind, stem in DOCS:

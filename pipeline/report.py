@@ -53,7 +53,8 @@ def print_summary(console: Console, summary: RunSummary, quiet: bool = False) ->
             console.print(f"[red]failed:[/] {d['error']}")
         return
     docs = Table(title="documents", show_lines=False)
-    for col in ("path", "kind", "plan", "status", "warnings"):
+    docs.add_column("path", overflow="fold", min_width=30)
+    for col in ("kind", "plan", "status", "warnings"):
         docs.add_column(col)
     for d in summary.documents:
         style = {"ok": "green", "partial": "yellow", "failed": "red"}.get(d["status"], "")

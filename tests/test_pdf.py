@@ -133,3 +133,27 @@ def test_text_layer_problems():
     assert "(cid:N)" in text_layer_problem("(cid:12)" * 20 + "abc")
     assert "replacement" in text_layer_problem("\ufffd" * 5 + "a" * 20)
     assert text_layer_problem("方針 (1) 中小企業の創業の促進を図る") is None
+
+
+def test_libreoffice_variant_sheet_equals_its_text_version():
+    """Own fixture (openpyxl → LibreOffice, Mincho, 基本方針/具体的施策/基準値, R6… and 令和6年度…,
+    full-width digits, a merged initiative cell, a number wrapping inside its cell, no arrows)."""
+    from conftest import FIXTURES
+
+    text = extract_document(FIXTURES / "variant_progress_sheets.txt")
+    pdf = extract_document(FIXTURES / "variant_progress_sheets.pdf")
+    assert pdf.document["status"] == "ok" and pdf.document["pages"] == 2
+    for table in DOCUMENT_TABLES:
+        a = [{k: v for k, v in r.items() if k not in LINEAGE} for r in text.tables.get(table, [])]
+        b = [{k: v for k, v in r.items() if k not in LINEAGE} for r in pdf.tables.get(table, [])]
+        assert a == b, table
+    k = by(pdf.tables["indicators"], name="商工会・商工会議所の相談・指導件数")[0]
+    assert (k["baseline_value"], k["target_value"], k["cumulative_target"]) == (4755.0, 4800.0, 9555.0)
+    lane2 = by(pdf.tables["schedule_items"], initiative_seq=2, lane=2)
+    assert [(i["fiscal_year"], i["activity"]) for i in lane2] == [
+        (2024, "出前授業の試行"),
+        (2025, "出前授業の試行"),
+        (2026, "出前授業の試行"),
+        (2027, "本格実施"),
+        (2028, "本格実施"),
+    ]
