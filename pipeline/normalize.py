@@ -31,6 +31,7 @@ __all__ = [
     "clean_text",
     "fiscal_year_of",
     "is_missing",
+    "number_text",
     "parse_as_of",
     "parse_code_number",
     "parse_era_year",
@@ -112,6 +113,13 @@ def clean_text(text: str | None, *, join_wrapped: bool = False, keep_circled: bo
         s = _WRAP_SPACE.sub("", s)
         s = _SLASH_SPACE.sub("/", s)
     return s
+
+
+def number_text(text: str | None) -> str:
+    """A number as printed, folded: ``４，８００（９，５５\n５）`` → ``4,800(9,555)`` (a wrap inside a
+    number is dropped, the space before a parenthesis too)."""
+    s = clean_text(text, join_wrapped=True)
+    return re.sub(r"(?<=[\d,.])\s+(?=[\d,.(])", "", s)
 
 
 def is_missing(text: str | None) -> bool:

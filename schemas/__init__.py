@@ -152,6 +152,8 @@ DOCUMENT_TABLES = (
     "indicators",
     "indicator_values",
     "grading_rules",
+    "sheets",
+    "indicator_occurrences",
     "kpi_references",
     "declared_counts",
 )
