@@ -51,6 +51,13 @@ def extract(spec: DocumentSpec, now: dt.datetime) -> DocumentOutcome:
     )
 
 
+@task(name="validate")
+def validate_task(records: dict[str, list[dict[str, Any]]], run_id: str) -> list[dict[str, Any]]:
+    from pipeline.validate import validate
+
+    return validate(records, run_id)
+
+
 @task(name="load")
 def load(curated_dir: Path, warehouse: str, records: dict[str, list[dict[str, Any]]]) -> dict[str, int]:
     return load_all(curated_dir, warehouse, records)
@@ -96,8 +103,16 @@ def nightly_refresh(
     summary.finished_at = dt.datetime.now(dt.UTC)
     records["documents"] = documents
     records["runs"] = previous_runs + [summary.run_record()]
-    records["validation_results"] = read_curated(curated, "validation_results")
+    if work.extract or work.removed or not previous_runs:
+        notify("validate", {})
+        records["validation_results"] = validate_task(records, summary.run_id)
+    else:  # nothing changed: the last run's findings still hold
+        records["validation_results"] = read_curated(curated, "validation_results")
+    summary.validation = records["validation_results"]
     records["evaluations"] = read_curated(curated, "evaluations")
     summary.row_counts = load(curated, warehouse, records)
+    from pipeline.validate import write_report
+
+    write_report(records["validation_results"], curated / "validation" / "index.html")
     notify("done", {"run_id": summary.run_id})
     return summary

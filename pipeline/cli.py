@@ -77,6 +77,48 @@ def run(raw_dir: Path, curated_dir: Path, warehouse: str | None, prefer: str | N
 
 
 @main.command()
+@click.option(
+    "--curated",
+    "curated_dir",
+    default="curated",
+    show_default=True,
+    type=click.Path(path_type=Path),
+    help="Folder with the tables of the last run.",
+)
+@click.option("--warehouse", default=None, metavar="URL", help="Also replace validation_results there.")
+@click.option("--brief", is_flag=True, help="Show at most three findings per check.")
+def validate(curated_dir: Path, warehouse: str | None, brief: bool) -> None:
+    """Run the validation suites over the curated tables; exit 1 on failed error-level checks."""
+    import datetime as dt
+
+    from rich.console import Console
+
+    from pipeline.load import read_curated, replace_tables
+    from pipeline.report import print_validation
+    from pipeline.run import new_run_id
+    from pipeline.validate import validate as run_validation
+    from pipeline.validate import write_report
+    from schemas import TABLES
+
+    console = Console()
+    if not (curated_dir / "documents.parquet").exists():
+        console.print(f"[red]error:[/] no tables in {curated_dir}: run `plan-etl run` first")
+        sys.exit(2)
+    tables = {name: read_curated(curated_dir, name) for name in TABLES}
+    results = run_validation(tables, new_run_id(dt.datetime.now(dt.UTC)))
+    replace_tables(
+        curated_dir,
+        warehouse or f"duckdb:///{(curated_dir / 'warehouse.duckdb').as_posix()}",
+        {"validation_results": results},
+    )
+    report = write_report(results, curated_dir / "validation" / "index.html")
+    print_validation(console, results, verbose=not brief)
+    console.print(f"report: {report}")
+    failed_errors = [r for r in results if not r["success"] and r["severity"] == "error"]
+    sys.exit(1 if failed_errors else 0)
+
+
+@main.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
     "--kind",

@@ -103,6 +103,18 @@ def _load_duckdb(path: Path, tables: dict) -> None:
         con.close()
 
 
+def replace_tables(curated_dir: Path, warehouse_url: str, records: dict[str, list[dict[str, Any]]]) -> None:
+    """Replace only the given tables (e.g. validation_results after `plan-etl validate`)."""
+    tables = {name: TABLES[name].to_arrow(rows) for name, rows in records.items()}
+    staging = stage_curated(curated_dir, tables)
+    try:
+        load_warehouse(warehouse_url, tables)
+    except Exception:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    publish_curated(staging, curated_dir)
+
+
 def load_all(
     curated_dir: Path, warehouse_url: str, records: dict[str, list[dict[str, Any]]]
 ) -> dict[str, int]:

@@ -76,6 +76,13 @@ def print_summary(console: Console, summary: RunSummary, quiet: bool = False) ->
         console.print(f"[red]failed:[/] {d['error']}")
     for path in summary.removed:
         console.print(f"[yellow]removed:[/] {path} is no longer under raw/; its rows were dropped")
+    if summary.validation:
+        failed = [r for r in summary.validation if not r["success"]]
+        console.print(
+            f"validation: {sum(r['severity'] == 'error' for r in failed)} errors, "
+            f"{sum(r['severity'] == 'warning' for r in failed)} warnings — `plan-etl validate` lists them; "
+            f"report: curated/validation/index.html"
+        )
     console.print(line)
 
 
@@ -95,3 +102,38 @@ def print_extract(console: Console, outcome: DocumentOutcome) -> None:
         console.print(table)
     for w in d.get("warnings") or []:
         console.print(f"[yellow]warning:[/] {w}")
+
+
+def print_validation(console: Console, results: list[dict[str, Any]], verbose: bool = True) -> None:
+    """Validation findings grouped by plan and severity."""
+    failed = [r for r in results if not r["success"]]
+    plans = sorted({r.get("plan_id") or "" for r in failed})
+    for plan in plans:
+        for severity, style in (("error", "red"), ("warning", "yellow")):
+            rows = [r for r in failed if (r.get("plan_id") or "") == plan and r["severity"] == severity]
+            if not rows:
+                continue
+            table = Table(
+                title=f"{plan or 'all plans'} — {severity}s ({len(rows)})",
+                title_style=style,
+                show_lines=True,
+                expand=True,
+            )
+            table.add_column("check", overflow="fold", ratio=1)
+            table.add_column("n", justify="right")
+            table.add_column("findings", overflow="fold", ratio=3)
+            for r in rows:
+                meaning, _, findings = (r.get("details") or "").partition(" — ")
+                items = findings.split(" | ")
+                shown = "\n".join(f"• {f}" for f in (items if verbose else items[:3]))
+                more = "" if verbose or len(items) <= 3 else f"\n… {len(items) - 3} more"
+                table.add_row(
+                    f"{r['expectation']}\n[dim]{meaning}[/]", str(r["unexpected_count"]), shown + more
+                )
+            console.print(table)
+    errors = sum(r["severity"] == "error" for r in failed)
+    warnings = sum(r["severity"] == "warning" for r in failed)
+    console.print(
+        f"validation: {len(results)} expectations, [red]{errors} failed with errors[/], "
+        f"[yellow]{warnings} with warnings[/], {len(results) - len(failed)} passed"
+    )

@@ -41,6 +41,7 @@ class RunSummary:
     removed: list[str] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)
     status: str = "ok"
+    validation: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def failed(self) -> list[dict[str, Any]]:

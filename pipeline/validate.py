@@ -1,0 +1,296 @@
+"""Validation stage: run the Great Expectations suites of ``schemas/suites.yaml``.
+
+Two kinds of suite, both executed by GX (Core 1.x, ephemeral context):
+
+* **table suites** — per table: generated structural expectations (columns, non-null, keys,
+  non-empty titles) plus the value expectations listed in ``suites.yaml``. Each table is
+  validated once; failures are attributed to their document through the unexpected rows.
+* **rules** — :mod:`pipeline.checks` turns the tables into check rows (rule, ok, details);
+  GX runs one expectation per rule over them (``ok`` must be true), per plan.
+
+Every expectation gives one ``validation_results`` row per plan and document it concerns,
+with ``details`` in words a municipal officer can act on.
+"""
+
+from __future__ import annotations
+
+import os
+import string
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from pipeline.checks import Records, run_rules
+from schemas import HERE as SCHEMA_DIR
+from schemas import TABLES
+from schemas.vocabulary import vocabulary
+
+MAX_DETAILS = 25  # findings spelled out per result row; the count covers all
+TITLE_COLUMNS = ("title", "name")
+SKIP_TABLES = ("validation_results", "runs", "evaluations")
+
+
+@cache
+def suites() -> dict[str, Any]:
+    return yaml.safe_load((SCHEMA_DIR / "suites.yaml").read_text(encoding="utf-8"))
+
+
+class _Fields(dict):
+    def __missing__(self, key: str) -> str:
+        return "?"
+
+
+def _format(template: str, row: dict[str, Any]) -> str:
+    try:
+        return string.Formatter().vformat(template, (), _Fields(row))
+    except (ValueError, IndexError, KeyError):
+        return template
+
+
+def _gx():
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    ctx = gx.get_context(mode="ephemeral")
+    ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
+    return gx, ctx
+
+
+def _expectation(gx, spec: dict[str, Any], index: int):
+    """A GX expectation object from a suites.yaml entry (``meta.spec`` finds the entry again)."""
+    name = spec["expectation"]
+    cls = getattr(gx.expectations, "".join(p.capitalize() for p in name.split("_")))
+    kwargs = {
+        k: v
+        for k, v in spec.items()
+        if k not in ("expectation", "severity", "meaning", "message", "derive", "row_condition", "name")
+    }
+    if kwargs.get("value_set") == "$units":
+        kwargs["value_set"] = sorted(vocabulary().units)
+    if spec.get("row_condition"):
+        kwargs.update(row_condition=spec["row_condition"], condition_parser="pandas")
+    return cls(**kwargs, meta={"spec": index})
+
+
+def _table_specs(table: str) -> list[dict[str, Any]]:
+    schema = TABLES[table]
+    specs: list[dict[str, Any]] = [
+        {
+            "expectation": "expect_table_columns_to_match_set",
+            "column_set": schema.column_names,
+            "exact_match": False,
+            "severity": "error",
+            "meaning": f"{table} has every column of its schema",
+            "message": "{where}",
+        }
+    ]
+    for col in schema.columns:
+        if not col.nullable:
+            specs.append(
+                {
+                    "expectation": "expect_column_values_to_not_be_null",
+                    "column": col.name,
+                    "severity": "error",
+                    "meaning": f"{table}.{col.name} is always filled",
+                    "message": f"{{where}}: no {col.name}",
+                }
+            )
+        if col.name in TITLE_COLUMNS and col.type == "text":
+            specs.append(
+                {
+                    "expectation": "expect_column_value_lengths_to_be_between",
+                    "column": col.name,
+                    "min_value": 1,
+                    "severity": "error",
+                    "meaning": f"{table}.{col.name} is never empty",
+                    "message": f"{{where}}: empty {col.name}",
+                }
+            )
+    if len(schema.key) > 1:
+        specs.append(
+            {
+                "expectation": "expect_compound_columns_to_be_unique",
+                "column_list": list(schema.key),
+                "severity": "error",
+                "meaning": f"{table} rows are unique by ({', '.join(schema.key)})",
+                "message": "{where}: repeated " + ", ".join(f"{k}={{{k}}}" for k in schema.key),
+            }
+        )
+    elif schema.key:
+        k = schema.key[0]
+        specs.append(
+            {
+                "expectation": "expect_column_values_to_be_unique",
+                "column": k,
+                "severity": "error",
+                "meaning": f"{table}.{k} is unique",
+                "message": f"{{where}}: repeated {k} {{{k}}}",
+            }
+        )
+    return specs + list(suites()["tables"].get(table, []))
+
+
+def _where(row: dict[str, Any], paths: dict[str, str]) -> str:
+    path = paths.get(row.get("source_doc_id") or "", row.get("source_path") or row.get("plan_id") or "")
+    if row.get("source_page") is not None:
+        return f"{path} p.{int(row['source_page'])}"
+    if row.get("source_row") is not None:
+        return f"{path} line {int(row['source_row'])}"
+    return str(path)
+
+
+def validate(tables: Records, run_id: str) -> list[dict[str, Any]]:
+    """Run every suite over ``tables``; return ``validation_results`` rows."""
+    gx, ctx = _gx()
+    source = ctx.data_sources.add_pandas("plan_etl")
+    paths = {d["doc_id"]: d["source_path"] for d in tables.get("documents", [])}
+    results: list[dict[str, Any]] = []
+    for table in TABLES:
+        if table in SKIP_TABLES or not tables.get(table):
+            continue
+        results += _run_table_suite(gx, ctx, source, table, tables[table], paths, run_id)
+    results += _run_rules(gx, ctx, source, tables, run_id)
+    return results
+
+
+def _suite(gx, ctx, source, name: str, specs: list[dict[str, Any]]):
+    asset = source.add_dataframe_asset(name)
+    batch = asset.add_batch_definition_whole_dataframe(name)
+    suite = ctx.suites.add(gx.ExpectationSuite(name=name))
+    for i, spec in enumerate(specs):
+        suite.add_expectation(_expectation(gx, spec, i))
+    return ctx.validation_definitions.add(gx.ValidationDefinition(name=name, data=batch, suite=suite))
+
+
+def _spec_of(result, specs: list[dict[str, Any]]) -> dict[str, Any]:
+    """GX returns results out of suite order: the spec index travels in the expectation's meta."""
+    return specs[int(result.expectation_config.meta["spec"])]
+
+
+def _run_table_suite(gx, ctx, source, table: str, records: list[dict], paths: dict[str, str], run_id: str):
+    import pandas as pd
+
+    specs = _table_specs(table)
+    frame = TABLES[table].to_frame(records)
+    for spec in specs:
+        for col, expr in (spec.get("derive") or {}).items():
+            frame[col] = pd.eval(expr, local_dict={c: frame[c] for c in frame.columns}, engine="python")
+    vd = _suite(gx, ctx, source, f"table_{table}", specs)
+    res = vd.run(batch_parameters={"dataframe": frame}, result_format="COMPLETE")
+    rows = [{k: _py(v) for k, v in r.items()} for r in frame.to_dict("records")]
+    groups = sorted({(r.get("plan_id"), r.get("source_doc_id")) for r in rows}, key=str)
+    out = []
+    for r in res.results:
+        spec = _spec_of(r, specs)
+        bad = [rows[i] for i in (r.result.get("unexpected_index_list") or []) if isinstance(i, int)]
+        for plan_id, doc in groups:
+            mine = [b for b in bad if (b.get("plan_id"), b.get("source_doc_id")) == (plan_id, doc)]
+            success = r.success if not bad else not mine
+            messages = [_format(spec["message"], {**b, "where": _where(b, paths)}) for b in mine]
+            out.append(
+                _result(
+                    run_id,
+                    f"table:{table}",
+                    _label(spec),
+                    spec,
+                    plan_id,
+                    doc,
+                    success,
+                    len(mine) if bad else (r.result.get("unexpected_count") or 0),
+                    messages,
+                )
+            )
+    return out
+
+
+def _py(value: Any) -> Any:
+    """pandas' missing values (NaN, NA, NaT) → None."""
+    import pandas as pd
+
+    try:
+        return None if pd.isna(value) else value
+    except (TypeError, ValueError):  # lists and arrays
+        return value
+
+
+def _label(spec: dict[str, Any]) -> str:
+    target = spec.get("column") or spec.get("column_A") or ",".join(spec.get("column_list") or []) or ""
+    cond = f" where {spec['row_condition']}" if spec.get("row_condition") else ""
+    return f"{spec['expectation']}({target}){cond}"
+
+
+def _result(run_id, suite, expectation, spec, plan_id, doc, success, count, messages) -> dict[str, Any]:
+    shown = messages[:MAX_DETAILS]
+    more = f" … and {len(messages) - MAX_DETAILS} more" if len(messages) > MAX_DETAILS else ""
+    details = spec["meaning"] if success else f"{spec['meaning']} — " + " | ".join(shown) + more
+    return {
+        "run_id": run_id,
+        "suite": suite,
+        "expectation": expectation,
+        "severity": spec["severity"],
+        "plan_id": plan_id,
+        "source_doc_id": doc,
+        "success": bool(success),
+        "unexpected_count": int(count),
+        "details": details,
+    }
+
+
+def _run_rules(gx, ctx, source, tables: Records, run_id: str) -> list[dict[str, Any]]:
+    import pandas as pd
+
+    rules = suites()["rules"]
+    checks = [c.record() for c in run_rules(tables)]
+    frame = pd.DataFrame(
+        checks, columns=["rule", "ok", "details", "plan_id", "source_doc_id", "source_page", "source_row"]
+    )
+    specs = [
+        {
+            "expectation": "expect_column_values_to_be_in_set",
+            "column": "ok",
+            "value_set": [True],
+            "row_condition": f'rule == "{name}"',
+            **spec,
+            "name": name,
+        }
+        for name, spec in rules.items()
+    ]
+    vd = _suite(gx, ctx, source, "rules", specs)
+    res = vd.run(batch_parameters={"dataframe": frame}, result_format="COMPLETE")
+    rows = frame.to_dict("records")
+    out = []
+    for r in res.results:
+        spec = _spec_of(r, specs)
+        name = spec["name"]
+        mine = [c for c in rows if c["rule"] == name]
+        for plan_id in sorted({c["plan_id"] for c in mine} | ({None} if not mine else set()), key=str):
+            of_plan = [c for c in mine if c["plan_id"] == plan_id]
+            failed = [c for c in of_plan if not c["ok"]]
+            docs = {c["source_doc_id"] for c in of_plan}
+            doc = docs.pop() if len(docs) == 1 else None
+            out.append(
+                _result(
+                    run_id,
+                    "rules",
+                    name,
+                    spec,
+                    plan_id,
+                    doc,
+                    not failed,
+                    len(failed),
+                    [c["details"] for c in failed],
+                )
+            )
+    return out
+
+
+def write_report(results: list[dict[str, Any]], path: Path, title: str = "plan-etl validation") -> Path:
+    """A self-contained HTML report (no external assets) of the results, by plan and severity."""
+    from pipeline.report_html import validation_html
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(validation_html(results, title), encoding="utf-8")
+    return path
