@@ -119,7 +119,7 @@ def print_validation(console: Console, results: list[dict[str, Any]], verbose: b
                 show_lines=True,
                 expand=True,
             )
-            table.add_column("check", overflow="fold", ratio=1)
+            table.add_column("check", overflow="fold", ratio=1, min_width=26)
             table.add_column("n", justify="right")
             table.add_column("findings", overflow="fold", ratio=3)
             for r in rows:

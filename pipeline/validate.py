@@ -51,6 +51,9 @@ def _format(template: str, row: dict[str, Any]) -> str:
 
 def _gx():
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    import logging
+
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 

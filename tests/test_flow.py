@@ -131,3 +131,32 @@ def test_cli_extract_reports_a_bad_file(tmp_path):
     result = CliRunner().invoke(main, ["extract", str(bad)])
     assert result.exit_code == 1
     assert "empty file" in result.output
+
+
+def test_validation_reports_the_documents_contradictions(two_runs):
+    _, _, curated, _, _ = two_runs
+    results = pq.read_table(curated / "validation_results.parquet").to_pylist()
+    failed = {r["expectation"]: r for r in results if not r["success"]}
+    title = failed["sheet_policy_title"]
+    assert title["severity"] == "error" and title["plan_id"] == "kama-sme-2"
+    assert "経済循環の創出を図る」 on sheet 10 p.10" in title["details"]
+    assert "経済循環の促進を図る」 on sheet 11 p.11, sheet 12 p.12" in title["details"]
+    scales = failed["sheet_grading_rules"]["details"]
+    assert "評価できる=★★★★、一定の評価はできる=★★★" in scales and "評価できる=★★★、一定の評価はできる=★★" in scales
+    assert ("KPI 1-1 is 「創業塾、創業セミナーの参加人数」 on the sheets" in failed["kpi_name_agrees"]["details"]
+            and "「創業塾、創業セミナー、個別講習の参加人数」 in the action plan" in failed["kpi_name_agrees"]["details"])
+    assert "2-3-a says it is reposted at 4-1-b, but 4-1-b says it is the repost of 3-1-b" in (
+        failed["repost_ends_agree"]["details"])
+    assert failed["indicator_latest_value"]["plan_id"] == "chiba-genki-5"
+    passed = {r["expectation"] for r in results if r["success"]}
+    assert {"declared_counts_match", "codes_policy_sequence", "expect_column_pair_values_to_be_equal(cumulative_target)"} <= passed
+    report = (curated / "validation" / "index.html").read_text(encoding="utf-8")
+    assert "sheet_policy_title" in report and "<script" not in report
+
+
+def test_cli_validate_prints_findings_and_fails_on_errors(two_runs):
+    _, _, curated, _, _ = two_runs
+    result = CliRunner().invoke(main, ["validate", "--curated", str(curated), "--brief"], env={"COLUMNS": "160"})
+    assert result.exit_code == 1, result.output
+    assert "kama-sme-2 — errors" in result.output and "sheet_policy_title" in result.output
+    assert "validation:" in result.output and "failed with errors" in result.output
