@@ -5,7 +5,7 @@ from __future__ import annotations
 from pipeline.models import Grid
 from schemas.vocabulary import Vocabulary, label_key, vocabulary
 
-KINDS = ("progress_sheets", "action_plan", "strategy_framework")
+KINDS = ("progress_sheets", "action_plan", "strategy_framework", "actuals")
 
 
 def kind_scores(grid: Grid, vocab: Vocabulary | None = None) -> dict[str, int]:

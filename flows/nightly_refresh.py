@@ -18,6 +18,7 @@ from typing import Any  # noqa: E402
 
 from prefect import flow, task  # noqa: E402
 
+from pipeline.evaluate import evaluate, propose_overall  # noqa: E402
 from pipeline.extract import DocumentOutcome, extract_document  # noqa: E402
 from pipeline.load import load_all, read_curated  # noqa: E402
 from pipeline.manifest import DocumentSpec, Manifest, load_manifest  # noqa: E402
@@ -100,16 +101,17 @@ def nightly_refresh(
     summary.documents = documents
     previous_runs = read_curated(curated, "runs")
     summary.status = "partial" if any(d["status"] == "failed" for d in documents) else "ok"
-    summary.finished_at = dt.datetime.now(dt.UTC)
     records["documents"] = documents
-    records["runs"] = previous_runs + [summary.run_record()]
+    records["evaluations"] = evaluate(records, manifest.plans)
+    records["overall_proposals"] = propose_overall(records, records["evaluations"])
     if work.extract or work.removed or not previous_runs:
         notify("validate", {})
         records["validation_results"] = validate_task(records, summary.run_id)
     else:  # nothing changed: the last run's findings still hold
         records["validation_results"] = read_curated(curated, "validation_results")
     summary.validation = records["validation_results"]
-    records["evaluations"] = read_curated(curated, "evaluations")
+    summary.finished_at = dt.datetime.now(dt.UTC)
+    records["runs"] = previous_runs + [summary.run_record()]
     summary.row_counts = load(curated, warehouse, records)
     from pipeline.validate import write_report
 

@@ -118,6 +118,33 @@ def validate(curated_dir: Path, warehouse: str | None, brief: bool) -> None:
     sys.exit(1 if failed_errors else 0)
 
 
+@main.command("actuals-template")
+@click.argument("plan_id")
+@click.option("--year", type=int, required=True, help="Fiscal year the actuals are for (e.g. 2024).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Workbook to write (.xlsx).",
+)
+@click.option(
+    "--curated", "curated_dir", default="curated", show_default=True, type=click.Path(path_type=Path)
+)
+def actuals_template(plan_id: str, year: int, output: Path, curated_dir: Path) -> None:
+    """Write an actuals workbook for PLAN_ID: one row per indicator, an empty 実績 column."""
+    from pipeline.actuals_template import write_template
+    from pipeline.load import read_curated
+
+    plans = {p["plan_id"]: p for p in read_curated(curated_dir, "plans")}
+    if plan_id not in plans:
+        known = ", ".join(sorted(plans)) or "none — run `plan-etl run` first"
+        raise click.ClickException(f"unknown plan {plan_id!r} (known: {known})")
+    indicators = [i for i in read_curated(curated_dir, "indicators") if i["plan_id"] == plan_id]
+    n = write_template(output, plans[plan_id], indicators, year)
+    click.echo(f"wrote {output}: {n} indicators of {plan_id} for FY{year}; fill 実績 and put it under raw/")
+
+
 @main.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(

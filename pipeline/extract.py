@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from extractors.detect import KINDS, detect_kind, kind_scores
-from extractors.parsers import action_plan, progress_sheets, strategy_framework
+from extractors.parsers import action_plan, actuals, progress_sheets, strategy_framework
 from extractors.readers import detect_format, read_document
 from pipeline import extractor_version
 from pipeline.models import ExtractionError, Grid, ParseResult
@@ -24,6 +24,7 @@ PARSERS = {
     "progress_sheets": progress_sheets.parse,
     "action_plan": action_plan.parse,
     "strategy_framework": strategy_framework.parse,
+    "actuals": actuals.parse,
 }
 
 
@@ -111,7 +112,12 @@ def extract_document(
     doc["warnings"] = list(result.warnings)
     if result.partial:
         doc["error"] = f"{rel}: partly extracted — " + "; ".join(result.missing)[:1000]
-    tables = finalize(result, plan_id=plan_id or "", doc_id=doc["doc_id"])
+    declared = result.meta.get("plan_id")
+    if declared and plan_id and declared != plan_id:
+        doc["warnings"].append(
+            f"{rel}: the workbook is for plan {declared!r} but sources.yaml puts it in {plan_id!r}"
+        )
+    tables = finalize(result, plan_id=plan_id or declared or "", doc_id=doc["doc_id"])
     return DocumentOutcome(doc, tables, seconds=time.perf_counter() - started)
 
 
@@ -127,7 +133,7 @@ def finalize(result: ParseResult, *, plan_id: str, doc_id: str) -> dict[str, lis
         out = []
         for rec in records:
             rec = {**rec, "plan_id": plan_id, "source_doc_id": doc_id}
-            if "indicator_id" in rec:
+            if "|" in (rec.get("indicator_id") or ""):  # a parser's local key; workbooks carry final ids
                 rec["indicator_id"] = indicator_uid(plan_id, rec["indicator_id"])
             out.append(rec)
         tables[table] = out

@@ -13,7 +13,7 @@ from extractors.detect import KINDS
 
 MANIFEST = "sources.yaml"
 LEVELS = ("municipal", "prefectural")
-DOCUMENT_SUFFIXES = {".txt", ".tsv", ".pdf", ".text"}
+DOCUMENT_SUFFIXES = {".txt", ".tsv", ".pdf", ".text", ".xlsx"}
 
 
 class ManifestError(Exception):
@@ -28,6 +28,8 @@ class Plan:
     prefecture: str | None = None
     title: str | None = None
     fiscal_years: tuple[int, int] | None = None
+    indicator_directions: tuple[tuple[str, str], ...] = ()  # (indicator name, higher | lower)
+    grading_rule: str | None = None  # used where the documents print none
 
     def record(self) -> dict[str, Any]:
         fy = self.fiscal_years or (None, None)
@@ -150,8 +152,18 @@ def load_manifest(raw_dir: Path, prefer: str | None = None) -> Manifest:
             not isinstance(fy, list) or len(fy) != 2 or not all(isinstance(y, int) for y in fy)
         ):
             raise ManifestError(f"{where}: fiscal_years must be [first, last], e.g. [2023, 2027]")
+        directions = p.get("indicator_directions") or {}
+        if not isinstance(directions, dict) or any(v not in ("higher", "lower") for v in directions.values()):
+            raise ManifestError(f"{where}: indicator_directions maps indicator names to higher or lower")
         manifest.plans[pid] = Plan(
-            pid, p.get("issuer"), level, p.get("prefecture"), p.get("title"), tuple(fy) if fy else None
+            pid,
+            p.get("issuer"),
+            level,
+            p.get("prefecture"),
+            p.get("title"),
+            tuple(fy) if fy else None,
+            tuple(sorted(directions.items())),
+            p.get("grading_rule"),
         )
         for k, d in enumerate(p.get("documents") or []):
             rel = str(d.get("path", "")) if isinstance(d, dict) else str(d)

@@ -76,6 +76,7 @@ class ParseResult:
     tables: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
+    meta: dict[str, Any] = field(default_factory=dict)  # what a document says about itself (plan id …)
 
     @property
     def partial(self) -> bool:

@@ -147,6 +147,14 @@ def assemble(
     for path in sorted(per_doc):
         for table, rows in per_doc[path].items():
             records.setdefault(table, []).extend(rows)
+    # One row per indicator of a plan, whichever documents print it (a filled-in sheet repeats them).
+    seen: set[str] = set()
+    unique = []
+    for ind in records.get("indicators", []):
+        if ind["indicator_id"] not in seen:
+            seen.add(ind["indicator_id"])
+            unique.append(ind)
+    records["indicators"] = unique
     for ind in records.get("indicators", []):
         if ind.get("indicator_code_source") == "linked":
             ind["indicator_code"] = None

@@ -29,7 +29,7 @@ from schemas.vocabulary import vocabulary
 
 MAX_DETAILS = 25  # findings spelled out per result row; the count covers all
 TITLE_COLUMNS = ("title", "name")
-SKIP_TABLES = ("validation_results", "runs", "evaluations")
+SKIP_TABLES = ("validation_results", "runs")
 
 
 @cache

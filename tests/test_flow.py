@@ -142,21 +142,80 @@ def test_validation_reports_the_documents_contradictions(two_runs):
     assert "経済循環の創出を図る」 on sheet 10 p.10" in title["details"]
     assert "経済循環の促進を図る」 on sheet 11 p.11, sheet 12 p.12" in title["details"]
     scales = failed["sheet_grading_rules"]["details"]
-    assert "評価できる=★★★★、一定の評価はできる=★★★" in scales and "評価できる=★★★、一定の評価はできる=★★" in scales
-    assert ("KPI 1-1 is 「創業塾、創業セミナーの参加人数」 on the sheets" in failed["kpi_name_agrees"]["details"]
-            and "「創業塾、創業セミナー、個別講習の参加人数」 in the action plan" in failed["kpi_name_agrees"]["details"])
-    assert "2-3-a says it is reposted at 4-1-b, but 4-1-b says it is the repost of 3-1-b" in (
-        failed["repost_ends_agree"]["details"])
+    assert (
+        "評価できる=★★★★、一定の評価はできる=★★★" in scales
+        and "評価できる=★★★、一定の評価はできる=★★" in scales
+    )
+    assert (
+        "KPI 1-1 is 「創業塾、創業セミナーの参加人数」 on the sheets" in failed["kpi_name_agrees"]["details"]
+        and "「創業塾、創業セミナー、個別講習の参加人数」 in the action plan"
+        in failed["kpi_name_agrees"]["details"]
+    )
+    assert (
+        "2-3-a says it is reposted at 4-1-b, but 4-1-b says it is the repost of 3-1-b"
+        in (failed["repost_ends_agree"]["details"])
+    )
     assert failed["indicator_latest_value"]["plan_id"] == "chiba-genki-5"
     passed = {r["expectation"] for r in results if r["success"]}
-    assert {"declared_counts_match", "codes_policy_sequence", "expect_column_pair_values_to_be_equal(cumulative_target)"} <= passed
+    assert {
+        "declared_counts_match",
+        "codes_policy_sequence",
+        "expect_column_pair_values_to_be_equal(cumulative_target)",
+    } <= passed
     report = (curated / "validation" / "index.html").read_text(encoding="utf-8")
     assert "sheet_policy_title" in report and "<script" not in report
 
 
 def test_cli_validate_prints_findings_and_fails_on_errors(two_runs):
     _, _, curated, _, _ = two_runs
-    result = CliRunner().invoke(main, ["validate", "--curated", str(curated), "--brief"], env={"COLUMNS": "160"})
+    result = CliRunner().invoke(
+        main, ["validate", "--curated", str(curated), "--brief"], env={"COLUMNS": "160"}
+    )
     assert result.exit_code == 1, result.output
     assert "kama-sme-2 — errors" in result.output and "sheet_policy_title" in result.output
     assert "validation:" in result.output and "failed with errors" in result.output
+
+
+def _fill_template(curated, path, year, value):
+    from openpyxl import load_workbook
+
+    from pipeline.actuals_template import write_template
+
+    plans = {p["plan_id"]: p for p in pq.read_table(curated / "plans.parquet").to_pylist()}
+    indicators = [
+        i for i in pq.read_table(curated / "indicators.parquet").to_pylist() if i["plan_id"] == "kama-sme-2"
+    ]
+    write_template(path, plans["kama-sme-2"], indicators, year)
+    wb = load_workbook(path)
+    ws = wb.active
+    for row in ws.iter_rows():
+        if row[3].value == "事業計画の策定事業者数" and row[2].value == "2":
+            row[6].value, row[7].value = 10, value
+    wb.save(path)
+
+
+def test_actuals_workbooks_replace_a_year_and_add_the_next(tmp_path, prefect_server):
+    from flows.nightly_refresh import nightly_refresh
+
+    raw, curated = tmp_path / "raw", tmp_path / "curated"
+    shutil.copytree(RAW, raw)
+    nightly_refresh(raw, curated, prefer="text")
+
+    def evaluations():
+        rows = pq.read_table(curated / "evaluations.parquet").to_pylist()
+        return sorted((r["fiscal_year"], r["actual_value"], r["achievement_rate"], r["grade"]) for r in rows)
+
+    _fill_template(curated, raw / "kama" / "actuals_2023.xlsx", 2023, 8)
+    summary = nightly_refresh(raw, curated, prefer="text")
+    assert any("actuals_2023.xlsx: not listed" in m for m in summary.messages)
+    assert evaluations() == [(2023, 8.0, 80.0, "B")]
+    _fill_template(
+        curated, raw / "kama" / "actuals_2023.xlsx", 2023, 11
+    )  # revised: replaces, never duplicates
+    nightly_refresh(raw, curated, prefer="text")
+    assert evaluations() == [(2023, 11.0, 110.0, "A")]
+    _fill_template(curated, raw / "kama" / "actuals_2024.xlsx", 2024, 7)  # a new year adds
+    nightly_refresh(raw, curated, prefer="text")
+    assert evaluations() == [(2023, 11.0, 110.0, "A"), (2024, 7.0, 70.0, "C")]
+    values = pq.read_table(curated / "indicator_values.parquet").to_pylist()
+    assert len([v for v in values if v["kind"] == "actual"]) == 2

@@ -53,6 +53,7 @@ class Sheet:
     footnotes: list[str] = field(default_factory=list)
     rules: dict[str, str] = field(default_factory=dict)
     has_kpi_table: bool = False
+    reports: dict[str, str] = field(default_factory=dict)  # 事業実績 / 課題等 / 作成日 as filled in
 
     def where(self) -> str:
         m = f"{self.policy[0] if self.policy else '?'}-{self.measure[0] if self.measure else '?'}"
@@ -129,6 +130,9 @@ def emit(sheets: list[Sheet], result: ParseResult, arrows: list) -> None:
                 "measure_title": s.measure[1] if s.measure else None,
                 "indicator_grade_rule": s.rules.get("indicator_grade"),
                 "overall_rule": s.rules.get("overall"),
+                "results_text": s.reports.get("results"),
+                "issues_text": s.reports.get("issues"),
+                "created_text": s.reports.get("created"),
                 "kpi_count": len(s.kpis),
                 "source_page": s.page,
                 "source_row": s.first_row + 1,
@@ -212,7 +216,11 @@ def emit(sheets: list[Sheet], result: ParseResult, arrows: list) -> None:
                         "value": actual,
                         "kind": "actual",
                         "as_of_text": k.get("actual_text"),
+                        "target_value": k["target_value"],
+                        "stated_rate": nz.parse_number((k.get("achievement_text") or "").rstrip("%")),
+                        "stated_grade": k.get("grade_text"),
                         "source_page": k["source_page"],
+                        "source_row": k["source_row"],
                     },
                 )
 

@@ -110,6 +110,8 @@ def _read_sheets(grid: Grid, vocab: Vocabulary, result: ParseResult) -> list[She
         if label in ("results", "issues", "created"):
             if mode == "schedule" and first.bbox:
                 sheet.schedule_end = first.bbox[1]
+            if sheet is not None and not nz.is_missing(value):
+                sheet.reports[label] = nz.clean_text(value)
             mode = None
             continue
         if sheet is None:

@@ -12,9 +12,11 @@ TEXT_SUFFIXES = {".txt", ".tsv", ".text", ".csv"}
 
 
 def detect_format(path: Path, data: bytes) -> str:
-    """``pdf`` or ``text`` — by the bytes first, the file name second."""
+    """``pdf``, ``xlsx`` or ``text`` — by the bytes first, the file name second."""
     if data.lstrip()[:5] == b"%PDF-":
         return "pdf"
+    if data[:2] == b"PK" and path.suffix.lower() in (".xlsx", ".xlsm"):
+        return "xlsx"
     if path.suffix.lower() == ".pdf":
         return "pdf"
     return "text"
@@ -29,6 +31,12 @@ def read_document(path: Path, data: bytes, *, password: str | None = None) -> Gr
         raise ExtractionError(
             f"{path.name}: not a PDF despite its .pdf name (the file does not start with %PDF-)"
         )
+    if fmt == "xlsx":
+        from .xlsx import read_xlsx
+
+        return read_xlsx(path, data)
+    if path.suffix.lower() == ".xlsx":
+        raise ExtractionError(f"{path.name}: not an .xlsx workbook despite its name")
     if fmt == "pdf":
         try:
             from .pdf import read_pdf

@@ -100,7 +100,7 @@ class Context:
 
 def run_rules(tables: Records, only: Iterable[str] | None = None) -> list[Check]:
     """Every registered rule over ``tables`` (or the named ones)."""
-    from . import codes, plan, sheets  # noqa: F401  (registers the rules)
+    from . import codes, evaluation, plan, sheets  # noqa: F401  (registers the rules)
 
     ctx = Context(tables)
     names = list(only) if only is not None else list(RULES)

@@ -1,0 +1,64 @@
+"""Rules on actuals and evaluations: stated vs computed, unknown indicators, one source a year."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from . import Check, Context, rule
+
+
+@rule("evaluation_matches_document")
+def evaluation_matches_document(ctx: Context) -> Iterator[Check]:
+    names = {i["indicator_id"]: i["name"] for i in ctx.t.get("indicators", [])}
+    for e in ctx.t.get("evaluations", []):
+        stated_rate, stated_grade = e.get("stated_rate"), e.get("stated_grade")
+        if stated_rate is None and not stated_grade:
+            continue
+        problems = []
+        if (
+            stated_rate is not None
+            and e.get("achievement_rate") is not None
+            and abs(stated_rate - e["achievement_rate"]) > 0.5
+        ):
+            problems.append(f"達成率 {stated_rate:g}% printed, {e['achievement_rate']:g}% computed")
+        if stated_grade and e.get("grade") and stated_grade != e["grade"]:
+            problems.append(f"指標評価 {stated_grade} printed, {e['grade']} by the rule 「{e.get('rule')}」")
+        yield ctx.check(
+            "evaluation_matches_document",
+            not problems,
+            f"{ctx.where(e)}: {names.get(e['indicator_id'], e['indicator_id'])} FY{e['fiscal_year']}: "
+            f"{'; '.join(problems)} (actual {e['actual_value']:g}, target {e.get('target_value')})",
+            e,
+        )
+
+
+@rule("actuals_known_indicator")
+def actuals_known_indicator(ctx: Context) -> Iterator[Check]:
+    known = {i["indicator_id"] for i in ctx.t.get("indicators", [])}
+    for v in ctx.t.get("indicator_values", []):
+        if v.get("kind") == "actual":
+            yield ctx.check(
+                "actuals_known_indicator",
+                v["indicator_id"] in known,
+                f"{ctx.where(v)}: an actual ({v['value']:g}) is given for indicator id {v['indicator_id']}, "
+                f"which plan {v['plan_id']} does not have (a workbook of another plan?)",
+                v,
+            )
+
+
+@rule("actuals_single_source")
+def actuals_single_source(ctx: Context) -> Iterator[Check]:
+    sources: dict[tuple, list[dict]] = {}
+    for v in ctx.t.get("indicator_values", []):
+        if v.get("kind") == "actual":
+            sources.setdefault((v["indicator_id"], v.get("fiscal_year")), []).append(v)
+    for (_, year), items in sources.items():
+        docs = {v["source_doc_id"] for v in items}
+        yield ctx.check(
+            "actuals_single_source",
+            len(docs) <= 1,
+            f"FY{year}: {len(docs)} documents give an actual for the same indicator: "
+            + "; ".join(f"{v['value']:g} ({ctx.where(v)})" for v in items)
+            + " — the last document (by path) is used",
+            items[-1],
+        )
