@@ -18,6 +18,7 @@ from typing import Any  # noqa: E402
 
 from prefect import flow, task  # noqa: E402
 
+from pipeline.compare import all_comparisons  # noqa: E402
 from pipeline.evaluate import evaluate, propose_overall  # noqa: E402
 from pipeline.extract import DocumentOutcome, extract_document  # noqa: E402
 from pipeline.load import load_all, read_curated  # noqa: E402
@@ -104,6 +105,7 @@ def nightly_refresh(
     records["documents"] = documents
     records["evaluations"] = evaluate(records, manifest.plans)
     records["overall_proposals"] = propose_overall(records, records["evaluations"])
+    records["theme_assignments"], records["plan_comparison"] = all_comparisons(records)
     if work.extract or work.removed or not previous_runs:
         notify("validate", {})
         records["validation_results"] = validate_task(records, summary.run_id)

@@ -118,6 +118,43 @@ def validate(curated_dir: Path, warehouse: str | None, brief: bool) -> None:
     sys.exit(1 if failed_errors else 0)
 
 
+@main.command()
+@click.argument("plan_a")
+@click.argument("plan_b")
+@click.option(
+    "--html", "html_path", type=click.Path(dir_okay=False, path_type=Path), help="Also write an HTML report."
+)
+@click.option(
+    "--curated", "curated_dir", default="curated", show_default=True, type=click.Path(path_type=Path)
+)
+def compare(plan_a: str, plan_b: str, html_path: Path | None, curated_dir: Path) -> None:
+    """Compare two plans by theme (municipal vs prefectural, or any two)."""
+    from rich.console import Console
+
+    from pipeline.compare import assign_themes
+    from pipeline.compare import compare as compare_plans
+    from pipeline.load import read_curated
+    from pipeline.report import print_comparison
+    from schemas import TABLES
+
+    records = {name: read_curated(curated_dir, name) for name in TABLES}
+    known = {p["plan_id"] for p in records["plans"]}
+    for pid in (plan_a, plan_b):
+        if pid not in known:
+            raise click.ClickException(
+                f"unknown plan {pid!r} (known: {', '.join(sorted(known)) or 'none — run first'})"
+            )
+    assignments = assign_themes(records)
+    rows = compare_plans(records, plan_a, plan_b, assignments)
+    print_comparison(Console(), rows)
+    if html_path:
+        from pipeline.compare_html import comparison_html
+
+        html_path.parent.mkdir(parents=True, exist_ok=True)
+        html_path.write_text(comparison_html(records, rows, assignments), encoding="utf-8")
+        click.echo(f"report: {html_path}")
+
+
 @main.command("actuals-template")
 @click.argument("plan_id")
 @click.option("--year", type=int, required=True, help="Fiscal year the actuals are for (e.g. 2024).")

@@ -137,3 +137,29 @@ def print_validation(console: Console, results: list[dict[str, Any]], verbose: b
         f"validation: {len(results)} expectations, [red]{errors} failed with errors[/], "
         f"[yellow]{warnings} with warnings[/], {len(results) - len(failed)} passed"
     )
+
+
+def print_comparison(console: Console, rows: list[dict[str, Any]]) -> None:
+    """Theme × plan coverage, with each side's indicators."""
+    a, b = rows[0]["plan_a"], rows[0]["plan_b"]
+    table = Table(title=f"{a} vs {b} by theme", show_lines=True, expand=True)
+    table.add_column("theme", no_wrap=True)
+    for pid in (a, b):
+        table.add_column(f"{pid}\nm / i / ind", justify="center", no_wrap=True)
+    table.add_column(f"indicators ({a} | {b})", overflow="fold", ratio=3)
+    for r in rows:
+        cells = [
+            f"{r[f'plan_{s}_measures']} / {r[f'plan_{s}_initiatives']} / {len(r[f'plan_{s}_indicators'])}"
+            if r[f"plan_{s}_coverage"]
+            else "[dim]—[/]"
+            for s in ("a", "b")
+        ]
+        inds = "、".join(r["plan_a_indicators"][:3]) + " | " + "、".join(r["plan_b_indicators"][:3])
+        style = "" if r["covered_by"] == "both" else "yellow"
+        table.add_row(f"[{style}]{r['theme_label']}[/]" if style else r["theme_label"], *cells, inds)
+    console.print(table)
+    only = [
+        f"{r['theme_label']} ({r['covered_by']})" for r in rows if r["covered_by"] not in ("both", "none")
+    ]
+    if only:
+        console.print("themes only one plan covers: " + ", ".join(only))

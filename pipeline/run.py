@@ -168,3 +168,20 @@ def assemble(
     records["plans"] = [p.record() for _, p in sorted(manifest.plans.items())]
     documents = [docs[p] for p in sorted(docs)]
     return records, documents, messages
+
+
+def extract_records(raw_dir: Path, prefer: str | None = None) -> dict[str, list[dict[str, Any]]]:
+    """Extract every document of ``raw_dir`` in this process, without Prefect or incremental
+    state: the records a run would load (for notebooks, tests and one-off comparisons)."""
+    from pipeline.extract import extract_document
+    from pipeline.manifest import load_manifest
+
+    manifest = load_manifest(raw_dir, prefer=prefer)
+    work = WorkPlan(extract=list(manifest.documents))
+    outcomes = [
+        extract_document(s.path, rel_path=s.rel_path, plan_id=s.plan_id, kind=s.kind, password=s.password)
+        for s in manifest.documents
+    ]
+    records, documents, _ = assemble(manifest, work, outcomes, raw_dir / ".none", [])
+    records["documents"] = documents
+    return records

@@ -53,9 +53,10 @@ def _gx():
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import logging
 
-    logging.getLogger("great_expectations").setLevel(logging.WARNING)
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)  # after import: GX sets INFO itself
 
     ctx = gx.get_context(mode="ephemeral")
     ctx.variables.progress_bars = ProgressBarsConfig(globally=False)

@@ -219,3 +219,23 @@ def test_actuals_workbooks_replace_a_year_and_add_the_next(tmp_path, prefect_ser
     assert evaluations() == [(2023, 11.0, 110.0, "A"), (2024, 7.0, 70.0, "C")]
     values = pq.read_table(curated / "indicator_values.parquet").to_pylist()
     assert len([v for v in values if v["kind"] == "actual"]) == 2
+
+
+def test_flow_loads_theme_tables_and_cli_compares(two_runs, tmp_path):
+    _, _, curated, _, _ = two_runs
+    comparison = pq.read_table(curated / "plan_comparison.parquet").to_pylist()
+    succession = [r for r in comparison if r["theme"] == "succession"][0]
+    assert (succession["plan_a"], succession["plan_b"]) == ("kama-sme-2", "chiba-genki-5")
+    assert succession["plan_b_indicators"] == ["事業承継・引継ぎ支援センターによる相談件数"]
+    assert pq.read_metadata(curated / "theme_assignments.parquet").num_rows > 100
+    html = tmp_path / "report.html"
+    result = CliRunner().invoke(
+        main,
+        ["compare", "kama-sme-2", "chiba-genki-5", "--curated", str(curated), "--html", str(html)],
+        env={"COLUMNS": "160"},
+    )
+    assert result.exit_code == 0, result.output
+    assert "事業承継" in result.output and "themes only one plan covers" in result.output
+    assert "事業承継・引継ぎ支援センターによる相談件数" in html.read_text(encoding="utf-8")
+    bad = CliRunner().invoke(main, ["compare", "kama-sme-2", "nowhere", "--curated", str(curated)])
+    assert bad.exit_code != 0 and "unknown plan 'nowhere'" in bad.output
