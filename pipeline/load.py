@@ -71,13 +71,62 @@ def load_warehouse(url: str, tables: dict) -> None:
     if scheme == "duckdb":
         _load_duckdb(duckdb_path(url), tables)
     elif scheme in ("postgresql", "postgres") or scheme.startswith("postgresql+"):
-        raise WarehouseError(
-            "PostgreSQL warehouses are not supported yet (planned: issue #8); use duckdb:///…"
-        )
+        _load_postgres(postgres_dsn(url), tables)
     else:
         raise WarehouseError(
             f"unsupported warehouse URL {url!r}: use duckdb:///path.duckdb or postgresql://…"
         )
+
+
+def postgres_dsn(url: str) -> str:
+    """SQLAlchemy-style ``postgresql+psycopg://…`` → the libpq URL psycopg takes."""
+    scheme, rest = url.split("://", 1)
+    return f"postgresql://{rest}" if scheme.startswith(("postgresql", "postgres")) else url
+
+
+def _load_postgres(dsn: str, tables: dict) -> None:
+    """Replace every table in one transaction (PostgreSQL DDL is transactional): readers see
+    the old tables until COMMIT, and a failure or a killed process leaves them untouched."""
+    import psycopg
+
+    try:
+        con = psycopg.connect(dsn, connect_timeout=10)
+    except psycopg.Error as exc:
+        raise WarehouseError(f"cannot connect to the PostgreSQL warehouse: {exc}") from exc
+    try:
+        with con.transaction():
+            for name, table in tables.items():
+                schema = TABLES[name]
+                con.execute(f'DROP TABLE IF EXISTS "{name}"')
+                con.execute(schema.ddl("postgresql"))
+                cols = ", ".join(f'"{c}"' for c in schema.column_names)
+                with con.cursor().copy(f'COPY "{name}" ({cols}) FROM STDIN') as copy:
+                    for row in table.to_pylist():
+                        copy.write_row([row[c] for c in schema.column_names])
+    except psycopg.Error as exc:
+        raise WarehouseError(f"loading the PostgreSQL warehouse failed, nothing was changed: {exc}") from exc
+    finally:
+        con.close()
+
+
+def read_warehouse(url: str, table: str) -> list[dict[str, Any]]:
+    """All rows of a warehouse table (for tests, checks and comparisons)."""
+    scheme = urlparse(url).scheme
+    if scheme == "duckdb":
+        import duckdb
+
+        con = duckdb.connect(str(duckdb_path(url)), read_only=True)
+        try:
+            cur = con.execute(f'SELECT * FROM "{table}"')
+            names = [d[0] for d in cur.description]
+            return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+        finally:
+            con.close()
+    import psycopg
+    from psycopg.rows import dict_row
+
+    with psycopg.connect(postgres_dsn(url), row_factory=dict_row) as con:
+        return list(con.execute(f'SELECT * FROM "{table}"'))
 
 
 def _load_duckdb(path: Path, tables: dict) -> None:

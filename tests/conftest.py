@@ -41,3 +41,13 @@ def strategy():
 def by(records, **where):
     """Records whose fields equal ``where``."""
     return [r for r in records if all(r.get(k) == v for k, v in where.items())]
+
+
+@pytest.fixture(scope="session")
+def pg_url():
+    """A real PostgreSQL server on loopback, installed and started by scripts/pg-test-server.sh."""
+    import subprocess
+
+    script = ROOT / "scripts" / "pg-test-server.sh"
+    url = subprocess.run(["bash", str(script)], check=True, capture_output=True, text=True, timeout=600).stdout.strip()
+    yield url.splitlines()[-1]

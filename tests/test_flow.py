@@ -239,3 +239,20 @@ def test_flow_loads_theme_tables_and_cli_compares(two_runs, tmp_path):
     assert "事業承継・引継ぎ支援センターによる相談件数" in html.read_text(encoding="utf-8")
     bad = CliRunner().invoke(main, ["compare", "kama-sme-2", "nowhere", "--curated", str(curated)])
     assert bad.exit_code != 0 and "unknown plan 'nowhere'" in bad.output
+
+
+def test_postgresql_warehouse_holds_the_same_tables_as_duckdb(two_runs, pg_url):
+    from flows.nightly_refresh import nightly_refresh
+    from pipeline.load import read_warehouse
+
+    _, _, curated, _, _ = two_runs
+    duck = f"duckdb:///{(curated / 'warehouse.duckdb').as_posix()}"
+    before = {t: read_warehouse(duck, t) for t in TABLES}
+    summary = nightly_refresh(curated.parent / "raw", curated, warehouse=pg_url)
+    assert summary.skipped_unchanged == 3
+    for table in TABLES:
+        pg = read_warehouse(pg_url, table)
+        if table == "runs":
+            assert len(pg) == len(before[table]) + 1
+            continue
+        assert pg == before[table], table
