@@ -23,6 +23,7 @@ from pipeline.evaluate import evaluate, propose_overall  # noqa: E402
 from pipeline.extract import DocumentOutcome, extract_document  # noqa: E402
 from pipeline.load import load_all, read_curated  # noqa: E402
 from pipeline.manifest import DocumentSpec, Manifest, load_manifest  # noqa: E402
+from pipeline.progress import listening, notify  # noqa: E402
 from pipeline.run import RunSummary, WorkPlan, assemble, new_run_id, plan_work  # noqa: E402
 
 Progress = Callable[[str, dict[str, Any]], None]
@@ -39,18 +40,34 @@ def plan(manifest: Manifest, curated_dir: Path) -> tuple[WorkPlan, list[dict[str
     return plan_work(manifest, previous), previous
 
 
-@task(name="extract-document", retries=2, retry_delay_seconds=[1, 4], task_run_name="extract {spec.rel_path}")
-def extract(spec: DocumentSpec, now: dt.datetime) -> DocumentOutcome:
-    """Extract one document. Bad documents come back as failed outcomes; only unexpected
-    I/O errors raise, and Prefect retries those."""
-    return extract_document(
-        spec.path,
-        rel_path=spec.rel_path,
-        plan_id=spec.plan_id,
-        kind=spec.kind,
-        password=spec.password,
-        now=now,
-    )
+def extract_batch(specs: list[DocumentSpec], now: dt.datetime, label: str = "") -> list[DocumentOutcome]:
+    """Extract a batch of documents. Bad documents come back as failed outcomes; only
+    unexpected I/O errors raise, and Prefect retries the batch."""
+    return [
+        extract_document(
+            s.path, rel_path=s.rel_path, plan_id=s.plan_id, kind=s.kind, password=s.password, now=now
+        )
+        for s in specs
+    ]
+
+
+# The task wraps a function of another name so that Dask can pickle it by reference.
+extract = task(
+    extract_batch,
+    name="extract-documents",
+    retries=2,
+    retry_delay_seconds=[1, 4],
+    task_run_name="extract {label}",
+)
+
+
+def batches(specs: list[DocumentSpec], workers: int, target: int = 25) -> list[list[DocumentSpec]]:
+    """Split the work so that each task carries several documents (orchestration costs per
+    task) while every worker still gets a few tasks to balance the load."""
+    if not specs:
+        return []
+    size = max(1, min(target, -(-len(specs) // (4 * max(workers, 1)))))
+    return [specs[i : i + size] for i in range(0, len(specs), size)]
 
 
 @task(name="validate")
@@ -70,8 +87,8 @@ def nightly_refresh(
     raw_dir: str | Path = "raw",
     curated_dir: str | Path = "curated",
     warehouse: str | None = None,
-    progress: Progress | None = None,
     prefer: str | None = None,
+    workers: int = 1,
 ) -> RunSummary:
     """Refresh ``curated/`` and the warehouse from the documents under ``raw_dir``.
 
@@ -82,7 +99,6 @@ def nightly_refresh(
     warehouse = warehouse or f"duckdb:///{(curated / 'warehouse.duckdb').as_posix()}"
     started = dt.datetime.now(dt.UTC)
     summary = RunSummary(run_id=new_run_id(started), started_at=started)
-    notify = progress or (lambda event, data: None)
 
     manifest = discover(raw, prefer)
     summary.messages += manifest.warnings
@@ -90,12 +106,17 @@ def nightly_refresh(
     summary.skipped_unchanged = len(work.reuse)
     summary.removed = [d["source_path"] for d in work.removed]
     notify("start", {"total": len(work.extract), "skipped": len(work.reuse)})
-    futures = [extract.submit(spec, started) for spec in work.extract]
+    futures = [
+        extract.submit(batch, started, label=f"{batch[0].rel_path} (+{len(batch) - 1})")
+        for batch in batches(work.extract, workers)
+    ]
     outcomes = []
     for future in futures:
-        outcome = future.result()
-        outcomes.append(outcome)
-        notify("document", {"path": outcome.document["source_path"], "status": outcome.document["status"]})
+        for outcome in future.result():
+            outcomes.append(outcome)
+            notify(
+                "document", {"path": outcome.document["source_path"], "status": outcome.document["status"]}
+            )
 
     records, documents, messages = assemble(manifest, work, outcomes, curated, previous)
     summary.messages += messages
@@ -120,3 +141,40 @@ def nightly_refresh(
     write_report(records["validation_results"], curated / "validation" / "index.html")
     notify("done", {"run_id": summary.run_id})
     return summary
+
+
+def run_refresh(
+    raw_dir: str | Path = "raw",
+    curated_dir: str | Path = "curated",
+    warehouse: str | None = None,
+    progress: Progress | None = None,
+    prefer: str | None = None,
+    workers: int = 1,
+    dask_address: str | None = None,
+) -> RunSummary:
+    """Run the flow sequentially (threads), on a local Dask cluster of ``workers`` processes,
+    or on the Dask cluster at ``dask_address``. Dask runs against a real Prefect server: the
+    one in PREFECT_API_URL, or a temporary one on loopback."""
+    if workers <= 1 and not dask_address:
+        with listening(progress):
+            return nightly_refresh(raw_dir, curated_dir, warehouse, prefer=prefer)
+    from prefect_dask import DaskTaskRunner
+
+    from pipeline.prefect_server import prefect_server
+
+    runner = (
+        DaskTaskRunner(address=dask_address)
+        if dask_address
+        else DaskTaskRunner(
+            cluster_kwargs={
+                "n_workers": workers,
+                "threads_per_worker": 1,
+                "processes": True,
+                "dashboard_address": None,
+            }
+        )
+    )
+    with prefect_server():
+        flow_ = nightly_refresh.with_options(task_runner=runner)
+        with listening(progress):
+            return flow_(raw_dir, curated_dir, warehouse, prefer=prefer, workers=workers)

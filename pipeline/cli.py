@@ -54,8 +54,24 @@ def main() -> None:
     default=None,
     help="For documents listed with alternates, extract this format (default: the manifest's path).",
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 256),
+    default=1,
+    show_default=True,
+    help="Extract on a local Dask cluster of this many processes (through Prefect).",
+)
+@click.option("--dask-address", default=None, metavar="tcp://HOST:PORT", help="Use an existing Dask cluster.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the summary line and errors.")
-def run(raw_dir: Path, curated_dir: Path, warehouse: str | None, prefer: str | None, quiet: bool) -> None:
+def run(
+    raw_dir: Path,
+    curated_dir: Path,
+    warehouse: str | None,
+    prefer: str | None,
+    workers: int,
+    dask_address: str | None,
+    quiet: bool,
+) -> None:
     """Run the nightly refresh flow: discover, extract, normalize, load."""
     from rich.console import Console
 
@@ -64,11 +80,19 @@ def run(raw_dir: Path, curated_dir: Path, warehouse: str | None, prefer: str | N
     from pipeline.report import print_summary, progress_bar
 
     console = Console(stderr=False)
-    from flows.nightly_refresh import nightly_refresh
+    from flows.nightly_refresh import run_refresh
 
     with progress_bar(console, disable=quiet) as notify:
         try:
-            summary = nightly_refresh(raw_dir, curated_dir, warehouse, progress=notify, prefer=prefer)
+            summary = run_refresh(
+                raw_dir,
+                curated_dir,
+                warehouse,
+                progress=notify,
+                prefer=prefer,
+                workers=workers,
+                dask_address=dask_address,
+            )
         except (ManifestError, WarehouseError) as exc:
             console.print(f"[bold red]error:[/] {exc}")
             sys.exit(2)

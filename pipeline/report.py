@@ -26,6 +26,8 @@ def progress_bar(console: Console, disable: bool = False) -> Iterator[Any]:
         console=console,
         disable=disable,
         transient=True,
+        redirect_stdout=False,  # Dask pickles the task context; a redirected stdout holds locks
+        redirect_stderr=False,
     )
     state: dict[str, Any] = {}
 

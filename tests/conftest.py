@@ -49,5 +49,7 @@ def pg_url():
     import subprocess
 
     script = ROOT / "scripts" / "pg-test-server.sh"
-    url = subprocess.run(["bash", str(script)], check=True, capture_output=True, text=True, timeout=600).stdout.strip()
+    url = subprocess.run(
+        ["bash", str(script)], check=True, capture_output=True, text=True, timeout=600
+    ).stdout.strip()
     yield url.splitlines()[-1]

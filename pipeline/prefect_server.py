@@ -1,0 +1,63 @@
+"""A Prefect server on loopback for the length of a run (Dask workers need a real API:
+without one each worker process would start a temporary server of its own)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/health", timeout=2) as r:  # noqa: S310 - loopback only
+            return r.status == 200
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def prefect_server(timeout: float = 180.0) -> Iterator[str]:
+    """Yield the API URL of a running Prefect server: the one in PREFECT_API_URL, else a
+    temporary one started on 127.0.0.1 (and stopped afterwards)."""
+    if os.environ.get("PREFECT_API_URL"):
+        yield os.environ["PREFECT_API_URL"]
+        return
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}/api"
+    prefect = Path(sys.executable).with_name("prefect")
+    log = open(Path(os.environ.get("PREFECT_HOME", ".")) / "server.log", "ab")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [str(prefect), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "PREFECT_UI_ENABLED": "false"},
+    )
+    try:
+        deadline = time.monotonic() + timeout
+        while not _healthy(url):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the Prefect server did not start (see {log.name})")
+            time.sleep(0.5)
+        os.environ["PREFECT_API_URL"] = url
+        yield url
+    finally:
+        os.environ.pop("PREFECT_API_URL", None)
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
