@@ -104,6 +104,8 @@ def nightly_refresh(
     summary.messages += manifest.warnings
     work, previous = plan(manifest, curated)
     summary.skipped_unchanged = len(work.reuse)
+    summary.quarantined = len(work.quarantined)
+    summary.seen = len(manifest.documents)
     summary.removed = [d["source_path"] for d in work.removed]
     notify("start", {"total": len(work.extract), "skipped": len(work.reuse)})
     futures = [
@@ -118,6 +120,12 @@ def nightly_refresh(
                 "document", {"path": outcome.document["source_path"], "status": outcome.document["status"]}
             )
 
+    summary.extracted = sum(1 for o in outcomes if o.ok)
+    summary.messages += [
+        f"{spec.rel_path}: quarantined — it failed before with these very bytes "
+        f"({failed.get('error')}); fix or replace the file to retry"
+        for spec, failed, _ in work.quarantined
+    ]
     records, documents, messages = assemble(manifest, work, outcomes, curated, previous)
     summary.messages += messages
     summary.documents = documents
@@ -127,7 +135,7 @@ def nightly_refresh(
     records["evaluations"] = evaluate(records, manifest.plans)
     records["overall_proposals"] = propose_overall(records, records["evaluations"])
     records["theme_assignments"], records["plan_comparison"] = all_comparisons(records)
-    if work.extract or work.removed or not previous_runs:
+    if work.extract or work.removed or not previous_runs:  # quarantined documents change nothing
         notify("validate", {})
         records["validation_results"] = validate_task(records, summary.run_id)
     else:  # nothing changed: the last run's findings still hold

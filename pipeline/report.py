@@ -47,6 +47,7 @@ def print_summary(console: Console, summary: RunSummary, quiet: bool = False) ->
     line = (
         f"run {summary.run_id}: {rec['documents_seen']} documents — {rec['documents_extracted']} extracted, "
         f"{rec['documents_skipped_unchanged']} unchanged, {rec['documents_failed']} failed"
+        f"{f' ({summary.quarantined} quarantined)' if summary.quarantined else ''}"
         f"{f', {len(summary.removed)} removed' if summary.removed else ''} ({seconds:.1f} s)"
     )
     if quiet:
@@ -76,6 +77,10 @@ def print_summary(console: Console, summary: RunSummary, quiet: bool = False) ->
     console.print(rows)
     for d in summary.failed:
         console.print(f"[red]failed:[/] {d['error']}")
+    for message in summary.messages[:20]:
+        console.print(f"[dim]note:[/] {message}")
+    if len(summary.messages) > 20:
+        console.print(f"[dim]note: … {len(summary.messages) - 20} more[/]")
     for path in summary.removed:
         console.print(f"[yellow]removed:[/] {path} is no longer under raw/; its rows were dropped")
     if summary.validation:

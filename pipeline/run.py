@@ -28,6 +28,10 @@ class WorkPlan:
     extract: list[DocumentSpec] = field(default_factory=list)
     reuse: list[tuple[DocumentSpec, dict[str, Any]]] = field(default_factory=list)
     removed: list[dict[str, Any]] = field(default_factory=list)  # previous documents no longer in raw/
+    # (spec, its failed row, its last good row or None): failed before with the same bytes
+    quarantined: list[tuple[DocumentSpec, dict[str, Any], dict[str, Any] | None]] = field(
+        default_factory=list
+    )
 
 
 @dataclass
@@ -38,6 +42,9 @@ class RunSummary:
     documents: list[dict[str, Any]] = field(default_factory=list)
     row_counts: dict[str, int] = field(default_factory=dict)
     skipped_unchanged: int = 0
+    quarantined: int = 0
+    seen: int = 0
+    extracted: int = 0
     removed: list[str] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)
     status: str = "ok"
@@ -52,11 +59,12 @@ class RunSummary:
             "run_id": self.run_id,
             "started_at": self.started_at,
             "finished_at": self.finished_at,
-            "documents_seen": len(self.documents),
-            "documents_extracted": len(self.documents) - self.skipped_unchanged - len(self.failed),
+            "documents_seen": self.seen,
+            "documents_extracted": self.extracted,
             "documents_skipped_unchanged": self.skipped_unchanged,
             "documents_failed": len(self.failed),
             "documents_removed": len(self.removed),
+            "documents_quarantined": self.quarantined,
             "status": self.status,
         }
 
@@ -72,23 +80,42 @@ def file_sha256(path: Path) -> str | None:
         return None
 
 
-def plan_work(manifest: Manifest, previous_documents: list[dict[str, Any]]) -> WorkPlan:
-    """Skip a document when its bytes, plan, kind and the extractor version are unchanged."""
+def _last_good(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    return next((d for d in reversed(rows) if d["status"] in ("ok", "partial")), None)
+
+
+def plan_work(
+    manifest: Manifest, previous_documents: list[dict[str, Any]], retry_failed: bool = False
+) -> WorkPlan:
+    """Skip a document when its bytes, plan, kind and the extractor version are unchanged.
+
+    A document that failed with these very bytes and extractor is quarantined: not retried
+    every night (its failed row and the rows of its last good version are carried over)
+    until its bytes or the extractor change, or ``retry_failed`` is set.
+    """
     work = WorkPlan()
-    prev_by_path = {d["source_path"]: d for d in previous_documents}
+    by_path: dict[str, list[dict[str, Any]]] = {}
+    for d in previous_documents:
+        by_path.setdefault(d["source_path"], []).append(d)
     version = extractor_version()
     for spec in manifest.documents:
-        prev = prev_by_path.get(spec.rel_path)
-        unchanged = (
-            prev is not None
-            and prev["status"] in ("ok", "partial")
-            and prev["extractor_version"] == version
-            and prev["plan_id"] == spec.plan_id
-            and (spec.kind is None or prev["kind"] == spec.kind)
-            and prev["doc_id"] == file_sha256(spec.path)
-        )
-        if unchanged:
-            work.reuse.append((spec, prev))
+        rows = by_path.get(spec.rel_path, [])
+        sha = file_sha256(spec.path) if rows else None
+
+        def same(d: dict[str, Any], spec: DocumentSpec = spec, sha: str | None = sha) -> bool:
+            return (
+                d["extractor_version"] == version
+                and d["plan_id"] == spec.plan_id
+                and d["doc_id"] == sha
+                and (spec.kind is None or d["kind"] in (spec.kind, None))
+            )
+
+        good = next((d for d in rows if d["status"] in ("ok", "partial") and same(d)), None)
+        failed = next((d for d in rows if d["status"] == "failed" and same(d)), None)
+        if good is not None:
+            work.reuse.append((spec, good))
+        elif failed is not None and not retry_failed:
+            work.quarantined.append((spec, failed, _last_good(rows)))
         else:
             work.extract.append(spec)
     current = {s.rel_path for s in manifest.documents}
@@ -127,15 +154,22 @@ def assemble(
     for table, rows in previous_rows(curated_dir, set(path_of)).items():
         for row in rows:
             per_doc.setdefault(path_of[row["source_doc_id"]], {}).setdefault(table, []).append(row)
-    prev_by_path = {d["source_path"]: d for d in previous_documents}
+    prev_by_path: dict[str, list[dict[str, Any]]] = {}
+    for d in previous_documents:
+        prev_by_path.setdefault(d["source_path"], []).append(d)
+    for spec, failed, good in work.quarantined:
+        docs[spec.rel_path] = failed
+        if good is not None:
+            docs[f"{spec.rel_path}#previous"] = good
+            per_doc[spec.rel_path] = previous_rows(curated_dir, {good["doc_id"]})
     for outcome in outcomes:
         path = outcome.document["source_path"]
         docs[path] = outcome.document
         if outcome.ok:
             per_doc[path] = outcome.tables
             continue
-        prev = prev_by_path.get(path)
-        if prev and prev["status"] in ("ok", "partial"):
+        prev = _last_good(prev_by_path.get(path, []))
+        if prev:
             kept = previous_rows(curated_dir, {prev["doc_id"]})
             n = sum(len(v) for v in kept.values())
             per_doc[path] = kept

@@ -256,3 +256,32 @@ def test_postgresql_warehouse_holds_the_same_tables_as_duckdb(two_runs, pg_url):
             assert len(pg) == len(before[table]) + 1
             continue
         assert pg == before[table], table
+
+
+def test_broken_document_keeps_old_rows_and_is_quarantined(tmp_path, prefect_server):
+    from flows.nightly_refresh import nightly_refresh
+
+    raw, curated = tmp_path / "raw", tmp_path / "curated"
+    shutil.copytree(RAW, raw)
+    nightly_refresh(raw, curated, prefer="text")
+    before = pq.read_metadata(curated / "initiatives.parquet").num_rows
+    sheets = raw / "kama" / "progress_sheets.txt"
+    sheets.write_bytes(b"\x00\x01broken")  # a revision that cannot be read
+    first = nightly_refresh(raw, curated, prefer="text")
+    assert first.run_record()["documents_failed"] == 1 and first.quarantined == 0
+    docs = pq.read_table(curated / "documents.parquet").to_pylist()
+    failed = [d for d in docs if d["status"] == "failed"]
+    assert (
+        len(failed) == 1
+        and "progress_sheets.txt" in failed[0]["error"]
+        and "rows of the previous version" in (failed[0]["error"])
+    )
+    assert pq.read_metadata(curated / "initiatives.parquet").num_rows == before  # nothing lost
+    second = nightly_refresh(raw, curated, prefer="text")
+    assert second.quarantined == 1 and second.extracted == 0
+    assert any("quarantined" in m for m in second.messages)
+    assert pq.read_metadata(curated / "initiatives.parquet").num_rows == before
+    shutil.copy(RAW / "kama" / "progress_sheets.txt", sheets)  # fixed: extracted again
+    third = nightly_refresh(raw, curated, prefer="text")
+    assert third.quarantined == 0 and third.run_record()["documents_failed"] == 0
+    assert len(pq.read_table(curated / "documents.parquet").to_pylist()) == 3
