@@ -232,5 +232,25 @@ def extract(file: Path, kind: str | None, as_json: bool, plan_id: str) -> None:
     sys.exit(0 if outcome.ok else 1)
 
 
+@main.command()
+@click.option("--cron", default="0 2 * * *", show_default=True, help="When to run (cron, in --timezone).")
+@click.option("--timezone", default="Asia/Tokyo", show_default=True)
+@click.option("--raw", "raw_dir", default="raw", show_default=True)
+@click.option("--curated", "curated_dir", default="curated", show_default=True)
+@click.option("--warehouse", default=None, metavar="URL")
+def serve(cron: str, timezone: str, raw_dir: str, curated_dir: str, warehouse: str | None) -> None:
+    """Run the nightly refresh on a schedule (Prefect serve) until interrupted."""
+    from flows.deployments import serve as serve_deployment
+
+    click.echo(f"serving plan-etl nightly refresh: {cron} ({timezone}); Ctrl-C to stop")
+    serve_deployment(
+        cron=cron,
+        timezone=timezone,
+        raw_dir=str(Path(raw_dir).resolve()),
+        curated_dir=str(Path(curated_dir).resolve()),
+        warehouse=warehouse,
+    )
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
