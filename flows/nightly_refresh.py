@@ -17,6 +17,7 @@ from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
 from prefect import flow, task  # noqa: E402
+from prefect.cache_policies import NO_CACHE  # noqa: E402
 
 from pipeline.compare import all_comparisons  # noqa: E402
 from pipeline.evaluate import evaluate, propose_overall  # noqa: E402
@@ -27,14 +28,17 @@ from pipeline.progress import listening, notify  # noqa: E402
 from pipeline.run import RunSummary, WorkPlan, assemble, new_run_id, plan_work  # noqa: E402
 
 Progress = Callable[[str, dict[str, Any]], None]
+# Task inputs here are whole tables: hashing them for a cache key or persisting results would
+# cost more than the work itself. Documents are skipped by content hash instead (plan_work).
+LIGHT: dict[str, Any] = {"cache_policy": NO_CACHE, "persist_result": False}
 
 
-@task(name="discover")
+@task(name="discover", **LIGHT)
 def discover(raw_dir: Path, prefer: str | None = None) -> Manifest:
     return load_manifest(raw_dir, prefer=prefer)
 
 
-@task(name="plan-work")
+@task(name="plan-work", **LIGHT)
 def plan(manifest: Manifest, curated_dir: Path) -> tuple[WorkPlan, list[dict[str, Any]]]:
     previous = read_curated(curated_dir, "documents")
     return plan_work(manifest, previous), previous
@@ -54,6 +58,7 @@ def extract_batch(specs: list[DocumentSpec], now: dt.datetime, label: str = "") 
 # The task wraps a function of another name so that Dask can pickle it by reference.
 extract = task(
     extract_batch,
+    **LIGHT,
     name="extract-documents",
     retries=2,
     retry_delay_seconds=[1, 4],
@@ -70,14 +75,41 @@ def batches(specs: list[DocumentSpec], workers: int, target: int = 25) -> list[l
     return [specs[i : i + size] for i in range(0, len(specs), size)]
 
 
-@task(name="validate")
-def validate_task(records: dict[str, list[dict[str, Any]]], run_id: str) -> list[dict[str, Any]]:
+@task(name="validate", **LIGHT)
+def validate_task(records: dict[str, list[dict[str, Any]]], run_id: str, plans: set[str] | None = None,
+                  previous: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """Validate the plans whose documents changed; keep the last findings of the others."""
     from pipeline.validate import validate
 
-    return validate(records, run_id)
+    if plans is None:
+        return validate(records, run_id)
+    subset = {t: [r for r in rows if r.get("plan_id") in plans] for t, rows in records.items()}
+    kept = [r for r in previous or [] if r.get("plan_id") not in plans and r.get("plan_id") is not None]
+    return kept + validate(subset, run_id)
 
 
-@task(name="load")
+def _redact(url: str) -> str:
+    """A warehouse URL without its password (it is stored in ``runs``)."""
+    import re
+
+    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
+
+
+def _record_noop(summary: RunSummary, curated: Path, warehouse: str, documents: list[dict[str, Any]],
+                 previous_runs: list[dict[str, Any]]) -> RunSummary:
+    """Nothing changed: append the run to ``runs`` and leave every other table as it is."""
+    from pipeline.load import replace_tables
+
+    summary.documents = documents
+    summary.status = "partial" if any(d["status"] == "failed" for d in documents) else "ok"
+    summary.validation = read_curated(curated, "validation_results")
+    summary.finished_at = dt.datetime.now(dt.UTC)
+    replace_tables(curated, warehouse, {"runs": previous_runs + [{**summary.run_record(), "warehouse": _redact(warehouse)}]})
+    notify("done", {"run_id": summary.run_id})
+    return summary
+
+
+@task(name="load", **LIGHT)
 def load(curated_dir: Path, warehouse: str, records: dict[str, list[dict[str, Any]]]) -> dict[str, int]:
     return load_all(curated_dir, warehouse, records)
 
@@ -121,28 +153,40 @@ def nightly_refresh(
             )
 
     summary.extracted = sum(1 for o in outcomes if o.ok)
+    summary.extract_seconds = sum(o.seconds for o in outcomes)
     summary.messages += [
         f"{spec.rel_path}: quarantined — it failed before with these very bytes "
         f"({failed.get('error')}); fix or replace the file to retry"
         for spec, failed, _ in work.quarantined
     ]
+    previous_runs = read_curated(curated, "runs")
+    plans_now = [p.record() for _, p in sorted(manifest.plans.items())]
+    same_target = bool(previous_runs) and previous_runs[-1].get("warehouse") == _redact(warehouse)
+    carried = {d["doc_id"] for _, d in work.reuse} | {f["doc_id"] for _, f, _ in work.quarantined} | {
+        g["doc_id"] for _, _, g in work.quarantined if g}
+    unchanged = not (work.extract or work.removed) and carried == {d["doc_id"] for d in previous}
+    if unchanged and same_target and plans_now == read_curated(curated, "plans"):
+        return _record_noop(summary, curated, warehouse, previous, previous_runs)
     records, documents, messages = assemble(manifest, work, outcomes, curated, previous)
     summary.messages += messages
     summary.documents = documents
-    previous_runs = read_curated(curated, "runs")
     summary.status = "partial" if any(d["status"] == "failed" for d in documents) else "ok"
     records["documents"] = documents
     records["evaluations"] = evaluate(records, manifest.plans)
     records["overall_proposals"] = propose_overall(records, records["evaluations"])
     records["theme_assignments"], records["plan_comparison"] = all_comparisons(records)
-    if work.extract or work.removed or not previous_runs:  # quarantined documents change nothing
-        notify("validate", {})
-        records["validation_results"] = validate_task(records, summary.run_id)
-    else:  # nothing changed: the last run's findings still hold
-        records["validation_results"] = read_curated(curated, "validation_results")
+    notify("validate", {})
+    changed = {o.document["plan_id"] for o in outcomes} | {d["plan_id"] for d in work.removed}
+    changed |= {spec.plan_id for spec, _ in work.reuse if spec.plan_id not in {d["plan_id"] for d in previous}}
+    previous_results = read_curated(curated, "validation_results") if previous_runs else []
+    if previous_results and not changed and plans_now == read_curated(curated, "plans"):
+        records["validation_results"] = previous_results  # same documents: the same findings
+    else:
+        records["validation_results"] = validate_task(
+            records, summary.run_id, changed if previous_results else None, previous_results)
     summary.validation = records["validation_results"]
     summary.finished_at = dt.datetime.now(dt.UTC)
-    records["runs"] = previous_runs + [summary.run_record()]
+    records["runs"] = previous_runs + [{**summary.run_record(), "warehouse": _redact(warehouse)}]
     summary.row_counts = load(curated, warehouse, records)
     from pipeline.validate import write_report
 

@@ -63,30 +63,28 @@ def match_themes(text: str | None, themes: tuple[Theme, ...]) -> dict[str, list[
     return out
 
 
-def _objects(records: Records, plan_id: str) -> list[dict[str, Any]]:
-    """Measures, initiatives and indicators of a plan, one entry per object (first document wins)."""
+def _by_plan(records: Records) -> dict[str, Records]:
+    """The records of each plan (one pass over every table)."""
+    out: dict[str, Records] = {}
+    for table in ("measures", "initiatives", "indicators"):
+        for r in records.get(table, []):
+            out.setdefault(r["plan_id"], {}).setdefault(table, []).append(r)
+    return out
+
+
+def _objects(records: Records, kinds: dict[str, str | None]) -> list[dict[str, Any]]:
+    """Measures, initiatives and indicators of one plan, one entry per object (first document wins)."""
     objs: dict[tuple[str, str], dict[str, Any]] = {}
-    kinds = {d["doc_id"]: d.get("kind") for d in records.get("documents", [])}
     for m in records.get("measures", []):
-        if m["plan_id"] == plan_id:
-            objs.setdefault(
-                ("measure", f"{m['policy_code']}-{m['measure_code']}"),
-                {"text": m["title"], "title": m["title"], "rec": m},
-            )
+        objs.setdefault(("measure", f"{m['policy_code']}-{m['measure_code']}"),
+                        {"text": m["title"], "title": m["title"], "rec": m})
     for i in records.get("initiatives", []):
-        if i["plan_id"] != plan_id:
-            continue
         code = i.get("initiative_code") or f"#{i['seq']}"
         prefix = "sheet " if kinds.get(i.get("source_doc_id")) == "progress_sheets" else ""
-        objs.setdefault(
-            ("initiative", f"{prefix}{i['policy_code']}-{i['measure_code']}-{code}"),
-            {"text": f"{i['title']} {i.get('description') or ''}", "title": i["title"], "rec": i},
-        )
+        objs.setdefault(("initiative", f"{prefix}{i['policy_code']}-{i['measure_code']}-{code}"),
+                        {"text": f"{i['title']} {i.get('description') or ''}", "title": i["title"], "rec": i})
     for ind in records.get("indicators", []):
-        if ind["plan_id"] == plan_id:
-            objs.setdefault(
-                ("indicator", ind["indicator_id"]), {"text": ind["name"], "title": ind["name"], "rec": ind}
-            )
+        objs.setdefault(("indicator", ind["indicator_id"]), {"text": ind["name"], "title": ind["name"], "rec": ind})
     return [{"object_type": t, "object_key": k, **v} for (t, k), v in objs.items()]
 
 
@@ -94,28 +92,26 @@ def assign_themes(records: Records, themes: tuple[Theme, ...] | None = None) -> 
     """``theme_assignments`` rows for every plan. A measure whose own title names no theme
     inherits those of its sub-measures, initiatives and indicators (evidence says so)."""
     themes = themes or load_themes()
+    kinds = {d["doc_id"]: d.get("kind") for d in records.get("documents", [])}
+    per_plan = _by_plan(records)
+    cache: dict[str, dict[str, list[str]]] = {}
     rows: list[dict[str, Any]] = []
     for plan_id in sorted({p["plan_id"] for p in records.get("plans", [])}):
-        objects = _objects(records, plan_id)
-        found = {(o["object_type"], o["object_key"]): match_themes(o["text"], themes) for o in objects}
+        objects = _objects(per_plan.get(plan_id, {}), kinds)
+        found = {}
+        for o in objects:
+            if o["text"] not in cache:  # the same wording recurs across plans
+                cache[o["text"]] = match_themes(o["text"], themes)
+            found[(o["object_type"], o["object_key"])] = cache[o["text"]]
         for o in objects:
             matches = found[(o["object_type"], o["object_key"])]
             if not matches and o["object_type"] == "measure":
                 matches = _inherited(o, objects, found)
             rec = o["rec"]
             for theme_id, words in matches.items():
-                rows.append(
-                    {
-                        "plan_id": plan_id,
-                        "object_type": o["object_type"],
-                        "object_key": o["object_key"],
-                        "object_title": o["title"],
-                        "theme": theme_id,
-                        "evidence": "、".join(words),
-                        "source_doc_id": rec.get("source_doc_id"),
-                        "source_page": rec.get("source_page"),
-                    }
-                )
+                rows.append({"plan_id": plan_id, "object_type": o["object_type"], "object_key": o["object_key"],
+                             "object_title": o["title"], "theme": theme_id, "evidence": "、".join(words),
+                             "source_doc_id": rec.get("source_doc_id"), "source_page": rec.get("source_page")})
     return rows
 
 
@@ -152,26 +148,18 @@ def comparison_pairs(plans: list[dict[str, Any]]) -> list[tuple[str, str]]:
     return pairs
 
 
-def compare(
-    records: Records,
-    plan_a: str,
-    plan_b: str,
-    assignments: list[dict[str, Any]] | None = None,
-    themes: tuple[Theme, ...] | None = None,
-) -> list[dict[str, Any]]:
+def compare(records: Records, plan_a: str, plan_b: str, assignments: list[dict[str, Any]] | None = None,
+            themes: tuple[Theme, ...] | None = None, index: dict | None = None) -> list[dict[str, Any]]:
     """``plan_comparison`` rows: per theme, what each plan covers and its indicators."""
     themes = themes or load_themes()
-    assignments = assignments if assignments is not None else assign_themes(records, themes)
+    if index is None:
+        assignments = assignments if assignments is not None else assign_themes(records, themes)
+        index = index_assignments(assignments)
     out = []
     for theme in themes:
-        row: dict[str, Any] = {
-            "plan_a": plan_a,
-            "plan_b": plan_b,
-            "theme": theme.id,
-            "theme_label": theme.label,
-        }
+        row: dict[str, Any] = {"plan_a": plan_a, "plan_b": plan_b, "theme": theme.id, "theme_label": theme.label}
         for side, plan in (("a", plan_a), ("b", plan_b)):
-            mine = [a for a in assignments if a["plan_id"] == plan and a["theme"] == theme.id]
+            mine = index.get((plan, theme.id), [])
             row[f"plan_{side}_measures"] = sum(a["object_type"] == "measure" for a in mine)
             row[f"plan_{side}_initiatives"] = sum(a["object_type"] == "initiative" for a in mine)
             names = [a["object_title"] for a in mine if a["object_type"] == "indicator"]
@@ -183,11 +171,19 @@ def compare(
     return out
 
 
+def index_assignments(assignments: list[dict[str, Any]]) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    index: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for a in assignments:
+        index.setdefault((a["plan_id"], a["theme"]), []).append(a)
+    return index
+
+
 def all_comparisons(records: Records) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(theme_assignments, plan_comparison) for the flow: every municipal/prefectural pair."""
     themes = load_themes()
     assignments = assign_themes(records, themes)
+    index = index_assignments(assignments)
     rows = []
     for a, b in comparison_pairs(records.get("plans", [])):
-        rows += compare(records, a, b, assignments, themes)
+        rows += compare(records, a, b, assignments, themes, index)
     return assignments, rows

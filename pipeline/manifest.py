@@ -66,23 +66,18 @@ class Manifest:
 
 
 def _item_lines(text: str) -> tuple[list[int], dict[int, list[int]]]:
-    """1-based lines of each plan entry, and of each document entry per plan index."""
-    try:
-        root = yaml.compose(text)
-    except yaml.YAMLError:
-        return [], {}
-    plans_node = None
-    if isinstance(root, yaml.MappingNode):
-        plans_node = next((v for k, v in root.value if k.value == "plans"), None)
-    if not isinstance(plans_node, yaml.SequenceNode):
-        return [], {}
-    plan_lines, doc_lines = [], {}
-    for i, item in enumerate(plans_node.value):
-        plan_lines.append(item.start_mark.line + 1)
-        if isinstance(item, yaml.MappingNode):
-            docs = next((v for k, v in item.value if k.value == "documents"), None)
-            if isinstance(docs, yaml.SequenceNode):
-                doc_lines[i] = [d.start_mark.line + 1 for d in docs.value]
+    """1-based lines of each plan entry, and of each document entry per plan index.
+
+    A text scan, not a second YAML parse: entries start with ``- plan_id:`` and ``- path:``
+    as in the documented layout (other layouts get "line ?" in messages).
+    """
+    plan_lines: list[int] = []
+    doc_lines: dict[int, list[int]] = {}
+    for i, line in enumerate(text.splitlines(), start=1):
+        if re.match(r"^\s*-\s+plan_id\s*:", line):
+            plan_lines.append(i)
+        elif plan_lines and re.match(r"^\s*-\s+(path\s*:|[^\s:#]+\.\w+\s*$)", line):
+            doc_lines.setdefault(len(plan_lines) - 1, []).append(i)
     return plan_lines, doc_lines
 
 
@@ -125,7 +120,7 @@ def load_manifest(raw_dir: Path, prefer: str | None = None) -> Manifest:
     if path.exists():
         text = path.read_text(encoding="utf-8-sig")
         try:
-            spec = yaml.safe_load(text) or {}
+            spec = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line = f" line {mark.line + 1}" if mark else ""

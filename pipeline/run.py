@@ -45,6 +45,7 @@ class RunSummary:
     quarantined: int = 0
     seen: int = 0
     extracted: int = 0
+    extract_seconds: float = 0.0  # CPU time inside the extractors (summed over documents)
     removed: list[str] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)
     status: str = "ok"

@@ -58,7 +58,23 @@ class Context:
         self.plans = {p["plan_id"]: p for p in tables.get("plans", [])}
 
     def rows(self, table: str, **where: Any) -> list[dict[str, Any]]:
+        """Rows of ``table`` matching ``where`` (indexed by plan_id / source_doc_id when given)."""
+        for field in ("source_doc_id", "plan_id"):
+            if field in where:
+                base = self.index(table, field).get(where[field], [])
+                rest = {k: v for k, v in where.items() if k != field}
+                return [r for r in base if all(r.get(k) == v for k, v in rest.items())]
         return [r for r in self.t.get(table, []) if all(r.get(k) == v for k, v in where.items())]
+
+    def index(self, table: str, field: str) -> dict[Any, list[dict[str, Any]]]:
+        """``table`` grouped by ``field`` (built once per context)."""
+        cache = self.__dict__.setdefault("_index", {})
+        if (table, field) not in cache:
+            groups: dict[Any, list[dict[str, Any]]] = {}
+            for r in self.t.get(table, []):
+                groups.setdefault(r.get(field), []).append(r)
+            cache[(table, field)] = groups
+        return cache[(table, field)]
 
     def docs_of(self, table: str) -> dict[tuple[str, str], list[dict[str, Any]]]:
         """Rows of ``table`` grouped by (plan_id, source_doc_id)."""

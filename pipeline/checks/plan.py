@@ -46,42 +46,24 @@ def plan_measure_titles(ctx: Context) -> Iterator[Check]:
 
 
 def _docs_by_kind(ctx: Context, plan_id: str, kind: str) -> set[str]:
-    return {
-        d
-        for d, k in ctx.doc_kind.items()
-        if k == kind
-        and any(
-            r.get("source_doc_id") == d and r.get("plan_id") == plan_id for r in ctx.t.get("initiatives", [])
-        )
-    }
+    return {r["source_doc_id"] for r in ctx.rows("initiatives", plan_id=plan_id)
+            if ctx.doc_kind.get(r["source_doc_id"]) == kind}
 
 
 def matched_initiatives(ctx: Context) -> Iterator[tuple[dict, dict | None, float]]:
     """Each progress-sheet initiative with its best action-plan row of the same measure."""
     for plan_id in sorted(ctx.plans):
-        sheets, plans = (
-            _docs_by_kind(ctx, plan_id, "progress_sheets"),
-            _docs_by_kind(ctx, plan_id, "action_plan"),
-        )
+        sheets, plans = _docs_by_kind(ctx, plan_id, "progress_sheets"), _docs_by_kind(ctx, plan_id, "action_plan")
         if not sheets or not plans:
             continue
-        rows = [r for r in ctx.rows("initiatives", plan_id=plan_id) if r["source_doc_id"] in plans]
+        by_measure: dict[tuple[str, str], list[dict]] = {}
+        for r in ctx.rows("initiatives", plan_id=plan_id):
+            if r["source_doc_id"] in plans:
+                by_measure.setdefault((r["policy_code"], r["measure_code"]), []).append(r)
         for ini in (r for r in ctx.rows("initiatives", plan_id=plan_id) if r["source_doc_id"] in sheets):
-            candidates = [
-                r
-                for r in rows
-                if (r["policy_code"], r["measure_code"]) == (ini["policy_code"], ini["measure_code"])
-            ]
-            scored = [
-                (
-                    max(
-                        fuzz.partial_ratio(key(ini["title"]), key(c["title"])),
-                        fuzz.partial_ratio(key(ini["title"]), key(c.get("description"))),
-                    ),
-                    c,
-                )
-                for c in candidates
-            ]
+            candidates = by_measure.get((ini["policy_code"], ini["measure_code"]), [])
+            scored = [(max(fuzz.partial_ratio(key(ini["title"]), key(c["title"])),
+                           fuzz.partial_ratio(key(ini["title"]), key(c.get("description")))), c) for c in candidates]
             best = max(scored, key=lambda t: t[0], default=(0.0, None))
             yield ini, best[1], best[0]
 
@@ -101,14 +83,9 @@ def plan_initiative_match(ctx: Context) -> Iterator[Check]:
 
 def _years(ctx: Context, rec: dict) -> dict[int, set[str]]:
     out: dict[int, set[str]] = {}
-    seq_field = "initiative_seq"
-    for s in ctx.rows(
-        "schedule_items",
-        source_doc_id=rec["source_doc_id"],
-        policy_code=rec["policy_code"],
-        measure_code=rec["measure_code"],
-    ):
-        if s[seq_field] == rec["seq"]:
+    for s in ctx.rows("schedule_items", source_doc_id=rec["source_doc_id"]):
+        if (s["policy_code"], s["measure_code"], s["initiative_seq"]) == (rec["policy_code"], rec["measure_code"],
+                                                                           rec["seq"]):
             out.setdefault(s["fiscal_year"], set()).add(s["activity"])
     return out
 

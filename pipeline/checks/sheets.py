@@ -141,7 +141,7 @@ def indicator_latest_value(ctx: Context) -> Iterator[Check]:
 @rule("declared_counts_match")
 def declared_counts_match(ctx: Context) -> Iterator[Check]:
     for (_, doc), rows in ctx.docs_of("declared_counts").items():
-        indicators = [i for i in ctx.t.get("indicators", []) if i.get("source_doc_id") == doc]
+        indicators = ctx.rows("indicators", source_doc_id=doc)
         for d in rows:
             found = [
                 i

@@ -1,0 +1,123 @@
+"""Nightly refresh at scale: a synthetic corpus of one plan document per local government.
+
+    .venv/bin/python bench/refresh.py [--count 1788] [--pdf-share 0.05] [--workers 1 2] [--keep DIR]
+
+Builds the corpus from the bundled real documents (names and numbers varied so that every
+file is distinct; text and PDF mixed), starts a Prefect server on loopback (and prints its
+start-up time on its own line), then prints: full refresh wall time and documents/s per
+worker count, a no-op refresh, a refresh with one document changed, peak memory, and the
+share of wall time spent outside extraction.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from pipeline.settings import configure_environment  # noqa: E402
+
+configure_environment()
+
+KINDS = [("progress_sheets", "kama/progress_sheets"), ("action_plan", "kama/action_plan")]
+PREFECTURES = 47
+
+
+def _vary_text(text: str, rng: random.Random, n: int) -> str:
+    """Same structure, other numbers and names: digits of KPI baselines shift."""
+    out = []
+    for line in text.split("\n"):
+        if "\t" in line and any(ch.isdigit() for ch in line) and rng.random() < 0.5:
+            line = line.replace("4,755", f"{4000 + n:,}").replace("\t10\t", f"\t{10 + n % 7}\t")
+        out.append(line)
+    return "\n".join(out).replace("嘉麻市", f"市町村{n:04d}").replace("千葉県", f"県{n % PREFECTURES:02d}")
+
+
+def build_corpus(raw: Path, count: int, pdf_share: float, seed: int = 7) -> int:
+    rng = random.Random(seed)
+    plans = []
+    for n in range(count):
+        prefectural = n < PREFECTURES
+        kind, stem = ("strategy_framework", "chiba/strategy_framework") if prefectural else KINDS[n % 2]
+        folder = raw / (f"pref-{n:02d}" if prefectural else f"pref-{n % PREFECTURES:02d}/city-{n:04d}")
+        folder.mkdir(parents=True, exist_ok=True)
+        if rng.random() < pdf_share:
+            name = f"{kind}.pdf"
+            # A trailing comment after %%EOF makes each copy distinct bytes; readers ignore it.
+            (folder / name).write_bytes((ROOT / "raw" / f"{stem}.pdf").read_bytes() + f"\n% copy {n}\n".encode())
+        else:
+            name = f"{kind}.txt"
+            text = (ROOT / "raw" / f"{stem}.txt").read_text(encoding="utf-8")
+            (folder / name).write_text(_vary_text(text, rng, n), encoding="utf-8")
+        level = "prefectural" if prefectural else "municipal"
+        issuer = f"pref-{n:02d}" if prefectural else f"gov-{n:04d}"
+        plans.append(f"  - plan_id: plan-{n:04d}\n    level: {level}\n    issuer: {issuer}\n"
+                     f"    prefecture: pref-{n % PREFECTURES:02d}\n    fiscal_years: [2023, 2027]\n"
+                     f"    documents:\n      - path: {folder.relative_to(raw).as_posix()}/{name}\n        kind: {kind}\n")
+    (raw / "sources.yaml").write_text("plans:\n" + "".join(plans), encoding="utf-8")
+    return count
+
+
+def peak_mb() -> float:
+    self_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    child_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(self_kb, child_kb) / 1024
+
+
+def timed_run(raw: Path, curated: Path, workers: int):
+    from flows.nightly_refresh import run_refresh
+
+    t = time.perf_counter()
+    summary = run_refresh(raw, curated, workers=workers)
+    return time.perf_counter() - t, summary
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--count", type=int, default=1788)
+    ap.add_argument("--pdf-share", type=float, default=0.05)
+    ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--keep", type=Path, help="build the corpus here and keep it")
+    args = ap.parse_args()
+    from pipeline.prefect_server import prefect_server
+
+    base = args.keep or Path(tempfile.mkdtemp(prefix="plan-etl-bench-"))
+    raw = base / "raw"
+    if not (raw / "sources.yaml").exists():
+        t = time.perf_counter()
+        build_corpus(raw, args.count, args.pdf_share)
+        print(f"corpus: {args.count} documents ({args.pdf_share:.0%} PDF) in {time.perf_counter() - t:.1f} s")
+    t = time.perf_counter()
+    with prefect_server() as url:
+        print(f"prefect server start-up (paid once; a run without a server pays it per process): "
+              f"{time.perf_counter() - t:.1f} s  [{url}]")
+        for workers in args.workers:
+            curated = base / f"curated-{workers}"
+            shutil.rmtree(curated, ignore_errors=True)
+            wall, s = timed_run(raw, curated, workers)
+            outside = max(0.0, 1 - s.extract_seconds / max(wall * workers, 1e-9))
+            print(f"full refresh, {workers} worker(s): {wall:.1f} s, {s.seen / wall:.1f} documents/s, "
+                  f"{s.extracted} extracted, {len(s.failed)} failed; outside extraction {outside:.0%} "
+                  f"(extraction {s.extract_seconds:.1f} s of CPU)")
+        curated = base / f"curated-{args.workers[0]}"
+        wall, s = timed_run(raw, curated, args.workers[0])
+        print(f"no-op refresh: {wall:.2f} s ({s.skipped_unchanged} unchanged)")
+        changed = next(raw.rglob("*.txt"))
+        changed.write_text(changed.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+        wall, s = timed_run(raw, curated, args.workers[0])
+        print(f"one document changed: {wall:.2f} s ({s.extracted} extracted, extraction {s.extract_seconds:.2f} s)")
+    print(f"peak memory: {peak_mb():.0f} MB")
+    if not args.keep:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
