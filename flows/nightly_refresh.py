@@ -18,6 +18,7 @@ from typing import Any  # noqa: E402
 
 from prefect import flow, task  # noqa: E402
 from prefect.cache_policies import NO_CACHE  # noqa: E402
+from prefect.utilities.annotations import quote  # noqa: E402  (big inputs: Prefect does not walk them)
 
 from pipeline.compare import all_comparisons  # noqa: E402
 from pipeline.evaluate import evaluate, propose_overall  # noqa: E402
@@ -183,11 +184,11 @@ def nightly_refresh(
         records["validation_results"] = previous_results  # same documents: the same findings
     else:
         records["validation_results"] = validate_task(
-            records, summary.run_id, changed if previous_results else None, previous_results)
+            quote(records), summary.run_id, changed if previous_results else None, quote(previous_results))
     summary.validation = records["validation_results"]
     summary.finished_at = dt.datetime.now(dt.UTC)
     records["runs"] = previous_runs + [{**summary.run_record(), "warehouse": _redact(warehouse)}]
-    summary.row_counts = load(curated, warehouse, records)
+    summary.row_counts = load(curated, warehouse, quote(records))
     from pipeline.validate import write_report
 
     write_report(records["validation_results"], curated / "validation" / "index.html")

@@ -56,7 +56,10 @@ def _gx():
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
-    logging.getLogger("great_expectations").setLevel(logging.WARNING)  # after import: GX sets INFO itself
+    for name in [n for n in logging.root.manager.loggerDict if n.startswith("great_expectations")] + [
+        "great_expectations"
+    ]:  # after the import: GX sets INFO on its own loggers
+        logging.getLogger(name).setLevel(logging.WARNING)
 
     ctx = gx.get_context(mode="ephemeral")
     ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
