@@ -152,28 +152,24 @@ def _load_duckdb(path: Path, tables: dict) -> None:
         con.close()
 
 
+def _write(curated_dir: Path, warehouse_url: str, tables: dict) -> None:
+    """Stage Parquet, replace the warehouse tables in one transaction, then publish Parquet."""
+    staging = stage_curated(curated_dir, tables)
+    try:
+        load_warehouse(warehouse_url, tables)
+    except Exception:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    publish_curated(staging, curated_dir)
+
+
 def replace_tables(curated_dir: Path, warehouse_url: str, records: dict[str, list[dict[str, Any]]]) -> None:
     """Replace only the given tables (e.g. validation_results after `plan-etl validate`)."""
-    tables = {name: TABLES[name].to_arrow(rows) for name, rows in records.items()}
-    staging = stage_curated(curated_dir, tables)
-    try:
-        load_warehouse(warehouse_url, tables)
-    except Exception:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    publish_curated(staging, curated_dir)
+    _write(curated_dir, warehouse_url, {name: TABLES[name].to_arrow(rows) for name, rows in records.items()})
 
 
-def load_all(
-    curated_dir: Path, warehouse_url: str, records: dict[str, list[dict[str, Any]]]
-) -> dict[str, int]:
+def load_all(curated_dir: Path, warehouse_url: str, records: dict[str, list[dict[str, Any]]]) -> dict[str, int]:
     """Write every table to ``curated/`` and the warehouse; return row counts per table."""
     tables = build_tables(records)
-    staging = stage_curated(curated_dir, tables)
-    try:
-        load_warehouse(warehouse_url, tables)
-    except Exception:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    publish_curated(staging, curated_dir)
+    _write(curated_dir, warehouse_url, tables)
     return {name: t.num_rows for name, t in tables.items()}
