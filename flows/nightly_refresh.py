@@ -27,6 +27,7 @@ from pipeline.load import load_all, read_curated  # noqa: E402
 from pipeline.manifest import DocumentSpec, Manifest, load_manifest  # noqa: E402
 from pipeline.progress import listening, notify  # noqa: E402
 from pipeline.run import RunSummary, WorkPlan, assemble, new_run_id, plan_work  # noqa: E402
+from pipeline.sources import materialize  # noqa: E402
 
 Progress = Callable[[str, dict[str, Any]], None]
 # Task inputs here are whole tables: hashing them for a cache key or persisting results would
@@ -128,7 +129,8 @@ def nightly_refresh(
     ``prefer`` (``pdf`` | ``text``) picks which format of a document listed with alternates
     is extracted; by default the manifest's ``path``.
     """
-    raw, curated = Path(raw_dir), Path(curated_dir)
+    curated = Path(curated_dir)
+    raw = materialize(raw_dir, curated / ".raw-mirror")  # an fsspec URL is mirrored locally
     warehouse = warehouse or f"duckdb:///{(curated / 'warehouse.duckdb').as_posix()}"
     started = dt.datetime.now(dt.UTC)
     summary = RunSummary(run_id=new_run_id(started), started_at=started)

@@ -31,8 +31,8 @@ def main() -> None:
     "raw_dir",
     default="raw",
     show_default=True,
-    type=click.Path(path_type=Path),
-    help="Folder with the documents and sources.yaml.",
+
+    help="Folder (or fsspec URL, e.g. s3://bucket/plans/) with the documents and sources.yaml.",
 )
 @click.option(
     "--curated",
@@ -64,7 +64,7 @@ def main() -> None:
 @click.option("--dask-address", default=None, metavar="tcp://HOST:PORT", help="Use an existing Dask cluster.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the summary line and errors.")
 def run(
-    raw_dir: Path,
+    raw_dir: str,
     curated_dir: Path,
     warehouse: str | None,
     prefer: str | None,

@@ -285,3 +285,22 @@ def test_broken_document_keeps_old_rows_and_is_quarantined(tmp_path, prefect_ser
     third = nightly_refresh(raw, curated, prefer="text")
     assert third.quarantined == 0 and third.run_record()["documents_failed"] == 0
     assert len(pq.read_table(curated / "documents.parquet").to_pylist()) == 3
+
+
+def test_flow_reads_raw_from_an_fsspec_url(tmp_path, prefect_server):
+    import fsspec
+
+    from flows.nightly_refresh import nightly_refresh
+
+    fs = fsspec.filesystem("memory")
+    for path in RAW.rglob("*"):
+        if path.is_file():
+            fs.pipe(f"/remote-plans/{path.relative_to(RAW).as_posix()}", path.read_bytes())
+    try:
+        summary = nightly_refresh("memory://remote-plans/", tmp_path / "curated", prefer="text")
+        assert summary.run_record()["documents_extracted"] == 3
+        docs = pq.read_table(tmp_path / "curated" / "documents.parquet").to_pylist()
+        assert sorted(d["source_path"] for d in docs) == [
+            "chiba/strategy_framework.txt", "kama/action_plan.txt", "kama/progress_sheets.txt"]
+    finally:
+        fs.rm("/remote-plans", recursive=True)
