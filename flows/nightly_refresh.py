@@ -51,7 +51,7 @@ def extract_batch(specs: list[DocumentSpec], now: dt.datetime, label: str = "") 
     unexpected I/O errors raise, and Prefect retries the batch."""
     return [
         extract_document(
-            s.path, rel_path=s.rel_path, plan_id=s.plan_id, kind=s.kind, password=s.password, now=now
+            s.path, rel_path=s.rel_path, plan_id=s.plan_id, kind=s.kind, password=s.password, limits=s.limits, now=now
         )
         for s in specs
     ]

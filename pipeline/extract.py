@@ -67,6 +67,7 @@ def extract_document(
     kind: str | None = None,
     password: str | None = None,
     now: dt.datetime | None = None,
+    limits: Any = None,
 ) -> DocumentOutcome:
     """Extract one document file. Bad input gives a failed outcome, never an exception."""
     started = time.perf_counter()
@@ -93,7 +94,7 @@ def extract_document(
     doc["doc_id"] = sha256_bytes(data)
     doc["format"] = detect_format(path, data)
     try:
-        grid = read_document(path, data, password=password)
+        grid = read_document(path, data, password=password, limits=limits)
         doc["pages"], doc["encoding"] = grid.pages, grid.encoding
         result = parse_grid(grid, kind)
         for note in grid.missing:

@@ -84,6 +84,18 @@ def postgres_dsn(url: str) -> str:
     return f"postgresql://{rest}" if scheme.startswith(("postgresql", "postgres")) else url
 
 
+def _pause_for_tests(done: int) -> None:
+    """Test hook: PLAN_ETL_TEST_PAUSE_IN_LOAD=seconds stops a load half-way (after the first
+    table), so that a test can kill the process there and check nothing was half-loaded."""
+    pause = os.environ.get("PLAN_ETL_TEST_PAUSE_IN_LOAD")
+    if pause and done == 1:
+        import sys
+        import time
+
+        print("PLAN_ETL_PAUSED_IN_LOAD", file=sys.stderr, flush=True)
+        time.sleep(float(pause))
+
+
 def _load_postgres(dsn: str, tables: dict) -> None:
     """Replace every table in one transaction (PostgreSQL DDL is transactional): readers see
     the old tables until COMMIT, and a failure or a killed process leaves them untouched."""
@@ -103,6 +115,7 @@ def _load_postgres(dsn: str, tables: dict) -> None:
                 with con.cursor().copy(f'COPY "{name}" ({cols}) FROM STDIN') as copy:
                     for row in table.to_pylist():
                         copy.write_row([row[c] for c in schema.column_names])
+                _pause_for_tests(list(tables).index(name) + 1)
     except psycopg.Error as exc:
         raise WarehouseError(f"loading the PostgreSQL warehouse failed, nothing was changed: {exc}") from exc
     finally:
@@ -144,6 +157,7 @@ def _load_duckdb(path: Path, tables: dict) -> None:
             cols = ", ".join(f'"{c}"' for c in schema.column_names)
             con.execute(f'INSERT INTO "{name}" ({cols}) SELECT {cols} FROM plan_etl_stage')
             con.unregister("plan_etl_stage")
+            _pause_for_tests(list(tables).index(name) + 1)
         con.execute("COMMIT")
     except Exception as exc:
         con.execute("ROLLBACK")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 import yaml
 
 from extractors.detect import KINDS
+from extractors.readers.pdf import PdfLimits
 
 MANIFEST = "sources.yaml"
 LEVELS = ("municipal", "prefectural")
@@ -55,6 +57,7 @@ class DocumentSpec:
     password: str | None = None
     listed: bool = True
     alternates: tuple[str, ...] = ()  # the same document in other formats (rel paths)
+    limits: PdfLimits | None = None  # page and time budget (sources.yaml limits:)
 
 
 @dataclass
@@ -186,7 +189,15 @@ def load_manifest(raw_dir: Path, prefer: str | None = None) -> Manifest:
                     alternates=others,
                 )
             )
+    limits = spec.get("limits") or {}
+    if not isinstance(limits, dict) or set(limits) - {"max_pages", "max_seconds"} or not all(
+        isinstance(v, int | float) and v > 0 for v in limits.values()
+    ):
+        raise ManifestError(f"{path.name}: limits takes max_pages and max_seconds, positive numbers")
+    budget = PdfLimits(**limits) if limits else None
     _discover_unlisted(manifest, listed)
+    if budget:
+        manifest.documents = [dataclasses.replace(d, limits=budget) for d in manifest.documents]
     return manifest
 
 

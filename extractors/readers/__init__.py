@@ -22,7 +22,7 @@ def detect_format(path: Path, data: bytes) -> str:
     return "text"
 
 
-def read_document(path: Path, data: bytes, *, password: str | None = None) -> Grid:
+def read_document(path: Path, data: bytes, *, password: str | None = None, limits=None) -> Grid:
     """Read any supported document into a grid, or raise :class:`ExtractionError`."""
     if not data:
         raise ExtractionError(f"{path.name}: empty file (0 bytes)")
@@ -42,7 +42,7 @@ def read_document(path: Path, data: bytes, *, password: str | None = None) -> Gr
             from .pdf import read_pdf
         except ImportError as exc:  # pragma: no cover - PDF reader lands with issue 4
             raise ExtractionError(f"{path.name}: PDF reading is not available: {exc}") from exc
-        return read_pdf(path, data, password=password)
+        return read_pdf(path, data, password=password, limits=limits)
     return read_text(data, name=path.name)
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from statistics import median
@@ -36,9 +37,11 @@ LINE_TOLERANCE = 3.0  # points: words whose tops differ less are on one line
 
 @dataclass(frozen=True)
 class PdfLimits:
-    """Budget per document: pages beyond ``max_pages`` are not read (the document is partial)."""
+    """Budget per document: pages beyond ``max_pages``, or read after ``max_seconds``, are not
+    read and the document is ``partial`` (sources.yaml ``limits:`` sets both)."""
 
     max_pages: int = 500
+    max_seconds: float = 300.0
 
 
 _CID = re.compile(r"\(cid:\d+\)")
@@ -81,7 +84,11 @@ def read_pdf(
             raise ExtractionError(
                 f"{path.name}: broken or truncated PDF ({type(exc).__name__}: {exc})"
             ) from exc
+        started, read = time.monotonic(), 0
         for number, page in enumerate(pages[: limits.max_pages], start=1):
+            if time.monotonic() - started > limits.max_seconds:
+                break
+            read = number
             try:
                 page_rows, page_shapes, n = _read_page(page, number, len(rows))
             except ExtractionError:
@@ -101,10 +108,9 @@ def read_pdf(
     if problem:
         raise ExtractionError(f"{path.name}: {problem}")
     grid = Grid(rows=rows, format="pdf", pages=total_pages, shapes=shapes)
-    if total_pages > limits.max_pages:
-        grid.missing.append(
-            f"only the first {limits.max_pages} of {total_pages} pages were read (page budget)"
-        )
+    if read < total_pages:
+        budget = "page budget" if read >= limits.max_pages else f"time budget of {limits.max_seconds:g} s"
+        grid.missing.append(f"only the first {read} of {total_pages} pages were read ({budget})")
     return grid
 
 
