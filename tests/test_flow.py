@@ -304,3 +304,67 @@ def test_flow_reads_raw_from_an_fsspec_url(tmp_path, prefect_server):
             "chiba/strategy_framework.txt", "kama/action_plan.txt", "kama/progress_sheets.txt"]
     finally:
         fs.rm("/remote-plans", recursive=True)
+
+
+def _bad_files(tmp_path):
+    import io
+
+    import pypdf
+
+    pdf = (RAW / "chiba" / "strategy_framework.pdf").read_bytes()
+    writer = pypdf.PdfWriter(clone_from=pypdf.PdfReader(io.BytesIO(pdf)))
+    writer.encrypt(user_password="himitsu", algorithm="AES-128")
+    encrypted = io.BytesIO()
+    writer.write(encrypted)
+    blank = pypdf.PdfWriter()
+    blank.add_blank_page(width=595, height=842)
+    scanned = io.BytesIO()
+    blank.write(scanned)
+    return [
+        ("empty.txt", b"", "empty file"),
+        ("fake.pdf", "方針\t(1)".encode(), "not a PDF despite its .pdf name"),
+        ("cut.pdf", pdf[:3000], "broken or truncated PDF"),
+        ("locked.pdf", encrypted.getvalue(), "encrypted, no password given"),
+        ("scan.pdf", scanned.getvalue(), "no text layer (scanned?) — OCR needed"),
+        ("minutes.txt", "議事録\n出席者\t10名\n".encode(), "unknown document kind"),
+        ("garbled.txt", b"\x81\x39\xfe\xfe\xff\xfe\xfd" * 5, "not valid UTF-8, UTF-16 or Shift_JIS/CP932"),
+    ]
+
+
+def test_each_bad_document_fails_alone_and_the_warehouse_keeps_its_rows(tmp_path, prefect_server):
+    from flows.nightly_refresh import nightly_refresh
+    from pipeline.load import read_warehouse
+
+    raw, curated = tmp_path / "raw", tmp_path / "curated"
+    shutil.copytree(RAW, raw)
+    nightly_refresh(raw, curated, prefer="text")
+    duck = f"duckdb:///{(curated / 'warehouse.duckdb').as_posix()}"
+    counted = ("policies", "measures", "initiatives", "indicators", "indicator_values")
+    before = {t: len(read_warehouse(duck, t)) for t in counted}
+    for name, data, words in _bad_files(tmp_path):
+        bad = raw / "kama" / name
+        bad.write_bytes(data)
+        summary = nightly_refresh(raw, curated, prefer="text")
+        [failed] = [d for d in summary.documents if d["status"] == "failed"]
+        assert failed["source_path"] == f"kama/{name}" and words in failed["error"], (name, failed["error"])
+        assert summary.run_record()["documents_failed"] == 1
+        assert {t: len(read_warehouse(duck, t)) for t in counted} == before, name
+        bad.unlink()
+
+
+def test_a_transient_error_is_retried_by_prefect(tmp_path, prefect_server, monkeypatch):
+    import flows.nightly_refresh as nr
+
+    raw, curated = tmp_path / "raw", tmp_path / "curated"
+    shutil.copytree(RAW, raw)
+    real, calls = nr.extract_document, []
+
+    def flaky(*args, **kwargs):
+        calls.append(args[0])
+        if len(calls) == 1:
+            raise OSError("network file system hiccup")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(nr, "extract_document", flaky)
+    summary = nr.nightly_refresh(raw, curated, prefer="text")
+    assert summary.run_record()["documents_extracted"] == 3 and len(calls) == 4  # one batch retried once

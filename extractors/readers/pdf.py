@@ -54,7 +54,7 @@ def read_pdf(
     import pdfplumber
     from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
     from pdfminer.pdfparser import PDFSyntaxError
-    from pdfminer.psparser import PSException
+    from pdfminer.psparser import PSEOF, PSException
 
     limits = limits or PdfLimits()
     try:
@@ -69,6 +69,8 @@ def read_pdf(
             )
         elif isinstance(exc, PDFEncryptionError):
             msg = f"encrypted with an unsupported method ({exc})"
+        elif isinstance(exc, PSEOF) or "EOF" in str(exc):
+            msg = f"broken or truncated PDF (the file ends too early: {type(exc).__name__})"
         elif isinstance(exc, PDFSyntaxError | PSException):
             msg = f"not a readable PDF ({type(exc).__name__}: {exc})"
         else:
