@@ -10,7 +10,7 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
-from conftest import RAW
+from conftest import FIXTURES, RAW
 
 from pipeline.cli import main
 from schemas import TABLES
@@ -327,6 +327,7 @@ def _bad_files(tmp_path):
         ("locked.pdf", encrypted.getvalue(), "encrypted, no password given"),
         ("scan.pdf", scanned.getvalue(), "no text layer (scanned?) — OCR needed"),
         ("minutes.txt", "議事録\n出席者\t10名\n".encode(), "unknown document kind"),
+        ("minutes.pdf", (FIXTURES / "unknown_kind.pdf").read_bytes(), "unknown document kind"),
         ("garbled.txt", b"\x81\x39\xfe\xfe\xff\xfe\xfd" * 5, "not valid UTF-8, UTF-16 or Shift_JIS/CP932"),
     ]
 
