@@ -12,6 +12,11 @@ import click
 
 from pipeline import __version__
 
+curated_option = click.option(
+    "--curated", "curated_dir", default="curated", show_default=True, type=click.Path(path_type=Path),
+    help="Folder of the Parquet tables (and of the default DuckDB warehouse).",
+)
+
 
 def _json_default(value: Any) -> Any:
     if isinstance(value, dt.date | dt.datetime):
@@ -34,14 +39,7 @@ def main() -> None:
 
     help="Folder (or fsspec URL, e.g. s3://bucket/plans/) with the documents and sources.yaml.",
 )
-@click.option(
-    "--curated",
-    "curated_dir",
-    default="curated",
-    show_default=True,
-    type=click.Path(path_type=Path),
-    help="Output folder for Parquet tables (and the default DuckDB warehouse).",
-)
+@curated_option
 @click.option(
     "--warehouse",
     default=None,
@@ -101,14 +99,7 @@ def run(
 
 
 @main.command()
-@click.option(
-    "--curated",
-    "curated_dir",
-    default="curated",
-    show_default=True,
-    type=click.Path(path_type=Path),
-    help="Folder with the tables of the last run.",
-)
+@curated_option
 @click.option("--warehouse", default=None, metavar="URL", help="Also replace validation_results there.")
 @click.option("--brief", is_flag=True, help="Show at most three findings per check.")
 def validate(curated_dir: Path, warehouse: str | None, brief: bool) -> None:
@@ -148,9 +139,7 @@ def validate(curated_dir: Path, warehouse: str | None, brief: bool) -> None:
 @click.option(
     "--html", "html_path", type=click.Path(dir_okay=False, path_type=Path), help="Also write an HTML report."
 )
-@click.option(
-    "--curated", "curated_dir", default="curated", show_default=True, type=click.Path(path_type=Path)
-)
+@curated_option
 def compare(plan_a: str, plan_b: str, html_path: Path | None, curated_dir: Path) -> None:
     """Compare two plans by theme (municipal vs prefectural, or any two)."""
     from rich.console import Console
@@ -189,9 +178,7 @@ def compare(plan_a: str, plan_b: str, html_path: Path | None, curated_dir: Path)
     required=True,
     help="Workbook to write (.xlsx).",
 )
-@click.option(
-    "--curated", "curated_dir", default="curated", show_default=True, type=click.Path(path_type=Path)
-)
+@curated_option
 def actuals_template(plan_id: str, year: int, output: Path, curated_dir: Path) -> None:
     """Write an actuals workbook for PLAN_ID: one row per indicator, an empty 実績 column."""
     from pipeline.actuals_template import write_template
@@ -236,9 +223,9 @@ def extract(file: Path, kind: str | None, as_json: bool, plan_id: str) -> None:
 @click.option("--cron", default="0 2 * * *", show_default=True, help="When to run (cron, in --timezone).")
 @click.option("--timezone", default="Asia/Tokyo", show_default=True)
 @click.option("--raw", "raw_dir", default="raw", show_default=True)
-@click.option("--curated", "curated_dir", default="curated", show_default=True)
+@curated_option
 @click.option("--warehouse", default=None, metavar="URL")
-def serve(cron: str, timezone: str, raw_dir: str, curated_dir: str, warehouse: str | None) -> None:
+def serve(cron: str, timezone: str, raw_dir: str, curated_dir: Path, warehouse: str | None) -> None:
     """Run the nightly refresh on a schedule (Prefect serve) until interrupted."""
     from flows.deployments import serve as serve_deployment
 
