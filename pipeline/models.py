@@ -53,13 +53,6 @@ class Grid:
     shapes: list[Shape] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)  # what the reader could not read (page budget …)
 
-    def texts(self, i: int) -> list[str]:
-        """The texts of row ``i`` (trailing empty cells removed)."""
-        texts = [c.text for c in self.rows[i]]
-        while texts and not texts[-1].strip():
-            texts.pop()
-        return texts
-
     def all_text(self) -> str:
         return "\n".join("\t".join(c.text for c in row) for row in self.rows)
 
@@ -93,5 +86,3 @@ class ParseResult:
     def warn(self, message: str) -> None:
         self.warnings.append(message)
 
-    def count(self, table: str) -> int:
-        return len(self.tables.get(table, []))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pipeline import normalize as nz
 from pipeline.models import ExtractionError, Grid, ParseResult
-from schemas.vocabulary import Vocabulary, label_key, vocabulary
+from schemas.vocabulary import Vocabulary, vocabulary
 
 KIND = "actuals"
 
@@ -77,4 +77,4 @@ def meta_labels() -> dict[str, str]:
     return {meaning: spellings[0] for meaning, spellings in vocabulary().section(KIND)["meta"].items()}
 
 
-__all__ = ["header_labels", "label_key", "meta_labels", "parse"]
+__all__ = ["header_labels", "meta_labels", "parse"]

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from . import Check, Context, key, rule
 
 
-def _variants(ctx: Context, rows: list[dict], field: str) -> dict[str, list[str]]:
+def _variants(rows: list[dict], field: str) -> dict[str, list[str]]:
     """Distinct values of ``field`` (compared without spaces/punctuation) → where each is printed."""
     seen: dict[str, tuple[str, list[str]]] = {}
     for r in rows:
@@ -25,7 +25,7 @@ def _same_on_every_sheet(ctx: Context, rule_name: str, field: str, label: str) -
         for r in rows:
             groups.setdefault(r["policy_code"], []).append(r)
         for policy, items in groups.items():
-            variants = _variants(ctx, items, field)
+            variants = _variants(items, field)
             text = "; ".join(f"「{v}」 on {', '.join(p)}" for v, p in variants.items())
             yield ctx.check(
                 rule_name,
@@ -55,7 +55,7 @@ def sheet_grading_rules(ctx: Context) -> Iterator[Check]:
 @rule("sheet_titles")
 def sheet_titles(ctx: Context) -> Iterator[Check]:
     for (plan_id, doc), rows in ctx.docs_of("sheets").items():
-        variants = _variants(ctx, rows, "sheet_title")
+        variants = _variants(rows, "sheet_title")
         text = "; ".join(
             f"「{v}」 on {len(p)} sheets ({', '.join(p[:6])}{' …' if len(p) > 6 else ''})"
             for v, p in variants.items()
