@@ -107,13 +107,16 @@ def main() -> None:
             print(f"full refresh, {workers} worker(s): {wall:.1f} s, {s.seen / wall:.1f} documents/s, "
                   f"{s.extracted} extracted, {len(s.failed)} failed; outside extraction {outside:.0%} "
                   f"(extraction {s.extract_seconds:.1f} s of CPU)")
+            print("  stages: " + ", ".join(f"{k} {v:.1f} s" for k, v in s.stage_seconds.items()))
         curated = base / f"curated-{args.workers[0]}"
         wall, s = timed_run(raw, curated, args.workers[0])
         print(f"no-op refresh: {wall:.2f} s ({s.skipped_unchanged} unchanged)")
+        print("  stages: " + ", ".join(f"{k} {v:.2f} s" for k, v in s.stage_seconds.items()))
         changed = next(raw.rglob("*.txt"))
         changed.write_text(changed.read_text(encoding="utf-8") + "\n", encoding="utf-8")
         wall, s = timed_run(raw, curated, args.workers[0])
         print(f"one document changed: {wall:.2f} s ({s.extracted} extracted, extraction {s.extract_seconds:.2f} s)")
+        print("  stages: " + ", ".join(f"{k} {v:.2f} s" for k, v in s.stage_seconds.items()))
     print(f"peak memory: {peak_mb():.0f} MB")
     if not args.keep:
         shutil.rmtree(base, ignore_errors=True)

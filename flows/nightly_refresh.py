@@ -20,14 +20,16 @@ from prefect import flow, task  # noqa: E402
 from prefect.cache_policies import NO_CACHE  # noqa: E402
 from prefect.utilities.annotations import quote  # noqa: E402  (big inputs: Prefect does not walk them)
 
-from pipeline.compare import all_comparisons  # noqa: E402
-from pipeline.evaluate import evaluate, propose_overall  # noqa: E402
+from pipeline import derivation_version  # noqa: E402
+from pipeline.derive import derive  # noqa: E402
 from pipeline.extract import DocumentOutcome, extract_document  # noqa: E402
 from pipeline.load import load_all, read_curated  # noqa: E402
 from pipeline.manifest import DocumentSpec, Manifest, load_manifest  # noqa: E402
 from pipeline.progress import listening, notify  # noqa: E402
-from pipeline.run import RunSummary, WorkPlan, assemble, new_run_id, plan_work  # noqa: E402
+from pipeline.run import RunSummary, WorkPlan, affected_plans, assemble, new_run_id, plan_work  # noqa: E402
 from pipeline.sources import materialize  # noqa: E402
+from pipeline.state import Previous, carry_over, merge, validation_counts  # noqa: E402
+from pipeline.validate import write_report  # noqa: E402
 
 Progress = Callable[[str, dict[str, Any]], None]
 # Task inputs here are whole tables: hashing them for a cache key or persisting results would
@@ -78,16 +80,11 @@ def batches(specs: list[DocumentSpec], workers: int, target: int = 25) -> list[l
 
 
 @task(name="validate", **LIGHT)
-def validate_task(records: dict[str, list[dict[str, Any]]], run_id: str, plans: set[str] | None = None,
-                  previous: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
-    """Validate the plans whose documents changed; keep the last findings of the others."""
+def validate_task(records: dict[str, list[dict[str, Any]]], run_id: str) -> list[dict[str, Any]]:
+    """Validate the records of the plans recomputed tonight."""
     from pipeline.validate import validate
 
-    if plans is None:
-        return validate(records, run_id)
-    subset = {t: [r for r in rows if r.get("plan_id") in plans] for t, rows in records.items()}
-    kept = [r for r in previous or [] if r.get("plan_id") not in plans and r.get("plan_id") is not None]
-    return kept + validate(subset, run_id)
+    return validate(records, run_id)
 
 
 def _redact(url: str) -> str:
@@ -98,22 +95,28 @@ def _redact(url: str) -> str:
 
 
 def _record_noop(summary: RunSummary, curated: Path, warehouse: str, documents: list[dict[str, Any]],
-                 previous_runs: list[dict[str, Any]]) -> RunSummary:
+                 previous: Previous) -> RunSummary:
     """Nothing changed: append the run to ``runs`` and leave every other table as it is."""
     from pipeline.load import replace_tables
 
     summary.documents = documents
     summary.status = "partial" if any(d["status"] == "failed" for d in documents) else "ok"
-    summary.validation = read_curated(curated, "validation_results")
+    summary.validation_counts = validation_counts(previous.table("validation_results"))
     summary.finished_at = dt.datetime.now(dt.UTC)
-    replace_tables(curated, warehouse, {"runs": previous_runs + [{**summary.run_record(), "warehouse": _redact(warehouse)}]})
+    with summary.stage("load"):
+        replace_tables(curated, warehouse, {"runs": previous.rows("runs") + [_run_row(summary, warehouse, 0)]})
     notify("done", {"run_id": summary.run_id})
     return summary
 
 
+def _run_row(summary: RunSummary, warehouse: str, plans_recomputed: int) -> dict[str, Any]:
+    return {**summary.run_record(), "warehouse": _redact(warehouse), "derivation_version": derivation_version(),
+            "plans_recomputed": plans_recomputed}
+
+
 @task(name="load", **LIGHT)
-def load(curated_dir: Path, warehouse: str, records: dict[str, list[dict[str, Any]]]) -> dict[str, int]:
-    return load_all(curated_dir, warehouse, records)
+def load(curated_dir: Path, warehouse: str, tables: dict[str, Any]) -> dict[str, int]:
+    return load_all(curated_dir, warehouse, tables)
 
 
 @flow(name="nightly-refresh", validate_parameters=False, log_prints=False)
@@ -135,25 +138,27 @@ def nightly_refresh(
     started = dt.datetime.now(dt.UTC)
     summary = RunSummary(run_id=new_run_id(started), started_at=started)
 
-    manifest = discover(raw, prefer)
-    summary.messages += manifest.warnings
-    work, previous = plan(manifest, curated)
+    with summary.stage("discover"):
+        manifest = discover(raw, prefer)
+        summary.messages += manifest.warnings
+        work, previous_docs = plan(manifest, curated)
     summary.skipped_unchanged = len(work.reuse)
     summary.quarantined = len(work.quarantined)
     summary.seen = len(manifest.documents)
     summary.removed = [d["source_path"] for d in work.removed]
     notify("start", {"total": len(work.extract), "skipped": len(work.reuse)})
-    futures = [
-        extract.submit(batch, started, label=f"{batch[0].rel_path} (+{len(batch) - 1})")
-        for batch in batches(work.extract, workers)
-    ]
-    outcomes = []
-    for future in futures:
-        for outcome in future.result():
-            outcomes.append(outcome)
-            notify(
-                "document", {"path": outcome.document["source_path"], "status": outcome.document["status"]}
-            )
+    with summary.stage("extract"):
+        futures = [
+            extract.submit(batch, started, label=f"{batch[0].rel_path} (+{len(batch) - 1})")
+            for batch in batches(work.extract, workers)
+        ]
+        outcomes = []
+        for future in futures:
+            for outcome in future.result():
+                outcomes.append(outcome)
+                notify(
+                    "document", {"path": outcome.document["source_path"], "status": outcome.document["status"]}
+                )
 
     summary.extracted = sum(1 for o in outcomes if o.ok)
     summary.extract_seconds = sum(o.seconds for o in outcomes)
@@ -162,38 +167,41 @@ def nightly_refresh(
         f"({failed.get('error')}); fix or replace the file to retry"
         for spec, failed, _ in work.quarantined
     ]
-    previous_runs = read_curated(curated, "runs")
-    plans_now = [p.record() for _, p in sorted(manifest.plans.items())]
-    same_target = bool(previous_runs) and previous_runs[-1].get("warehouse") == _redact(warehouse)
-    carried = {d["doc_id"] for _, d in work.reuse} | {f["doc_id"] for _, f, _ in work.quarantined} | {
-        g["doc_id"] for _, _, g in work.quarantined if g}
-    unchanged = not (work.extract or work.removed) and carried == {d["doc_id"] for d in previous}
-    if unchanged and same_target and plans_now == read_curated(curated, "plans"):
-        return _record_noop(summary, curated, warehouse, previous, previous_runs)
-    records, documents, messages = assemble(manifest, work, outcomes, curated, previous)
+    with summary.stage("plan"):
+        previous = Previous(curated)
+        last_run = (previous.rows("runs") or [{}])[-1]
+        rebuild = last_run.get("derivation_version") != derivation_version() or not previous.compatible()
+        affected = (set(manifest.plans) if rebuild else
+                    affected_plans(manifest, work, outcomes, previous_docs, previous.rows("plans")))
+        carried = {d["doc_id"] for _, d in work.reuse} | {f["doc_id"] for _, f, _ in work.quarantined} | {
+            g["doc_id"] for _, _, g in work.quarantined if g}
+        unchanged = not (work.extract or work.removed or affected) and carried == {d["doc_id"] for d in previous_docs}
+    if unchanged and last_run.get("warehouse") == _redact(warehouse):
+        return _record_noop(summary, curated, warehouse, previous_docs, previous)
+    with summary.stage("assemble"):
+        records, documents, messages = assemble(manifest, work, outcomes, previous, affected)
     summary.messages += messages
     summary.documents = documents
     summary.status = "partial" if any(d["status"] == "failed" for d in documents) else "ok"
-    records["documents"] = documents
-    records["evaluations"] = evaluate(records, manifest.plans)
-    records["overall_proposals"] = propose_overall(records, records["evaluations"])
-    records["theme_assignments"], records["plan_comparison"] = all_comparisons(records)
-    notify("validate", {})
-    changed = {o.document["plan_id"] for o in outcomes} | {d["plan_id"] for d in work.removed}
-    changed |= {spec.plan_id for spec, _ in work.reuse if spec.plan_id not in {d["plan_id"] for d in previous}}
-    previous_results = read_curated(curated, "validation_results") if previous_runs else []
-    if previous_results and not changed and plans_now == read_curated(curated, "plans"):
-        records["validation_results"] = previous_results  # same documents: the same findings
-    else:
-        records["validation_results"] = validate_task(
-            quote(records), summary.run_id, changed if previous_results else None, quote(previous_results))
-    summary.validation = records["validation_results"]
+    with summary.stage("derive"):
+        summary.messages += derive(records, {pid: manifest.plans[pid] for pid in affected})
+    records["documents"] = [d for d in documents if d["plan_id"] in affected]
+    notify("validate", {"plans": len(affected)})
+    with summary.stage("validate"):
+        records["validation_results"] = validate_task(quote(records), summary.run_id) if affected else []
+    with summary.stage("compare"):
+        plan_rows = [p.record() for _, p in sorted(manifest.plans.items())]
+        tables, records["plan_comparison"] = carry_over(previous, plan_rows, affected, records["theme_assignments"])
+    records["documents"], records["plans"] = documents, plan_rows
     summary.finished_at = dt.datetime.now(dt.UTC)
-    records["runs"] = previous_runs + [{**summary.run_record(), "warehouse": _redact(warehouse)}]
-    summary.row_counts = load(curated, warehouse, quote(records))
-    from pipeline.validate import write_report
-
-    write_report(records["validation_results"], curated / "validation" / "index.html")
+    records["runs"] = previous.rows("runs") + [_run_row(summary, warehouse, len(affected))]
+    with summary.stage("merge"):
+        tables = merge(tables, records)
+        summary.validation_counts = validation_counts(tables["validation_results"])
+    with summary.stage("load"):
+        summary.row_counts = load(curated, warehouse, quote(tables))
+    with summary.stage("report"):
+        write_report(tables["validation_results"], curated / "validation" / "index.html")
     notify("done", {"run_id": summary.run_id})
     return summary
 

@@ -178,12 +178,11 @@ def index_assignments(assignments: list[dict[str, Any]]) -> dict[tuple[str, str]
     return index
 
 
-def all_comparisons(records: Records) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """(theme_assignments, plan_comparison) for the flow: every municipal/prefectural pair."""
+def compare_pairs(pairs: list[tuple[str, str]], assignments: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``plan_comparison`` rows of ``pairs`` from the theme assignments of their plans."""
     themes = load_themes()
-    assignments = assign_themes(records, themes)
     index = index_assignments(assignments)
     rows = []
-    for a, b in comparison_pairs(records.get("plans", [])):
-        rows += compare(records, a, b, assignments, themes, index)
-    return assignments, rows
+    for a, b in pairs:
+        rows += compare({}, a, b, themes=themes, index=index)
+    return rows

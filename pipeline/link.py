@@ -30,12 +30,12 @@ def link_indicator_codes(tables: dict[str, list[dict[str, Any]]]) -> list[str]:
         # Prefer the spelling that states a unit (the canonical one, not "…の増").
         if best is None or (not best.get("unit") and ref.get("unit")):
             refs_by_plan[ref["plan_id"]][code] = ref
+    kpis_by_plan: dict[str, list[dict[str, Any]]] = {}
+    for i in tables.get("indicators", []):
+        if i["indicator_type"] == "kpi":
+            kpis_by_plan.setdefault(i["plan_id"], []).append(i)
     for plan_id, refs in refs_by_plan.items():
-        kpis = [
-            i
-            for i in tables.get("indicators", [])
-            if i["plan_id"] == plan_id and i["indicator_type"] == "kpi"
-        ]
+        kpis = kpis_by_plan.get(plan_id, [])
         taken: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
         for ind in kpis:
             if ind.get("indicator_code"):
@@ -64,4 +64,28 @@ def link_indicator_codes(tables: dict[str, list[dict[str, Any]]]) -> list[str]:
                 taken[slot][1]["indicator_code"] = None
             ind["indicator_code"] = code
             taken[slot] = (score, ind)
+    return messages
+
+
+def link_plan_indicators(records: dict[str, list[dict[str, Any]]]) -> list[str]:
+    """One row per indicator of a plan (a filled-in sheet repeats them: the first document by
+    path wins), then KPI codes linked afresh; ``indicator_code_source`` says which codes
+    the documents printed and which were linked. In place; returns the linker's messages."""
+    seen: set[str] = set()
+    unique = []
+    for ind in records.get("indicators", []):
+        if ind["indicator_id"] not in seen:
+            seen.add(ind["indicator_id"])
+            unique.append(ind)
+    records["indicators"] = unique
+    for ind in unique:
+        if ind.get("indicator_code_source") == "linked":  # carried over from an earlier link
+            ind["indicator_code"] = None
+    before = {id(i): i.get("indicator_code") for i in unique}
+    messages = link_indicator_codes(records)
+    for ind in unique:
+        if ind.get("indicator_code") and not before[id(ind)]:
+            ind["indicator_code_source"] = "linked"
+        elif ind.get("indicator_code"):
+            ind.setdefault("indicator_code_source", "document")
     return messages

@@ -179,11 +179,17 @@ def _write(curated_dir: Path, warehouse_url: str, tables: dict) -> None:
 
 def replace_tables(curated_dir: Path, warehouse_url: str, records: dict[str, list[dict[str, Any]]]) -> None:
     """Replace only the given tables (e.g. validation_results after `plan-etl validate`)."""
-    _write(curated_dir, warehouse_url, {name: TABLES[name].to_arrow(rows) for name, rows in records.items()})
+    from pipeline.state import canonical_order
+
+    _write(
+        curated_dir,
+        warehouse_url,
+        {name: canonical_order(name, TABLES[name].to_arrow(rows)) for name, rows in records.items()},
+    )
 
 
-def load_all(curated_dir: Path, warehouse_url: str, records: dict[str, list[dict[str, Any]]]) -> dict[str, int]:
-    """Write every table to ``curated/`` and the warehouse; return row counts per table."""
-    tables = build_tables(records)
+def load_all(curated_dir: Path, warehouse_url: str, tables: dict[str, Any]) -> dict[str, int]:
+    """Write every table (Arrow, as :func:`build_tables` or :func:`pipeline.state.merge`
+    give them) to ``curated/`` and the warehouse; return row counts per table."""
     _write(curated_dir, warehouse_url, tables)
     return {name: t.num_rows for name, t in tables.items()}

@@ -33,6 +33,13 @@ class Plan:
     indicator_directions: tuple[tuple[str, str], ...] = ()  # (indicator name, higher | lower)
     grading_rule: str | None = None  # used where the documents print none
 
+    def fingerprint(self) -> str:
+        """A hash of the whole entry (directions and grading rule included): a plan whose
+        entry changed is recomputed even when its documents did not."""
+        import hashlib
+
+        return hashlib.sha256(repr(dataclasses.astuple(self)).encode()).hexdigest()[:16]
+
     def record(self) -> dict[str, Any]:
         fy = self.fiscal_years or (None, None)
         return {
@@ -43,6 +50,7 @@ class Plan:
             "title": self.title,
             "first_fiscal_year": fy[0],
             "last_fiscal_year": fy[1],
+            "spec_hash": self.fingerprint(),
         }
 
 

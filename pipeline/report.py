@@ -83,12 +83,11 @@ def print_summary(console: Console, summary: RunSummary, quiet: bool = False) ->
         console.print(f"[dim]note: … {len(summary.messages) - 20} more[/]")
     for path in summary.removed:
         console.print(f"[yellow]removed:[/] {path} is no longer under raw/; its rows were dropped")
-    if summary.validation:
-        failed = [r for r in summary.validation if not r["success"]]
+    counts = summary.validation_counts
+    if counts.get("total"):
         console.print(
-            f"validation: {sum(r['severity'] == 'error' for r in failed)} errors, "
-            f"{sum(r['severity'] == 'warning' for r in failed)} warnings — `plan-etl validate` lists them; "
-            f"report: curated/validation/index.html"
+            f"validation: {counts['error']} errors, {counts['warning']} warnings — `plan-etl validate` "
+            f"lists them; report: curated/validation/index.html"
         )
     console.print(line)
 

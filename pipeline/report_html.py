@@ -32,17 +32,24 @@ def page(title: str, body: str) -> str:
     )
 
 
-def validation_html(results: list[dict[str, Any]], title: str) -> str:
+def validation_html(
+    results: list[dict[str, Any]], title: str, passed_counts: dict[str | None, int] | None = None
+) -> str:
+    """The report page. With ``passed_counts`` (plan → passed expectations), ``results`` hold
+    the failures only and passed expectations are shown as counts."""
     by_plan: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in results:
         by_plan[r.get("plan_id") or "(all plans)"].append(r)
+    for plan in passed_counts or {}:
+        by_plan.setdefault(plan or "(all plans)", [])
     failed = [r for r in results if not r["success"]]
+    n_passed = sum((passed_counts or {}).values()) + len(results) - len(failed)
     parts = [
         '<p class="summary">'
-        f"<span>{len(results)} expectations run</span>"
+        f"<span>{len(failed) + n_passed} expectations run</span>"
         f'<span class="error">{sum(r["severity"] == "error" for r in failed)} errors</span>'
         f'<span class="warning">{sum(r["severity"] == "warning" for r in failed)} warnings</span>'
-        f'<span class="ok">{len(results) - len(failed)} passed</span></p>'
+        f'<span class="ok">{n_passed} passed</span></p>'
     ]
     for plan, rows in sorted(by_plan.items()):
         parts.append(f"<h2>{esc(plan)}</h2>")
@@ -62,6 +69,9 @@ def validation_html(results: list[dict[str, Any]], title: str) -> str:
                     f"</small></td><td>{r['unexpected_count']}</td><td><ul>{items}</ul></td></tr>"
                 )
             parts.append("</table>")
+        if passed_counts is not None:
+            parts.append(f"<p class=\"ok\">{passed_counts.get(plan, 0)} passed</p>")
+            continue
         ok = [r for r in rows if r["success"]]
         parts.append(
             f"<details><summary>{len(ok)} passed</summary><ul>"

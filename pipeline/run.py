@@ -6,18 +6,21 @@ documents of a plan) → load → record the run.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
+import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pipeline import extractor_version
 from pipeline.extract import DocumentOutcome
-from pipeline.link import link_indicator_codes
-from pipeline.load import read_curated
+from pipeline.link import link_plan_indicators
 from pipeline.manifest import DocumentSpec, Manifest
+from pipeline.state import Previous
 from schemas import DOCUMENT_TABLES
 
 
@@ -49,7 +52,17 @@ class RunSummary:
     removed: list[str] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)
     status: str = "ok"
-    validation: list[dict[str, Any]] = field(default_factory=list)
+    validation_counts: dict[str, int] = field(default_factory=dict)  # expectations: total, error, warning
+    stage_seconds: dict[str, float] = field(default_factory=dict)  # wall time per stage of the flow
+
+    @contextlib.contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        """Time a stage of the run (added to ``stage_seconds``; printed by the CLI and the bench)."""
+        t = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.stage_seconds[name] = self.stage_seconds.get(name, 0.0) + time.perf_counter() - t
 
     @property
     def failed(self) -> list[dict[str, Any]]:
@@ -124,83 +137,85 @@ def plan_work(
     return work
 
 
-def previous_rows(curated_dir: Path, doc_ids: set[str]) -> dict[str, list[dict[str, Any]]]:
-    """Rows of the last run that came from the given documents."""
-    if not doc_ids:
-        return {}
-    return {
-        t: [r for r in read_curated(curated_dir, t) if r.get("source_doc_id") in doc_ids]
-        for t in DOCUMENT_TABLES
-    }
+def affected_plans(
+    manifest: Manifest,
+    work: WorkPlan,
+    outcomes: list[DocumentOutcome],
+    previous_documents: list[dict[str, Any]],
+    previous_plans: list[dict[str, Any]],
+) -> set[str]:
+    """Plans whose rows must be recomputed tonight: a document of theirs was extracted,
+    removed or moved to another plan, or their manifest entry changed (or is new)."""
+    plans = {o.document["plan_id"] for o in outcomes} | {d["plan_id"] for d in work.removed}
+    by_path: dict[str, set[str]] = {}
+    for d in previous_documents:
+        by_path.setdefault(d["source_path"], set()).add(d["plan_id"])
+    for spec in work.extract:  # a document moved to another plan leaves the old one changed too
+        plans |= by_path.get(spec.rel_path, set())
+    before = {p["plan_id"]: p.get("spec_hash") for p in previous_plans}
+    plans |= {pid for pid, plan in manifest.plans.items() if before.get(pid) != plan.fingerprint()}
+    return {p for p in plans if p in manifest.plans}
 
 
 def assemble(
     manifest: Manifest,
     work: WorkPlan,
     outcomes: list[DocumentOutcome],
-    curated_dir: Path,
-    previous_documents: list[dict[str, Any]],
+    previous: Previous,
+    plans: set[str],
 ) -> tuple[dict[str, list[dict[str, Any]]], list[dict[str, Any]], list[str]]:
-    """Merge fresh and carried-over rows into the records of every table.
+    """The document rows of ``plans`` (fresh ones and those carried over), and the
+    ``documents`` rows of every plan.
 
     Returns (records per table, documents rows, messages). Documents are ordered by path so
     the same input always gives the same tables.
     """
     messages: list[str] = []
     docs: dict[str, dict[str, Any]] = {}
-    per_doc: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    carry: dict[str, tuple[str, str]] = {}  # path → (plan, doc id) whose previous rows are kept
     for spec, prev in work.reuse:
         docs[spec.rel_path] = prev
-    path_of = {prev["doc_id"]: spec.rel_path for spec, prev in work.reuse}
-    for table, rows in previous_rows(curated_dir, set(path_of)).items():
-        for row in rows:
-            per_doc.setdefault(path_of[row["source_doc_id"]], {}).setdefault(table, []).append(row)
-    prev_by_path: dict[str, list[dict[str, Any]]] = {}
-    for d in previous_documents:
-        prev_by_path.setdefault(d["source_path"], []).append(d)
+        carry[spec.rel_path] = (spec.plan_id, prev["doc_id"])
     for spec, failed, good in work.quarantined:
         docs[spec.rel_path] = failed
         if good is not None:
             docs[f"{spec.rel_path}#previous"] = good
-            per_doc[spec.rel_path] = previous_rows(curated_dir, {good["doc_id"]})
+            carry[spec.rel_path] = (good["plan_id"], good["doc_id"])
+    prev_by_path: dict[str, list[dict[str, Any]]] = {}
+    for d in previous.rows("documents") if outcomes else []:
+        prev_by_path.setdefault(d["source_path"], []).append(d)
+    fresh: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    kept_for: list[DocumentOutcome] = []  # failed revisions whose previous rows stay
     for outcome in outcomes:
         path = outcome.document["source_path"]
         docs[path] = outcome.document
         if outcome.ok:
-            per_doc[path] = outcome.tables
+            fresh[path] = outcome.tables
             continue
         prev = _last_good(prev_by_path.get(path, []))
         if prev:
-            kept = previous_rows(curated_dir, {prev["doc_id"]})
-            n = sum(len(v) for v in kept.values())
-            per_doc[path] = kept
+            carry[path] = (prev["plan_id"], prev["doc_id"])
             docs[f"{path}#previous"] = prev
-            outcome.document["error"] += (
-                f" — the {n} rows of the previous version (doc {prev['doc_id'][:12]}) are kept"
-            )
+            kept_for.append(outcome)
+    wanted = {key for path, key in carry.items() if key[0] in plans}
+    per_doc: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    path_of = {key: path for path, key in carry.items()}
+    for table in DOCUMENT_TABLES:
+        for row in previous.rows_where(table, "source_doc_id", {doc for _, doc in wanted}):
+            key = (row["plan_id"], row["source_doc_id"])
+            if key in wanted:
+                per_doc.setdefault(path_of[key], {}).setdefault(table, []).append(row)
+    for outcome in kept_for:
+        path = outcome.document["source_path"]
+        n = sum(len(rows) for rows in per_doc.get(path, {}).values())
+        outcome.document["error"] += (
+            f" — the {n} rows of the previous version (doc {carry[path][1][:12]}) are kept"
+        )
+    per_doc.update({p: t for p, t in fresh.items() if docs[p]["plan_id"] in plans})
     records: dict[str, list[dict[str, Any]]] = {t: [] for t in DOCUMENT_TABLES}
     for path in sorted(per_doc):
         for table, rows in per_doc[path].items():
             records.setdefault(table, []).extend(rows)
-    # One row per indicator of a plan, whichever documents print it (a filled-in sheet repeats them).
-    seen: set[str] = set()
-    unique = []
-    for ind in records.get("indicators", []):
-        if ind["indicator_id"] not in seen:
-            seen.add(ind["indicator_id"])
-            unique.append(ind)
-    records["indicators"] = unique
-    for ind in records.get("indicators", []):
-        if ind.get("indicator_code_source") == "linked":
-            ind["indicator_code"] = None
-    before = {id(i): i.get("indicator_code") for i in records.get("indicators", [])}
-    messages += link_indicator_codes(records)
-    for ind in records.get("indicators", []):
-        if ind.get("indicator_code") and not before[id(ind)]:
-            ind["indicator_code_source"] = "linked"
-        elif ind.get("indicator_code"):
-            ind.setdefault("indicator_code_source", "document")
-    records["plans"] = [p.record() for _, p in sorted(manifest.plans.items())]
     documents = [docs[p] for p in sorted(docs)]
     return records, documents, messages
 
@@ -217,6 +232,8 @@ def extract_records(raw_dir: Path, prefer: str | None = None) -> dict[str, list[
         extract_document(s.path, rel_path=s.rel_path, plan_id=s.plan_id, kind=s.kind, password=s.password)
         for s in manifest.documents
     ]
-    records, documents, _ = assemble(manifest, work, outcomes, raw_dir / ".none", [])
+    records, documents, _ = assemble(manifest, work, outcomes, Previous(raw_dir / ".none"), set(manifest.plans))
     records["documents"] = documents
+    records["plans"] = [p.record() for _, p in sorted(manifest.plans.items())]
+    link_plan_indicators(records)
     return records

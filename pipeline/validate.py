@@ -29,7 +29,9 @@ from schemas.vocabulary import vocabulary
 
 MAX_DETAILS = 25  # findings spelled out per result row; the count covers all
 TITLE_COLUMNS = ("title", "name")
-SKIP_TABLES = ("validation_results", "runs")
+# plan_comparison is computed from theme_assignments (validated) pair by pair and has no plan_id:
+# its structure comes from the schema. validation_results and runs describe runs, not plans.
+SKIP_TABLES = ("validation_results", "runs", "plan_comparison")
 
 
 @cache
@@ -193,8 +195,11 @@ def _run_table_suite(gx, ctx, source, table: str, records: list[dict], paths: di
     for r in res.results:
         spec = _spec_of(r, specs)
         bad = [rows[i] for i in (r.result.get("unexpected_index_list") or []) if isinstance(i, int)]
+        bad_by_group: dict[tuple, list[dict[str, Any]]] = {}
+        for b in bad:
+            bad_by_group.setdefault((b.get("plan_id"), b.get("source_doc_id")), []).append(b)
         for plan_id, doc in groups:
-            mine = [b for b in bad if (b.get("plan_id"), b.get("source_doc_id")) == (plan_id, doc)]
+            mine = bad_by_group.get((plan_id, doc), [])
             success = r.success if not bad else not mine
             messages = [_format(spec["message"], {**b, "where": _where(b, paths)}) for b in mine]
             out.append(
@@ -267,14 +272,15 @@ def _run_rules(gx, ctx, source, tables: Records, run_id: str) -> list[dict[str, 
     ]
     vd = _suite(gx, ctx, source, "rules", specs)
     res = vd.run(batch_parameters={"dataframe": frame}, result_format="COMPLETE")
-    rows = frame.to_dict("records")
+    by_rule_plan: dict[str, dict[str | None, list[dict[str, Any]]]] = {}
+    for c in frame.to_dict("records"):
+        by_rule_plan.setdefault(c["rule"], {}).setdefault(c["plan_id"], []).append(c)
     out = []
     for r in res.results:
         spec = _spec_of(r, specs)
         name = spec["name"]
-        mine = [c for c in rows if c["rule"] == name]
-        for plan_id in sorted({c["plan_id"] for c in mine} | ({None} if not mine else set()), key=str):
-            of_plan = [c for c in mine if c["plan_id"] == plan_id]
+        # A rule with nothing to check in a plan gives no row for that plan.
+        for plan_id, of_plan in sorted(by_rule_plan.get(name, {}).items(), key=lambda kv: str(kv[0])):
             failed = [c for c in of_plan if not c["ok"]]
             docs = {c["source_doc_id"] for c in of_plan}
             doc = docs.pop() if len(docs) == 1 else None
@@ -294,10 +300,31 @@ def _run_rules(gx, ctx, source, tables: Records, run_id: str) -> list[dict[str, 
     return out
 
 
-def write_report(results: list[dict[str, Any]], path: Path, title: str = "plan-etl validation") -> Path:
-    """A self-contained HTML report (no external assets) of the results, by plan and severity."""
+REPORT_PASSED_LIMIT = 5000  # above this many results, passed expectations are counted, not listed
+
+
+def write_report(results: Any, path: Path, title: str = "plan-etl validation") -> Path:
+    """A self-contained HTML report (no external assets) of the results, by plan and severity.
+
+    ``results`` are ``validation_results`` rows or that table as Arrow. Failures are always
+    spelled out; passed expectations are listed unless there are thousands (a warehouse of
+    many plans), then counted per plan.
+    """
     from pipeline.report_html import validation_html
 
+    if not isinstance(results, list):  # Arrow: only the failures become Python objects
+        import pyarrow.compute as pc
+
+        if results.num_rows > REPORT_PASSED_LIMIT:
+            ok = pc.fill_null(results["success"], False)
+            passed = results.filter(ok).group_by("plan_id").aggregate([("success", "count")])
+            counts = dict(zip(passed["plan_id"].to_pylist(), passed["success_count"].to_pylist(), strict=True))
+            failed = results.filter(pc.invert(ok)).to_pylist()
+            html = validation_html(failed, title, passed_counts=counts)
+        else:
+            html = validation_html(results.to_pylist(), title)
+    else:
+        html = validation_html(results, title)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(validation_html(results, title), encoding="utf-8")
+    path.write_text(html, encoding="utf-8")
     return path

@@ -53,3 +53,22 @@ def pg_url():
         ["bash", str(script)], check=True, capture_output=True, text=True, timeout=600
     ).stdout.strip()
     yield url.splitlines()[-1]
+
+
+#: Columns that differ between two runs of the same input by design (run ids, times).
+VOLATILE = {"runs": None, "documents": {"extracted_at"}, "validation_results": {"run_id"}}
+
+
+def curated_tables(curated):
+    """Every curated table as rows, without the volatile columns (for run-vs-run equality)."""
+    import pyarrow.parquet as pq
+
+    from schemas import TABLES
+
+    out = {}
+    for t in TABLES:
+        if t in VOLATILE and VOLATILE[t] is None:
+            continue
+        rows = pq.read_table(curated / f"{t}.parquet").to_pylist()
+        out[t] = [{k: v for k, v in r.items() if k not in (VOLATILE.get(t) or ())} for r in rows]
+    return out

@@ -5,25 +5,12 @@ from __future__ import annotations
 
 import shutil
 
-import pyarrow.parquet as pq
 from conftest import RAW
+from conftest import curated_tables as tables
 
 from flows.nightly_refresh import batches, run_refresh
 from pipeline.manifest import load_manifest
 from pipeline.prefect_server import prefect_server
-from schemas import TABLES
-
-VOLATILE = {"runs": None, "documents": {"extracted_at"}, "validation_results": {"run_id"}}
-
-
-def tables(curated):
-    out = {}
-    for t in TABLES:
-        if t in VOLATILE and VOLATILE[t] is None:
-            continue
-        rows = pq.read_table(curated / f"{t}.parquet").to_pylist()
-        out[t] = [{k: v for k, v in r.items() if k not in (VOLATILE.get(t) or ())} for r in rows]
-    return out
 
 
 def test_batches_keep_every_document_once():

@@ -1,0 +1,161 @@
+"""The previous run's curated tables, read once as Arrow: what a refresh carries over.
+
+A nightly refresh recomputes only the plans whose documents (or manifest entry) changed.
+Every other plan's rows stay as Arrow data, never turned into Python objects: they are
+filtered out of the previous tables, concatenated with the fresh rows and sorted by plan
+so that the result is the same, byte for byte, as a refresh from scratch.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from schemas import TABLES
+
+#: Tables whose every row belongs to one plan (``plan_id``) and is derived from that plan's
+#: documents alone: recomputed for changed plans, carried over for the others.
+PLAN_TABLES = tuple(
+    name
+    for name, schema in TABLES.items()
+    if "plan_id" in schema.column_names and name not in ("plans", "documents", "runs")
+)
+PAIR_TABLE = "plan_comparison"  # keyed by (plan_a, plan_b): carried over pair by pair
+
+
+class Previous:
+    """The curated Parquet tables of the last run (empty tables when there was none)."""
+
+    def __init__(self, curated_dir: Path) -> None:
+        self.dir = curated_dir
+        self._tables: dict[str, Any] = {}
+
+    def table(self, name: str):
+        """The whole previous table as Arrow, with the current schema (empty if absent or stale)."""
+        if name not in self._tables:
+            import pyarrow.parquet as pq
+
+            path = self.dir / f"{name}.parquet"
+            schema = TABLES[name].arrow_schema()
+            table = pq.read_table(path) if path.exists() else None
+            if table is None or not _same_columns(table.schema, schema):
+                table = schema.empty_table()
+            self._tables[name] = table.cast(schema) if table.num_rows else schema.empty_table()
+        return self._tables[name]
+
+    def compatible(self) -> bool:
+        """False when a previous table exists with other columns than today's schema (an
+        upgrade changed tables.yaml): nothing can be carried over, every plan is rebuilt."""
+        import pyarrow.parquet as pq
+
+        for name in (*PLAN_TABLES, PAIR_TABLE):
+            path = self.dir / f"{name}.parquet"
+            if path.exists() and not _same_columns(pq.read_schema(path), TABLES[name].arrow_schema()):
+                return False
+        return True
+
+    def select(self, name: str, column: str, values: set[str]):
+        """Rows whose ``column`` is one of ``values`` (Arrow; nulls never match)."""
+        table = self.table(name)
+        if not values or not table.num_rows:
+            return table.schema.empty_table()
+        return table.filter(_is_in(table, column, values))
+
+    def pairs(self) -> set[tuple[str, str]]:
+        """The (plan_a, plan_b) pairs of the previous comparison table."""
+        table = self.table(PAIR_TABLE).select(["plan_a", "plan_b"])
+        return set(zip(table["plan_a"].to_pylist(), table["plan_b"].to_pylist(), strict=True))
+
+    def select_pairs(self, pairs: set[tuple[str, str]]):
+        """The previous comparison rows of ``pairs`` (Arrow)."""
+        import pyarrow.compute as pc
+
+        table = self.table(PAIR_TABLE)
+        if not pairs or not table.num_rows:
+            return table.schema.empty_table()
+        key = pc.binary_join_element_wise(table["plan_a"], table["plan_b"], "\x1f")
+        return table.filter(_in(key, {f"{a}\x1f{b}" for a, b in pairs}))
+
+    def rows(self, name: str) -> list[dict[str, Any]]:
+        return self.table(name).to_pylist()
+
+    def rows_where(self, name: str, column: str, values: set[str]) -> list[dict[str, Any]]:
+        """Rows whose ``column`` is one of ``values``, as dicts (small selections only)."""
+        return self.select(name, column, values).to_pylist()
+
+
+def _is_in(table, column: str, values: set[str]):
+    return _in(table[column], values)
+
+
+def _in(array, values: set[str]):
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    return pc.fill_null(pc.is_in(array, value_set=pa.array(sorted(values), pa.string())), False)
+
+
+def _same_columns(a, b) -> bool:
+    return [(f.name, f.type) for f in a] == [(f.name, f.type) for f in b]
+
+
+def merge(carried: dict[str, Any], fresh: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """Carried Arrow tables + fresh records → every table of the run, in canonical order.
+
+    Plan tables are sorted by ``plan_id`` and the comparison by ``(plan_a, plan_b)`` with a
+    stable sort, so rows keep their per-plan order (documents by path, then as extracted)
+    whether a plan was recomputed tonight or carried over from an earlier night.
+    """
+    import pyarrow as pa
+
+    out = {}
+    for name, schema in TABLES.items():
+        table = schema.to_arrow(fresh.get(name, []))
+        if name in carried and carried[name].num_rows:
+            table = pa.concat_tables([carried[name], table])
+        out[name] = canonical_order(name, table)
+    return out
+
+
+def canonical_order(name: str, table):
+    """Plan tables by ``plan_id``, the comparison by ``(plan_a, plan_b)``; a stable sort, so
+    rows keep their order within a plan. Other tables are returned as they are."""
+    import pyarrow.compute as pc
+
+    columns = ["plan_id"] if name in PLAN_TABLES else ["plan_a", "plan_b"] if name == PAIR_TABLE else []
+    if not columns or table.num_rows < 2:
+        return table
+    order = pc.sort_indices(table, sort_keys=[(c, "ascending", "at_end") for c in columns])
+    return table.take(order)
+
+
+def carry_over(
+    previous: Previous, plans: list[dict[str, Any]], affected: set[str], assignments: list[dict[str, Any]]
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """What tonight keeps from the last run, and the comparisons it must redo.
+
+    Returns (carried Arrow tables: every plan table's rows of the plans not recomputed, and
+    the comparison rows of pairs where neither side changed; fresh ``plan_comparison`` rows
+    for the other pairs). ``assignments`` are the fresh theme assignments of ``affected``.
+    """
+    from pipeline.compare import compare_pairs, comparison_pairs
+
+    keep = {p["plan_id"] for p in plans} - affected
+    carried = {name: previous.select(name, "plan_id", keep) for name in PLAN_TABLES}
+    pairs = comparison_pairs(plans)
+    before = previous.pairs() if keep else set()
+    kept_pairs = {p for p in pairs if p[0] in keep and p[1] in keep and p in before}
+    todo = [p for p in pairs if p not in kept_pairs]
+    others = {plan for pair in todo for plan in pair} - affected
+    rows = compare_pairs(todo, assignments + previous.rows_where("theme_assignments", "plan_id", others))
+    carried[PAIR_TABLE] = previous.select_pairs(kept_pairs)
+    return carried, rows
+
+
+def validation_counts(results) -> dict[str, int]:
+    """Expectations run and failed, by severity, of a ``validation_results`` Arrow table."""
+    import pyarrow.compute as pc
+
+    failed = results.filter(pc.invert(pc.fill_null(results["success"], False)))
+    severities = failed["severity"].to_pylist()
+    return {"total": results.num_rows, "error": severities.count("error"), "warning": severities.count("warning")}
