@@ -18,6 +18,7 @@ from typing import Any  # noqa: E402
 
 from prefect import flow, task  # noqa: E402
 from prefect.cache_policies import NO_CACHE  # noqa: E402
+from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
 from prefect.utilities.annotations import quote  # noqa: E402  (big inputs: Prefect does not walk them)
 
 from pipeline import derivation_version  # noqa: E402
@@ -119,7 +120,10 @@ def load(curated_dir: Path, warehouse: str, tables: dict[str, Any]) -> dict[str,
     return load_all(curated_dir, warehouse, tables)
 
 
-@flow(name="nightly-refresh", validate_parameters=False, log_prints=False)
+# Sequential runs extract one batch at a time: extraction is CPU-bound Python, so more threads
+# would only contend for the GIL (and hold more documents in memory). --workers N uses Dask.
+@flow(name="nightly-refresh", validate_parameters=False, log_prints=False,
+      task_runner=ThreadPoolTaskRunner(max_workers=1))
 def nightly_refresh(
     raw_dir: str | Path = "raw",
     curated_dir: str | Path = "curated",
@@ -183,9 +187,9 @@ def nightly_refresh(
     summary.messages += messages
     summary.documents = documents
     summary.status = "partial" if any(d["status"] == "failed" for d in documents) else "ok"
+    records["documents"] = [d for d in documents if d["plan_id"] in affected]
     with summary.stage("derive"):
         summary.messages += derive(records, {pid: manifest.plans[pid] for pid in affected})
-    records["documents"] = [d for d in documents if d["plan_id"] in affected]
     notify("validate", {"plans": len(affected)})
     with summary.stage("validate"):
         records["validation_results"] = validate_task(quote(records), summary.run_id) if affected else []

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -49,8 +49,9 @@ def load_themes(path: Path | None = None) -> tuple[Theme, ...]:
     )
 
 
+@lru_cache(maxsize=65536)  # plans word their measures alike: the same titles recur across plans
 def match_themes(text: str | None, themes: tuple[Theme, ...]) -> dict[str, list[str]]:
-    """Theme id → the keywords found in ``text``."""
+    """Theme id → the keywords found in ``text`` (treat the result as read-only: it is cached)."""
     s = _norm(text)
     out: dict[str, list[str]] = {}
     for theme in themes:
@@ -94,15 +95,10 @@ def assign_themes(records: Records, themes: tuple[Theme, ...] | None = None) -> 
     themes = themes or load_themes()
     kinds = {d["doc_id"]: d.get("kind") for d in records.get("documents", [])}
     per_plan = _by_plan(records)
-    cache: dict[str, dict[str, list[str]]] = {}
     rows: list[dict[str, Any]] = []
     for plan_id in sorted({p["plan_id"] for p in records.get("plans", [])}):
         objects = _objects(per_plan.get(plan_id, {}), kinds)
-        found = {}
-        for o in objects:
-            if o["text"] not in cache:  # the same wording recurs across plans
-                cache[o["text"]] = match_themes(o["text"], themes)
-            found[(o["object_type"], o["object_key"])] = cache[o["text"]]
+        found = {(o["object_type"], o["object_key"]): match_themes(o["text"], themes) for o in objects}
         for o in objects:
             matches = found[(o["object_type"], o["object_key"])]
             if not matches and o["object_type"] == "measure":

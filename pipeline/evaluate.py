@@ -179,26 +179,23 @@ def propose_overall(
             grades_by_policy.setdefault((e["plan_id"], ind["policy_code"], e["fiscal_year"]), []).append(
                 e["grade"]
             )
+    grade_rules: dict[tuple, str] = {}
+    for g in records.get("grading_rules", []):
+        if g["rule_type"] == "indicator_grade":
+            grade_rules.setdefault((g["source_doc_id"], g["measure_code"], g["policy_code"]), g["rule_text"])
+    years_of: dict[tuple[str, str], list[tuple[int, list[str]]]] = {}
+    for (plan_id, policy, year), grades in sorted(grades_by_policy.items()):
+        years_of.setdefault((plan_id, policy), []).append((year, grades))
     out = []
     for r in records.get("grading_rules", []):
         if r["rule_type"] != "overall":
             continue
         scale = parse_overall_scale(r["rule_text"])
-        grade_rule = next(
-            (
-                g["rule_text"]
-                for g in records.get("grading_rules", [])
-                if g["rule_type"] == "indicator_grade"
-                and g["source_doc_id"] == r["source_doc_id"]
-                and g["measure_code"] == r["measure_code"]
-                and g["policy_code"] == r["policy_code"]
-            ),
-            None,
-        )
-        bands = parse_grade_rule(grade_rule)
-        for (plan_id, policy, year), grades in sorted(grades_by_policy.items()):
-            if (plan_id, policy) != (r["plan_id"], r["policy_code"]) or len(scale) < 2 or not bands:
-                continue
+        bands = parse_grade_rule(grade_rules.get((r["source_doc_id"], r["measure_code"], r["policy_code"])))
+        if len(scale) < 2 or not bands:
+            continue
+        plan_id, policy = r["plan_id"], r["policy_code"]
+        for year, grades in years_of.get((plan_id, policy), []):
             top, bottom = bands[0].grade, bands[-1].grade
             level = (
                 scale[0]

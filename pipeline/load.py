@@ -113,8 +113,9 @@ def _load_postgres(dsn: str, tables: dict) -> None:
                 con.execute(schema.ddl("postgresql"))
                 cols = ", ".join(f'"{c}"' for c in schema.column_names)
                 with con.cursor().copy(f'COPY "{name}" ({cols}) FROM STDIN') as copy:
-                    for row in table.to_pylist():
-                        copy.write_row([row[c] for c in schema.column_names])
+                    for batch in table.select(schema.column_names).to_batches(max_chunksize=50_000):
+                        for row in zip(*(column.to_pylist() for column in batch.columns), strict=True):
+                            copy.write_row(row)
                 _pause_for_tests(list(tables).index(name) + 1)
     except psycopg.Error as exc:
         raise WarehouseError(f"loading the PostgreSQL warehouse failed, nothing was changed: {exc}") from exc

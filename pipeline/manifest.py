@@ -93,18 +93,19 @@ def _item_lines(text: str) -> tuple[list[int], dict[int, list[int]]]:
 
 
 def _inside(raw_dir: Path, rel: str, where: str) -> Path:
-    """Resolve ``rel`` under ``raw_dir``; refuse absolute paths and anything that escapes it."""
+    """Resolve ``rel`` under ``raw_dir`` (itself resolved); refuse absolute paths and anything
+    that escapes it. Returns the resolved path."""
     if not rel or Path(rel).is_absolute() or re.match(r"^[A-Za-z]:[\\/]", rel):
         raise ManifestError(f"{where}: path {rel!r} must be relative to raw/ (absolute paths are refused)")
     candidate = raw_dir / rel
     resolved = candidate.resolve()
-    if not resolved.is_relative_to(raw_dir.resolve()):
+    if not resolved.is_relative_to(raw_dir):
         raise ManifestError(f"{where}: path {rel!r} leads outside raw/ (refused)")
     if not candidate.exists():
         raise ManifestError(f"{where}: path {rel!r} does not exist under {raw_dir}")
     if not candidate.is_file():
         raise ManifestError(f"{where}: path {rel!r} is not a file")
-    return candidate
+    return resolved
 
 
 def _format_of(rel: str) -> str:
@@ -180,7 +181,7 @@ def load_manifest(raw_dir: Path, prefer: str | None = None) -> Manifest:
                 raise ManifestError(f"{dwhere}: unknown kind {kind!r} (known: {', '.join(KINDS)})")
             alternates = [str(a) for a in (d.get("alternates") or [])] if isinstance(d, dict) else []
             for candidate in [rel, *alternates]:
-                resolved = _inside(raw_dir, candidate, dwhere).resolve()
+                resolved = _inside(raw_dir, candidate, dwhere)
                 if resolved in listed:
                     raise ManifestError(f"{dwhere}: {candidate!r} is listed twice")
                 listed.add(resolved)
@@ -210,18 +211,18 @@ def load_manifest(raw_dir: Path, prefer: str | None = None) -> Manifest:
 
 
 def _discover_unlisted(manifest: Manifest, listed: set[Path]) -> None:
-    raw_dir = manifest.raw_dir
-    by_dir = {d.path.parent.resolve(): d.plan_id for d in manifest.documents}
+    raw_dir = manifest.raw_dir  # resolved: a listed file is usually found as is, without resolving
+    by_dir = {d.path.parent: d.plan_id for d in manifest.documents}
     for f in sorted(raw_dir.rglob("*")):
-        if not f.is_file() or f.name.startswith(".") or f.name == MANIFEST:
+        if f.suffix.lower() not in DOCUMENT_SUFFIXES or f in listed or f.name.startswith("."):
             continue
-        if f.suffix.lower() not in DOCUMENT_SUFFIXES or f.resolve() in listed:
+        if not f.is_file() or f.name == MANIFEST or f.resolve() in listed:
             continue
         if f.is_symlink() and not f.resolve().is_relative_to(raw_dir):
             manifest.warnings.append(f"{f.relative_to(raw_dir)}: symlink pointing outside raw/ — skipped")
             continue
         rel = f.relative_to(raw_dir).as_posix()
-        plan_id = by_dir.get(f.parent.resolve())
+        plan_id = by_dir.get(f.parent, by_dir.get(f.parent.resolve()))
         if plan_id is None:
             plan_id = (f.parent.name if f.parent != raw_dir else f.stem).lower()
             manifest.plans.setdefault(plan_id, Plan(plan_id))

@@ -13,6 +13,8 @@ from rich.table import Table
 from pipeline.extract import DocumentOutcome
 from pipeline.run import RunSummary
 
+MAX_DOCUMENT_ROWS = 40  # documents listed one per line in a run summary
+
 
 @contextlib.contextmanager
 def progress_bar(console: Console, disable: bool = False) -> Iterator[Any]:
@@ -55,11 +57,16 @@ def print_summary(console: Console, summary: RunSummary, quiet: bool = False) ->
         for d in summary.failed:
             console.print(f"[red]failed:[/] {d['error']}")
         return
-    docs = Table(title="documents", show_lines=False)
+    shown = summary.documents
+    if len(shown) > MAX_DOCUMENT_ROWS:  # a large corpus: tonight's news only
+        shown = [d for d in shown if d["status"] != "ok" or d.get("extracted_at") == summary.started_at]
+    hidden = len(summary.documents) - len(shown)
+    title = "documents" + (f" extracted or not ok tonight ({hidden} unchanged and ok not shown)" if hidden else "")
+    docs = Table(title=title, show_lines=False)
     docs.add_column("path", overflow="fold", min_width=30)
     for col in ("kind", "plan", "status", "warnings"):
         docs.add_column(col)
-    for d in summary.documents:
+    for d in shown[:MAX_DOCUMENT_ROWS]:
         style = {"ok": "green", "partial": "yellow", "failed": "red"}.get(d["status"], "")
         docs.add_row(
             d["source_path"],
@@ -69,6 +76,10 @@ def print_summary(console: Console, summary: RunSummary, quiet: bool = False) ->
             str(len(d.get("warnings") or [])),
         )
     console.print(docs)
+    if len(shown) > MAX_DOCUMENT_ROWS:
+        console.print(f"[dim]… {len(shown) - MAX_DOCUMENT_ROWS} more documents: see the `documents` table[/]")
+    if summary.stage_seconds:
+        console.print("[dim]time per stage: " + ", ".join(f"{k} {v:.1f} s" for k, v in summary.stage_seconds.items()) + "[/]")
     rows = Table(title="rows per table")
     rows.add_column("table")
     rows.add_column("rows", justify="right")

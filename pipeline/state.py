@@ -110,11 +110,51 @@ def merge(carried: dict[str, Any], fresh: dict[str, list[dict[str, Any]]]) -> di
 
     out = {}
     for name, schema in TABLES.items():
-        table = schema.to_arrow(fresh.get(name, []))
-        if name in carried and carried[name].num_rows:
-            table = pa.concat_tables([carried[name], table])
-        out[name] = canonical_order(name, table)
+        table = canonical_order(name, schema.to_arrow(fresh.get(name, [])))
+        kept = carried.get(name)
+        if kept is None or not kept.num_rows:
+            out[name] = table
+        elif name in PLAN_TABLES and _insertable(kept, table):
+            out[name] = _insert_plans(kept, table)
+        else:
+            out[name] = canonical_order(name, pa.concat_tables([kept, table]))
     return out
+
+
+MAX_INSERTED_PLANS = 64  # beyond this many recomputed plans, one sort is cheaper than inserting
+
+
+def _insertable(kept, fresh) -> bool:
+    """Few fresh plans and a kept table in plan order (nulls last): insertion is exact."""
+    import pyarrow.compute as pc
+
+    if len(fresh["plan_id"].unique()) > MAX_INSERTED_PLANS:
+        return False
+    values = kept["plan_id"].combine_chunks()
+    n = len(values) - values.null_count
+    if values.slice(n).null_count != values.null_count:
+        return False  # a null before the end
+    values = values.slice(0, n)
+    return n < 2 or not pc.any(pc.less(values[1:], values[:-1])).as_py()
+
+
+def _insert_plans(kept, fresh):
+    """Both sorted by plan_id, their plans disjoint: slice the fresh plans' blocks into the
+    kept table where they belong (no sort, no copy of the kept rows)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not fresh.num_rows:
+        return kept
+    plans = fresh["plan_id"].unique().to_pylist()
+    pieces, at_kept, at_fresh = [], 0, 0
+    for plan in plans:
+        pos = pc.sum(pc.less(kept["plan_id"], plan)).as_py() or 0
+        n = pc.sum(pc.equal(fresh["plan_id"], plan)).as_py() or 0
+        pieces += [kept.slice(at_kept, pos - at_kept), fresh.slice(at_fresh, n)]
+        at_kept, at_fresh = pos, at_fresh + n
+    pieces.append(kept.slice(at_kept))
+    return pa.concat_tables([p for p in pieces if p.num_rows] or [kept])
 
 
 def canonical_order(name: str, table):

@@ -183,18 +183,20 @@ def _run_table_suite(gx, ctx, source, table: str, records: list[dict], paths: di
     import pandas as pd
 
     specs = _table_specs(table)
-    frame = TABLES[table].to_frame(records)
+    arrow = TABLES[table].to_arrow(records)
+    frame = arrow.to_pandas()
     for spec in specs:
         for col, expr in (spec.get("derive") or {}).items():
             frame[col] = pd.eval(expr, local_dict={c: frame[c] for c in frame.columns}, engine="python")
     vd = _suite(gx, ctx, source, f"table_{table}", specs)
     res = vd.run(batch_parameters={"dataframe": frame}, result_format="COMPLETE")
-    rows = [{k: _py(v) for k, v in r.items()} for r in frame.to_dict("records")]
-    groups = sorted({(r.get("plan_id"), r.get("source_doc_id")) for r in rows}, key=str)
+    groups = _groups(arrow)
     out = []
     for r in res.results:
         spec = _spec_of(r, specs)
-        bad = [rows[i] for i in (r.result.get("unexpected_index_list") or []) if isinstance(i, int)]
+        # Only the failing rows become dicts (a table of a thousand plans has millions of cells).
+        where = [i for i in (r.result.get("unexpected_index_list") or []) if isinstance(i, int)]
+        bad = [{k: _py(v) for k, v in row.items()} for row in frame.iloc[where].to_dict("records")]
         bad_by_group: dict[tuple, list[dict[str, Any]]] = {}
         for b in bad:
             bad_by_group.setdefault((b.get("plan_id"), b.get("source_doc_id")), []).append(b)
@@ -216,6 +218,15 @@ def _run_table_suite(gx, ctx, source, table: str, records: list[dict], paths: di
                 )
             )
     return out
+
+
+def _groups(arrow) -> list[tuple[str | None, str | None]]:
+    """The distinct (plan_id, source_doc_id) of a table, in a stable order."""
+    cols = [c for c in ("plan_id", "source_doc_id") if c in arrow.column_names]
+    if not cols:
+        return [(None, None)] if arrow.num_rows else []
+    keys = arrow.select(cols).group_by(cols).aggregate([]).to_pylist()
+    return sorted({(k.get("plan_id"), k.get("source_doc_id")) for k in keys}, key=str)
 
 
 def _py(value: Any) -> Any:

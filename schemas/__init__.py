@@ -81,14 +81,35 @@ class TableSchema:
         return f'CREATE TABLE "{table_name or self.name}" (\n  {cols}\n)'
 
     def to_arrow(self, records: list[dict[str, Any]]):
-        """Build an Arrow table with exactly this schema (missing keys → null)."""
+        """Build an Arrow table with exactly this schema (missing keys → null, NaN → null).
+
+        Records whose values already have the column types convert in Arrow's C code; any
+        other value (a number in a text column, an ISO date string …) takes the coercing path.
+        """
         import pyarrow as pa
 
-        arrays = {c.name: [_coerce(r.get(c.name), c.type) for r in records] for c in self.columns}
-        return pa.Table.from_pydict(arrays, schema=self.arrow_schema())
+        schema = self.arrow_schema()
+        try:
+            table = pa.Table.from_pylist(records, schema=schema)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError):
+            arrays = {c.name: [_coerce(r.get(c.name), c.type) for r in records] for c in self.columns}
+            return pa.Table.from_pydict(arrays, schema=schema)
+        return _nan_to_null(table, [c.name for c in self.columns if c.type == "float"])
 
     def to_frame(self, records: list[dict[str, Any]]):
         return self.to_arrow(records).to_pandas()
+
+
+def _nan_to_null(table, columns: list[str]):
+    import pyarrow.compute as pc
+
+    for name in columns:
+        col = table[name]
+        if col.null_count < len(col) and pc.any(pc.is_nan(col)).as_py():
+            table = table.set_column(
+                table.schema.get_field_index(name), table.schema.field(name), pc.if_else(pc.is_nan(col), None, col)
+            )
+    return table
 
 
 def _coerce(value: Any, type_: str) -> Any:

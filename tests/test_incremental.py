@@ -72,3 +72,37 @@ def test_incremental_refresh_equals_a_refresh_from_scratch(tmp_path, prefect_ser
     summary = nightly_refresh(raw, curated, prefer="text")
     assert summary.extracted == 0 and _last_run(curated)["plans_recomputed"] == 1
     assert curated_tables(curated) == after
+
+
+def test_merge_inserts_recomputed_plans_where_a_sort_would_put_them():
+    from pipeline.state import merge
+
+    def row(plan, n):
+        return {"plan_id": plan, "policy_code": str(n), "title": f"{plan}-{n}", "source_doc_id": "d"}
+
+    from schemas import TABLES
+
+    kept = TABLES["policies"].to_arrow([row(p, n) for p in ("a", "c", "e") for n in (2, 1)])
+    fresh = [row("d", 9), row("b", 5), row("d", 8), row("f", 1)]
+    out = merge({"policies": kept}, {"policies": fresh})["policies"].to_pylist()
+    assert [(r["plan_id"], r["policy_code"]) for r in out] == [
+        ("a", "2"), ("a", "1"), ("b", "5"), ("c", "2"), ("c", "1"), ("d", "9"), ("d", "8"),
+        ("e", "2"), ("e", "1"), ("f", "1"),
+    ]
+    unsorted = TABLES["policies"].to_arrow([row("c", 1), row("a", 1)])  # e.g. written by an old version
+    out = merge({"policies": unsorted}, {"policies": [row("b", 1)]})["policies"]
+    assert out["plan_id"].to_pylist() == ["a", "b", "c"]
+
+
+def test_to_arrow_coerces_what_arrow_would_refuse():
+    import datetime as dt
+
+    from schemas import TABLES
+
+    fast = TABLES["indicators"].to_arrow([{"indicator_id": "i", "plan_id": "p", "policy_code": "2",
+                                          "name": "n", "baseline_value": float("nan")}])
+    assert fast.to_pylist()[0]["baseline_value"] is None  # NaN is missing, not a number
+    slow = TABLES["indicators"].to_arrow([{"indicator_id": "i", "plan_id": "p", "policy_code": 2, "name": "n"}])
+    assert slow.to_pylist()[0]["policy_code"] == "2"
+    runs = TABLES["runs"].to_arrow([{"run_id": "r", "started_at": "2026-11-23T02:00:00+09:00"}])
+    assert runs.to_pylist()[0]["started_at"] == dt.datetime(2026, 11, 22, 17, 0, tzinfo=dt.UTC)
