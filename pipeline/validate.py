@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import string
+import threading
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -51,7 +52,9 @@ def _format(template: str, row: dict[str, Any]) -> str:
         return template
 
 
+@cache
 def _gx():
+    """The GX module and one ephemeral context per process (suites are added to it once)."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import logging
 
@@ -154,18 +157,35 @@ def _where(row: dict[str, Any], paths: dict[str, str]) -> str:
 def validate(tables: Records, run_id: str) -> list[dict[str, Any]]:
     """Run every suite over ``tables``; return ``validation_results`` rows."""
     gx, ctx = _gx()
-    source = ctx.data_sources.add_pandas("plan_etl")
     paths = {d["doc_id"]: d["source_path"] for d in tables.get("documents", [])}
     results: list[dict[str, Any]] = []
     for table in TABLES:
         if table in SKIP_TABLES or not tables.get(table):
             continue
-        results += _run_table_suite(gx, ctx, source, table, tables[table], paths, run_id)
-    results += _run_rules(gx, ctx, source, tables, run_id)
+        results += _run_table_suite(gx, ctx, table, tables[table], paths, run_id)
+    results += _run_rules(gx, ctx, tables, run_id)
     return results
 
 
-def _suite(gx, ctx, source, name: str, specs: list[dict[str, Any]]):
+_SUITE_LOCK = threading.Lock()
+
+
+def _suite(gx, ctx, name: str, specs: list[dict[str, Any]]):
+    """The validation definition ``name``: built on first use, then reused (building a suite
+    costs GX more than running it on one plan's rows)."""
+    with _SUITE_LOCK:
+        try:
+            return ctx.validation_definitions.get(name)
+        except gx.exceptions.DataContextError:
+            pass
+        try:
+            source = ctx.data_sources.get("plan_etl")
+        except KeyError:
+            source = ctx.data_sources.add_pandas("plan_etl")
+        return _new_suite(gx, ctx, source, name, specs)
+
+
+def _new_suite(gx, ctx, source, name: str, specs: list[dict[str, Any]]):
     asset = source.add_dataframe_asset(name)
     batch = asset.add_batch_definition_whole_dataframe(name)
     suite = ctx.suites.add(gx.ExpectationSuite(name=name))
@@ -179,7 +199,7 @@ def _spec_of(result, specs: list[dict[str, Any]]) -> dict[str, Any]:
     return specs[int(result.expectation_config.meta["spec"])]
 
 
-def _run_table_suite(gx, ctx, source, table: str, records: list[dict], paths: dict[str, str], run_id: str):
+def _run_table_suite(gx, ctx, table: str, records: list[dict], paths: dict[str, str], run_id: str):
     import pandas as pd
 
     specs = _table_specs(table)
@@ -188,7 +208,7 @@ def _run_table_suite(gx, ctx, source, table: str, records: list[dict], paths: di
     for spec in specs:
         for col, expr in (spec.get("derive") or {}).items():
             frame[col] = pd.eval(expr, local_dict={c: frame[c] for c in frame.columns}, engine="python")
-    vd = _suite(gx, ctx, source, f"table_{table}", specs)
+    vd = _suite(gx, ctx, f"table_{table}", specs)
     res = vd.run(batch_parameters={"dataframe": frame}, result_format="COMPLETE")
     groups = _groups(arrow)
     out = []
@@ -262,7 +282,7 @@ def _result(run_id, suite, expectation, spec, plan_id, doc, success, count, mess
     }
 
 
-def _run_rules(gx, ctx, source, tables: Records, run_id: str) -> list[dict[str, Any]]:
+def _run_rules(gx, ctx, tables: Records, run_id: str) -> list[dict[str, Any]]:
     import pandas as pd
 
     rules = suites()["rules"]
@@ -281,7 +301,7 @@ def _run_rules(gx, ctx, source, tables: Records, run_id: str) -> list[dict[str, 
         }
         for name, spec in rules.items()
     ]
-    vd = _suite(gx, ctx, source, "rules", specs)
+    vd = _suite(gx, ctx, "rules", specs)
     res = vd.run(batch_parameters={"dataframe": frame}, result_format="COMPLETE")
     by_rule_plan: dict[str, dict[str | None, list[dict[str, Any]]]] = {}
     for c in frame.to_dict("records"):
