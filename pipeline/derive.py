@@ -51,6 +51,6 @@ def derive(records: Records, plans: dict[str, Plan]) -> list[str]:
         messages += derive_plan(mine, plan)
         for table, rows in mine.items():
             merged.setdefault(table, []).extend(rows)
-    for table in {*records, *DERIVED}:
+    for table in {*records, *merged, *DERIVED}:
         records[table] = merged.get(table, [])
     return messages

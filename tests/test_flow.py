@@ -156,12 +156,17 @@ def test_validation_reports_the_documents_contradictions(two_runs):
         in (failed["repost_ends_agree"]["details"])
     )
     assert failed["indicator_latest_value"]["plan_id"] == "chiba-genki-5"
+    # Rules across a plan's documents need the plans table: 8 sheet initiatives match no row.
+    assert failed["plan_initiative_match"]["unexpected_count"] == 8
+    assert failed["plan_schedule_agrees"]["unexpected_count"] == 16
     passed = {r["expectation"] for r in results if r["success"]}
     assert {
         "declared_counts_match",
         "codes_policy_sequence",
         "expect_column_pair_values_to_be_equal(cumulative_target)",
+        "schedule_in_plan_period",
     } <= passed
+    assert {r["suite"] for r in results} >= {"table:plans", "table:documents", "rules"}
     report = (curated / "validation" / "index.html").read_text(encoding="utf-8")
     assert "sheet_policy_title" in report and "<script" not in report
 
