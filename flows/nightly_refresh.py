@@ -24,7 +24,7 @@ from prefect.utilities.annotations import quote  # noqa: E402  (big inputs: Pref
 from pipeline import derivation_version  # noqa: E402
 from pipeline.derive import derive  # noqa: E402
 from pipeline.extract import DocumentOutcome, extract_document  # noqa: E402
-from pipeline.load import load_all, read_curated  # noqa: E402
+from pipeline.load import load_all  # noqa: E402
 from pipeline.manifest import DocumentSpec, Manifest, load_manifest  # noqa: E402
 from pipeline.progress import listening, notify  # noqa: E402
 from pipeline.run import RunSummary, WorkPlan, affected_plans, assemble, new_run_id, plan_work  # noqa: E402
@@ -44,9 +44,8 @@ def discover(raw_dir: Path, prefer: str | None = None) -> Manifest:
 
 
 @task(name="plan-work", **LIGHT)
-def plan(manifest: Manifest, curated_dir: Path) -> tuple[WorkPlan, list[dict[str, Any]]]:
-    previous = read_curated(curated_dir, "documents")
-    return plan_work(manifest, previous), previous
+def plan(manifest: Manifest, previous_documents: list[dict[str, Any]]) -> WorkPlan:
+    return plan_work(manifest, previous_documents)
 
 
 def extract_batch(specs: list[DocumentSpec], now: dt.datetime, label: str = "") -> list[DocumentOutcome]:
@@ -100,8 +99,7 @@ def _record_noop(summary: RunSummary, curated: Path, warehouse: str, documents: 
     """Nothing changed: append the run to ``runs`` and leave every other table as it is."""
     from pipeline.load import replace_tables
 
-    summary.documents = documents
-    summary.status = "partial" if any(d["status"] == "failed" for d in documents) else "ok"
+    summary.set_documents(documents)
     summary.validation_counts = validation_counts(previous.table("validation_results"))
     summary.finished_at = dt.datetime.now(dt.UTC)
     with summary.stage("load"):
@@ -145,7 +143,9 @@ def nightly_refresh(
     with summary.stage("discover"):
         manifest = discover(raw, prefer)
         summary.messages += manifest.warnings
-        work, previous_docs = plan(manifest, curated)
+        previous = Previous(curated)  # the last run's tables, each read once, as Arrow
+        previous_docs = previous.rows("documents")
+        work = plan(manifest, quote(previous_docs))
     summary.skipped_unchanged = len(work.reuse)
     summary.quarantined = len(work.quarantined)
     summary.seen = len(manifest.documents)
@@ -172,7 +172,6 @@ def nightly_refresh(
         for spec, failed, _ in work.quarantined
     ]
     with summary.stage("plan"):
-        previous = Previous(curated)
         last_run = (previous.rows("runs") or [{}])[-1]
         rebuild = last_run.get("derivation_version") != derivation_version() or not previous.compatible()
         affected = (set(manifest.plans) if rebuild else
@@ -185,8 +184,7 @@ def nightly_refresh(
     with summary.stage("assemble"):
         records, documents, messages = assemble(manifest, work, outcomes, previous, affected)
     summary.messages += messages
-    summary.documents = documents
-    summary.status = "partial" if any(d["status"] == "failed" for d in documents) else "ok"
+    summary.set_documents(documents)
     records["documents"] = [d for d in documents if d["plan_id"] in affected]
     with summary.stage("derive"):
         summary.messages += derive(records, {pid: manifest.plans[pid] for pid in affected})

@@ -64,6 +64,11 @@ class RunSummary:
         finally:
             self.stage_seconds[name] = self.stage_seconds.get(name, 0.0) + time.perf_counter() - t
 
+    def set_documents(self, documents: list[dict[str, Any]]) -> None:
+        """The run's ``documents`` rows; the run is ``partial`` when one of them failed."""
+        self.documents = documents
+        self.status = "partial" if any(d["status"] == "failed" for d in documents) else "ok"
+
     @property
     def failed(self) -> list[dict[str, Any]]:
         return [d for d in self.documents if d["status"] == "failed"]
@@ -232,7 +237,7 @@ def extract_records(raw_dir: Path, prefer: str | None = None) -> dict[str, list[
         extract_document(s.path, rel_path=s.rel_path, plan_id=s.plan_id, kind=s.kind, password=s.password)
         for s in manifest.documents
     ]
-    records, documents, _ = assemble(manifest, work, outcomes, Previous(raw_dir / ".none"), set(manifest.plans))
+    records, documents, _ = assemble(manifest, work, outcomes, Previous(None), set(manifest.plans))
     records["documents"] = documents
     records["plans"] = [p.record() for _, p in sorted(manifest.plans.items())]
     link_plan_indicators(records)

@@ -2,8 +2,8 @@
 
 A nightly refresh recomputes only the plans whose documents (or manifest entry) changed.
 Every other plan's rows stay as Arrow data, never turned into Python objects: they are
-filtered out of the previous tables, concatenated with the fresh rows and sorted by plan
-so that the result is the same, byte for byte, as a refresh from scratch.
+selected from the previous tables and the fresh plans' blocks are slotted in by plan, so
+that the result is the same, row for row, as a refresh from scratch.
 """
 
 from __future__ import annotations
@@ -24,23 +24,24 @@ PAIR_TABLE = "plan_comparison"  # keyed by (plan_a, plan_b): carried over pair b
 
 
 class Previous:
-    """The curated Parquet tables of the last run (empty tables when there was none)."""
+    """The curated Parquet tables of the last run (empty tables when there was none, or
+    when ``curated_dir`` is None)."""
 
-    def __init__(self, curated_dir: Path) -> None:
+    def __init__(self, curated_dir: Path | None) -> None:
         self.dir = curated_dir
         self._tables: dict[str, Any] = {}
 
+    def _path(self, name: str) -> Path | None:
+        path = None if self.dir is None else self.dir / f"{name}.parquet"
+        return path if path is not None and path.exists() else None
+
     def table(self, name: str):
-        """The whole previous table as Arrow, with the current schema (empty if absent or stale)."""
+        """The whole previous table as Arrow, in the current schema (empty if absent)."""
         if name not in self._tables:
             import pyarrow.parquet as pq
 
-            path = self.dir / f"{name}.parquet"
-            schema = TABLES[name].arrow_schema()
-            table = pq.read_table(path) if path.exists() else None
-            if table is None or not _same_columns(table.schema, schema):
-                table = schema.empty_table()
-            self._tables[name] = table.cast(schema) if table.num_rows else schema.empty_table()
+            path, schema = self._path(name), TABLES[name].arrow_schema()
+            self._tables[name] = _conform(pq.read_table(path), schema) if path else schema.empty_table()
         return self._tables[name]
 
     def compatible(self) -> bool:
@@ -49,8 +50,8 @@ class Previous:
         import pyarrow.parquet as pq
 
         for name in (*PLAN_TABLES, PAIR_TABLE):
-            path = self.dir / f"{name}.parquet"
-            if path.exists() and not _same_columns(pq.read_schema(path), TABLES[name].arrow_schema()):
+            path = self._path(name)
+            if path and not _same_columns(pq.read_schema(path), TABLES[name].arrow_schema()):
                 return False
         return True
 
@@ -93,6 +94,21 @@ def _in(array, values: set[str]):
     import pyarrow.compute as pc
 
     return pc.fill_null(pc.is_in(array, value_set=pa.array(sorted(values), pa.string())), False)
+
+
+def _conform(table, schema):
+    """A table written by an older version, in today's schema: columns added since are null,
+    columns dropped since are left out (so that ``runs`` keeps its history across upgrades)."""
+    import pyarrow as pa
+
+    try:
+        columns = [
+            table[f.name].cast(f.type) if f.name in table.column_names else pa.nulls(table.num_rows, f.type)
+            for f in schema
+        ]
+        return pa.Table.from_arrays(columns, schema=schema)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        return schema.empty_table()  # a type changed: nothing of it can be carried over
 
 
 def _same_columns(a, b) -> bool:

@@ -106,3 +106,15 @@ def test_to_arrow_coerces_what_arrow_would_refuse():
     assert slow.to_pylist()[0]["policy_code"] == "2"
     runs = TABLES["runs"].to_arrow([{"run_id": "r", "started_at": "2026-11-23T02:00:00+09:00"}])
     assert runs.to_pylist()[0]["started_at"] == dt.datetime(2026, 11, 22, 17, 0, tzinfo=dt.UTC)
+
+
+def test_runs_written_by_an_older_version_keep_their_history(tmp_path):
+    import pyarrow as pa
+
+    from pipeline.state import Previous
+
+    old = pa.table({"run_id": ["r1"], "status": ["ok"], "documents_seen": [3]})  # before new columns
+    pq.write_table(old, tmp_path / "runs.parquet")
+    rows = Previous(tmp_path).rows("runs")
+    assert rows[0]["run_id"] == "r1" and rows[0]["documents_seen"] == 3 and rows[0]["plans_recomputed"] is None
+    assert Previous(None).rows("runs") == []
