@@ -22,15 +22,15 @@ from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
 from prefect.utilities.annotations import quote  # noqa: E402  (big inputs: Prefect does not walk them)
 
 from pipeline import derivation_version  # noqa: E402
-from pipeline.derive import derive  # noqa: E402
-from pipeline.extract import DocumentOutcome, extract_document  # noqa: E402
-from pipeline.load import load_all  # noqa: E402
-from pipeline.manifest import DocumentSpec, Manifest, load_manifest  # noqa: E402
+from pipeline.batch import BatchResult, PlanBatch, plan_batches, process_batch  # noqa: E402
+from pipeline.load import Delta, load_all  # noqa: E402
+from pipeline.manifest import Manifest, load_manifest  # noqa: E402
 from pipeline.progress import listening, notify  # noqa: E402
 from pipeline.run import RunSummary, WorkPlan, affected_plans, assemble, new_run_id, plan_work  # noqa: E402
 from pipeline.sources import materialize  # noqa: E402
 from pipeline.state import Previous, carry_over, merge, validation_counts  # noqa: E402
 from pipeline.validate import write_report  # noqa: E402
+from schemas import TABLES  # noqa: E402
 
 Progress = Callable[[str, dict[str, Any]], None]
 # Task inputs here are whole tables: hashing them for a cache key or persisting results would
@@ -48,43 +48,28 @@ def plan(manifest: Manifest, previous_documents: list[dict[str, Any]]) -> WorkPl
     return plan_work(manifest, previous_documents)
 
 
-def extract_batch(specs: list[DocumentSpec], now: dt.datetime, label: str = "") -> list[DocumentOutcome]:
-    """Extract a batch of documents. Bad documents come back as failed outcomes; only
-    unexpected I/O errors raise, and Prefect retries the batch."""
-    return [
-        extract_document(
-            s.path, rel_path=s.rel_path, plan_id=s.plan_id, kind=s.kind, password=s.password, limits=s.limits, now=now
-        )
-        for s in specs
-    ]
+def refresh_plans(batch: PlanBatch, label: str = "") -> BatchResult:
+    """Extract, derive and validate a batch of whole plans (see :mod:`pipeline.batch`)."""
+    return process_batch(batch)
 
 
 # The task wraps a function of another name so that Dask can pickle it by reference.
-extract = task(
-    extract_batch,
+# Bad documents come back as failed documents; only unexpected I/O errors raise, and
+# Prefect retries the batch.
+process = task(
+    refresh_plans,
     **LIGHT,
-    name="extract-documents",
+    name="process-plans",
     retries=2,
     retry_delay_seconds=[1, 4],
-    task_run_name="extract {label}",
+    task_run_name="plans {label}",
 )
 
 
-def batches(specs: list[DocumentSpec], workers: int, target: int = 25) -> list[list[DocumentSpec]]:
-    """Split the work so that each task carries several documents (orchestration costs per
-    task) while every worker still gets a few tasks to balance the load."""
-    if not specs:
-        return []
-    size = max(1, min(target, -(-len(specs) // (4 * max(workers, 1)))))
-    return [specs[i : i + size] for i in range(0, len(specs), size)]
+def _concat(name: str, tables: list[Any]):
+    import pyarrow as pa
 
-
-@task(name="validate", **LIGHT)
-def validate_task(records: dict[str, list[dict[str, Any]]], run_id: str) -> list[dict[str, Any]]:
-    """Validate the records of the plans recomputed tonight."""
-    from pipeline.validate import validate
-
-    return validate(records, run_id)
+    return pa.concat_tables(tables) if tables else TABLES[name].arrow_schema().empty_table()
 
 
 def _redact(url: str) -> str:
@@ -114,8 +99,8 @@ def _run_row(summary: RunSummary, warehouse: str, plans_recomputed: int) -> dict
 
 
 @task(name="load", **LIGHT)
-def load(curated_dir: Path, warehouse: str, tables: dict[str, Any]) -> dict[str, int]:
-    return load_all(curated_dir, warehouse, tables)
+def load(curated_dir: Path, warehouse: str, tables: dict[str, Any], delta: Delta | None) -> tuple[dict[str, int], str]:
+    return load_all(curated_dir, warehouse, tables, delta)
 
 
 # Sequential runs extract one batch at a time: extraction is CPU-bound Python, so more threads
@@ -150,58 +135,61 @@ def nightly_refresh(
     summary.quarantined = len(work.quarantined)
     summary.seen = len(manifest.documents)
     summary.removed = [d["source_path"] for d in work.removed]
-    notify("start", {"total": len(work.extract), "skipped": len(work.reuse)})
-    with summary.stage("extract"):
-        futures = [
-            extract.submit(batch, started, label=f"{batch[0].rel_path} (+{len(batch) - 1})")
-            for batch in batches(work.extract, workers)
-        ]
-        outcomes = []
-        for future in futures:
-            for outcome in future.result():
-                outcomes.append(outcome)
-                notify(
-                    "document", {"path": outcome.document["source_path"], "status": outcome.document["status"]}
-                )
-
-    summary.extracted = sum(1 for o in outcomes if o.ok)
-    summary.extract_seconds = sum(o.seconds for o in outcomes)
+    with summary.stage("plan"):
+        last_run = (previous.rows("runs") or [{}])[-1]
+        rebuild = last_run.get("derivation_version") != derivation_version() or not previous.compatible()
+        affected = (set(manifest.plans) if rebuild else
+                    affected_plans(manifest, work, previous_docs, previous.rows("plans")))
+        carried = {d["doc_id"] for _, d in work.reuse} | {f["doc_id"] for _, f, _ in work.quarantined} | {
+            g["doc_id"] for _, _, g in work.quarantined if g}
+        unchanged = not (work.extract or work.removed or affected) and carried == {d["doc_id"] for d in previous_docs}
     summary.messages += [
         f"{spec.rel_path}: quarantined — it failed before with these very bytes "
         f"({failed.get('error')}); fix or replace the file to retry"
         for spec, failed, _ in work.quarantined
     ]
-    with summary.stage("plan"):
-        last_run = (previous.rows("runs") or [{}])[-1]
-        rebuild = last_run.get("derivation_version") != derivation_version() or not previous.compatible()
-        affected = (set(manifest.plans) if rebuild else
-                    affected_plans(manifest, work, outcomes, previous_docs, previous.rows("plans")))
-        carried = {d["doc_id"] for _, d in work.reuse} | {f["doc_id"] for _, f, _ in work.quarantined} | {
-            g["doc_id"] for _, _, g in work.quarantined if g}
-        unchanged = not (work.extract or work.removed or affected) and carried == {d["doc_id"] for d in previous_docs}
     if unchanged and last_run.get("warehouse") == _redact(warehouse):
         return _record_noop(summary, curated, warehouse, previous_docs, previous)
+    todo, rest = plan_batches(manifest.plans, work, affected, workers, previous_dir=curated.resolve(),
+                              run_id=summary.run_id, now=started)
+    notify("start", {"total": len(work.extract), "skipped": len(work.reuse)})
+    with summary.stage("process plans"):  # extract → assemble → derive → validate, per batch of plans
+        futures = [process.submit(batch, label=batch.label) for batch in todo]
+        results: list[BatchResult] = []
+        for future in futures:
+            results.append(future.result())
+            for document in results[-1].extracted:
+                notify("document", {"path": document["source_path"], "status": document["status"]})
+    for result in results:
+        summary.messages += result.messages
+        for step, seconds in result.seconds.items():
+            summary.task_seconds[step] = summary.task_seconds.get(step, 0.0) + seconds
+    summary.extracted = sum(1 for r in results for d in r.extracted if d["status"] != "failed")
+    summary.extract_seconds = summary.task_seconds.get("extract", 0.0)
     with summary.stage("assemble"):
-        records, documents, messages = assemble(manifest, work, outcomes, previous, affected)
-    summary.messages += messages
+        _, docs, _ = assemble(rest, [], previous, set())  # the documents of plans not recomputed
+        for result in results:
+            docs.update(result.documents)
+        documents = [docs[key] for key in sorted(docs)]
+        records: dict[str, Any] = {
+            name: _concat(name, [r.tables[name] for r in results]) for name in results[0].tables
+        } if results else {}
     summary.set_documents(documents)
-    records["documents"] = [d for d in documents if d["plan_id"] in affected]
-    with summary.stage("derive"):
-        summary.messages += derive(records, {pid: manifest.plans[pid] for pid in affected})
-    notify("validate", {"plans": len(affected)})
-    with summary.stage("validate"):
-        records["validation_results"] = validate_task(quote(records), summary.run_id) if affected else []
     with summary.stage("compare"):
         plan_rows = [p.record() for _, p in sorted(manifest.plans.items())]
-        tables, records["plan_comparison"] = carry_over(previous, plan_rows, affected, records["theme_assignments"])
+        assignments = records["theme_assignments"].to_pylist() if records else []
+        tables, records["plan_comparison"] = carry_over(previous, plan_rows, affected, assignments)
     records["documents"], records["plans"] = documents, plan_rows
     summary.finished_at = dt.datetime.now(dt.UTC)
     records["runs"] = previous.rows("runs") + [_run_row(summary, warehouse, len(affected))]
+    # The warehouse changes by plan when it still holds the last run (the loader checks).
+    delta = None if rebuild or not last_run else Delta(
+        base_run=last_run["run_id"], base_runs=len(records["runs"]) - 1, keep=frozenset(manifest.plans) - affected)
     with summary.stage("merge"):
         tables = merge(tables, records)
         summary.validation_counts = validation_counts(tables["validation_results"])
     with summary.stage("load"):
-        summary.row_counts = load(curated, warehouse, quote(tables))
+        summary.row_counts, summary.warehouse_load = load(curated, warehouse, quote(tables), delta)
     with summary.stage("report"):
         write_report(tables["validation_results"], curated / "validation" / "index.html")
     notify("done", {"run_id": summary.run_id})

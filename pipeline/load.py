@@ -1,8 +1,13 @@
 """Load stage: curated Parquet files and the warehouse, each written all-or-nothing.
 
-Order of a load: build every Arrow table → write them to a staging folder → replace all
+Order of a load: build every Arrow table → write them to a staging folder → change all
 warehouse tables in one transaction → move the staged Parquet files into ``curated/``.
 A failure before the commit leaves both the warehouse and ``curated/`` as they were.
+
+A nightly refresh that recomputed only a few plans passes a :class:`Delta`: when the
+warehouse still holds exactly the last run (its ``runs`` agree), each plan table only loses
+the rows of the recomputed plans and gets their fresh rows; small tables are replaced. Any
+doubt (another run id, missing tables, other columns) falls back to replacing every table.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -19,6 +25,25 @@ from schemas import TABLES
 
 class WarehouseError(Exception):
     """The warehouse URL is unusable or the load failed (nothing was changed)."""
+
+
+@dataclass(frozen=True)
+class Delta:
+    """What a run changed relative to the run the warehouse should hold.
+
+    ``base_run`` and ``base_runs`` (the last run id and the number of runs before tonight)
+    identify that state; ``keep`` are the plans whose rows are unchanged since.
+    """
+
+    base_run: str
+    base_runs: int
+    keep: frozenset[str]
+
+    def fresh(self, table):
+        """The rows of ``table`` that are not of a kept plan (Arrow)."""
+        from pipeline.state import fresh_rows
+
+        return fresh_rows(table, self.keep)
 
 
 def build_tables(records: dict[str, list[dict[str, Any]]]):
@@ -65,13 +90,14 @@ def duckdb_path(url: str, base: Path | None = None) -> Path:
     return path if path.is_absolute() or base is None else base / path
 
 
-def load_warehouse(url: str, tables: dict) -> None:
-    """Replace every table in the warehouse in one transaction."""
+def load_warehouse(url: str, tables: dict, delta: Delta | None = None) -> str:
+    """Change the warehouse's tables to ``tables`` in one transaction: by ``delta`` when it
+    applies, else by replacing every table. Returns ``"delta"`` or ``"replace"``."""
     scheme = urlparse(url).scheme
     if scheme == "duckdb":
-        _load_duckdb(duckdb_path(url), tables)
+        return _load_duckdb(duckdb_path(url), tables, delta)
     elif scheme in ("postgresql", "postgres") or scheme.startswith("postgresql+"):
-        _load_postgres(postgres_dsn(url), tables)
+        return _load_postgres(postgres_dsn(url), tables, delta)
     else:
         raise WarehouseError(
             f"unsupported warehouse URL {url!r}: use duckdb:///path.duckdb or postgresql://…"
@@ -96,8 +122,8 @@ def _pause_for_tests(done: int) -> None:
         time.sleep(float(pause))
 
 
-def _load_postgres(dsn: str, tables: dict) -> None:
-    """Replace every table in one transaction (PostgreSQL DDL is transactional): readers see
+def _load_postgres(dsn: str, tables: dict, delta: Delta | None) -> str:
+    """Change every table in one transaction (PostgreSQL DDL is transactional): readers see
     the old tables until COMMIT, and a failure or a killed process leaves them untouched."""
     import psycopg
 
@@ -107,20 +133,53 @@ def _load_postgres(dsn: str, tables: dict) -> None:
         raise WarehouseError(f"cannot connect to the PostgreSQL warehouse: {exc}") from exc
     try:
         with con.transaction():
-            for name, table in tables.items():
+            how = "delta" if delta and _in_sync(con, delta, "public", "%s") else "replace"
+            for done, (name, table) in enumerate(tables.items(), 1):
                 schema = TABLES[name]
-                con.execute(f'DROP TABLE IF EXISTS "{name}"')
-                con.execute(schema.ddl("postgresql"))
+                if how == "delta" and name in _plan_tables():
+                    con.execute(
+                        f'DELETE FROM "{name}" WHERE plan_id IS NULL OR NOT (plan_id = ANY(%s))',
+                        [sorted(delta.keep)],
+                    )
+                    table = delta.fresh(table)
+                else:
+                    con.execute(f'DROP TABLE IF EXISTS "{name}"')
+                    con.execute(schema.ddl("postgresql"))
                 cols = ", ".join(f'"{c}"' for c in schema.column_names)
                 with con.cursor().copy(f'COPY "{name}" ({cols}) FROM STDIN') as copy:
                     for batch in table.select(schema.column_names).to_batches(max_chunksize=50_000):
                         for row in zip(*(column.to_pylist() for column in batch.columns), strict=True):
                             copy.write_row(row)
-                _pause_for_tests(list(tables).index(name) + 1)
+                _pause_for_tests(done)
+        return how
     except psycopg.Error as exc:
         raise WarehouseError(f"loading the PostgreSQL warehouse failed, nothing was changed: {exc}") from exc
     finally:
         con.close()
+
+
+def _plan_tables() -> tuple[str, ...]:
+    from pipeline.state import PLAN_TABLES
+
+    return PLAN_TABLES
+
+
+def _in_sync(con, delta: Delta, schema_name: str, mark: str) -> bool:
+    """The warehouse holds the run the delta starts from, with today's columns (``mark``:
+    the driver's parameter placeholder)."""
+    found: dict[str, list[str]] = {}
+    rows = con.execute(
+        "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = "
+        f"'{schema_name}' ORDER BY table_name, ordinal_position"
+    ).fetchall()
+    for table, column in rows:
+        found.setdefault(table, []).append(column)
+    if any(found.get(name) != TABLES[name].column_names for name in TABLES):
+        return False
+    runs, last = con.execute(
+        f"SELECT count(*), count(*) FILTER (WHERE run_id = {mark}) FROM runs", [delta.base_run]
+    ).fetchall()[0]
+    return runs == delta.base_runs and last == 1
 
 
 def read_warehouse(url: str, table: str) -> list[dict[str, Any]]:
@@ -143,23 +202,35 @@ def read_warehouse(url: str, table: str) -> list[dict[str, Any]]:
         return list(con.execute(f'SELECT * FROM "{table}"'))
 
 
-def _load_duckdb(path: Path, tables: dict) -> None:
+def _load_duckdb(path: Path, tables: dict, delta: Delta | None) -> str:
     import duckdb
+    import pyarrow as pa
 
     path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(path))
     try:
         con.execute("BEGIN TRANSACTION")
-        for name, table in tables.items():
+        how = "delta" if delta and _in_sync(con, delta, "main", "?") else "replace"
+        if how == "delta":
+            con.register("plan_etl_keep", pa.table({"plan_id": pa.array(sorted(delta.keep), pa.string())}))
+        for done, (name, table) in enumerate(tables.items(), 1):
             schema = TABLES[name]
+            if how == "delta" and name in _plan_tables():
+                con.execute(
+                    f'DELETE FROM "{name}" WHERE plan_id IS NULL '
+                    "OR plan_id NOT IN (SELECT plan_id FROM plan_etl_keep)"
+                ).fetchall()
+                table = delta.fresh(table)
+            else:
+                con.execute(f'DROP TABLE IF EXISTS "{name}"')
+                con.execute(schema.ddl("duckdb"))
             con.register("plan_etl_stage", table)
-            con.execute(f'DROP TABLE IF EXISTS "{name}"')
-            con.execute(schema.ddl("duckdb"))
             cols = ", ".join(f'"{c}"' for c in schema.column_names)
-            con.execute(f'INSERT INTO "{name}" ({cols}) SELECT {cols} FROM plan_etl_stage')
+            con.execute(f'INSERT INTO "{name}" ({cols}) SELECT {cols} FROM plan_etl_stage').fetchall()
             con.unregister("plan_etl_stage")
-            _pause_for_tests(list(tables).index(name) + 1)
+            _pause_for_tests(done)
         con.execute("COMMIT")
+        return how
     except Exception as exc:
         con.execute("ROLLBACK")
         raise WarehouseError(f"loading {path} failed, nothing was changed: {exc}") from exc
@@ -167,15 +238,16 @@ def _load_duckdb(path: Path, tables: dict) -> None:
         con.close()
 
 
-def _write(curated_dir: Path, warehouse_url: str, tables: dict) -> None:
-    """Stage Parquet, replace the warehouse tables in one transaction, then publish Parquet."""
+def _write(curated_dir: Path, warehouse_url: str, tables: dict, delta: Delta | None = None) -> str:
+    """Stage Parquet, change the warehouse tables in one transaction, then publish Parquet."""
     staging = stage_curated(curated_dir, tables)
     try:
-        load_warehouse(warehouse_url, tables)
+        how = load_warehouse(warehouse_url, tables, delta)
     except Exception:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     publish_curated(staging, curated_dir)
+    return how
 
 
 def replace_tables(curated_dir: Path, warehouse_url: str, records: dict[str, list[dict[str, Any]]]) -> None:
@@ -189,8 +261,11 @@ def replace_tables(curated_dir: Path, warehouse_url: str, records: dict[str, lis
     )
 
 
-def load_all(curated_dir: Path, warehouse_url: str, tables: dict[str, Any]) -> dict[str, int]:
+def load_all(
+    curated_dir: Path, warehouse_url: str, tables: dict[str, Any], delta: Delta | None = None
+) -> tuple[dict[str, int], str]:
     """Write every table (Arrow, as :func:`build_tables` or :func:`pipeline.state.merge`
-    give them) to ``curated/`` and the warehouse; return row counts per table."""
-    _write(curated_dir, warehouse_url, tables)
-    return {name: t.num_rows for name, t in tables.items()}
+    give them) to ``curated/`` and the warehouse (by ``delta`` when the warehouse holds the
+    run it starts from). Returns (row counts per table, ``"delta"`` or ``"replace"``)."""
+    how = _write(curated_dir, warehouse_url, tables, delta)
+    return {name: t.num_rows for name, t in tables.items()}, how

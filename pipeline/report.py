@@ -80,7 +80,9 @@ def print_summary(console: Console, summary: RunSummary, quiet: bool = False) ->
         console.print(f"[dim]… {len(shown) - MAX_DOCUMENT_ROWS} more documents: see the `documents` table[/]")
     if summary.stage_seconds:
         console.print("[dim]time per stage: " + ", ".join(f"{k} {v:.1f} s" for k, v in summary.stage_seconds.items()) + "[/]")
-    rows = Table(title="rows per table")
+    how = {"delta": "only the recomputed plans' rows were replaced", "replace": "every table was replaced"}
+    rows = Table(title="rows per table" + (f" (warehouse: {how[summary.warehouse_load]})"
+                                           if summary.warehouse_load in how else ""))
     rows.add_column("table")
     rows.add_column("rows", justify="right")
     for name, n in summary.row_counts.items():

@@ -54,6 +54,8 @@ class RunSummary:
     status: str = "ok"
     validation_counts: dict[str, int] = field(default_factory=dict)  # expectations: total, error, warning
     stage_seconds: dict[str, float] = field(default_factory=dict)  # wall time per stage of the flow
+    task_seconds: dict[str, float] = field(default_factory=dict)  # CPU per step inside the tasks, summed
+    warehouse_load: str = ""  # "delta" (only recomputed plans' rows changed) or "replace"
 
     @contextlib.contextmanager
     def stage(self, name: str) -> Iterator[None]:
@@ -145,13 +147,12 @@ def plan_work(
 def affected_plans(
     manifest: Manifest,
     work: WorkPlan,
-    outcomes: list[DocumentOutcome],
     previous_documents: list[dict[str, Any]],
     previous_plans: list[dict[str, Any]],
 ) -> set[str]:
-    """Plans whose rows must be recomputed tonight: a document of theirs was extracted,
-    removed or moved to another plan, or their manifest entry changed (or is new)."""
-    plans = {o.document["plan_id"] for o in outcomes} | {d["plan_id"] for d in work.removed}
+    """Plans whose rows must be recomputed tonight: a document of theirs is to be extracted,
+    was removed or moved to another plan, or their manifest entry changed (or is new)."""
+    plans = {s.plan_id for s in work.extract} | {d["plan_id"] for d in work.removed}
     by_path: dict[str, set[str]] = {}
     for d in previous_documents:
         by_path.setdefault(d["source_path"], set()).add(d["plan_id"])
@@ -163,17 +164,17 @@ def affected_plans(
 
 
 def assemble(
-    manifest: Manifest,
     work: WorkPlan,
     outcomes: list[DocumentOutcome],
     previous: Previous,
     plans: set[str],
-) -> tuple[dict[str, list[dict[str, Any]]], list[dict[str, Any]], list[str]]:
+) -> tuple[dict[str, list[dict[str, Any]]], dict[str, dict[str, Any]], list[str]]:
     """The document rows of ``plans`` (fresh ones and those carried over), and the
-    ``documents`` rows of every plan.
+    ``documents`` rows of every document of ``work`` and ``outcomes``.
 
-    Returns (records per table, documents rows, messages). Documents are ordered by path so
-    the same input always gives the same tables.
+    Returns (records per table, documents rows by key, messages). The key is the path, or
+    ``path#previous`` for the last good version kept beside a failed revision: rows ordered
+    by key (and records by path) make the same input always give the same tables.
     """
     messages: list[str] = []
     docs: dict[str, dict[str, Any]] = {}
@@ -221,8 +222,7 @@ def assemble(
     for path in sorted(per_doc):
         for table, rows in per_doc[path].items():
             records.setdefault(table, []).extend(rows)
-    documents = [docs[p] for p in sorted(docs)]
-    return records, documents, messages
+    return records, docs, messages
 
 
 def extract_records(raw_dir: Path, prefer: str | None = None) -> dict[str, list[dict[str, Any]]]:
@@ -237,8 +237,8 @@ def extract_records(raw_dir: Path, prefer: str | None = None) -> dict[str, list[
         extract_document(s.path, rel_path=s.rel_path, plan_id=s.plan_id, kind=s.kind, password=s.password)
         for s in manifest.documents
     ]
-    records, documents, _ = assemble(manifest, work, outcomes, Previous(None), set(manifest.plans))
-    records["documents"] = documents
+    records, documents, _ = assemble(work, outcomes, Previous(None), set(manifest.plans))
+    records["documents"] = [documents[k] for k in sorted(documents)]
     records["plans"] = [p.record() for _, p in sorted(manifest.plans.items())]
     link_plan_indicators(records)
     return records

@@ -57,8 +57,10 @@ class Previous:
 
     def select(self, name: str, column: str, values: set[str]):
         """Rows whose ``column`` is one of ``values`` (Arrow; nulls never match)."""
+        if not values:  # nothing asked: the table is not even read
+            return TABLES[name].arrow_schema().empty_table()
         table = self.table(name)
-        if not values or not table.num_rows:
+        if not table.num_rows:
             return table.schema.empty_table()
         return table.filter(_is_in(table, column, values))
 
@@ -115,8 +117,9 @@ def _same_columns(a, b) -> bool:
     return [(f.name, f.type) for f in a] == [(f.name, f.type) for f in b]
 
 
-def merge(carried: dict[str, Any], fresh: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
-    """Carried Arrow tables + fresh records → every table of the run, in canonical order.
+def merge(carried: dict[str, Any], fresh: dict[str, Any]) -> dict[str, Any]:
+    """Carried Arrow tables + fresh records (dicts or Arrow) → every table of the run, in
+    canonical order.
 
     Plan tables are sorted by ``plan_id`` and the comparison by ``(plan_a, plan_b)`` with a
     stable sort, so rows keep their per-plan order (documents by path, then as extracted)
@@ -126,7 +129,8 @@ def merge(carried: dict[str, Any], fresh: dict[str, list[dict[str, Any]]]) -> di
 
     out = {}
     for name, schema in TABLES.items():
-        table = canonical_order(name, schema.to_arrow(fresh.get(name, [])))
+        rows = fresh.get(name, [])
+        table = canonical_order(name, schema.to_arrow(rows) if isinstance(rows, list) else rows)
         kept = carried.get(name)
         if kept is None or not kept.num_rows:
             out[name] = table
@@ -215,3 +219,12 @@ def validation_counts(results) -> dict[str, int]:
     failed = results.filter(pc.invert(pc.fill_null(results["success"], False)))
     severities = failed["severity"].to_pylist()
     return {"total": results.num_rows, "error": severities.count("error"), "warning": severities.count("warning")}
+
+
+def fresh_rows(table, keep: frozenset[str] | set[str]):
+    """The rows of ``table`` not of a plan in ``keep`` (those a run recomputed), as Arrow."""
+    import pyarrow.compute as pc
+
+    if not keep or not table.num_rows:
+        return table
+    return table.filter(pc.invert(_is_in(table, "plan_id", set(keep))))

@@ -72,3 +72,18 @@ def curated_tables(curated):
         rows = pq.read_table(curated / f"{t}.parquet").to_pylist()
         out[t] = [{k: v for k, v in r.items() if k not in (VOLATILE.get(t) or ())} for r in rows]
     return out
+
+
+def warehouse_tables(url):
+    """Every warehouse table as rows in a fixed order (SQL tables have none), without the
+    volatile columns — to compare a warehouse loaded by delta with one loaded from scratch."""
+    from pipeline.load import read_warehouse
+    from schemas import TABLES
+
+    out = {}
+    for t in TABLES:
+        if t in VOLATILE and VOLATILE[t] is None:
+            continue
+        rows = [{k: v for k, v in r.items() if k not in (VOLATILE.get(t) or ())} for r in read_warehouse(url, t)]
+        out[t] = sorted(rows, key=repr)
+    return out

@@ -267,6 +267,25 @@ def test_postgresql_warehouse_holds_the_same_tables_as_duckdb(two_runs, pg_url):
         assert pg == before[table], table
 
 
+def test_postgresql_warehouse_is_patched_by_plan_and_equals_the_curated_tables(tmp_path, prefect_server, pg_url):
+    """A revised document on a PostgreSQL warehouse: only the recomputed plan's rows are
+    deleted and inserted (in one transaction), and the result equals the curated Parquet."""
+    from conftest import curated_tables, warehouse_tables
+
+    from flows.nightly_refresh import nightly_refresh
+
+    raw, curated = tmp_path / "raw", tmp_path / "curated"
+    shutil.copytree(RAW, raw)
+    first = nightly_refresh(raw, curated, warehouse=pg_url, prefer="text")
+    sheets = raw / "kama" / "progress_sheets.txt"
+    sheets.write_text(sheets.read_text(encoding="utf-8").replace("4,755", "4,756"), encoding="utf-8")
+    second = nightly_refresh(raw, curated, warehouse=pg_url, prefer="text")
+    assert (first.warehouse_load, second.warehouse_load) == ("replace", "delta")
+    parquet = {t: sorted(rows, key=repr) for t, rows in curated_tables(curated).items()}
+    assert warehouse_tables(pg_url) == parquet
+    assert {r["baseline_value"] for r in parquet["indicators"] if r["name"] == "商工会・商工会議所の相談・指導件数"} == {4756.0}
+
+
 def test_broken_document_keeps_old_rows_and_is_quarantined(tmp_path, prefect_server):
     from flows.nightly_refresh import nightly_refresh
 
@@ -367,7 +386,9 @@ def test_a_transient_error_is_retried_by_prefect(tmp_path, prefect_server, monke
 
     raw, curated = tmp_path / "raw", tmp_path / "curated"
     shutil.copytree(RAW, raw)
-    real, calls = nr.extract_document, []
+    import pipeline.batch as batch
+
+    real, calls = batch.extract_document, []
 
     def flaky(*args, **kwargs):
         calls.append(args[0])
@@ -375,6 +396,6 @@ def test_a_transient_error_is_retried_by_prefect(tmp_path, prefect_server, monke
             raise OSError("network file system hiccup")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(nr, "extract_document", flaky)
+    monkeypatch.setattr(batch, "extract_document", flaky)
     summary = nr.nightly_refresh(raw, curated, prefer="text")
     assert summary.run_record()["documents_extracted"] == 3 and len(calls) == 4  # one batch retried once

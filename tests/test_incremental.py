@@ -8,7 +8,7 @@ import shutil
 
 import pyarrow.parquet as pq
 import pytest
-from conftest import RAW, curated_tables
+from conftest import RAW, curated_tables, warehouse_tables
 
 from flows.nightly_refresh import nightly_refresh
 
@@ -25,10 +25,21 @@ def _last_run(curated):
     return pq.read_table(curated / "runs.parquet").to_pylist()[-1]
 
 
+def _duck(curated):
+    return f"duckdb:///{(curated / 'warehouse.duckdb').as_posix()}"
+
+
 def _scratch(raw, tmp_path, name):
     curated = tmp_path / name
     nightly_refresh(raw, curated, prefer="text")
-    return curated_tables(curated)
+    return curated_tables(curated), warehouse_tables(_duck(curated))
+
+
+def _same_as_scratch(raw, tmp_path, name, curated):
+    """Curated Parquet equal row for row, warehouse tables equal as sets of rows."""
+    parquet, warehouse = _scratch(raw, tmp_path, name)
+    assert curated_tables(curated) == parquet
+    assert warehouse_tables(_duck(curated)) == warehouse
 
 
 def test_incremental_refresh_equals_a_refresh_from_scratch(tmp_path, prefect_server, monkeypatch):
@@ -42,10 +53,10 @@ def test_incremental_refresh_equals_a_refresh_from_scratch(tmp_path, prefect_ser
     sheets.write_text(sheets.read_text(encoding="utf-8").replace("4,755", "4,756"), encoding="utf-8")
     summary = nightly_refresh(raw, curated, prefer="text")
     assert (summary.extracted, summary.skipped_unchanged) == (1, 2)
-    assert _last_run(curated)["plans_recomputed"] == 1
+    assert _last_run(curated)["plans_recomputed"] == 1 and summary.warehouse_load == "delta"
     incremental = curated_tables(curated)
     assert {i["baseline_value"] for i in incremental["indicators"] if i["name"] == "商工会・商工会議所の相談・指導件数"} == {4756.0}
-    assert incremental == _scratch(raw, tmp_path, "scratch-1")
+    _same_as_scratch(raw, tmp_path, "scratch-1", curated)
 
     # 2. Only the manifest entry of Chiba changes (its title): no extraction, one plan recomputed.
     manifest = raw / "sources.yaml"
@@ -55,6 +66,7 @@ def test_incremental_refresh_equals_a_refresh_from_scratch(tmp_path, prefect_ser
     )
     summary = nightly_refresh(raw, curated, prefer="text")
     assert summary.extracted == 0 and _last_run(curated)["plans_recomputed"] == 1
+    assert summary.warehouse_load == "delta"
     assert {p["title"] for p in curated_tables(curated)["plans"]} >= {"ちば中小企業元気戦略（第５次）"}
 
     # 3. The prefectural plan is withdrawn: its rows and Kama's comparisons against it go.
@@ -65,13 +77,34 @@ def test_incremental_refresh_equals_a_refresh_from_scratch(tmp_path, prefect_ser
     assert summary.removed == ["chiba/strategy_framework.txt"]
     after = curated_tables(curated)
     assert after["plan_comparison"] == [] and {r["plan_id"] for r in after["indicators"]} == {"kama-sme-2"}
-    assert after == _scratch(raw, tmp_path, "scratch-3")
+    assert summary.warehouse_load == "delta"
+    _same_as_scratch(raw, tmp_path, "scratch-3", curated)
 
     # 4. New derivation code (linking, themes, suites …): every plan is recomputed, nothing extracted.
     monkeypatch.setattr("flows.nightly_refresh.derivation_version", lambda: "0.1.0+changed")
     summary = nightly_refresh(raw, curated, prefer="text")
     assert summary.extracted == 0 and _last_run(curated)["plans_recomputed"] == 1
+    assert summary.warehouse_load == "replace"  # nothing carried over: every table replaced
     assert curated_tables(curated) == after
+
+
+def test_warehouse_holding_another_run_is_replaced_not_patched(tmp_path, prefect_server):
+    """A delta applies only to the run it starts from: a warehouse that missed a run (restored
+    from a backup, loaded by another machine) gets every table replaced instead."""
+    from pipeline.load import Delta, load_all, read_warehouse
+
+    raw, curated = tmp_path / "raw", tmp_path / "curated"
+    shutil.copytree(RAW, raw)
+    nightly_refresh(raw, curated, prefer="text")
+    other = tmp_path / "other"
+    tables = {t: pq.read_table(curated / f"{t}.parquet") for t in curated_tables(curated) | {"runs": 0}}
+    url = _duck(other)
+    last = _last_run(curated)["run_id"]
+    # An empty warehouse, then one holding the last run: the first load replaces, the second patches.
+    assert load_all(other, url, tables, Delta(last, 1, frozenset({"chiba-genki-5"})))[1] == "replace"
+    assert load_all(other, url, tables, Delta(last, 1, frozenset({"chiba-genki-5"})))[1] == "delta"
+    assert load_all(other, url, tables, Delta("another-run", 1, frozenset()))[1] == "replace"
+    assert len(read_warehouse(url, "indicators")) == tables["indicators"].num_rows
 
 
 def test_merge_inserts_recomputed_plans_where_a_sort_would_put_them():

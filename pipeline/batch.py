@@ -1,0 +1,128 @@
+"""A refresh's unit of work: a batch of whole plans, processed where a task runs.
+
+A batch extracts the plans' new or revised documents, assembles their rows with those of
+the documents carried over, derives the plan tables (:mod:`pipeline.derive`), validates
+them, and returns everything as Arrow tables. Every step depends on the batch's own plans
+only, so the batches of one run are independent: on a Dask cluster, derivation and
+validation run on the workers next to extraction, and only compact Arrow tables travel
+back to the flow.
+
+Workers read the documents (and, when a plan keeps rows of an earlier run, the previous
+curated Parquet) from the paths the flow gives them: a shared filesystem, as for ``raw/``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pipeline.derive import derive
+from pipeline.extract import extract_document
+from pipeline.manifest import Plan
+from pipeline.run import WorkPlan, assemble
+from pipeline.state import PLAN_TABLES, Previous
+from schemas import TABLES
+
+MAX_BATCH_DOCUMENTS = 200  # documents extracted per task, at most
+TASKS_PER_WORKER = 8  # enough tasks that a worker finishing early finds another
+
+
+@dataclass
+class PlanBatch:
+    """Some plans to recompute, with their documents to extract and to carry over."""
+
+    plans: dict[str, Plan]
+    work: WorkPlan  # these plans' documents only
+    previous_dir: Path | None  # the curated folder of the last run (None: no history)
+    run_id: str
+    now: dt.datetime
+
+    @property
+    def label(self) -> str:
+        first = min(self.plans) if self.plans else "-"
+        return f"{first} (+{len(self.plans) - 1} plans, {len(self.work.extract)} documents)"
+
+
+@dataclass
+class BatchResult:
+    """What a batch produced: ``documents`` rows by key (a path, or ``path#previous`` for the
+    last good version kept next to a failed revision), the batch's rows of every plan table
+    (Arrow, validation results included), and time spent per step (CPU seconds)."""
+
+    documents: dict[str, dict[str, Any]]
+    tables: dict[str, Any]
+    messages: list[str] = field(default_factory=list)
+    extracted: list[dict[str, Any]] = field(default_factory=list)  # documents rows, in extraction order
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def process_batch(batch: PlanBatch) -> BatchResult:
+    """Extract → assemble → derive → validate the plans of ``batch`` (bad documents become
+    failed outcomes; only unexpected I/O errors raise, and the task is retried)."""
+    from pipeline.validate import validate
+
+    cpu: dict[str, float] = {}
+    clock = time.thread_time
+    t = clock()
+    outcomes = [
+        extract_document(
+            s.path, rel_path=s.rel_path, plan_id=s.plan_id, kind=s.kind, password=s.password, limits=s.limits,
+            now=batch.now,
+        )
+        for s in batch.work.extract
+    ]
+    cpu["extract"], t = clock() - t, clock()
+    records, docs, messages = assemble(batch.work, outcomes, Previous(batch.previous_dir), set(batch.plans))
+    records["documents"] = [docs[k] for k in sorted(docs) if docs[k]["plan_id"] in batch.plans]
+    messages += derive(records, batch.plans)
+    cpu["derive"], t = clock() - t, clock()
+    records["validation_results"] = validate(records, batch.run_id) if batch.plans else []
+    cpu["validate"], t = clock() - t, clock()
+    tables = {name: TABLES[name].to_arrow(records.get(name, [])) for name in PLAN_TABLES}
+    cpu["to arrow"] = clock() - t
+    return BatchResult(docs, tables, messages, [o.document for o in outcomes], cpu)
+
+
+def plan_batches(
+    plans: dict[str, Plan], work: WorkPlan, affected: Iterable[str], workers: int, *,
+    previous_dir: Path | None, run_id: str, now: dt.datetime,
+) -> tuple[list[PlanBatch], WorkPlan]:
+    """Split the affected plans into batches of whole plans (in plan order, a few hundred
+    documents at most, several per worker); return them and the work of the other plans
+    (documents carried over as they are)."""
+    todo = sorted(set(affected))
+    by_plan: dict[str, WorkPlan] = {pid: WorkPlan() for pid in todo}
+    rest = WorkPlan(removed=work.removed)
+    for spec in work.extract:
+        by_plan[spec.plan_id].extract.append(spec)  # an extracted document's plan is affected
+    for item in work.reuse:
+        (by_plan.get(item[0].plan_id) or rest).reuse.append(item)
+    for item in work.quarantined:
+        (by_plan.get(item[0].plan_id) or rest).quarantined.append(item)
+    weight = {pid: max(1, len(w.extract)) for pid, w in by_plan.items()}
+    total = sum(weight.values())
+    size = max(1, min(MAX_BATCH_DOCUMENTS, -(-total // (TASKS_PER_WORKER * max(workers, 1)))))
+    groups: list[list[str]] = []
+    for pid in todo:
+        if not groups or sum(weight[p] for p in groups[-1]) + weight[pid] > size:
+            groups.append([])
+        groups[-1].append(pid)
+    batches = [
+        PlanBatch(
+            plans={pid: plans[pid] for pid in group},
+            work=WorkPlan(
+                extract=[s for pid in group for s in by_plan[pid].extract],
+                reuse=[r for pid in group for r in by_plan[pid].reuse],
+                quarantined=[q for pid in group for q in by_plan[pid].quarantined],
+            ),
+            previous_dir=previous_dir,
+            run_id=run_id,
+            now=now,
+        )
+        for group in groups
+    ]
+    return batches, rest
