@@ -130,7 +130,7 @@ def nightly_refresh(
         summary.messages += manifest.warnings
         previous = Previous(curated)  # the last run's tables, each read once, as Arrow
         previous_docs = previous.rows("documents")
-        work = plan(manifest, quote(previous_docs))
+        work = plan(quote(manifest), quote(previous_docs))
     summary.skipped_unchanged = len(work.reuse)
     summary.quarantined = len(work.quarantined)
     summary.seen = len(manifest.documents)
