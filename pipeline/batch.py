@@ -22,7 +22,7 @@ from typing import Any
 
 from pipeline.derive import derive
 from pipeline.extract import extract_document
-from pipeline.manifest import Plan
+from pipeline.manifest import DocumentSpec, Plan
 from pipeline.run import WorkPlan, assemble
 from pipeline.state import PLAN_TABLES, Previous
 from schemas import TABLES
@@ -31,6 +31,10 @@ from schemas import TABLES
 # per task: batches are large, yet several per worker so that the workers stay balanced.
 MAX_BATCH_DOCUMENTS = 250  # documents extracted per task, at most
 TASKS_PER_WORKER = 4
+# Batches are balanced by estimated extraction cost, in text exports: a PDF of 7–21 pages
+# takes 1–4 s (bench/extract.py), a text export of the same document ~0.03 s.
+PDF_COST = 100
+MAX_BATCH_COST = 1500
 
 
 @dataclass
@@ -89,13 +93,17 @@ def process_batch(batch: PlanBatch) -> BatchResult:
     return BatchResult(docs, tables, messages, [o.document for o in outcomes], cpu)
 
 
+def _cost(spec: DocumentSpec) -> int:
+    return PDF_COST if spec.path.suffix.lower() == ".pdf" else 1
+
+
 def plan_batches(
     plans: dict[str, Plan], work: WorkPlan, affected: Iterable[str], workers: int, *,
     previous_dir: Path | None, run_id: str, now: dt.datetime,
 ) -> tuple[list[PlanBatch], WorkPlan]:
     """Split the affected plans into batches of whole plans (in plan order, a few hundred
-    documents at most, several per worker); return them and the work of the other plans
-    (documents carried over as they are)."""
+    documents at most, several per worker, PDFs counted by their cost so that batches take
+    about as long); return them and the work of the other plans (documents carried over)."""
     todo = sorted(set(affected))
     by_plan: dict[str, WorkPlan] = {pid: WorkPlan() for pid in todo}
     rest = WorkPlan(removed=work.removed)
@@ -105,14 +113,18 @@ def plan_batches(
         (by_plan.get(item[0].plan_id) or rest).reuse.append(item)
     for item in work.quarantined:
         (by_plan.get(item[0].plan_id) or rest).quarantined.append(item)
-    weight = {pid: max(1, len(w.extract)) for pid, w in by_plan.items()}
+    weight = {pid: max(1, sum(_cost(s) for s in w.extract)) for pid, w in by_plan.items()}
     total = sum(weight.values())
-    size = max(1, min(MAX_BATCH_DOCUMENTS, -(-total // (TASKS_PER_WORKER * max(workers, 1)))))
+    size = max(1, min(MAX_BATCH_COST, -(-total // (TASKS_PER_WORKER * max(workers, 1)))))
     groups: list[list[str]] = []
+    cost = count = 0
     for pid in todo:
-        if not groups or sum(weight[p] for p in groups[-1]) + weight[pid] > size:
+        n = len(by_plan[pid].extract)
+        if not groups or cost + weight[pid] > size or count + n > MAX_BATCH_DOCUMENTS:
             groups.append([])
+            cost = count = 0
         groups[-1].append(pid)
+        cost, count = cost + weight[pid], count + n
     batches = [
         PlanBatch(
             plans={pid: plans[pid] for pid in group},
