@@ -115,16 +115,24 @@ def plan_batches(
         (by_plan.get(item[0].plan_id) or rest).quarantined.append(item)
     weight = {pid: max(1, sum(_cost(s) for s in w.extract)) for pid, w in by_plan.items()}
     total = sum(weight.values())
-    size = max(1, min(MAX_BATCH_COST, -(-total // (TASKS_PER_WORKER * max(workers, 1)))))
-    groups: list[list[str]] = []
-    cost = count = 0
+    # As many batches of equal cost as a multiple of the workers, so that none idles at the
+    # end: a batch closes when the running cost passes its share of the total.
+    workers = max(workers, 1)
+    count = max(TASKS_PER_WORKER * workers, -(-total // MAX_BATCH_COST))
+    count = -(-count // workers) * workers
+    groups: list[list[str]] = [[]]
+    running = documents = 0
     for pid in todo:
         n = len(by_plan[pid].extract)
-        if not groups or cost + weight[pid] > size or count + n > MAX_BATCH_DOCUMENTS:
+        if groups[-1] and documents + n > MAX_BATCH_DOCUMENTS:
             groups.append([])
-            cost = count = 0
+            documents = 0
         groups[-1].append(pid)
-        cost, count = cost + weight[pid], count + n
+        running, documents = running + weight[pid], documents + n
+        if running * count >= total * len(groups) and pid != todo[-1]:
+            groups.append([])
+            documents = 0
+    groups = [g for g in groups if g]
     batches = [
         PlanBatch(
             plans={pid: plans[pid] for pid in group},
