@@ -8,6 +8,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -38,7 +39,9 @@ def prefect_server(timeout: float = 180.0) -> Iterator[str]:
     port = _free_port()
     url = f"http://127.0.0.1:{port}/api"
     prefect = Path(sys.executable).with_name("prefect")
-    log = open(Path(os.environ.get("PREFECT_HOME", ".")) / "server.log", "ab")  # noqa: SIM115
+    # The server's log goes to PREFECT_HOME, else to the temporary folder (never the working tree).
+    folder = Path(os.environ.get("PREFECT_HOME") or tempfile.gettempdir())
+    log = open(folder / "plan-etl-prefect-server.log", "ab")  # noqa: SIM115
     proc = subprocess.Popen(
         [str(prefect), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
         stdout=log,
