@@ -1,5 +1,7 @@
-"""The nightly refresh as a Prefect flow: discover → extract (a task per document) →
-normalize (link across a plan's documents) → load → record the run.
+"""The nightly refresh as a Prefect flow: discover → plan the work (skip unchanged documents,
+find the plans to recompute) → process plans (a task per batch of whole plans: extract,
+derive, validate; :mod:`pipeline.batch`) → compare → merge with the rows carried over →
+load (by delta when the warehouse holds the last run) → report.
 
 Runs without a Prefect server (Prefect starts a temporary one in the process), or against
 the server named by ``PREFECT_API_URL``. ``plan-etl run`` calls :func:`nightly_refresh`.
