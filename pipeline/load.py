@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from pipeline.state import PLAN_TABLES, canonical_order, fresh_rows
 from schemas import TABLES
 
 
@@ -38,12 +39,6 @@ class Delta:
     base_run: str
     base_runs: int
     keep: frozenset[str]
-
-    def fresh(self, table):
-        """The rows of ``table`` that are not of a kept plan (Arrow)."""
-        from pipeline.state import fresh_rows
-
-        return fresh_rows(table, self.keep)
 
 
 def build_tables(records: dict[str, list[dict[str, Any]]]):
@@ -136,12 +131,12 @@ def _load_postgres(dsn: str, tables: dict, delta: Delta | None) -> str:
             how = "delta" if delta and _in_sync(con, delta, "public", "%s") else "replace"
             for done, (name, table) in enumerate(tables.items(), 1):
                 schema = TABLES[name]
-                if how == "delta" and name in _plan_tables():
+                if how == "delta" and name in PLAN_TABLES:
                     con.execute(
                         f'DELETE FROM "{name}" WHERE plan_id IS NULL OR NOT (plan_id = ANY(%s))',
                         [sorted(delta.keep)],
                     )
-                    table = delta.fresh(table)
+                    table = fresh_rows(table, delta.keep)
                 else:
                     con.execute(f'DROP TABLE IF EXISTS "{name}"')
                     con.execute(schema.ddl("postgresql"))
@@ -156,12 +151,6 @@ def _load_postgres(dsn: str, tables: dict, delta: Delta | None) -> str:
         raise WarehouseError(f"loading the PostgreSQL warehouse failed, nothing was changed: {exc}") from exc
     finally:
         con.close()
-
-
-def _plan_tables() -> tuple[str, ...]:
-    from pipeline.state import PLAN_TABLES
-
-    return PLAN_TABLES
 
 
 def _in_sync(con, delta: Delta, schema_name: str, mark: str) -> bool:
@@ -215,12 +204,12 @@ def _load_duckdb(path: Path, tables: dict, delta: Delta | None) -> str:
             con.register("plan_etl_keep", pa.table({"plan_id": pa.array(sorted(delta.keep), pa.string())}))
         for done, (name, table) in enumerate(tables.items(), 1):
             schema = TABLES[name]
-            if how == "delta" and name in _plan_tables():
+            if how == "delta" and name in PLAN_TABLES:
                 con.execute(
                     f'DELETE FROM "{name}" WHERE plan_id IS NULL '
                     "OR plan_id NOT IN (SELECT plan_id FROM plan_etl_keep)"
                 ).fetchall()
-                table = delta.fresh(table)
+                table = fresh_rows(table, delta.keep)
             else:
                 con.execute(f'DROP TABLE IF EXISTS "{name}"')
                 con.execute(schema.ddl("duckdb"))
@@ -252,8 +241,6 @@ def _write(curated_dir: Path, warehouse_url: str, tables: dict, delta: Delta | N
 
 def replace_tables(curated_dir: Path, warehouse_url: str, records: dict[str, list[dict[str, Any]]]) -> None:
     """Replace only the given tables (e.g. validation_results after `plan-etl validate`)."""
-    from pipeline.state import canonical_order
-
     _write(
         curated_dir,
         warehouse_url,
