@@ -30,7 +30,7 @@ from pipeline.manifest import Manifest, load_manifest  # noqa: E402
 from pipeline.progress import listening, notify  # noqa: E402
 from pipeline.run import RunSummary, WorkPlan, affected_plans, assemble, new_run_id, plan_work  # noqa: E402
 from pipeline.sources import materialize  # noqa: E402
-from pipeline.state import Previous, carry_over, merge, validation_counts  # noqa: E402
+from pipeline.state import PAIR_TABLE, Previous, carry_pairs, carry_plans, merge, validation_counts  # noqa: E402
 from pipeline.validate import write_report  # noqa: E402
 from schemas import TABLES  # noqa: E402
 
@@ -130,7 +130,7 @@ def nightly_refresh(
     with summary.stage("discover"):
         manifest = discover(raw, prefer)
         summary.messages += manifest.warnings
-        previous = Previous(curated)  # the last run's tables, each read once, as Arrow
+        previous = Previous(curated.resolve())  # the last run's tables, each read once, as Arrow
         previous_docs = previous.rows("documents")
         work = plan(quote(manifest), quote(previous_docs))
     summary.skipped_unchanged = len(work.reuse)
@@ -152,11 +152,14 @@ def nightly_refresh(
     ]
     if unchanged and last_run.get("warehouse") == _redact(warehouse):
         return _record_noop(summary, curated, warehouse, previous_docs, previous)
-    todo, rest = plan_batches(manifest.plans, work, affected, workers, previous_dir=curated.resolve(),
+    todo, rest = plan_batches(manifest.plans, work, affected, workers, previous=previous,
                               run_id=summary.run_id, now=started)
     notify("start", {"total": len(work.extract), "skipped": len(work.reuse)})
     with summary.stage("process plans"):  # extract → assemble → derive → validate, per batch of plans
         futures = [process.submit(batch, label=batch.label) for batch in todo]
+        # While the tasks run: the rows of the plans not recomputed, read from the last run
+        # (Parquet decoding runs beside a task's Python work, even in this process).
+        tables = carry_plans(previous, set(manifest.plans) - affected)
         results: list[BatchResult] = []
         for future in futures:
             results.append(future.result())
@@ -180,7 +183,7 @@ def nightly_refresh(
     with summary.stage("compare"):
         plan_rows = [p.record() for _, p in sorted(manifest.plans.items())]
         assignments = records["theme_assignments"].to_pylist() if records else []
-        tables, records["plan_comparison"] = carry_over(previous, plan_rows, affected, assignments)
+        tables[PAIR_TABLE], records[PAIR_TABLE] = carry_pairs(previous, plan_rows, affected, assignments)
     records["documents"], records["plans"] = documents, plan_rows
     summary.finished_at = dt.datetime.now(dt.UTC)
     records["runs"] = previous.rows("runs") + [_run_row(summary, warehouse, len(affected))]

@@ -17,7 +17,6 @@ import datetime as dt
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from pipeline.derive import derive
@@ -43,7 +42,7 @@ class PlanBatch:
 
     plans: dict[str, Plan]
     work: WorkPlan  # these plans' documents only
-    previous_dir: Path | None  # the curated folder of the last run (None: no history)
+    previous: Previous  # the last run's tables (shared with the flow in one process; on Dask, read by the worker)
     run_id: str
     now: dt.datetime
 
@@ -82,7 +81,7 @@ def process_batch(batch: PlanBatch) -> BatchResult:
         for s in batch.work.extract
     ]
     cpu["extract"], t = clock() - t, clock()
-    records, docs, messages = assemble(batch.work, outcomes, Previous(batch.previous_dir), set(batch.plans))
+    records, docs, messages = assemble(batch.work, outcomes, batch.previous, set(batch.plans))
     records["documents"] = [docs[k] for k in sorted(docs) if docs[k]["plan_id"] in batch.plans]
     messages += derive(records, batch.plans)
     cpu["derive"], t = clock() - t, clock()
@@ -99,7 +98,7 @@ def _cost(spec: DocumentSpec) -> int:
 
 def plan_batches(
     plans: dict[str, Plan], work: WorkPlan, affected: Iterable[str], workers: int, *,
-    previous_dir: Path | None, run_id: str, now: dt.datetime,
+    previous: Previous, run_id: str, now: dt.datetime,
 ) -> tuple[list[PlanBatch], WorkPlan]:
     """Split the affected plans into batches of whole plans (in plan order, a few hundred
     documents at most, several per worker, PDFs counted by their cost so that batches take
@@ -141,7 +140,7 @@ def plan_batches(
                 reuse=[r for pid in group for r in by_plan[pid].reuse],
                 quarantined=[q for pid in group for q in by_plan[pid].quarantined],
             ),
-            previous_dir=previous_dir,
+            previous=previous,
             run_id=run_id,
             now=now,
         )

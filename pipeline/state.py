@@ -8,6 +8,7 @@ that the result is the same, row for row, as a refresh from scratch.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +26,23 @@ PAIR_TABLE = "plan_comparison"  # keyed by (plan_a, plan_b): carried over pair b
 
 class Previous:
     """The curated Parquet tables of the last run (empty tables when there was none, or
-    when ``curated_dir`` is None)."""
+    when ``curated_dir`` is None).
+
+    Each table is read once, on first use, by whichever thread asks first (the flow and a
+    task running beside it share one object). Pickled (to a Dask worker), only the folder
+    travels: the worker reads what it needs itself.
+    """
 
     def __init__(self, curated_dir: Path | None) -> None:
         self.dir = curated_dir
         self._tables: dict[str, Any] = {}
+        self._locks: dict[str, threading.Lock] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"dir": self.dir}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["dir"])
 
     def _path(self, name: str) -> Path | None:
         path = None if self.dir is None else self.dir / f"{name}.parquet"
@@ -37,11 +50,12 @@ class Previous:
 
     def table(self, name: str):
         """The whole previous table as Arrow, in the current schema (empty if absent)."""
-        if name not in self._tables:
-            import pyarrow.parquet as pq
+        with self._locks.setdefault(name, threading.Lock()):
+            if name not in self._tables:
+                import pyarrow.parquet as pq
 
-            path, schema = self._path(name), TABLES[name].arrow_schema()
-            self._tables[name] = _conform(pq.read_table(path), schema) if path else schema.empty_table()
+                path, schema = self._path(name), TABLES[name].arrow_schema()
+                self._tables[name] = _conform(pq.read_table(path), schema) if path else schema.empty_table()
         return self._tables[name]
 
     def compatible(self) -> bool:
@@ -63,6 +77,28 @@ class Previous:
         if not table.num_rows:
             return table.schema.empty_table()
         return table.filter(_is_in(table, column, values))
+
+    def plans(self, name: str, keep: set[str]):
+        """The rows of the plans in ``keep`` (Arrow). A table of the last run is in plan order,
+        so this is the table less the blocks of the other plans: zero-copy slices, where a
+        filter would copy every kept row (~0.8 s for the 1.5 M rows of 1,788 plans)."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        table = self.table(name) if keep else TABLES[name].arrow_schema().empty_table()
+        if not table.num_rows:
+            return table.schema.empty_table()
+        column = table["plan_id"]
+        drop = set(pc.unique(column).drop_null().to_pylist()) - keep
+        if not _plan_ordered(column) or len(drop) > MAX_INSERTED_PLANS:
+            return table.filter(_is_in(table, "plan_id", keep))
+        pieces, at = [], 0
+        for plan in sorted(drop):
+            start = pc.sum(pc.less(column, plan)).as_py() or 0
+            pieces.append(table.slice(at, start - at))
+            at = start + (pc.sum(pc.equal(column, plan)).as_py() or 0)
+        pieces.append(table.slice(at, len(column) - column.null_count - at))  # nulls (last) dropped
+        return pa.concat_tables([p for p in pieces if p.num_rows] or [table.schema.empty_table()])
 
     def pairs(self) -> set[tuple[str, str]]:
         """The (plan_a, plan_b) pairs of the previous comparison table."""
@@ -146,11 +182,14 @@ MAX_INSERTED_PLANS = 64  # beyond this many recomputed plans, one sort is cheape
 
 def _insertable(kept, fresh) -> bool:
     """Few fresh plans and a kept table in plan order (nulls last): insertion is exact."""
+    return len(fresh["plan_id"].unique()) <= MAX_INSERTED_PLANS and _plan_ordered(kept["plan_id"])
+
+
+def _plan_ordered(column) -> bool:
+    """Sorted by plan_id, nulls last (the canonical order of a plan table)."""
     import pyarrow.compute as pc
 
-    if len(fresh["plan_id"].unique()) > MAX_INSERTED_PLANS:
-        return False
-    values = kept["plan_id"].combine_chunks()
+    values = column.combine_chunks() if hasattr(column, "combine_chunks") else column
     n = len(values) - values.null_count
     if values.slice(n).null_count != values.null_count:
         return False  # a null before the end
@@ -189,27 +228,31 @@ def canonical_order(name: str, table):
     return table.take(order)
 
 
-def carry_over(
-    previous: Previous, plans: list[dict[str, Any]], affected: set[str], assignments: list[dict[str, Any]]
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """What tonight keeps from the last run, and the comparisons it must redo.
+def carry_plans(previous: Previous, keep: set[str]) -> dict[str, Any]:
+    """What tonight keeps of every plan table: the rows of the plans in ``keep`` (Arrow,
+    slices of the previous tables; read while the tasks run)."""
+    return {name: previous.plans(name, keep) for name in PLAN_TABLES}
 
-    Returns (carried Arrow tables: every plan table's rows of the plans not recomputed, and
-    the comparison rows of pairs where neither side changed; fresh ``plan_comparison`` rows
-    for the other pairs). ``assignments`` are the fresh theme assignments of ``affected``.
+
+def carry_pairs(
+    previous: Previous, plans: list[dict[str, Any]], affected: set[str], assignments: list[dict[str, Any]]
+) -> tuple[Any, list[dict[str, Any]]]:
+    """The comparisons tonight keeps and those it must redo.
+
+    Returns (the previous comparison rows of pairs where neither side changed, as Arrow;
+    fresh ``plan_comparison`` rows for the other pairs). ``assignments`` are the fresh theme
+    assignments of ``affected``.
     """
     from pipeline.compare import compare_pairs, comparison_pairs
 
     keep = {p["plan_id"] for p in plans} - affected
-    carried = {name: previous.select(name, "plan_id", keep) for name in PLAN_TABLES}
     pairs = comparison_pairs(plans)
     before = previous.pairs() if keep else set()
     kept_pairs = {p for p in pairs if p[0] in keep and p[1] in keep and p in before}
     todo = [p for p in pairs if p not in kept_pairs]
     others = {plan for pair in todo for plan in pair} - affected
     rows = compare_pairs(todo, assignments + previous.rows_where("theme_assignments", "plan_id", others))
-    carried[PAIR_TABLE] = previous.select_pairs(kept_pairs)
-    return carried, rows
+    return previous.select_pairs(kept_pairs), rows
 
 
 def validation_counts(results) -> dict[str, int]:

@@ -13,6 +13,7 @@ from pipeline.batch import MAX_BATCH_DOCUMENTS, plan_batches, process_batch
 from pipeline.manifest import DocumentSpec, Plan, load_manifest
 from pipeline.prefect_server import prefect_server
 from pipeline.run import WorkPlan
+from pipeline.state import Previous
 
 
 def _many_plans(n_plans: int, docs_per_plan: int):
@@ -24,7 +25,7 @@ def _many_plans(n_plans: int, docs_per_plan: int):
 
 def test_batches_hold_whole_plans_each_once_and_enough_of_them():
     plans, work = _many_plans(1788, 1)
-    kw = {"previous_dir": None, "run_id": "r", "now": None}
+    kw = {"previous": Previous(None), "run_id": "r", "now": None}
     for workers in (1, 2):
         todo, rest = plan_batches(plans, work, set(plans), workers, **kw)
         assert sorted(p for b in todo for p in b.plans) == sorted(plans)  # every plan once, in order
@@ -45,9 +46,9 @@ def test_batches_of_one_plan_give_the_tables_of_one_batch_of_all():
 
     manifest = load_manifest(RAW, prefer="text")
     work = WorkPlan(extract=list(manifest.documents))
-    kw = {"previous_dir": None, "run_id": "r", "now": None}
+    kw = {"previous": Previous(None), "run_id": "r", "now": None}
     together, _ = plan_batches(manifest.plans, work, set(manifest.plans), 1, **kw)
-    together[0] = together[0].__class__(manifest.plans, work, None, "r", None)  # one batch of both plans
+    together[0] = together[0].__class__(manifest.plans, work, Previous(None), "r", None)  # one batch of both plans
     apart, _ = plan_batches(manifest.plans, work, set(manifest.plans), 4, **kw)
     assert len(apart) == 2
     one = process_batch(together[0])

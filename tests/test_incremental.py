@@ -127,6 +127,33 @@ def test_merge_inserts_recomputed_plans_where_a_sort_would_put_them():
     assert out["plan_id"].to_pylist() == ["a", "b", "c"]
 
 
+def test_kept_plans_are_the_previous_table_less_the_other_plans_blocks(tmp_path):
+    """Previous.plans slices the recomputed and removed plans out of a table in plan order
+    (rows of no plan dropped), and filters a table in any other order: the same rows."""
+    import pyarrow.parquet as pq
+
+    from pipeline.state import Previous
+    from schemas import TABLES
+
+    def row(plan, n):
+        return {"run_id": "r", "suite": "s", "expectation": str(n), "severity": "error", "plan_id": plan,
+                "success": True, "unexpected_count": 0, "details": ""}
+
+    rows = [row(p, n) for p in ("a", "b", "c", "d", "e") for n in (2, 1)] + [row(None, 0)]
+    keep = {"a", "c", "e", "x"}  # b recomputed, d removed from the manifest, x new
+    expected = [(r["plan_id"], r["expectation"]) for r in rows if r["plan_id"] in keep]
+    for name, table in {"sorted": rows, "unsorted": rows[::-1]}.items():
+        folder = tmp_path / name
+        folder.mkdir()
+        pq.write_table(TABLES["validation_results"].to_arrow(table), folder / "validation_results.parquet")
+        out = Previous(folder).plans("validation_results", keep).to_pylist()
+        got = [(r["plan_id"], r["expectation"]) for r in out]
+        assert got == (expected if name == "sorted" else expected[::-1]), name
+    previous = Previous(tmp_path / "sorted")
+    assert previous.plans("validation_results", set()).num_rows == 0
+    assert previous.plans("validation_results", {"a", "b", "c", "d", "e"}).num_rows == 10
+
+
 def test_to_arrow_coerces_what_arrow_would_refuse():
     import datetime as dt
 
