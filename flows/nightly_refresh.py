@@ -229,6 +229,7 @@ def run_refresh(
                 "threads_per_worker": 1,
                 "processes": True,
                 "dashboard_address": None,
+                "preload": ["pipeline.worker"],  # imports and GX suites ready before the first task
             }
         )
     )

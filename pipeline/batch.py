@@ -28,11 +28,12 @@ from schemas import TABLES
 
 # A task validates its plans in one GX run per suite, whose fixed cost (~1.3 s warm) is paid
 # per task: batches are large, yet several per worker so that the workers stay balanced.
-MAX_BATCH_DOCUMENTS = 250  # documents extracted per task, at most
+MAX_BATCH_DOCUMENTS = 400  # documents extracted per task, at most
 TASKS_PER_WORKER = 4
-# Batches are balanced by estimated extraction cost, in text exports: a PDF of 7–21 pages
-# takes 1–4 s (bench/extract.py), a text export of the same document ~0.03 s.
-PDF_COST = 100
+# Batches are balanced by estimated cost, in text exports: a text export takes ~0.05 s in
+# a task (extraction 0.005–0.04 s, derivation and validation ~0.02 s), a PDF of the bundled
+# kinds (7–21 pages) 0.3–1.3 s to extract (bench/extract.py).
+PDF_COST = 25
 MAX_BATCH_COST = 1500
 
 
@@ -85,10 +86,11 @@ def process_batch(batch: PlanBatch) -> BatchResult:
     records["documents"] = [docs[k] for k in sorted(docs) if docs[k]["plan_id"] in batch.plans]
     messages += derive(records, batch.plans)
     cpu["derive"], t = clock() - t, clock()
-    records["validation_results"] = validate(records, batch.run_id) if batch.plans else []
-    cpu["validate"], t = clock() - t, clock()
     tables = {name: TABLES[name].to_arrow(records.get(name, [])) for name in PLAN_TABLES}
-    cpu["to arrow"] = clock() - t
+    cpu["to arrow"], t = clock() - t, clock()
+    results = validate(records, batch.run_id, arrow=tables) if batch.plans else []
+    tables["validation_results"] = TABLES["validation_results"].to_arrow(results)
+    cpu["validate"] = clock() - t
     return BatchResult(docs, tables, messages, [o.document for o in outcomes], cpu)
 
 
@@ -117,7 +119,8 @@ def plan_batches(
     # As many batches of equal cost as a multiple of the workers, so that none idles at the
     # end: a batch closes when the running cost passes its share of the total.
     workers = max(workers, 1)
-    count = max(TASKS_PER_WORKER * workers, -(-total // MAX_BATCH_COST))
+    documents = sum(len(w.extract) for w in by_plan.values())
+    count = max(TASKS_PER_WORKER * workers, -(-total // MAX_BATCH_COST), -(-documents // MAX_BATCH_DOCUMENTS))
     count = -(-count // workers) * workers
     groups: list[list[str]] = [[]]
     running = documents = 0

@@ -154,44 +154,65 @@ def _where(row: dict[str, Any], paths: dict[str, str]) -> str:
     return str(path)
 
 
-def validate(tables: Records, run_id: str) -> list[dict[str, Any]]:
-    """Run every suite over ``tables``; return ``validation_results`` rows."""
+def validate(tables: Records, run_id: str, arrow: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Run every suite over ``tables``; return ``validation_results`` rows. ``arrow`` may hold
+    some of the tables already as Arrow (a batch converts them anyway): not converted twice."""
     gx, ctx = _gx()
+    arrow = arrow or {}
     paths = {d["doc_id"]: d["source_path"] for d in tables.get("documents", [])}
     results: list[dict[str, Any]] = []
     for table in TABLES:
         if table in SKIP_TABLES or not tables.get(table):
             continue
-        results += _run_table_suite(gx, ctx, table, tables[table], paths, run_id)
+        data = arrow[table] if table in arrow else TABLES[table].to_arrow(tables[table])
+        results += _run_table_suite(gx, ctx, table, data, paths, run_id)
     results += _run_rules(gx, ctx, tables, run_id)
     return results
+
+
+def prepare() -> None:
+    """Import GX and build every suite now (a Dask worker does it when it starts: the first
+    batch it validates would otherwise pay ~3 s for it)."""
+    gx, ctx = _gx()
+    for table in TABLES:
+        if table not in SKIP_TABLES:
+            _suite(gx, ctx, f"table_{table}", _table_specs(table))
+    _suite(gx, ctx, "rules", _rule_specs())
 
 
 _SUITE_LOCK = threading.Lock()
 
 
 def _suite(gx, ctx, name: str, specs: list[dict[str, Any]]):
-    """The validation definition ``name``: built on first use, then reused (building a suite
-    costs GX more than running it on one plan's rows)."""
+    """The suite ``name`` and the batch definition it runs on (a whole pandas DataFrame):
+    built on first use, then reused (building a suite costs GX more than running it on one
+    plan's rows)."""
     with _SUITE_LOCK:
         try:
-            return ctx.validation_definitions.get(name)
+            suite = ctx.suites.get(name)
         except gx.exceptions.DataContextError:
-            pass
+            suite = None
         try:
             source = ctx.data_sources.get("plan_etl")
         except KeyError:
             source = ctx.data_sources.add_pandas("plan_etl")
-        return _new_suite(gx, ctx, source, name, specs)
+        if suite is not None:
+            return suite, source.get_asset(name).get_batch_definition(name)
+        asset = source.add_dataframe_asset(name)
+        batch = asset.add_batch_definition_whole_dataframe(name)
+        suite = ctx.suites.add(gx.ExpectationSuite(name=name))
+        for i, spec in enumerate(specs):
+            suite.add_expectation(_expectation(gx, spec, i))
+        return suite, batch
 
 
-def _new_suite(gx, ctx, source, name: str, specs: list[dict[str, Any]]):
-    asset = source.add_dataframe_asset(name)
-    batch = asset.add_batch_definition_whole_dataframe(name)
-    suite = ctx.suites.add(gx.ExpectationSuite(name=name))
-    for i, spec in enumerate(specs):
-        suite.add_expectation(_expectation(gx, spec, i))
-    return ctx.validation_definitions.add(gx.ValidationDefinition(name=name, data=batch, suite=suite))
+def _run(gx, ctx, name: str, specs: list[dict[str, Any]], frame, result_format: str):
+    """Validate ``frame`` with the suite ``name``. Through the batch, not a stored validation
+    definition: a long-lived process (``plan-etl serve``, a Dask worker) would otherwise keep
+    every result it ever produced in the context's in-memory result store."""
+    suite, batch_definition = _suite(gx, ctx, name, specs)
+    batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
+    return batch.validate(suite, result_format=result_format)
 
 
 def _spec_of(result, specs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -199,17 +220,15 @@ def _spec_of(result, specs: list[dict[str, Any]]) -> dict[str, Any]:
     return specs[int(result.expectation_config.meta["spec"])]
 
 
-def _run_table_suite(gx, ctx, table: str, records: list[dict], paths: dict[str, str], run_id: str):
+def _run_table_suite(gx, ctx, table: str, arrow, paths: dict[str, str], run_id: str):
     import pandas as pd
 
     specs = _table_specs(table)
-    arrow = TABLES[table].to_arrow(records)
     frame = arrow.to_pandas()
     for spec in specs:
         for col, expr in (spec.get("derive") or {}).items():
             frame[col] = pd.eval(expr, local_dict={c: frame[c] for c in frame.columns}, engine="python")
-    vd = _suite(gx, ctx, f"table_{table}", specs)
-    res = vd.run(batch_parameters={"dataframe": frame}, result_format="COMPLETE")
+    res = _run(gx, ctx, f"table_{table}", specs, frame, "COMPLETE")
     groups = _groups(arrow)
     out = []
     for r in res.results:
@@ -289,6 +308,7 @@ def _run_rules(gx, ctx, tables: Records, run_id: str) -> list[dict[str, Any]]:
     import pandas as pd
 
     rules = suites()["rules"]
+    specs = _rule_specs()
     checks = [c.record() for c in run_rules(tables)]
     frame = pd.DataFrame(
         checks, columns=["rule", "ok", "details", "plan_id", "source_doc_id", "source_page", "source_row"]
@@ -297,13 +317,7 @@ def _run_rules(gx, ctx, tables: Records, run_id: str) -> list[dict[str, Any]]:
     frame = pd.concat(
         [frame, pd.DataFrame({f"ok:{name}": ok.where(frame["rule"] == name, None) for name in rules})], axis=1
     )
-    specs = [
-        {"expectation": "expect_column_values_to_be_in_set", "column": f"ok:{name}", "value_set": [True],
-         **spec, "name": name}
-        for name, spec in rules.items()
-    ]
-    vd = _suite(gx, ctx, "rules", specs)
-    res = vd.run(batch_parameters={"dataframe": frame}, result_format="BOOLEAN_ONLY")
+    res = _run(gx, ctx, "rules", specs, frame, "BOOLEAN_ONLY")
     by_rule_plan: dict[str, dict[str | None, list[dict[str, Any]]]] = {}
     for c in checks:
         by_rule_plan.setdefault(c["rule"], {}).setdefault(c["plan_id"], []).append(c)
@@ -330,6 +344,15 @@ def _run_rules(gx, ctx, tables: Records, run_id: str) -> list[dict[str, Any]]:
                 )
             )
     return out
+
+
+def _rule_specs() -> list[dict[str, Any]]:
+    """One expectation per rule: its column of the check rows holds only ``True``."""
+    return [
+        {"expectation": "expect_column_values_to_be_in_set", "column": f"ok:{name}", "value_set": [True],
+         **spec, "name": name}
+        for name, spec in suites()["rules"].items()
+    ]
 
 
 REPORT_PASSED_LIMIT = 5000  # above this many results, passed expectations are counted, not listed
