@@ -95,6 +95,24 @@ def full_refresh(raw: Path, curated: Path, workers: int):
         return timed_run(raw, curated, workers, cluster.scheduler_address)
 
 
+def timeline(spans: list[tuple[float, float, int]], stage: float) -> str:
+    """How the workers spent the process-plans stage: tasks per worker, busy share, the wait
+    before the first task and the tail after the first worker ran out of work."""
+    if not spans:
+        return "no tasks"
+    start = min(a for a, _, _ in spans)
+    end = max(b for _, b, _ in spans)
+    by_worker: dict[int, list[tuple[float, float]]] = {}
+    for a, b, pid in spans:
+        by_worker.setdefault(pid, []).append((a, b))
+    busy = sum(b - a for a, b, _ in spans)
+    first_idle = min(max(b for _, b in ts) for ts in by_worker.values())
+    return (f"tasks: {len(spans)} on {len(by_worker)} worker process(es), "
+            f"{', '.join(str(len(ts)) for ts in by_worker.values())} each; first to last task {end - start:.1f} s "
+            f"of the {stage:.1f} s stage; tasks busy {busy / (len(by_worker) * (end - start)):.0%} of it; "
+            f"tail (one worker idle) {end - first_idle:.1f} s")
+
+
 def cli_run(raw: Path, curated: Path, api_url: str) -> tuple[float, float]:
     """``plan-etl run`` in a new process (what cron does): its wall time, and that time less
     the start-up of such a process (Python, the CLI, Prefect and the flow module imported)."""
@@ -145,6 +163,7 @@ def main() -> None:
             print("  stages: " + ", ".join(f"{k} {v:.1f} s" for k, v in s.stage_seconds.items()))
             print("  inside the tasks (CPU, all workers): "
                   + ", ".join(f"{k} {v:.1f} s" for k, v in s.task_seconds.items()))
+            print("  " + timeline(s.task_spans, s.stage_seconds["process plans"]))
         # The incremental refreshes run as cron runs them: sequentially (one worker), on the
         # state of the last full refresh.
         curated = base / f"curated-{args.workers[-1]}"

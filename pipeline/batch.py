@@ -14,6 +14,7 @@ curated Parquet) from the paths the flow gives them: a shared filesystem, as for
 from __future__ import annotations
 
 import datetime as dt
+import os
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -64,6 +65,7 @@ class BatchResult:
     messages: list[str] = field(default_factory=list)
     extracted: list[dict[str, Any]] = field(default_factory=list)  # documents rows, in extraction order
     seconds: dict[str, float] = field(default_factory=dict)
+    span: tuple[float, float, int] = (0.0, 0.0, 0)  # wall-clock start, end (epoch seconds), process id
 
 
 def process_batch(batch: PlanBatch) -> BatchResult:
@@ -71,6 +73,7 @@ def process_batch(batch: PlanBatch) -> BatchResult:
     failed outcomes; only unexpected I/O errors raise, and the task is retried)."""
     from pipeline.validate import validate
 
+    started = time.time()
     cpu: dict[str, float] = {}
     clock = time.thread_time
     t = clock()
@@ -91,7 +94,8 @@ def process_batch(batch: PlanBatch) -> BatchResult:
     results = validate(records, batch.run_id, arrow=tables) if batch.plans else []
     tables["validation_results"] = TABLES["validation_results"].to_arrow(results)
     cpu["validate"] = clock() - t
-    return BatchResult(docs, tables, messages, [o.document for o in outcomes], cpu)
+    span = (started, time.time(), os.getpid())
+    return BatchResult(docs, tables, messages, [o.document for o in outcomes], cpu, span)
 
 
 def _cost(spec: DocumentSpec) -> int:

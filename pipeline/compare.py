@@ -145,26 +145,46 @@ def comparison_pairs(plans: list[dict[str, Any]]) -> list[tuple[str, str]]:
 
 
 def compare(records: Records, plan_a: str, plan_b: str, assignments: list[dict[str, Any]] | None = None,
-            themes: tuple[Theme, ...] | None = None, index: dict | None = None) -> list[dict[str, Any]]:
-    """``plan_comparison`` rows: per theme, what each plan covers and its indicators."""
+            themes: tuple[Theme, ...] | None = None, index: dict | None = None,
+            sides: dict | None = None) -> list[dict[str, Any]]:
+    """``plan_comparison`` rows: per theme, what each plan covers and its indicators.
+    ``sides`` memoizes each (plan, theme)'s side across pairs (a prefecture is in many)."""
     themes = themes or load_themes()
     if index is None:
         assignments = assignments if assignments is not None else assign_themes(records, themes)
         index = index_assignments(assignments)
+    sides = {} if sides is None else sides
     out = []
     for theme in themes:
         row: dict[str, Any] = {"plan_a": plan_a, "plan_b": plan_b, "theme": theme.id, "theme_label": theme.label}
         for side, plan in (("a", plan_a), ("b", plan_b)):
-            mine = index.get((plan, theme.id), [])
-            row[f"plan_{side}_measures"] = sum(a["object_type"] == "measure" for a in mine)
-            row[f"plan_{side}_initiatives"] = sum(a["object_type"] == "initiative" for a in mine)
-            names = [a["object_title"] for a in mine if a["object_type"] == "indicator"]
-            row[f"plan_{side}_indicators"] = list(dict.fromkeys(names))
-            row[f"plan_{side}_coverage"] = len(mine)
+            key = (plan, theme.id)
+            if key not in sides:
+                sides[key] = _side(index.get(key, []))
+            measures, initiatives, indicators, coverage = sides[key]
+            row[f"plan_{side}_measures"] = measures
+            row[f"plan_{side}_initiatives"] = initiatives
+            row[f"plan_{side}_indicators"] = list(indicators)
+            row[f"plan_{side}_coverage"] = coverage
         a, b = row["plan_a_coverage"], row["plan_b_coverage"]
         row["covered_by"] = "both" if a and b else plan_a if a else plan_b if b else "none"
         out.append(row)
     return out
+
+
+def _side(mine: list[dict[str, Any]]) -> tuple[int, int, tuple[str, ...], int]:
+    """One plan's side of a theme: measures, initiatives, indicator names (once each), objects."""
+    names = [a["object_title"] for a in mine if a["object_type"] == "indicator"]
+    return (
+        sum(a["object_type"] == "measure" for a in mine),
+        sum(a["object_type"] == "initiative" for a in mine),
+        tuple(dict.fromkeys(names)),
+        len(mine),
+    )
+
+
+#: The theme_assignments columns a comparison reads.
+COMPARED = ["plan_id", "theme", "object_type", "object_title"]
 
 
 def index_assignments(assignments: list[dict[str, Any]]) -> dict[tuple[str, str], list[dict[str, Any]]]:
@@ -178,7 +198,8 @@ def compare_pairs(pairs: list[tuple[str, str]], assignments: list[dict[str, Any]
     """``plan_comparison`` rows of ``pairs`` from the theme assignments of their plans."""
     themes = load_themes()
     index = index_assignments(assignments)
+    sides: dict = {}
     rows = []
     for a, b in pairs:
-        rows += compare({}, a, b, themes=themes, index=index)
+        rows += compare({}, a, b, themes=themes, index=index, sides=sides)
     return rows

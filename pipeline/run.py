@@ -78,6 +78,7 @@ class RunSummary:
     validation_counts: dict[str, int] = field(default_factory=dict)  # expectations: total, error, warning
     stage_seconds: dict[str, float] = field(default_factory=dict)  # wall time per stage of the flow
     task_seconds: dict[str, float] = field(default_factory=dict)  # CPU per step inside the tasks, summed
+    task_spans: list[tuple[float, float, int]] = field(default_factory=list)  # each task: start, end, process
     warehouse_load: str = ""  # "delta" (only recomputed plans' rows changed) or "replace"
 
     @contextlib.contextmanager

@@ -222,8 +222,8 @@ def canonical_order(name: str, table):
     import pyarrow.compute as pc
 
     columns = ["plan_id"] if name in PLAN_TABLES else ["plan_a", "plan_b"] if name == PAIR_TABLE else []
-    if not columns or table.num_rows < 2:
-        return table
+    if not columns or table.num_rows < 2 or (name in PLAN_TABLES and _plan_ordered(table["plan_id"])):
+        return table  # already in order (batches of plans arrive in plan order): no sort, no copy
     order = pc.sort_indices(table, sort_keys=[(c, "ascending", "at_end") for c in columns])
     return table.take(order)
 
