@@ -84,7 +84,7 @@ def full_refresh(raw: Path, curated: Path, workers: int):
     """A full refresh; with several workers on a local Dask cluster started beforehand, whose
     start-up is printed on its own line (as a team's standing cluster would not pay it)."""
     if workers <= 1:
-        return timed_run(raw, curated, workers)
+        return measured(raw, curated, workers)
     from distributed import LocalCluster
 
     t = time.perf_counter()
@@ -92,7 +92,34 @@ def full_refresh(raw: Path, curated: Path, workers: int):
                       preload=["pipeline.worker"]) as cluster:
         print(f"dask cluster of {workers} workers start-up, workers preloaded with pipeline.worker (paid apart, "
               f"as by a standing cluster; `--workers N` pays it per run): {time.perf_counter() - t:.1f} s")
-        return timed_run(raw, curated, workers, cluster.scheduler_address)
+        return measured(raw, curated, workers, cluster.scheduler_address)
+
+
+def measured(raw: Path, curated: Path, workers: int, dask_address: str | None = None):
+    """A timed run and the CPU each process spent during it."""
+    before = cpu_by_process()
+    wall, summary = timed_run(raw, curated, workers, dask_address)
+    after = cpu_by_process()
+    return wall, summary, {k: v - before.get(k, 0.0) for k, v in after.items()}
+
+
+def cpu_by_process() -> dict[str, float]:
+    """CPU seconds so far of this process and its descendants, by role (user + system)."""
+    import psutil
+
+    me = psutil.Process()
+    out: dict[str, float] = {}
+    for proc in [me, *me.children(recursive=True)]:
+        try:
+            cmd = " ".join(proc.cmdline())
+            times = proc.cpu_times()
+        except psutil.Error:
+            continue
+        role = ("flow + dask scheduler (this process)" if proc.pid == me.pid else "prefect server"
+                if "prefect" in cmd and "server" in cmd else "dask workers" if "multiprocessing" in cmd
+                else "other")
+        out[role] = out.get(role, 0.0) + times.user + times.system
+    return out
 
 
 def timeline(spans: list[tuple[float, float, int]], stage: float) -> str:
@@ -155,7 +182,7 @@ def main() -> None:
         for workers in [] if args.incremental_only else args.workers:
             curated = base / f"curated-{workers}"
             shutil.rmtree(curated, ignore_errors=True)
-            wall, s = full_refresh(raw, curated, workers)
+            wall, s, cpu = full_refresh(raw, curated, workers)
             outside = max(0.0, 1 - s.extract_seconds / max(wall * workers, 1e-9))
             print(f"full refresh, {workers} worker(s): {wall:.1f} s, {s.seen / wall:.1f} documents/s, "
                   f"{s.extracted} extracted, {len(s.failed)} failed; outside extraction {outside:.0%} "
@@ -164,6 +191,7 @@ def main() -> None:
             print("  inside the tasks (CPU, all workers): "
                   + ", ".join(f"{k} {v:.1f} s" for k, v in s.task_seconds.items()))
             print("  " + timeline(s.task_spans, s.stage_seconds["process plans"]))
+            print("  CPU by process: " + ", ".join(f"{k} {v:.1f} s" for k, v in cpu.items()))
         # The incremental refreshes run as cron runs them: sequentially (one worker), on the
         # state of the last full refresh.
         curated = base / f"curated-{args.workers[-1]}"

@@ -224,7 +224,7 @@ def _run_table_suite(gx, ctx, table: str, arrow, paths: dict[str, str], run_id: 
     import pandas as pd
 
     specs = _table_specs(table)
-    frame = arrow.to_pandas()
+    frame = arrow.to_pandas(types_mapper=pd.ArrowDtype)  # Arrow-backed: no Python object per cell
     for spec in specs:
         for col, expr in (spec.get("derive") or {}).items():
             frame[col] = pd.eval(expr, local_dict={c: frame[c] for c in frame.columns}, engine="python")
