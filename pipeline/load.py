@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -85,14 +86,16 @@ def duckdb_path(url: str, base: Path | None = None) -> Path:
     return path if path.is_absolute() or base is None else base / path
 
 
-def load_warehouse(url: str, tables: dict, delta: Delta | None = None) -> str:
+def load_warehouse(url: str, tables: dict, delta: Delta | None = None, ready: Callable[[], Any] | None = None) -> str:
     """Change the warehouse's tables to ``tables`` in one transaction: by ``delta`` when it
-    applies, else by replacing every table. Returns ``"delta"`` or ``"replace"``."""
+    applies, else by replacing every table. ``ready`` is called before COMMIT (what else
+    must succeed first; if it raises, nothing changes). Returns ``"delta"`` or ``"replace"``."""
     scheme = urlparse(url).scheme
+    ready = ready or (lambda: None)
     if scheme == "duckdb":
-        return _load_duckdb(duckdb_path(url), tables, delta)
+        return _load_duckdb(duckdb_path(url), tables, delta, ready)
     elif scheme in ("postgresql", "postgres") or scheme.startswith("postgresql+"):
-        return _load_postgres(postgres_dsn(url), tables, delta)
+        return _load_postgres(postgres_dsn(url), tables, delta, ready)
     else:
         raise WarehouseError(
             f"unsupported warehouse URL {url!r}: use duckdb:///path.duckdb or postgresql://…"
@@ -117,7 +120,7 @@ def _pause_for_tests(done: int) -> None:
         time.sleep(float(pause))
 
 
-def _load_postgres(dsn: str, tables: dict, delta: Delta | None) -> str:
+def _load_postgres(dsn: str, tables: dict, delta: Delta | None, ready: Callable[[], Any]) -> str:
     """Change every table in one transaction (PostgreSQL DDL is transactional): readers see
     the old tables until COMMIT, and a failure or a killed process leaves them untouched."""
     import psycopg
@@ -146,6 +149,7 @@ def _load_postgres(dsn: str, tables: dict, delta: Delta | None) -> str:
                         for row in zip(*(column.to_pylist() for column in batch.columns), strict=True):
                             copy.write_row(row)
                 _pause_for_tests(done)
+            ready()
         return how
     except psycopg.Error as exc:
         raise WarehouseError(f"loading the PostgreSQL warehouse failed, nothing was changed: {exc}") from exc
@@ -191,7 +195,7 @@ def read_warehouse(url: str, table: str) -> list[dict[str, Any]]:
         return list(con.execute(f'SELECT * FROM "{table}"'))
 
 
-def _load_duckdb(path: Path, tables: dict, delta: Delta | None) -> str:
+def _load_duckdb(path: Path, tables: dict, delta: Delta | None, ready: Callable[[], Any]) -> str:
     import duckdb
     import pyarrow as pa
 
@@ -218,6 +222,7 @@ def _load_duckdb(path: Path, tables: dict, delta: Delta | None) -> str:
             con.execute(f'INSERT INTO "{name}" ({cols}) SELECT {cols} FROM plan_etl_stage').fetchall()
             con.unregister("plan_etl_stage")
             _pause_for_tests(done)
+        ready()
         con.execute("COMMIT")
         return how
     except Exception as exc:
@@ -228,13 +233,19 @@ def _load_duckdb(path: Path, tables: dict, delta: Delta | None) -> str:
 
 
 def _write(curated_dir: Path, warehouse_url: str, tables: dict, delta: Delta | None = None) -> str:
-    """Stage Parquet, change the warehouse tables in one transaction, then publish Parquet."""
-    staging = stage_curated(curated_dir, tables)
-    try:
-        how = load_warehouse(warehouse_url, tables, delta)
-    except Exception:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+    """Stage Parquet (in a thread: Arrow writes without the GIL) while the warehouse tables
+    change in one transaction, then publish the Parquet files."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1, thread_name_prefix="plan-etl-stage") as pool:
+        staged = pool.submit(stage_curated, curated_dir, tables)
+        try:  # the warehouse commits only once the Parquet files are staged (ready=)
+            how = load_warehouse(warehouse_url, tables, delta, ready=staged.result)
+        except Exception:
+            if staged.exception() is None:
+                shutil.rmtree(staged.result(), ignore_errors=True)
+            raise
+        staging = staged.result()
     publish_curated(staging, curated_dir)
     return how
 

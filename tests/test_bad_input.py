@@ -155,3 +155,29 @@ def test_sigkill_during_load_leaves_the_previous_state(tmp_path, state, backend,
     _kill_mid_load(url)
     after = {t: len(read_warehouse(url, t)) for t in before}
     assert after == before
+
+
+def test_failed_parquet_staging_changes_neither_warehouse_nor_curated(tmp_path, state, monkeypatch):
+    """Parquet is staged while the warehouse loads; the warehouse commits only once the files
+    are staged, so a failed staging (disk full) rolls the warehouse back."""
+    import pyarrow.parquet as pq
+
+    import pipeline.load as load
+    from pipeline.load import WarehouseError, load_all
+
+    url = f"duckdb:///{tmp_path / 'w.duckdb'}"
+    tables = build_tables(state)
+    load_all(tmp_path, url, tables)
+    before = pq.read_table(tmp_path / "initiatives.parquet").num_rows
+    assert len(read_warehouse(url, "initiatives")) == before == 169
+
+    def disk_full(curated_dir, tables):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(load, "stage_curated", disk_full)
+    empty = build_tables({t: [] for t in tables})
+    with pytest.raises(WarehouseError, match="nothing was changed: .*No space left"):
+        load_all(tmp_path, url, empty)
+    assert len(read_warehouse(url, "initiatives")) == 169
+    assert pq.read_table(tmp_path / "initiatives.parquet").num_rows == 169
+    assert not list(tmp_path.glob(".staging-*"))
