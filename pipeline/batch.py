@@ -30,7 +30,7 @@ from schemas import TABLES
 # A task validates its plans in one GX run per suite, whose fixed cost (~1.3 s warm) is paid
 # per task: batches are large, yet several per worker so that the workers stay balanced.
 MAX_BATCH_DOCUMENTS = 400  # documents extracted per task, at most
-TASKS_PER_WORKER = 3
+TASKS_PER_WORKER = 4
 # Batches are balanced by estimated cost, in text exports: a text export takes ~0.05 s in
 # a task (extraction 0.005–0.04 s, derivation and validation ~0.02 s), a PDF of the bundled
 # kinds (7–21 pages) 0.3–1.3 s to extract (bench/extract.py).

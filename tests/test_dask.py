@@ -78,3 +78,17 @@ def test_dask_run_equals_sequential_run(tmp_path):
     expected = tables(tmp_path / "seq")
     assert tables(tmp_path / "dask") == expected
     assert tables(tmp_path / "remote") == expected
+
+
+def test_worker_preload_builds_every_suite_before_the_first_task():
+    """pipeline.worker (Dask's --preload) leaves GX imported and every suite built, so a
+    worker's first batch pays neither."""
+    from pipeline.validate import SKIP_TABLES, _gx
+    from pipeline.worker import dask_setup
+    from schemas import TABLES
+
+    dask_setup(worker=None)
+    _, ctx = _gx()
+    built = {suite.name for suite in ctx.suites.all()}
+    assert {"rules"} | {f"table_{t}" for t in TABLES if t not in SKIP_TABLES} <= built
+    assert len(ctx.suites.get("rules").expectations) >= 30
