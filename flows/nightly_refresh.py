@@ -25,13 +25,12 @@ from prefect.utilities.annotations import quote  # noqa: E402  (big inputs: Pref
 
 from pipeline import derivation_version  # noqa: E402
 from pipeline.batch import BatchResult, PlanBatch, plan_batches, process_batch  # noqa: E402
-from pipeline.compare import COMPARED  # noqa: E402
 from pipeline.load import Delta, load_all  # noqa: E402
 from pipeline.manifest import Manifest, load_manifest  # noqa: E402
 from pipeline.progress import listening, notify  # noqa: E402
 from pipeline.run import RunSummary, WorkPlan, affected_plans, assemble, new_run_id, plan_work  # noqa: E402
 from pipeline.sources import materialize  # noqa: E402
-from pipeline.state import PAIR_TABLE, Previous, carry_pairs, carry_plans, merge, validation_counts  # noqa: E402
+from pipeline.state import PAIR_TABLE, Comparisons, Previous, carry_plans, merge, validation_counts  # noqa: E402
 from pipeline.validate import write_report  # noqa: E402
 from schemas import TABLES  # noqa: E402
 
@@ -161,11 +160,15 @@ def nightly_refresh(
         # While the tasks run: the rows of the plans not recomputed, read from the last run
         # (Parquet decoding runs beside a task's Python work, even in this process).
         tables = carry_plans(previous, set(manifest.plans) - affected)
+        plan_rows = [p.record() for _, p in sorted(manifest.plans.items())]
+        comparisons = Comparisons(previous, plan_rows, affected)
         results: list[BatchResult] = []
         for future in futures:
             results.append(future.result())
             for document in results[-1].extracted:
                 notify("document", {"path": document["source_path"], "status": document["status"]})
+            # The pairs this batch completes are compared while the next batches run.
+            comparisons.add(set(results[-1].plans), results[-1].tables["theme_assignments"])
     for result in results:
         summary.messages += result.messages
         summary.task_spans.append(result.span)
@@ -182,11 +185,8 @@ def nightly_refresh(
             name: _concat(name, [r.tables[name] for r in results]) for name in results[0].tables
         } if results else {}
     summary.set_documents(documents)
-    with summary.stage("compare"):
-        plan_rows = [p.record() for _, p in sorted(manifest.plans.items())]
-        # The columns a comparison reads, as Python rows (the whole table would cost ~0.4 s more).
-        assignments = records["theme_assignments"].select(COMPARED).to_pylist() if records else []
-        tables[PAIR_TABLE], records[PAIR_TABLE] = carry_pairs(previous, plan_rows, affected, assignments)
+    with summary.stage("compare"):  # the pairs of the last batch
+        tables[PAIR_TABLE], records[PAIR_TABLE] = comparisons.finish()
     records["documents"], records["plans"] = documents, plan_rows
     summary.finished_at = dt.datetime.now(dt.UTC)
     records["runs"] = previous.rows("runs") + [_run_row(summary, warehouse, len(affected))]

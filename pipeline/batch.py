@@ -66,6 +66,7 @@ class BatchResult:
     extracted: list[dict[str, Any]] = field(default_factory=list)  # documents rows, in extraction order
     seconds: dict[str, float] = field(default_factory=dict)
     span: tuple[float, float, int] = (0.0, 0.0, 0)  # wall-clock start, end (epoch seconds), process id
+    plans: list[str] = field(default_factory=list)  # the batch's plans
 
 
 def process_batch(batch: PlanBatch) -> BatchResult:
@@ -95,7 +96,7 @@ def process_batch(batch: PlanBatch) -> BatchResult:
     tables["validation_results"] = TABLES["validation_results"].to_arrow(results)
     cpu["validate"] = clock() - t
     span = (started, time.time(), os.getpid())
-    return BatchResult(docs, tables, messages, [o.document for o in outcomes], cpu, span)
+    return BatchResult(docs, tables, messages, [o.document for o in outcomes], cpu, span, sorted(batch.plans))
 
 
 def _cost(spec: DocumentSpec) -> int:

@@ -194,11 +194,13 @@ def index_assignments(assignments: list[dict[str, Any]]) -> dict[tuple[str, str]
     return index
 
 
-def compare_pairs(pairs: list[tuple[str, str]], assignments: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """``plan_comparison`` rows of ``pairs`` from the theme assignments of their plans."""
+def compare_pairs(pairs: list[tuple[str, str]], assignments: list[dict[str, Any]] | None = None, *,
+                  index: dict | None = None, sides: dict | None = None) -> list[dict[str, Any]]:
+    """``plan_comparison`` rows of ``pairs`` from the theme assignments of their plans (or
+    their ``index`` by plan and theme; ``sides`` memoizes each plan's side of a theme)."""
     themes = load_themes()
-    index = index_assignments(assignments)
-    sides: dict = {}
+    index = index if index is not None else index_assignments(assignments or [])
+    sides = {} if sides is None else sides
     rows = []
     for a, b in pairs:
         rows += compare({}, a, b, themes=themes, index=index, sides=sides)

@@ -234,25 +234,49 @@ def carry_plans(previous: Previous, keep: set[str]) -> dict[str, Any]:
     return {name: previous.plans(name, keep) for name in PLAN_TABLES}
 
 
-def carry_pairs(
-    previous: Previous, plans: list[dict[str, Any]], affected: set[str], assignments: list[dict[str, Any]]
-) -> tuple[Any, list[dict[str, Any]]]:
-    """The comparisons tonight keeps and those it must redo.
-
-    Returns (the previous comparison rows of pairs where neither side changed, as Arrow;
-    fresh ``plan_comparison`` rows for the other pairs). ``assignments`` are the fresh theme
-    assignments of ``affected``.
+class Comparisons:
+    """Tonight's ``plan_comparison``: the previous rows of pairs where neither side changed,
+    and fresh rows for the other pairs, computed as soon as both sides' theme assignments are
+    known (a plan not recomputed: from the last run; a recomputed one: when its batch is
+    back), so that most of the work is done while the remaining batches run.
     """
-    from pipeline.compare import compare_pairs, comparison_pairs
 
-    keep = {p["plan_id"] for p in plans} - affected
-    pairs = comparison_pairs(plans)
-    before = previous.pairs() if keep else set()
-    kept_pairs = {p for p in pairs if p[0] in keep and p[1] in keep and p in before}
-    todo = [p for p in pairs if p not in kept_pairs]
-    others = {plan for pair in todo for plan in pair} - affected
-    rows = compare_pairs(todo, assignments + previous.rows_where("theme_assignments", "plan_id", others))
-    return previous.select_pairs(kept_pairs), rows
+    def __init__(self, previous: Previous, plans: list[dict[str, Any]], affected: set[str]) -> None:
+        from pipeline.compare import COMPARED, comparison_pairs, index_assignments
+
+        self.previous = previous
+        keep = {p["plan_id"] for p in plans} - affected
+        pairs = comparison_pairs(plans)
+        before = previous.pairs() if keep else set()
+        self.kept = {p for p in pairs if p[0] in keep and p[1] in keep and p in before}
+        self.todo = [p for p in pairs if p not in self.kept]
+        self.waiting = set(affected)
+        others = {plan for pair in self.todo for plan in pair} - affected
+        self.index = index_assignments(previous.select("theme_assignments", "plan_id", others).select(COMPARED).to_pylist())
+        self.sides: dict = {}
+        self.rows: list[dict[str, Any]] = []
+
+    def add(self, plans: set[str], assignments) -> None:
+        """The theme assignments (Arrow) of freshly derived ``plans``: compare the pairs now complete."""
+        from pipeline.compare import COMPARED, compare_pairs, index_assignments
+
+        for key, rows in index_assignments(assignments.select(COMPARED).to_pylist()).items():
+            self.index.setdefault(key, []).extend(rows)
+        self.waiting -= plans
+        ready = [p for p in self.todo if p[0] not in self.waiting and p[1] not in self.waiting]
+        if ready:
+            done = set(ready)
+            self.todo = [p for p in self.todo if p not in done]
+            self.rows += compare_pairs(ready, index=self.index, sides=self.sides)
+
+    def finish(self) -> tuple[Any, list[dict[str, Any]]]:
+        """(the kept comparison rows as Arrow, the fresh rows); pairs still waiting for a plan
+        that produced nothing (a failed plan) are compared with what is known of it."""
+        from pipeline.compare import compare_pairs
+
+        self.rows += compare_pairs(self.todo, index=self.index, sides=self.sides)
+        self.todo = []
+        return self.previous.select_pairs(self.kept), self.rows
 
 
 def validation_counts(results) -> dict[str, int]:

@@ -109,3 +109,36 @@ def test_html_report_is_offline_and_escapes_document_text(records, assignments):
     }
     page = comparison_html(evil, rows, assign_themes(evil))
     assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_comparisons_made_as_batches_arrive_equal_those_made_at_once(records, assignments):
+    """The flow compares a pair as soon as both plans' themes are known (batch by batch):
+    the rows are those of comparing every pair at the end."""
+    from pipeline.compare import compare_pairs
+    from pipeline.state import Comparisons, Previous
+    from schemas import TABLES
+
+    plans = [dict(p, level=level, issuer=issuer, prefecture=pref) for p, level, issuer, pref in (
+        ({"plan_id": "pref"}, "prefectural", "chiba", None),
+        ({"plan_id": "city-a"}, "municipal", "a", "chiba"),
+        ({"plan_id": "city-b"}, "municipal", "b", "chiba"),
+    )]
+    real = {a["plan_id"] for a in assignments}
+    assert len(real) == 2  # the bundled municipal plan and the Chiba strategy
+    kama, chiba = sorted(real, key=lambda p: "chiba" not in p)[::-1]
+    as_plan = {"pref": chiba, "city-a": kama, "city-b": kama}
+    table = {pid: TABLES["theme_assignments"].to_arrow(
+        [dict(a, plan_id=pid) for a in assignments if a["plan_id"] == src]) for pid, src in as_plan.items()}
+    at_once = compare_pairs(comparison_pairs(plans), [r for t in table.values() for r in t.to_pylist()])
+    assert len(at_once) == 2 * len(load_themes())
+    comparisons = Comparisons(Previous(None), plans, {"pref", "city-a", "city-b"})
+    comparisons.add({"city-b"}, table["city-b"])
+    assert comparisons.rows == []  # city-b's pair waits for its prefecture
+    comparisons.add({"pref", "city-a"}, TABLES["theme_assignments"].to_arrow(
+        table["pref"].to_pylist() + table["city-a"].to_pylist()))
+    assert len(comparisons.rows) == len(at_once)
+    kept, rows = comparisons.finish()
+    assert kept.num_rows == 0
+    key = lambda r: (r["plan_a"], r["plan_b"], r["theme"])  # noqa: E731
+    assert sorted(rows, key=key) == sorted(at_once, key=key)
+    assert any(r["covered_by"] == "both" for r in rows)
