@@ -26,6 +26,7 @@ from prefect.utilities.annotations import quote  # noqa: E402  (big inputs: Pref
 from pipeline import derivation_version  # noqa: E402
 from pipeline.batch import BatchResult, PlanBatch, plan_batches, process_batch  # noqa: E402
 from pipeline.load import Delta, load_all  # noqa: E402
+from pipeline.lock import curated_lock  # noqa: E402
 from pipeline.manifest import Manifest, load_manifest  # noqa: E402
 from pipeline.progress import listening, notify  # noqa: E402
 from pipeline.run import RunSummary, WorkPlan, affected_plans, assemble, new_run_id, plan_work  # noqa: E402
@@ -119,13 +120,23 @@ def nightly_refresh(
     """Refresh ``curated/`` and the warehouse from the documents under ``raw_dir``.
 
     ``prefer`` (``pdf`` | ``text``) picks which format of a document listed with alternates
-    is extracted; by default the manifest's ``path``.
+    is extracted; by default the manifest's ``path``. One run at a time per curated folder
+    (:mod:`pipeline.lock`): a second one fails at once with :class:`RunLocked`.
     """
     curated = Path(curated_dir)
-    raw = materialize(raw_dir, curated / ".raw-mirror")  # an fsspec URL is mirrored locally
-    warehouse = warehouse or f"duckdb:///{(curated / 'warehouse.duckdb').as_posix()}"
     started = dt.datetime.now(dt.UTC)
     summary = RunSummary(run_id=new_run_id(started), started_at=started)
+    with curated_lock(curated, f"run {summary.run_id}") as stale:
+        summary.messages += [f"removed {name}, left in {curated} by an interrupted run" for name in stale]
+        return _refresh(raw_dir, curated, warehouse, prefer, workers, summary)
+
+
+def _refresh(raw_dir: str | Path, curated: Path, warehouse: str | None, prefer: str | None, workers: int,
+             summary: RunSummary) -> RunSummary:
+    """The flow's body, run while holding the curated folder's lock."""
+    raw = materialize(raw_dir, curated / ".raw-mirror")  # an fsspec URL is mirrored locally
+    warehouse = warehouse or f"duckdb:///{(curated / 'warehouse.duckdb').as_posix()}"
+    started = summary.started_at
 
     with summary.stage("discover"):
         manifest = discover(raw, prefer)

@@ -74,6 +74,7 @@ def run(
     from rich.console import Console
 
     from pipeline.load import WarehouseError
+    from pipeline.lock import RunLocked
     from pipeline.manifest import ManifestError
     from pipeline.report import print_summary, progress_bar
 
@@ -91,7 +92,7 @@ def run(
                 workers=workers,
                 dask_address=dask_address,
             )
-        except (ManifestError, WarehouseError) as exc:
+        except (ManifestError, WarehouseError, RunLocked) as exc:
             console.print(f"[bold red]error:[/] {exc}")
             sys.exit(2)
     print_summary(console, summary, quiet=quiet)
@@ -109,6 +110,7 @@ def validate(curated_dir: Path, warehouse: str | None, brief: bool) -> None:
     from rich.console import Console
 
     from pipeline.load import read_curated, replace_tables
+    from pipeline.lock import RunLocked, curated_lock
     from pipeline.report import print_validation
     from pipeline.run import new_run_id
     from pipeline.validate import validate as run_validation
@@ -119,14 +121,20 @@ def validate(curated_dir: Path, warehouse: str | None, brief: bool) -> None:
     if not (curated_dir / "documents.parquet").exists():
         console.print(f"[red]error:[/] no tables in {curated_dir}: run `plan-etl run` first")
         sys.exit(2)
-    tables = {name: read_curated(curated_dir, name) for name in TABLES}
-    results = run_validation(tables, new_run_id(dt.datetime.now(dt.UTC)))
-    replace_tables(
-        curated_dir,
-        warehouse or f"duckdb:///{(curated_dir / 'warehouse.duckdb').as_posix()}",
-        {"validation_results": results},
-    )
-    report = write_report(results, curated_dir / "validation" / "index.html")
+    run_id = new_run_id(dt.datetime.now(dt.UTC))
+    try:
+        with curated_lock(curated_dir, f"validate {run_id}"):
+            tables = {name: read_curated(curated_dir, name) for name in TABLES}
+            results = run_validation(tables, run_id)
+            replace_tables(
+                curated_dir,
+                warehouse or f"duckdb:///{(curated_dir / 'warehouse.duckdb').as_posix()}",
+                {"validation_results": results},
+            )
+            report = write_report(results, curated_dir / "validation" / "index.html")
+    except RunLocked as exc:
+        console.print(f"[bold red]error:[/] {exc}")
+        sys.exit(2)
     print_validation(console, results, verbose=not brief)
     console.print(f"report: {report}")
     failed_errors = [r for r in results if not r["success"] and r["severity"] == "error"]

@@ -151,7 +151,7 @@ def _load_postgres(dsn: str, tables: dict, delta: Delta | None, ready: Callable[
                 _pause_for_tests(done)
             ready()
         return how
-    except psycopg.Error as exc:
+    except (psycopg.Error, OSError) as exc:  # OSError: the Parquet staging (ready) failed
         raise WarehouseError(f"loading the PostgreSQL warehouse failed, nothing was changed: {exc}") from exc
     finally:
         con.close()

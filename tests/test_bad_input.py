@@ -157,7 +157,8 @@ def test_sigkill_during_load_leaves_the_previous_state(tmp_path, state, backend,
     assert after == before
 
 
-def test_failed_parquet_staging_changes_neither_warehouse_nor_curated(tmp_path, state, monkeypatch):
+@pytest.mark.parametrize("backend", ["duckdb", "postgresql"])
+def test_failed_parquet_staging_changes_neither_warehouse_nor_curated(tmp_path, state, monkeypatch, backend, request):
     """Parquet is staged while the warehouse loads; the warehouse commits only once the files
     are staged, so a failed staging (disk full) rolls the warehouse back."""
     import pyarrow.parquet as pq
@@ -165,7 +166,7 @@ def test_failed_parquet_staging_changes_neither_warehouse_nor_curated(tmp_path, 
     import pipeline.load as load
     from pipeline.load import WarehouseError, load_all
 
-    url = f"duckdb:///{tmp_path / 'w.duckdb'}"
+    url = f"duckdb:///{tmp_path / 'w.duckdb'}" if backend == "duckdb" else request.getfixturevalue("pg_url")
     tables = build_tables(state)
     load_all(tmp_path, url, tables)
     before = pq.read_table(tmp_path / "initiatives.parquet").num_rows

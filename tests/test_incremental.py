@@ -88,6 +88,35 @@ def test_incremental_refresh_equals_a_refresh_from_scratch(tmp_path, prefect_ser
     assert curated_tables(curated) == after
 
 
+def test_a_second_writer_of_the_same_curated_folder_is_refused(tmp_path, prefect_server):
+    """While one process holds curated/ (a run, or `plan-etl validate`), another run stops at
+    once and names the holder; nothing of curated/ changes. The next run, holding the lock,
+    removes the staging folder a killed run left behind."""
+    import subprocess
+    import sys
+
+    from pipeline.lock import RunLocked, curated_lock
+
+    raw, curated = tmp_path / "raw", tmp_path / "curated"
+    shutil.copytree(RAW, raw)
+    nightly_refresh(raw, curated, prefer="text")
+    before = curated_tables(curated)
+    with curated_lock(curated, "run 20261123T020000Z-abcdef"):
+        (curated / ".staging-deadbeef").mkdir()  # the holder is killed while staging…
+        (curated / ".staging-deadbeef" / "policies.parquet").write_bytes(b"half-written")
+        with pytest.raises(RunLocked, match=r"being written by another plan-etl process \(pid \d+, run 20261123T020000Z"):
+            nightly_refresh(raw, curated, prefer="text")
+        cli = subprocess.run([sys.executable, "-m", "pipeline.cli", "validate", "--curated", str(curated)],
+                             capture_output=True, text=True)
+        assert cli.returncode == 2 and "being written by another plan-etl process" in cli.stdout
+        assert (curated / ".staging-deadbeef").exists()
+    assert curated_tables(curated) == before
+    summary = nightly_refresh(raw, curated, prefer="text")
+    assert not list(curated.glob(".staging-*"))
+    assert any(".staging-deadbeef" in m and "interrupted run" in m for m in summary.messages)
+    assert (curated / ".plan-etl.lock").read_text() == ""  # released and emptied
+
+
 def test_warehouse_holding_another_run_is_replaced_not_patched(tmp_path, prefect_server):
     """A delta applies only to the run it starts from: a warehouse that missed a run (restored
     from a backup, loaded by another machine) gets every table replaced instead."""

@@ -1,0 +1,65 @@
+"""One writer at a time per ``curated/`` folder.
+
+A run reads the last run's tables, then replaces them: two runs over the same folder at once
+(cron's nightly run and a hand-started one, ``plan-etl serve`` and ``plan-etl validate``) would
+each start from the same state and the second to publish would lose the first's work. A run
+therefore holds an advisory lock on ``curated/.plan-etl.lock`` (``flock``: the kernel releases
+it when the process ends, however it ends, so a killed run never leaves a stale lock). The
+holder writes who it is into the file, for the message the next run prints.
+
+Holding the lock, a run also removes the staging folders that a killed run left behind
+(``curated/.staging-*``; nothing else can be using them).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+LOCK_NAME = ".plan-etl.lock"
+
+
+class RunLocked(RuntimeError):
+    """Another plan-etl process is writing the same curated folder."""
+
+
+@contextlib.contextmanager
+def curated_lock(curated_dir: Path, what: str) -> Iterator[list[str]]:
+    """Hold the folder's lock for ``what`` (e.g. ``run 20261123T…``); yield the stale staging
+    folders removed. Raises :class:`RunLocked`, naming the holder, if another process has it."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no advisory locks; runs must not overlap
+        yield []
+        return
+    curated_dir.mkdir(parents=True, exist_ok=True)
+    handle = open(curated_dir / LOCK_NAME, "a+", encoding="utf-8")  # noqa: SIM115 (held until the end)
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "a process that did not say"
+            raise RunLocked(
+                f"{curated_dir} is being written by another plan-etl process ({holder}); "
+                "wait for it to finish — the lock goes with that process"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}, {what}, since {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M:%S} UTC\n")
+        handle.flush()
+        stale = sorted(curated_dir.glob(".staging-*"))
+        for folder in stale:
+            shutil.rmtree(folder, ignore_errors=True)
+        try:
+            yield [folder.name for folder in stale]
+        finally:
+            handle.seek(0)
+            handle.truncate()
+            fcntl.flock(handle, fcntl.LOCK_UN)
+    finally:
+        handle.close()
