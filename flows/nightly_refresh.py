@@ -14,6 +14,7 @@ from pipeline.settings import configure_environment
 configure_environment()
 
 import datetime as dt  # noqa: E402
+import os  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
@@ -176,8 +177,9 @@ def _refresh(raw_dir: str | Path, curated: Path, warehouse: str | None, prefer: 
         results: list[BatchResult] = []
         for future in futures:
             results.append(future.result())
-            for document in results[-1].extracted:
-                notify("document", {"path": document["source_path"], "status": document["status"]})
+            if results[-1].span[2] != os.getpid():  # ran elsewhere: its documents were not heard yet
+                for document in results[-1].extracted:
+                    notify("document", {"path": document["source_path"], "status": document["status"]})
             # The pairs this batch completes are compared while the next batches run.
             comparisons.add(set(results[-1].plans), results[-1].tables["theme_assignments"])
     for result in results:

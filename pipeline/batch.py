@@ -23,6 +23,7 @@ from typing import Any
 from pipeline.derive import derive
 from pipeline.extract import extract_document
 from pipeline.manifest import DocumentSpec, Plan
+from pipeline.progress import notify
 from pipeline.run import WorkPlan, assemble
 from pipeline.state import PLAN_TABLES, Previous
 from schemas import TABLES
@@ -78,13 +79,15 @@ def process_batch(batch: PlanBatch) -> BatchResult:
     cpu: dict[str, float] = {}
     clock = time.thread_time
     t = clock()
-    outcomes = [
-        extract_document(
+    outcomes = []
+    for s in batch.work.extract:
+        outcomes.append(extract_document(
             s.path, rel_path=s.rel_path, plan_id=s.plan_id, kind=s.kind, password=s.password, limits=s.limits,
             now=batch.now,
-        )
-        for s in batch.work.extract
-    ]
+        ))
+        # Heard in the flow's process (a sequential run: the progress bar moves per document);
+        # a Dask worker has no listener, and the flow reports its documents when the batch is back.
+        notify("document", {"path": s.rel_path, "status": outcomes[-1].document["status"]})
     cpu["extract"], t = clock() - t, clock()
     records, docs, messages = assemble(batch.work, outcomes, batch.previous, set(batch.plans))
     records["documents"] = [docs[k] for k in sorted(docs) if docs[k]["plan_id"] in batch.plans]

@@ -64,9 +64,12 @@ def test_dask_run_equals_sequential_run(tmp_path):
 
     raw = tmp_path / "raw"
     shutil.copytree(RAW, raw)
+    heard: dict[str, list[tuple[str, dict]]] = {"seq": [], "dask": []}
     with prefect_server():
-        sequential = run_refresh(raw, tmp_path / "seq", prefer="text")
-        local = run_refresh(raw, tmp_path / "dask", prefer="text", workers=2)
+        sequential = run_refresh(raw, tmp_path / "seq", prefer="text",
+                                 progress=lambda event, data: heard["seq"].append((event, data)))
+        local = run_refresh(raw, tmp_path / "dask", prefer="text", workers=2,
+                            progress=lambda event, data: heard["dask"].append((event, data)))
         with LocalCluster(
             n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None
         ) as cluster:
@@ -78,6 +81,13 @@ def test_dask_run_equals_sequential_run(tmp_path):
     expected = tables(tmp_path / "seq")
     assert tables(tmp_path / "dask") == expected
     assert tables(tmp_path / "remote") == expected
+    # The progress bar hears each document once: per document in a sequential run (from the
+    # task, as it is extracted), per batch from Dask workers.
+    for run, events in heard.items():
+        assert events[0] == ("start", {"total": 3, "skipped": 0}), run
+        documents = sorted(d["path"] for e, d in events if e == "document")
+        assert documents == sorted(d["source_path"] for d in sequential.documents), run
+        assert {d["status"] for e, d in events if e == "document"} == {"ok"}, run
 
 
 def test_worker_preload_builds_every_suite_before_the_first_task():
