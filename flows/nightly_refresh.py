@@ -175,20 +175,19 @@ def _refresh(raw_dir: str | Path, curated: Path, warehouse: str | None, prefer: 
         plan_rows = [p.record() for _, p in sorted(manifest.plans.items())]
         comparisons = Comparisons(previous, plan_rows, affected)
         results: list[BatchResult] = []
-        for future in futures:
+        for batch, future in zip(todo, futures, strict=True):
             results.append(future.result())
             if results[-1].span[2] != os.getpid():  # ran elsewhere: its documents were not heard yet
                 for document in results[-1].extracted:
                     notify("document", {"path": document["source_path"], "status": document["status"]})
             # The pairs this batch completes are compared while the next batches run.
-            comparisons.add(set(results[-1].plans), results[-1].tables["theme_assignments"])
+            comparisons.add(set(batch.plans), results[-1].tables["theme_assignments"])
     for result in results:
         summary.messages += result.messages
         summary.task_spans.append(result.span)
         for step, seconds in result.seconds.items():
             summary.task_seconds[step] = summary.task_seconds.get(step, 0.0) + seconds
     summary.extracted = sum(1 for r in results for d in r.extracted if d["status"] != "failed")
-    summary.extract_seconds = summary.task_seconds.get("extract", 0.0)
     with summary.stage("assemble"):
         _, docs, _ = assemble(rest, [], previous, set())  # the documents of plans not recomputed
         for result in results:

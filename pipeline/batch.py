@@ -67,7 +67,6 @@ class BatchResult:
     extracted: list[dict[str, Any]] = field(default_factory=list)  # documents rows, in extraction order
     seconds: dict[str, float] = field(default_factory=dict)
     span: tuple[float, float, int] = (0.0, 0.0, 0)  # wall-clock start, end (epoch seconds), process id
-    plans: list[str] = field(default_factory=list)  # the batch's plans
 
 
 def process_batch(batch: PlanBatch) -> BatchResult:
@@ -93,13 +92,13 @@ def process_batch(batch: PlanBatch) -> BatchResult:
     records["documents"] = [docs[k] for k in sorted(docs) if docs[k]["plan_id"] in batch.plans]
     messages += derive(records, batch.plans)
     cpu["derive"], t = clock() - t, clock()
-    tables = {name: TABLES[name].to_arrow(records.get(name, [])) for name in PLAN_TABLES}
+    tables = {name: TABLES[name].to_arrow(records.get(name, [])) for name in PLAN_TABLES if name != "validation_results"}
     cpu["to arrow"], t = clock() - t, clock()
     results = validate(records, batch.run_id, arrow=tables) if batch.plans else []
     tables["validation_results"] = TABLES["validation_results"].to_arrow(results)
     cpu["validate"] = clock() - t
     span = (started, time.time(), os.getpid())
-    return BatchResult(docs, tables, messages, [o.document for o in outcomes], cpu, span, sorted(batch.plans))
+    return BatchResult(docs, tables, messages, [o.document for o in outcomes], cpu, span)
 
 
 def _cost(spec: DocumentSpec) -> int:

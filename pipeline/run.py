@@ -71,7 +71,6 @@ class RunSummary:
     quarantined: int = 0
     seen: int = 0
     extracted: int = 0
-    extract_seconds: float = 0.0  # CPU time inside the extractors (summed over documents)
     removed: list[str] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)
     status: str = "ok"
@@ -94,6 +93,11 @@ class RunSummary:
         """The run's ``documents`` rows; the run is ``partial`` when one of them failed."""
         self.documents = Rows(documents)
         self.status = "partial" if any(d["status"] == "failed" for d in documents) else "ok"
+
+    @property
+    def extract_seconds(self) -> float:
+        """CPU time inside the extractors, summed over the tasks."""
+        return self.task_seconds.get("extract", 0.0)
 
     @property
     def failed(self) -> list[dict[str, Any]]:

@@ -94,9 +94,9 @@ class Previous:
             return table.filter(_is_in(table, "plan_id", keep))
         pieces, at = [], 0
         for plan in sorted(drop):
-            start = pc.sum(pc.less(column, plan)).as_py() or 0
+            start, length = _block(column, plan)
             pieces.append(table.slice(at, start - at))
-            at = start + (pc.sum(pc.equal(column, plan)).as_py() or 0)
+            at = start + length
         pieces.append(table.slice(at, len(column) - column.null_count - at))  # nulls (last) dropped
         return pa.concat_tables([p for p in pieces if p.num_rows] or [table.schema.empty_table()])
 
@@ -197,19 +197,26 @@ def _plan_ordered(column) -> bool:
     return n < 2 or not pc.any(pc.less(values[1:], values[:-1])).as_py()
 
 
+def _block(column, plan: str) -> tuple[int, int]:
+    """Where ``plan``'s rows start in a ``plan_id`` column in plan order, and how many there
+    are (where they would go, and 0, if there are none)."""
+    import pyarrow.compute as pc
+
+    return pc.sum(pc.less(column, plan)).as_py() or 0, pc.sum(pc.equal(column, plan)).as_py() or 0
+
+
 def _insert_plans(kept, fresh):
     """Both sorted by plan_id, their plans disjoint: slice the fresh plans' blocks into the
     kept table where they belong (no sort, no copy of the kept rows)."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     if not fresh.num_rows:
         return kept
     plans = fresh["plan_id"].unique().to_pylist()
     pieces, at_kept, at_fresh = [], 0, 0
     for plan in plans:
-        pos = pc.sum(pc.less(kept["plan_id"], plan)).as_py() or 0
-        n = pc.sum(pc.equal(fresh["plan_id"], plan)).as_py() or 0
+        pos, _ = _block(kept["plan_id"], plan)
+        _, n = _block(fresh["plan_id"], plan)
         pieces += [kept.slice(at_kept, pos - at_kept), fresh.slice(at_fresh, n)]
         at_kept, at_fresh = pos, at_fresh + n
     pieces.append(kept.slice(at_kept))
@@ -242,7 +249,7 @@ class Comparisons:
     """
 
     def __init__(self, previous: Previous, plans: list[dict[str, Any]], affected: set[str]) -> None:
-        from pipeline.compare import COMPARED, comparison_pairs, index_assignments
+        from pipeline.compare import comparison_pairs
 
         self.previous = previous
         keep = {p["plan_id"] for p in plans} - affected
@@ -252,16 +259,23 @@ class Comparisons:
         self.todo = [p for p in pairs if p not in self.kept]
         self.waiting = set(affected)
         others = {plan for pair in self.todo for plan in pair} - affected
-        self.index = index_assignments(previous.select("theme_assignments", "plan_id", others).select(COMPARED).to_pylist())
+        self.index: dict = {}
         self.sides: dict = {}
         self.rows: list[dict[str, Any]] = []
+        self._index(previous.select("theme_assignments", "plan_id", others))
 
-    def add(self, plans: set[str], assignments) -> None:
-        """The theme assignments (Arrow) of freshly derived ``plans``: compare the pairs now complete."""
-        from pipeline.compare import COMPARED, compare_pairs, index_assignments
+    def _index(self, assignments) -> None:
+        """Index theme assignments (Arrow) by plan and theme, only the columns compared."""
+        from pipeline.compare import COMPARED, index_assignments
 
         for key, rows in index_assignments(assignments.select(COMPARED).to_pylist()).items():
             self.index.setdefault(key, []).extend(rows)
+
+    def add(self, plans: set[str], assignments) -> None:
+        """The theme assignments (Arrow) of freshly derived ``plans``: compare the pairs now complete."""
+        from pipeline.compare import compare_pairs
+
+        self._index(assignments)
         self.waiting -= plans
         ready = [p for p in self.todo if p[0] not in self.waiting and p[1] not in self.waiting]
         if ready:
