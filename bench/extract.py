@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline.extract import extract_document  # noqa: E402
+from extractors.extract import extract_document  # noqa: E402
 
 DOCS = [
     ("progress_sheets", "kama/progress_sheets"),

@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline.settings import configure_environment  # noqa: E402
+from flows.settings import configure_environment  # noqa: E402
 
 configure_environment()
 
@@ -89,8 +89,8 @@ def full_refresh(raw: Path, curated: Path, workers: int):
 
     t = time.perf_counter()
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                      preload=["pipeline.worker"]) as cluster:
-        print(f"dask cluster of {workers} workers start-up, workers preloaded with pipeline.worker (paid apart, "
+                      preload=["flows.worker"]) as cluster:
+        print(f"dask cluster of {workers} workers start-up, workers preloaded with flows.worker (paid apart, "
               f"as by a standing cluster; `--workers N` pays it per run): {time.perf_counter() - t:.1f} s")
         return measured(raw, curated, workers, cluster.scheduler_address)
 
@@ -148,7 +148,7 @@ def cli_run(raw: Path, curated: Path, api_url: str) -> tuple[float, float]:
 
     env = {**os.environ, "PREFECT_API_URL": api_url}
     t = time.perf_counter()
-    subprocess.run([sys.executable, "-c", "import pipeline.cli, flows.nightly_refresh"], check=True, env=env, cwd=ROOT)
+    subprocess.run([sys.executable, "-c", "import cli.main, flows.nightly_refresh"], check=True, env=env, cwd=ROOT)
     startup = time.perf_counter() - t
     t = time.perf_counter()
     subprocess.run([str(Path(sys.executable).parent / "plan-etl"), "run", "--raw", str(raw), "--curated", str(curated),
@@ -167,7 +167,7 @@ def main() -> None:
                     help="with --keep: skip the full refreshes, bring the kept state up to date, "
                          "then time the no-op and one-change refreshes")
     args = ap.parse_args()
-    from pipeline.prefect_server import prefect_server
+    from flows.prefect_server import prefect_server
 
     base = args.keep or Path(tempfile.mkdtemp(prefix="plan-etl-bench-"))
     raw = base / "raw"

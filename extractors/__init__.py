@@ -1,2 +1,23 @@
-"""Readers (bytes → cell grid, one per input format) and parsers (grid → records, one per
-document kind). Parsers are pure functions: no I/O, no clock, no randomness."""
+"""Stage 1, extract: readers turn bytes into a grid (:mod:`extractors.readers`), kind parsers
+turn a grid into records (:mod:`extractors.parsers`), :mod:`extractors.kinds` registers the
+document kinds and :mod:`extractors.extract` runs one document through them.
+
+Depends on the foundations (:mod:`core`) and :mod:`schemas` only.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from core.versions import tree_version
+
+# What can change the records of a document: the foundations, the readers and parsers, the
+# label vocabulary and the table schemas.
+EXTRACTION_SOURCES = ("core", "extractors", "schemas", "schemas/labels.yaml", "schemas/tables.yaml")
+
+
+@cache
+def extractor_version() -> str:
+    """``0.1.0+<hash>``: changes whenever a file that can change extracted records changes,
+    so that a nightly run re-extracts documents whose output could differ."""
+    return tree_version(*EXTRACTION_SOURCES)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pipeline.models import Grid
+from core.models import Grid
 from schemas.vocabulary import Vocabulary, label_key, vocabulary
 
 KINDS = ("progress_sheets", "action_plan", "strategy_framework", "actuals")

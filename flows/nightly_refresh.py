@@ -1,6 +1,6 @@
 """The nightly refresh as a Prefect flow: discover → plan the work (skip unchanged documents,
 find the plans to recompute) → process plans (a task per batch of whole plans: extract,
-derive, validate; :mod:`pipeline.batch`) → compare → merge with the rows carried over →
+derive, validate; :mod:`pipeline.refresh.batch`) → compare → merge with the rows carried over →
 load (by delta when the warehouse holds the last run) → report.
 
 Runs without a Prefect server (Prefect starts a temporary one in the process), or against
@@ -9,7 +9,7 @@ the server named by ``PREFECT_API_URL``. ``plan-etl run`` calls :func:`nightly_r
 
 from __future__ import annotations
 
-from pipeline.settings import configure_environment
+from flows.settings import configure_environment
 
 configure_environment()
 
@@ -24,16 +24,16 @@ from prefect.cache_policies import NO_CACHE  # noqa: E402
 from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
 from prefect.utilities.annotations import quote  # noqa: E402  (big inputs: Prefect does not walk them)
 
-from pipeline import derivation_version  # noqa: E402
-from pipeline.batch import BatchResult, PlanBatch, plan_batches, process_batch  # noqa: E402
-from pipeline.load import Delta, load_all  # noqa: E402
-from pipeline.lock import curated_lock  # noqa: E402
-from pipeline.manifest import Manifest, load_manifest  # noqa: E402
-from pipeline.progress import listening, notify  # noqa: E402
-from pipeline.run import RunSummary, WorkPlan, affected_plans, assemble, new_run_id, plan_work  # noqa: E402
-from pipeline.sources import materialize  # noqa: E402
-from pipeline.state import PAIR_TABLE, Comparisons, Previous, carry_plans, merge, validation_counts  # noqa: E402
-from pipeline.validate import write_report  # noqa: E402
+from pipeline.state.versions import derivation_version  # noqa: E402
+from pipeline.refresh.batch import BatchResult, PlanBatch, plan_batches, process_batch  # noqa: E402
+from pipeline.load.warehouse import Delta, load_all  # noqa: E402
+from pipeline.load.lock import curated_lock  # noqa: E402
+from pipeline.discover.manifest import Manifest, load_manifest  # noqa: E402
+from pipeline.refresh.progress import listening, notify  # noqa: E402
+from pipeline.state.work import RunSummary, WorkPlan, affected_plans, assemble, new_run_id, plan_work  # noqa: E402
+from pipeline.discover.sources import materialize  # noqa: E402
+from pipeline.state.previous import PAIR_TABLE, Comparisons, Previous, carry_plans, merge, validation_counts  # noqa: E402
+from pipeline.validate.gx import write_report  # noqa: E402
 from schemas import TABLES  # noqa: E402
 
 Progress = Callable[[str, dict[str, Any]], None]
@@ -53,7 +53,7 @@ def plan(manifest: Manifest, previous_documents: list[dict[str, Any]]) -> WorkPl
 
 
 def refresh_plans(batch: PlanBatch, label: str = "") -> BatchResult:
-    """Extract, derive and validate a batch of whole plans (see :mod:`pipeline.batch`)."""
+    """Extract, derive and validate a batch of whole plans (see :mod:`pipeline.refresh.batch`)."""
     return process_batch(batch)
 
 
@@ -86,7 +86,7 @@ def _redact(url: str) -> str:
 def _record_noop(summary: RunSummary, curated: Path, warehouse: str, documents: list[dict[str, Any]],
                  previous: Previous) -> RunSummary:
     """Nothing changed: append the run to ``runs`` and leave every other table as it is."""
-    from pipeline.load import replace_tables
+    from pipeline.load.warehouse import replace_tables
 
     summary.set_documents(documents)
     summary.validation_counts = validation_counts(previous.table("validation_results"))
@@ -122,7 +122,7 @@ def nightly_refresh(
 
     ``prefer`` (``pdf`` | ``text``) picks which format of a document listed with alternates
     is extracted; by default the manifest's ``path``. One run at a time per curated folder
-    (:mod:`pipeline.lock`): a second one fails at once with :class:`RunLocked`.
+    (:mod:`pipeline.load.lock`): a second one fails at once with :class:`RunLocked`.
     """
     curated = Path(curated_dir)
     started = dt.datetime.now(dt.UTC)
@@ -233,7 +233,7 @@ def run_refresh(
             return nightly_refresh(raw_dir, curated_dir, warehouse, prefer=prefer)
     from prefect_dask import DaskTaskRunner
 
-    from pipeline.prefect_server import prefect_server
+    from flows.prefect_server import prefect_server
 
     runner = (
         DaskTaskRunner(address=dask_address)
@@ -244,7 +244,7 @@ def run_refresh(
                 "threads_per_worker": 1,
                 "processes": True,
                 "dashboard_address": None,
-                "preload": ["pipeline.worker"],  # imports and GX suites ready before the first task
+                "preload": ["flows.worker"],  # imports and GX suites ready before the first task
             }
         )
     )

@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from pipeline import normalize
+from core import normalize
 
 HERE = Path(__file__).parent
 _PARENS = re.compile(r"[(（][^()（）]*[)）]")

@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline.report_html import FONT_STACK  # noqa: E402
+from pipeline.report.html import FONT_STACK  # noqa: E402
 
 PROBE = "事業承継観光創起"  # distinct characters
 FLAGS = [

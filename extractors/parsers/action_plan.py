@@ -18,8 +18,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeline import normalize as nz
-from pipeline.models import Cell, ExtractionError, Grid, ParseResult, Shape
+from core import normalize as nz
+from core.models import Cell, ExtractionError, Grid, ParseResult, Shape
 from schemas.vocabulary import Vocabulary, label_key, vocabulary
 
 from .common import (

@@ -7,8 +7,8 @@ number is reported and skipped.
 
 from __future__ import annotations
 
-from pipeline import normalize as nz
-from pipeline.models import ExtractionError, Grid, ParseResult
+from core import normalize as nz
+from core.models import ExtractionError, Grid, ParseResult
 from schemas.vocabulary import Vocabulary, vocabulary
 
 KIND = "actuals"

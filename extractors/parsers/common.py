@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from pipeline.models import Cell, Shape
+from core.models import Cell, Shape
 
 
 def row_cells(row: list[Cell]) -> list[Cell]:

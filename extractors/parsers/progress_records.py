@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeline import normalize as nz
-from pipeline.models import Cell, ParseResult
+from core import normalize as nz
+from core.models import Cell, ParseResult
 
 from .common import YearColumns, arrow_spans, merge_by_code, schedule_years
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import re
 
-from pipeline import normalize as nz
-from pipeline.models import Cell, ExtractionError, Grid, ParseResult
+from core import normalize as nz
+from core.models import Cell, ExtractionError, Grid, ParseResult
 from schemas.vocabulary import Vocabulary, label_key, vocabulary
 
 from .common import row_cells, year_columns

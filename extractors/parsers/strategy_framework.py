@@ -17,8 +17,8 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from pipeline import normalize as nz
-from pipeline.models import ExtractionError, Grid, ParseResult
+from core import normalize as nz
+from core.models import ExtractionError, Grid, ParseResult
 from schemas.vocabulary import Vocabulary, vocabulary
 
 KIND = "strategy_framework"

@@ -1,10 +1,10 @@
-"""Readers turn a document's bytes into a :class:`pipeline.models.Grid`."""
+"""Readers turn a document's bytes into a :class:`core.models.Grid`."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline.models import ExtractionError, Grid
+from core.models import ExtractionError, Grid
 
 from .text import read_text
 

@@ -6,7 +6,7 @@ arrows come from the same page object.
   kept as ``\\n`` so a parser can read lines (slides) or fold them (sheets).
 * Words outside every table become text lines (titles, rules, headings, legends).
 * Arrows — a horizontal line ending in a small filled triangle — become
-  :class:`~pipeline.models.Shape` objects: the schedule's years are read from them.
+  :class:`~core.models.Shape` objects: the schedule's years are read from them.
 
 camelot-py (lattice) finds the same grids on these documents but is slower per page here
 (see ``bench/extract.py``), so pdfplumber is the reader for every kind.
@@ -22,7 +22,7 @@ from pathlib import Path
 from statistics import median
 from typing import Any
 
-from pipeline.models import Cell, ExtractionError, Grid, Shape
+from core.models import Cell, ExtractionError, Grid, Shape
 
 TABLE_SETTINGS: dict[str, Any] = {
     "vertical_strategy": "lines",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import codecs
 
-from pipeline.models import Cell, ExtractionError, Grid
+from core.models import Cell, ExtractionError, Grid
 
 ENCODINGS = ("utf-8", "cp932", "euc_jp")
 

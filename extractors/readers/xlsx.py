@@ -6,7 +6,7 @@ import io
 import zipfile
 from pathlib import Path
 
-from pipeline.models import Cell, ExtractionError, Grid
+from core.models import Cell, ExtractionError, Grid
 
 
 def read_xlsx(path: Path, data: bytes) -> Grid:

@@ -1,0 +1,251 @@
+"""``plan-etl``: a thin command line over the library (click + rich)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from core import __version__
+
+curated_option = click.option(
+    "--curated", "curated_dir", default="curated", show_default=True, type=click.Path(path_type=Path),
+    help="Folder of the Parquet tables (and of the default DuckDB warehouse).",
+)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="plan-etl")
+def main() -> None:
+    """Turn Japanese SME promotion plans (PDF and text) into a validated warehouse."""
+
+
+@main.command()
+@click.option(
+    "--raw",
+    "raw_dir",
+    default="raw",
+    show_default=True,
+
+    help="Folder (or fsspec URL, e.g. s3://bucket/plans/) with the documents and sources.yaml.",
+)
+@curated_option
+@click.option(
+    "--warehouse",
+    default=None,
+    metavar="URL",
+    help="duckdb:///path.duckdb (default: <curated>/warehouse.duckdb) or postgresql://…",
+)
+@click.option(
+    "--prefer",
+    type=click.Choice(["pdf", "text"]),
+    default=None,
+    help="For documents listed with alternates, extract this format (default: the manifest's path).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 256),
+    default=1,
+    show_default=True,
+    help="Extract on a local Dask cluster of this many processes (through Prefect).",
+)
+@click.option("--dask-address", default=None, metavar="tcp://HOST:PORT", help="Use an existing Dask cluster.")
+@click.option("--quiet", "-q", is_flag=True, help="Print only the summary line and errors.")
+def run(
+    raw_dir: str,
+    curated_dir: Path,
+    warehouse: str | None,
+    prefer: str | None,
+    workers: int,
+    dask_address: str | None,
+    quiet: bool,
+) -> None:
+    """Run the nightly refresh flow: discover, extract, normalize, load."""
+    from rich.console import Console
+
+    from pipeline.load.warehouse import WarehouseError
+    from pipeline.load.lock import RunLocked
+    from pipeline.discover.manifest import ManifestError
+    from pipeline.report.terminal import print_summary, progress_bar
+
+    console = Console(stderr=False)
+    from flows.nightly_refresh import run_refresh
+
+    with progress_bar(console, disable=quiet) as notify:
+        try:
+            summary = run_refresh(
+                raw_dir,
+                curated_dir,
+                warehouse,
+                progress=notify,
+                prefer=prefer,
+                workers=workers,
+                dask_address=dask_address,
+            )
+        except (ManifestError, WarehouseError, RunLocked) as exc:
+            console.print(f"[bold red]error:[/] {exc}")
+            sys.exit(2)
+    print_summary(console, summary, quiet=quiet)
+    sys.exit(1 if summary.failed else 0)
+
+
+@main.command()
+@curated_option
+@click.option("--warehouse", default=None, metavar="URL", help="Also replace validation_results there.")
+@click.option("--brief", is_flag=True, help="Show at most three findings per check.")
+def validate(curated_dir: Path, warehouse: str | None, brief: bool) -> None:
+    """Run the validation suites over the curated tables; exit 1 on failed error-level checks."""
+    import datetime as dt
+
+    from rich.console import Console
+
+    from pipeline.load.warehouse import read_curated, replace_tables
+    from pipeline.load.lock import RunLocked, curated_lock
+    from pipeline.report.terminal import print_validation
+    from pipeline.state.work import new_run_id
+    from pipeline.validate.gx import validate as run_validation
+    from pipeline.validate.gx import write_report
+    from schemas import TABLES
+
+    console = Console()
+    if not (curated_dir / "documents.parquet").exists():
+        console.print(f"[red]error:[/] no tables in {curated_dir}: run `plan-etl run` first")
+        sys.exit(2)
+    run_id = new_run_id(dt.datetime.now(dt.UTC))
+    try:
+        with curated_lock(curated_dir, f"validate {run_id}"):
+            tables = {name: read_curated(curated_dir, name) for name in TABLES}
+            results = run_validation(tables, run_id)
+            replace_tables(
+                curated_dir,
+                warehouse or f"duckdb:///{(curated_dir / 'warehouse.duckdb').as_posix()}",
+                {"validation_results": results},
+            )
+            report = write_report(results, curated_dir / "validation" / "index.html")
+    except RunLocked as exc:
+        console.print(f"[bold red]error:[/] {exc}")
+        sys.exit(2)
+    print_validation(console, results, verbose=not brief)
+    console.print(f"report: {report}")
+    failed_errors = [r for r in results if not r["success"] and r["severity"] == "error"]
+    sys.exit(1 if failed_errors else 0)
+
+
+@main.command()
+@click.argument("plan_a")
+@click.argument("plan_b")
+@click.option(
+    "--html", "html_path", type=click.Path(dir_okay=False, path_type=Path), help="Also write an HTML report."
+)
+@curated_option
+def compare(plan_a: str, plan_b: str, html_path: Path | None, curated_dir: Path) -> None:
+    """Compare two plans by theme (municipal vs prefectural, or any two)."""
+    from rich.console import Console
+
+    from pipeline.derive.compare import assign_themes
+    from pipeline.derive.compare import compare as compare_plans
+    from pipeline.load.warehouse import read_curated
+    from pipeline.report.terminal import print_comparison
+    from schemas import TABLES
+
+    records = {name: read_curated(curated_dir, name) for name in TABLES}
+    known = {p["plan_id"] for p in records["plans"]}
+    for pid in (plan_a, plan_b):
+        if pid not in known:
+            raise click.ClickException(
+                f"unknown plan {pid!r} (known: {', '.join(sorted(known)) or 'none — run first'})"
+            )
+    assignments = assign_themes(records)
+    rows = compare_plans(records, plan_a, plan_b, assignments)
+    print_comparison(Console(), rows)
+    if html_path:
+        from pipeline.report.compare_html import comparison_html
+
+        html_path.parent.mkdir(parents=True, exist_ok=True)
+        html_path.write_text(comparison_html(records, rows, assignments), encoding="utf-8")
+        click.echo(f"report: {html_path}")
+
+
+@main.command("actuals-template")
+@click.argument("plan_id")
+@click.option("--year", type=int, required=True, help="Fiscal year the actuals are for (e.g. 2024).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Workbook to write (.xlsx).",
+)
+@curated_option
+def actuals_template(plan_id: str, year: int, output: Path, curated_dir: Path) -> None:
+    """Write an actuals workbook for PLAN_ID: one row per indicator, an empty 実績 column."""
+    from pipeline.report.actuals_template import write_template
+    from pipeline.load.warehouse import read_curated
+
+    plans = {p["plan_id"]: p for p in read_curated(curated_dir, "plans")}
+    if plan_id not in plans:
+        known = ", ".join(sorted(plans)) or "none — run `plan-etl run` first"
+        raise click.ClickException(f"unknown plan {plan_id!r} (known: {known})")
+    indicators = [i for i in read_curated(curated_dir, "indicators") if i["plan_id"] == plan_id]
+    n = write_template(output, plans[plan_id], indicators, year)
+    click.echo(f"wrote {output}: {n} indicators of {plan_id} for FY{year}; fill 実績 and put it under raw/")
+
+
+@main.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--kind",
+    type=click.Choice(["progress_sheets", "action_plan", "strategy_framework"]),
+    help="Document kind (auto-detected when omitted).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the records as JSON.")
+@click.option("--plan-id", default="", help="Plan id to stamp on the records.")
+def extract(file: Path, kind: str | None, as_json: bool, plan_id: str) -> None:
+    """Extract one document and print its normalized records."""
+    from extractors.extract import extract_document
+
+    outcome = extract_document(file, rel_path=str(file), plan_id=plan_id or None, kind=kind)
+    payload = {"document": outcome.document, "tables": outcome.tables}
+    if as_json:
+        click.echo(json.dumps(payload, ensure_ascii=False, indent=2, default=_json_default))
+    else:
+        from rich.console import Console
+
+        from pipeline.report.terminal import print_extract
+
+        print_extract(Console(), outcome)
+    sys.exit(0 if outcome.ok else 1)
+
+
+@main.command()
+@click.option("--cron", default="0 2 * * *", show_default=True, help="When to run (cron, in --timezone).")
+@click.option("--timezone", default="Asia/Tokyo", show_default=True)
+@click.option("--raw", "raw_dir", default="raw", show_default=True)
+@curated_option
+@click.option("--warehouse", default=None, metavar="URL")
+def serve(cron: str, timezone: str, raw_dir: str, curated_dir: Path, warehouse: str | None) -> None:
+    """Run the nightly refresh on a schedule (Prefect serve) until interrupted."""
+    from flows.deployments import serve as serve_deployment
+
+    click.echo(f"serving plan-etl nightly refresh: {cron} ({timezone}); Ctrl-C to stop")
+    serve_deployment(
+        cron=cron,
+        timezone=timezone,
+        raw_dir=str(Path(raw_dir).resolve()),
+        curated_dir=str(Path(curated_dir).resolve()),
+        warehouse=warehouse,
+    )
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

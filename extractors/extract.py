@@ -1,0 +1,141 @@
+"""Extract stage: one document → its ``documents`` row and its records per table.
+
+bytes → reader → grid → kind detection → kind parser → records with plan and lineage.
+Never raises for a bad document: failures become a ``documents`` row with
+``status='failed'`` and an ``error`` that names the file and the cause.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from extractors.detect import KINDS, detect_kind, kind_scores
+from extractors.parsers import action_plan, actuals, progress_sheets, strategy_framework
+from extractors.readers import detect_format, read_document
+from extractors import extractor_version
+from core.models import ExtractionError, Grid, ParseResult
+
+PARSERS = {
+    "progress_sheets": progress_sheets.parse,
+    "action_plan": action_plan.parse,
+    "strategy_framework": strategy_framework.parse,
+    "actuals": actuals.parse,
+}
+
+
+@dataclass
+class DocumentOutcome:
+    """What extracting one document produced: its ``documents`` row and its table records."""
+
+    document: dict[str, Any]
+    tables: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    seconds: float = 0.0  # CPU time of the extracting thread (not wall time: threads may overlap)
+
+    @property
+    def ok(self) -> bool:
+        return self.document["status"] != "failed"
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def parse_grid(grid: Grid, kind: str | None = None) -> ParseResult:
+    """Run the kind parser on a grid (auto-detecting the kind when not given)."""
+    if kind is None:
+        kind = detect_kind(grid)
+        if kind is None:
+            scores = ", ".join(f"{k} {v}" for k, v in kind_scores(grid).items())
+            raise ExtractionError(
+                f"unknown document kind (label markers found: {scores}); set kind: in sources.yaml"
+            )
+    if kind not in PARSERS:
+        raise ExtractionError(f"unknown kind {kind!r} (known: {', '.join(KINDS)})")
+    return PARSERS[kind](grid)
+
+
+def extract_document(
+    path: Path,
+    *,
+    rel_path: str | None = None,
+    plan_id: str | None = None,
+    kind: str | None = None,
+    password: str | None = None,
+    now: dt.datetime | None = None,
+    limits: Any = None,
+) -> DocumentOutcome:
+    """Extract one document file. Bad input gives a failed outcome, never an exception."""
+    started = time.thread_time()
+    rel = rel_path or path.name
+    doc: dict[str, Any] = {
+        "doc_id": None,
+        "source_path": rel,
+        "kind": kind,
+        "plan_id": plan_id,
+        "format": None,
+        "pages": None,
+        "status": "failed",
+        "error": None,
+        "extracted_at": now or dt.datetime.now(dt.UTC),
+        "extractor_version": extractor_version(),
+        "encoding": None,
+        "warnings": [],
+    }
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        doc["error"] = f"{rel}: cannot read the file: {exc.strerror or exc}"
+        return DocumentOutcome(doc, seconds=time.thread_time() - started)
+    doc["doc_id"] = sha256_bytes(data)
+    doc["format"] = detect_format(path, data)
+    try:
+        grid = read_document(path, data, password=password, limits=limits)
+        doc["pages"], doc["encoding"] = grid.pages, grid.encoding
+        result = parse_grid(grid, kind)
+        for note in grid.missing:
+            result.mark_missing(note)
+    except ExtractionError as exc:
+        message = str(exc)
+        doc["error"] = message if message.startswith(path.name) else f"{rel}: {message}"
+        return DocumentOutcome(doc, seconds=time.thread_time() - started)
+    except Exception as exc:  # a parser bug must not take the run down: report it per document
+        doc["error"] = (
+            f"{rel}: internal error while extracting ({type(exc).__name__}: {exc}); please report it"
+        )
+        return DocumentOutcome(doc, seconds=time.thread_time() - started)
+    doc["kind"] = result.kind
+    doc["status"] = "partial" if result.partial else "ok"
+    doc["warnings"] = list(result.warnings)
+    if result.partial:
+        doc["error"] = f"{rel}: partly extracted — " + "; ".join(result.missing)[:1000]
+    declared = result.meta.get("plan_id")
+    if declared and plan_id and declared != plan_id:
+        doc["warnings"].append(
+            f"{rel}: the workbook is for plan {declared!r} but sources.yaml puts it in {plan_id!r}"
+        )
+    tables = finalize(result, plan_id=plan_id or declared or "", doc_id=doc["doc_id"])
+    return DocumentOutcome(doc, tables, seconds=time.thread_time() - started)
+
+
+def indicator_uid(plan_id: str, local_id: str) -> str:
+    """Stable indicator id: the same plan, type, policy, measure and name give the same id."""
+    return hashlib.sha1(f"{plan_id}|{local_id}".encode()).hexdigest()[:16]
+
+
+def finalize(result: ParseResult, *, plan_id: str, doc_id: str) -> dict[str, list[dict[str, Any]]]:
+    """Attach plan and lineage to every record and turn local indicator keys into stable ids."""
+    tables: dict[str, list[dict[str, Any]]] = {}
+    for table, records in result.tables.items():
+        out = []
+        for rec in records:
+            rec = {**rec, "plan_id": plan_id, "source_doc_id": doc_id}
+            if "|" in (rec.get("indicator_id") or ""):  # a parser's local key; workbooks carry final ids
+                rec["indicator_id"] = indicator_uid(plan_id, rec["indicator_id"])
+            out.append(rec)
+        tables[table] = out
+    return tables

@@ -1,0 +1,222 @@
+"""Evaluate stage: achievement rate and grade of each KPI actual, by the document's own rule.
+
+Decisions (also in the README):
+
+* **Rate** = actual ÷ target × 100 against the year's 目標 figure (the annual target the
+  sheet prints for that year, not the cumulative one in parentheses). Percent indicators
+  are rated the same way (40% against a 50% target → 80%).
+* **Lower is better** (倒産件数, 失業率 …): rate = target ÷ actual × 100 — at target → 100%,
+  above target → below 100%.
+* **Bands** from the printed rule (``指標評価:100%以上=A、99%~80%=B、79%以下=C``): each band
+  starts at its lower bound; a rate below one band's bound falls to the band below, so the
+  printed gaps (99–100, 79–80) go down: 99.5% → B, 79.9% → C.
+* **Target 0**: no rate; met (grade of the top band) when the actual is at or beyond it
+  (≥ 0 higher-is-better, = 0 lower-is-better), else the bottom band.
+* **No target**, or **no rule printed** (and none in sources.yaml): the rate is kept where
+  possible and the grade stays empty; ``basis`` says why.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from core import normalize as nz
+from schemas.vocabulary import vocabulary
+
+_BAND = re.compile(
+    r"(?P<a>\d+(?:\.\d+)?)\s*%?\s*(?:(?P<op>以上|以下|未満|超)|[~〜～\-－]\s*(?P<b>\d+(?:\.\d+)?)\s*%?)\s*[=＝:：]\s*(?P<grade>[^、,，\s]+)"
+)
+
+
+@dataclass(frozen=True)
+class Band:
+    grade: str
+    lower: float  # rates ≥ lower get this grade (unless a higher band applies)
+
+
+def parse_grade_rule(text: str | None) -> list[Band]:
+    """``100%以上=A、99%~80%=B、79%以下=C`` → bands from the best down. [] when unreadable."""
+    if not text:
+        return []
+    bands: list[Band] = []
+    for m in _BAND.finditer(nz.clean_text(text)):
+        a = float(m.group("a"))
+        if m.group("b") is not None:
+            lower = min(a, float(m.group("b")))
+        elif m.group("op") in ("以上",):
+            lower = a
+        elif m.group("op") == "超":
+            lower = a + 1e-9
+        else:  # 以下 / 未満: the bottom band
+            lower = float("-inf")
+        bands.append(Band(m.group("grade"), lower))
+    return sorted(bands, key=lambda b: -b.lower)
+
+
+def grade_of(rate: float, bands: list[Band]) -> str | None:
+    for band in bands:
+        if rate >= band.lower:
+            return band.grade
+    return bands[-1].grade if bands else None
+
+
+def direction_of(name: str, overrides: dict[str, str] | None = None) -> str:
+    """``lower`` for indicators where less is better, by override or keyword; else ``higher``."""
+    overrides = overrides or {}
+    if name in overrides:
+        return overrides[name]
+    words = vocabulary().data.get("lower_is_better", [])
+    return "lower" if any(w in name for w in words) else "higher"
+
+
+def evaluate_one(
+    actual: float, target: float | None, bands: list[Band], direction: str
+) -> tuple[float | None, str | None, str]:
+    """(rate, grade, basis) for one actual."""
+    if target is None:
+        return None, None, "no target for this year: not graded"
+    if target == 0:
+        met = actual >= 0 if direction == "higher" else actual <= 0
+        grade = (bands[0].grade if met else bands[-1].grade) if bands else None
+        return None, grade, f"target 0: {'met' if met else 'missed'} (no rate can be computed)"
+    if direction == "lower":
+        if actual == 0:
+            return None, bands[0].grade if bands else None, "lower is better and the actual is 0: met"
+        rate = target / actual * 100
+        basis = "lower is better: rate = target ÷ actual × 100"
+    else:
+        rate = actual / target * 100
+        basis = "rate = actual ÷ target × 100"
+    if not bands:
+        return rate, None, basis + "; no grading rule printed: not graded"
+    return rate, grade_of(rate, bands), basis
+
+
+def evaluate(
+    records: dict[str, list[dict[str, Any]]], plans: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """Evaluations for every actual in ``indicator_values``; sets ``indicators.direction`` in place.
+
+    One row per indicator and fiscal year: where several documents give an actual for the
+    same year, the one listed last (by document path) wins.
+    """
+    plans = plans or {}
+    indicators = {i["indicator_id"]: i for i in records.get("indicators", [])}
+    for ind in indicators.values():
+        plan = plans.get(ind["plan_id"])
+        ind["direction"] = direction_of(ind["name"], dict(getattr(plan, "indicator_directions", ()) or ()))
+    rules: dict[tuple[str, str], str] = {}
+    for r in records.get("grading_rules", []):
+        if r["rule_type"] == "indicator_grade":
+            rules.setdefault((r["plan_id"], r.get("policy_code") or ""), r["rule_text"])
+            rules.setdefault((r["plan_id"], ""), r["rule_text"])
+    chosen: dict[tuple[str, int | None], dict[str, Any]] = {}
+    for v in records.get("indicator_values", []):
+        if v.get("kind") == "actual" and v.get("value") is not None and v["indicator_id"] in indicators:
+            chosen[(v["indicator_id"], v.get("fiscal_year"))] = v
+    out = []
+    for (iid, year), v in sorted(chosen.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0)):
+        ind = indicators[iid]
+        target = v.get("target_value")
+        if target is None and ind.get("target_fiscal_year") == year:
+            target = ind.get("target_value")
+        plan = plans.get(ind["plan_id"])
+        rule = (
+            rules.get((ind["plan_id"], ind.get("policy_code") or ""))
+            or rules.get((ind["plan_id"], ""))
+            or getattr(plan, "grading_rule", None)
+        )
+        rate, grade, basis = evaluate_one(v["value"], target, parse_grade_rule(rule), ind["direction"])
+        out.append(
+            {
+                "indicator_id": iid,
+                "plan_id": ind["plan_id"],
+                "fiscal_year": year,
+                "target_value": target,
+                "actual_value": v["value"],
+                "achievement_rate": None if rate is None else round(rate, 2),
+                "grade": grade,
+                "rule": rule,
+                "direction": ind["direction"],
+                "basis": basis,
+                "stated_rate": v.get("stated_rate"),
+                "stated_grade": v.get("stated_grade"),
+                "source_doc_id": v.get("source_doc_id"),
+                "source_page": v.get("source_page"),
+                "source_row": v.get("source_row"),
+            }
+        )
+    return out
+
+
+def parse_overall_scale(text: str | None) -> list[tuple[str, int]]:
+    """``総合評価:評価できる=★★★★、一定の評価はできる=★★★、評価できない=★`` →
+    [(評価できる, 4), (一定の評価はできる, 3), (評価できない, 1)], best first."""
+    body = re.split(r"[:：]", nz.clean_text(text or ""), maxsplit=1)[-1]
+    levels = []
+    for part in re.split(r"[、,，]", body):
+        label, _, stars = part.partition("=")
+        if stars.strip() and set(stars.strip()) <= {"★", "☆"}:
+            levels.append((label.strip(), stars.count("★")))
+    return sorted(levels, key=lambda lv: -lv[1])
+
+
+def propose_overall(
+    records: dict[str, list[dict[str, Any]]], evaluations: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Draft 総合評価 (案) per measure and year from the grades of its policy's KPIs.
+
+    Rule: every graded KPI at the top band → the top level; any at the bottom band → the
+    bottom level; otherwise the middle level. The scale is the sheet's own (★★★★ or ★★★).
+    """
+    grades_by_policy: dict[tuple[str, str, int], list[str]] = {}
+    indicators = {i["indicator_id"]: i for i in records.get("indicators", [])}
+    for e in evaluations:
+        ind = indicators.get(e["indicator_id"])
+        if ind and e.get("grade") and ind.get("indicator_type") == "kpi":
+            grades_by_policy.setdefault((e["plan_id"], ind["policy_code"], e["fiscal_year"]), []).append(
+                e["grade"]
+            )
+    grade_rules: dict[tuple, str] = {}
+    for g in records.get("grading_rules", []):
+        if g["rule_type"] == "indicator_grade":
+            grade_rules.setdefault((g["source_doc_id"], g["measure_code"], g["policy_code"]), g["rule_text"])
+    years_of: dict[tuple[str, str], list[tuple[int, list[str]]]] = {}
+    for (plan_id, policy, year), grades in sorted(grades_by_policy.items()):
+        years_of.setdefault((plan_id, policy), []).append((year, grades))
+    out = []
+    for r in records.get("grading_rules", []):
+        if r["rule_type"] != "overall":
+            continue
+        scale = parse_overall_scale(r["rule_text"])
+        bands = parse_grade_rule(grade_rules.get((r["source_doc_id"], r["measure_code"], r["policy_code"])))
+        if len(scale) < 2 or not bands:
+            continue
+        plan_id, policy = r["plan_id"], r["policy_code"]
+        for year, grades in years_of.get((plan_id, policy), []):
+            top, bottom = bands[0].grade, bands[-1].grade
+            level = (
+                scale[0]
+                if all(g == top for g in grades)
+                else scale[-1]
+                if bottom in grades
+                else scale[len(scale) // 2]
+            )
+            out.append(
+                {
+                    "plan_id": plan_id,
+                    "policy_code": policy,
+                    "measure_code": r["measure_code"],
+                    "fiscal_year": year,
+                    "grades": ",".join(grades),
+                    "proposal": f"{level[0]} (案)",
+                    "stars": "★" * level[1],
+                    "is_draft": True,
+                    "rule": "all KPIs at the top grade → top level; any at the bottom grade → bottom level; else middle",
+                    "source_doc_id": r["source_doc_id"],
+                    "source_page": r.get("source_page"),
+                }
+            )
+    return out

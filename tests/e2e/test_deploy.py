@@ -1,0 +1,38 @@
+"""Scheduling: the served deployment and prefect.yaml describe the same nightly run."""
+
+import yaml
+from click.testing import CliRunner
+from conftest import ROOT
+
+from flows.deployments import nightly_deployment
+from cli.main import main
+
+
+def test_nightly_deployment_schedule_and_parameters():
+    d = nightly_deployment(cron="30 3 * * *", timezone="Asia/Tokyo", warehouse="postgresql://x@localhost/db")
+    [schedule] = d.schedules
+    assert (schedule.schedule.cron, schedule.schedule.timezone) == ("30 3 * * *", "Asia/Tokyo")
+    assert d.parameters == {
+        "raw_dir": "raw",
+        "curated_dir": "curated",
+        "warehouse": "postgresql://x@localhost/db",
+    }
+    assert d.entrypoint == "flows/nightly_refresh.py:nightly_refresh"
+    default = nightly_deployment()
+    assert (default.schedules[0].schedule.cron, default.schedules[0].schedule.timezone) == (
+        "0 2 * * *",
+        "Asia/Tokyo",
+    )
+
+
+def test_prefect_yaml_points_at_the_flow():
+    spec = yaml.safe_load((ROOT / "prefect.yaml").read_text(encoding="utf-8"))
+    [dep] = spec["deployments"]
+    path, func = dep["entrypoint"].split(":")
+    assert (ROOT / path).exists() and f"def {func}(" in (ROOT / path).read_text(encoding="utf-8")
+    assert dep["schedules"] == [{"cron": "0 2 * * *", "timezone": "Asia/Tokyo"}]
+
+
+def test_serve_command_is_documented():
+    result = CliRunner().invoke(main, ["serve", "--help"])
+    assert result.exit_code == 0 and "--cron" in result.output and "Asia/Tokyo" in result.output
