@@ -52,16 +52,20 @@ def build_corpus(raw: Path, count: int, pdf_share: float, seed: int = 7) -> int:
         if rng.random() < pdf_share:
             name = f"{kind}.pdf"
             # A trailing comment after %%EOF makes each copy distinct bytes; readers ignore it.
-            (folder / name).write_bytes((ROOT / "raw" / f"{stem}.pdf").read_bytes() + f"\n% copy {n}\n".encode())
+            (folder / name).write_bytes(
+                (ROOT / "raw" / f"{stem}.pdf").read_bytes() + f"\n% copy {n}\n".encode()
+            )
         else:
             name = f"{kind}.txt"
             text = (ROOT / "raw" / f"{stem}.txt").read_text(encoding="utf-8")
             (folder / name).write_text(_vary_text(text, rng, n), encoding="utf-8")
         level = "prefectural" if prefectural else "municipal"
         issuer = f"pref-{n:02d}" if prefectural else f"gov-{n:04d}"
-        plans.append(f"  - plan_id: plan-{n:04d}\n    level: {level}\n    issuer: {issuer}\n"
-                     f"    prefecture: pref-{n % PREFECTURES:02d}\n    fiscal_years: [2023, 2027]\n"
-                     f"    documents:\n      - path: {folder.relative_to(raw).as_posix()}/{name}\n        kind: {kind}\n")
+        plans.append(
+            f"  - plan_id: plan-{n:04d}\n    level: {level}\n    issuer: {issuer}\n"
+            f"    prefecture: pref-{n % PREFECTURES:02d}\n    fiscal_years: [2023, 2027]\n"
+            f"    documents:\n      - path: {folder.relative_to(raw).as_posix()}/{name}\n        kind: {kind}\n"
+        )
     (raw / "sources.yaml").write_text("plans:\n" + "".join(plans), encoding="utf-8")
     return count
 
@@ -88,10 +92,17 @@ def full_refresh(raw: Path, curated: Path, workers: int):
     from distributed import LocalCluster
 
     t = time.perf_counter()
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                      preload=["flows.worker"]) as cluster:
-        print(f"dask cluster of {workers} workers start-up, workers preloaded with flows.worker (paid apart, "
-              f"as by a standing cluster; `--workers N` pays it per run): {time.perf_counter() - t:.1f} s")
+    with LocalCluster(
+        n_workers=workers,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        preload=["flows.worker"],
+    ) as cluster:
+        print(
+            f"dask cluster of {workers} workers start-up, workers preloaded with flows.worker (paid apart, "
+            f"as by a standing cluster; `--workers N` pays it per run): {time.perf_counter() - t:.1f} s"
+        )
         return measured(raw, curated, workers, cluster.scheduler_address)
 
 
@@ -115,9 +126,15 @@ def cpu_by_process() -> dict[str, float]:
             times = proc.cpu_times()
         except psutil.Error:
             continue
-        role = ("flow + dask scheduler (this process)" if proc.pid == me.pid else "prefect server"
-                if "prefect" in cmd and "server" in cmd else "dask workers" if "multiprocessing" in cmd
-                else "other")
+        role = (
+            "flow + dask scheduler (this process)"
+            if proc.pid == me.pid
+            else "prefect server"
+            if "prefect" in cmd and "server" in cmd
+            else "dask workers"
+            if "multiprocessing" in cmd
+            else "other"
+        )
         out[role] = out.get(role, 0.0) + times.user + times.system
     return out
 
@@ -134,10 +151,12 @@ def timeline(spans: list[tuple[float, float, int]], stage: float) -> str:
         by_worker.setdefault(pid, []).append((a, b))
     busy = sum(b - a for a, b, _ in spans)
     first_idle = min(max(b for _, b in ts) for ts in by_worker.values())
-    return (f"tasks: {len(spans)} on {len(by_worker)} worker process(es), "
-            f"{', '.join(str(len(ts)) for ts in by_worker.values())} each; first to last task {end - start:.1f} s "
-            f"of the {stage:.1f} s stage; tasks busy {busy / (len(by_worker) * (end - start)):.0%} of it; "
-            f"tail (one worker idle) {end - first_idle:.1f} s")
+    return (
+        f"tasks: {len(spans)} on {len(by_worker)} worker process(es), "
+        f"{', '.join(str(len(ts)) for ts in by_worker.values())} each; first to last task {end - start:.1f} s "
+        f"of the {stage:.1f} s stage; tasks busy {busy / (len(by_worker) * (end - start)):.0%} of it; "
+        f"tail (one worker idle) {end - first_idle:.1f} s"
+    )
 
 
 def cli_run(raw: Path, curated: Path, api_url: str) -> tuple[float, float]:
@@ -148,11 +167,25 @@ def cli_run(raw: Path, curated: Path, api_url: str) -> tuple[float, float]:
 
     env = {**os.environ, "PREFECT_API_URL": api_url}
     t = time.perf_counter()
-    subprocess.run([sys.executable, "-c", "import cli.main, flows.nightly_refresh"], check=True, env=env, cwd=ROOT)
+    subprocess.run(
+        [sys.executable, "-c", "import cli.main, flows.nightly_refresh"], check=True, env=env, cwd=ROOT
+    )
     startup = time.perf_counter() - t
     t = time.perf_counter()
-    subprocess.run([str(Path(sys.executable).parent / "plan-etl"), "run", "--raw", str(raw), "--curated", str(curated),
-                    "-q"], check=True, env=env, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [
+            str(Path(sys.executable).parent / "plan-etl"),
+            "run",
+            "--raw",
+            str(raw),
+            "--curated",
+            str(curated),
+            "-q",
+        ],
+        check=True,
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
     wall = time.perf_counter() - t
     return wall, wall - startup
 
@@ -163,9 +196,12 @@ def main() -> None:
     ap.add_argument("--pdf-share", type=float, default=0.05)
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--keep", type=Path, help="build the corpus here and keep it")
-    ap.add_argument("--incremental-only", action="store_true",
-                    help="with --keep: skip the full refreshes, bring the kept state up to date, "
-                         "then time the no-op and one-change refreshes")
+    ap.add_argument(
+        "--incremental-only",
+        action="store_true",
+        help="with --keep: skip the full refreshes, bring the kept state up to date, "
+        "then time the no-op and one-change refreshes",
+    )
     args = ap.parse_args()
     from flows.prefect_server import prefect_server
 
@@ -177,19 +213,25 @@ def main() -> None:
         print(f"corpus: {args.count} documents ({args.pdf_share:.0%} PDF) in {time.perf_counter() - t:.1f} s")
     t = time.perf_counter()
     with prefect_server() as url:
-        print(f"prefect server start-up (paid once; a run without a server pays it per process): "
-              f"{time.perf_counter() - t:.1f} s  [{url}]")
+        print(
+            f"prefect server start-up (paid once; a run without a server pays it per process): "
+            f"{time.perf_counter() - t:.1f} s  [{url}]"
+        )
         for workers in [] if args.incremental_only else args.workers:
             curated = base / f"curated-{workers}"
             shutil.rmtree(curated, ignore_errors=True)
             wall, s, cpu = full_refresh(raw, curated, workers)
             outside = max(0.0, 1 - s.extract_seconds / max(wall * workers, 1e-9))
-            print(f"full refresh, {workers} worker(s): {wall:.1f} s, {s.seen / wall:.1f} documents/s, "
-                  f"{s.extracted} extracted, {len(s.failed)} failed; outside extraction {outside:.0%} "
-                  f"(extraction {s.extract_seconds:.1f} s of CPU)")
+            print(
+                f"full refresh, {workers} worker(s): {wall:.1f} s, {s.seen / wall:.1f} documents/s, "
+                f"{s.extracted} extracted, {len(s.failed)} failed; outside extraction {outside:.0%} "
+                f"(extraction {s.extract_seconds:.1f} s of CPU)"
+            )
             print("  stages: " + ", ".join(f"{k} {v:.1f} s" for k, v in s.stage_seconds.items()))
-            print("  inside the tasks (CPU, all workers): "
-                  + ", ".join(f"{k} {v:.1f} s" for k, v in s.task_seconds.items()))
+            print(
+                "  inside the tasks (CPU, all workers): "
+                + ", ".join(f"{k} {v:.1f} s" for k, v in s.task_seconds.items())
+            )
             print("  " + timeline(s.task_spans, s.stage_seconds["process plans"]))
             print("  CPU by process: " + ", ".join(f"{k} {v:.1f} s" for k, v in cpu.items()))
         # The incremental refreshes run as cron runs them: sequentially (one worker), on the
@@ -204,12 +246,16 @@ def main() -> None:
         changed = next(raw.rglob("*.txt"))
         changed.write_text(changed.read_text(encoding="utf-8") + "\n", encoding="utf-8")
         wall, s = timed_run(raw, curated, 1)
-        print(f"one document changed: {wall:.2f} s ({s.extracted} extracted, extraction {s.extract_seconds:.2f} s)")
+        print(
+            f"one document changed: {wall:.2f} s ({s.extracted} extracted, extraction {s.extract_seconds:.2f} s)"
+        )
         print("  stages: " + ", ".join(f"{k} {v:.2f} s" for k, v in s.stage_seconds.items()))
         changed.write_text(changed.read_text(encoding="utf-8") + "\n", encoding="utf-8")
         wall, own = cli_run(raw, curated, url)
-        print(f"one document changed, a fresh `plan-etl run` process (as from cron): {wall:.2f} s, "
-              f"of which the run itself {own:.2f} s (the rest: starting Python, importing Prefect)")
+        print(
+            f"one document changed, a fresh `plan-etl run` process (as from cron): {wall:.2f} s, "
+            f"of which the run itself {own:.2f} s (the rest: starting Python, importing Prefect)"
+        )
     print(f"peak memory: {peak_mb():.0f} MB")
     if not args.keep:
         shutil.rmtree(base, ignore_errors=True)

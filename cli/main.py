@@ -13,7 +13,11 @@ import click
 from core import __version__
 
 curated_option = click.option(
-    "--curated", "curated_dir", default="curated", show_default=True, type=click.Path(path_type=Path),
+    "--curated",
+    "curated_dir",
+    default="curated",
+    show_default=True,
+    type=click.Path(path_type=Path),
     help="Folder of the Parquet tables (and of the default DuckDB warehouse).",
 )
 
@@ -36,7 +40,6 @@ def main() -> None:
     "raw_dir",
     default="raw",
     show_default=True,
-
     help="Folder (or fsspec URL, e.g. s3://bucket/plans/) with the documents and sources.yaml.",
 )
 @curated_option
@@ -73,9 +76,9 @@ def run(
     """Run the nightly refresh flow: discover, extract, normalize, load."""
     from rich.console import Console
 
-    from pipeline.load.warehouse import WarehouseError
-    from pipeline.load.lock import RunLocked
     from pipeline.discover.manifest import ManifestError
+    from pipeline.load.lock import RunLocked
+    from pipeline.load.warehouse import WarehouseError
     from pipeline.report.terminal import print_summary, progress_bar
 
     console = Console(stderr=False)
@@ -109,8 +112,8 @@ def validate(curated_dir: Path, warehouse: str | None, brief: bool) -> None:
 
     from rich.console import Console
 
-    from pipeline.load.warehouse import read_curated, replace_tables
     from pipeline.load.lock import RunLocked, curated_lock
+    from pipeline.load.warehouse import read_curated, replace_tables
     from pipeline.report.terminal import print_validation
     from pipeline.state.work import new_run_id
     from pipeline.validate.gx import validate as run_validation
@@ -189,8 +192,8 @@ def compare(plan_a: str, plan_b: str, html_path: Path | None, curated_dir: Path)
 @curated_option
 def actuals_template(plan_id: str, year: int, output: Path, curated_dir: Path) -> None:
     """Write an actuals workbook for PLAN_ID: one row per indicator, an empty 実績 column."""
-    from pipeline.report.actuals_template import write_template
     from pipeline.load.warehouse import read_curated
+    from pipeline.report.actuals_template import write_template
 
     plans = {p["plan_id"]: p for p in read_curated(curated_dir, "plans")}
     if plan_id not in plans:

@@ -85,4 +85,3 @@ class ParseResult:
 
     def warn(self, message: str) -> None:
         self.warnings.append(message)
-

@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.models import ExtractionError, Grid, ParseResult
+from extractors import extractor_version
 from extractors.detect import KINDS, detect_kind, kind_scores
 from extractors.parsers import action_plan, actuals, progress_sheets, strategy_framework
 from extractors.readers import detect_format, read_document
-from extractors import extractor_version
-from core.models import ExtractionError, Grid, ParseResult
 
 PARSERS = {
     "progress_sheets": progress_sheets.parse,

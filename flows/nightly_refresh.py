@@ -24,15 +24,15 @@ from prefect.cache_policies import NO_CACHE  # noqa: E402
 from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
 from prefect.utilities.annotations import quote  # noqa: E402  (big inputs: Prefect does not walk them)
 
-from pipeline.state.versions import derivation_version  # noqa: E402
-from pipeline.refresh.batch import BatchResult, PlanBatch, plan_batches, process_batch  # noqa: E402
-from pipeline.load.warehouse import Delta, load_all  # noqa: E402
-from pipeline.load.lock import curated_lock  # noqa: E402
 from pipeline.discover.manifest import Manifest, load_manifest  # noqa: E402
-from pipeline.refresh.progress import listening, notify  # noqa: E402
-from pipeline.state.work import RunSummary, WorkPlan, affected_plans, assemble, new_run_id, plan_work  # noqa: E402
 from pipeline.discover.sources import materialize  # noqa: E402
+from pipeline.load.lock import curated_lock  # noqa: E402
+from pipeline.load.warehouse import Delta, load_all  # noqa: E402
+from pipeline.refresh.batch import BatchResult, PlanBatch, plan_batches, process_batch  # noqa: E402
+from pipeline.refresh.progress import listening, notify  # noqa: E402
 from pipeline.state.previous import PAIR_TABLE, Comparisons, Previous, carry_plans, merge, validation_counts  # noqa: E402
+from pipeline.state.versions import derivation_version  # noqa: E402
+from pipeline.state.work import RunSummary, WorkPlan, affected_plans, assemble, new_run_id, plan_work  # noqa: E402
 from pipeline.validate.gx import write_report  # noqa: E402
 from schemas import TABLES  # noqa: E402
 
@@ -83,8 +83,9 @@ def _redact(url: str) -> str:
     return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
 
 
-def _record_noop(summary: RunSummary, curated: Path, warehouse: str, documents: list[dict[str, Any]],
-                 previous: Previous) -> RunSummary:
+def _record_noop(
+    summary: RunSummary, curated: Path, warehouse: str, documents: list[dict[str, Any]], previous: Previous
+) -> RunSummary:
     """Nothing changed: append the run to ``runs`` and leave every other table as it is."""
     from pipeline.load.warehouse import replace_tables
 
@@ -92,25 +93,37 @@ def _record_noop(summary: RunSummary, curated: Path, warehouse: str, documents: 
     summary.validation_counts = validation_counts(previous.table("validation_results"))
     summary.finished_at = dt.datetime.now(dt.UTC)
     with summary.stage("load"):
-        replace_tables(curated, warehouse, {"runs": previous.rows("runs") + [_run_row(summary, warehouse, 0)]})
+        replace_tables(
+            curated, warehouse, {"runs": previous.rows("runs") + [_run_row(summary, warehouse, 0)]}
+        )
     notify("done", {"run_id": summary.run_id})
     return summary
 
 
 def _run_row(summary: RunSummary, warehouse: str, plans_recomputed: int) -> dict[str, Any]:
-    return {**summary.run_record(), "warehouse": _redact(warehouse), "derivation_version": derivation_version(),
-            "plans_recomputed": plans_recomputed}
+    return {
+        **summary.run_record(),
+        "warehouse": _redact(warehouse),
+        "derivation_version": derivation_version(),
+        "plans_recomputed": plans_recomputed,
+    }
 
 
 @task(name="load", **LIGHT)
-def load(curated_dir: Path, warehouse: str, tables: dict[str, Any], delta: Delta | None) -> tuple[dict[str, int], str]:
+def load(
+    curated_dir: Path, warehouse: str, tables: dict[str, Any], delta: Delta | None
+) -> tuple[dict[str, int], str]:
     return load_all(curated_dir, warehouse, tables, delta)
 
 
 # Sequential runs extract one batch at a time: extraction is CPU-bound Python, so more threads
 # would only contend for the GIL (and hold more documents in memory). --workers N uses Dask.
-@flow(name="nightly-refresh", validate_parameters=False, log_prints=False,
-      task_runner=ThreadPoolTaskRunner(max_workers=1))
+@flow(
+    name="nightly-refresh",
+    validate_parameters=False,
+    log_prints=False,
+    task_runner=ThreadPoolTaskRunner(max_workers=1),
+)
 def nightly_refresh(
     raw_dir: str | Path = "raw",
     curated_dir: str | Path = "curated",
@@ -132,8 +145,14 @@ def nightly_refresh(
         return _refresh(raw_dir, curated, warehouse, prefer, workers, summary)
 
 
-def _refresh(raw_dir: str | Path, curated: Path, warehouse: str | None, prefer: str | None, workers: int,
-             summary: RunSummary) -> RunSummary:
+def _refresh(
+    raw_dir: str | Path,
+    curated: Path,
+    warehouse: str | None,
+    prefer: str | None,
+    workers: int,
+    summary: RunSummary,
+) -> RunSummary:
     """The flow's body, run while holding the curated folder's lock."""
     raw = materialize(raw_dir, curated / ".raw-mirror")  # an fsspec URL is mirrored locally
     warehouse = warehouse or f"duckdb:///{(curated / 'warehouse.duckdb').as_posix()}"
@@ -152,11 +171,19 @@ def _refresh(raw_dir: str | Path, curated: Path, warehouse: str | None, prefer: 
     with summary.stage("plan"):
         last_run = (previous.rows("runs") or [{}])[-1]
         rebuild = last_run.get("derivation_version") != derivation_version() or not previous.compatible()
-        affected = (set(manifest.plans) if rebuild else
-                    affected_plans(manifest, work, previous_docs, previous.rows("plans")))
-        carried = {d["doc_id"] for _, d in work.reuse} | {f["doc_id"] for _, f, _ in work.quarantined} | {
-            g["doc_id"] for _, _, g in work.quarantined if g}
-        unchanged = not (work.extract or work.removed or affected) and carried == {d["doc_id"] for d in previous_docs}
+        affected = (
+            set(manifest.plans)
+            if rebuild
+            else affected_plans(manifest, work, previous_docs, previous.rows("plans"))
+        )
+        carried = (
+            {d["doc_id"] for _, d in work.reuse}
+            | {f["doc_id"] for _, f, _ in work.quarantined}
+            | {g["doc_id"] for _, _, g in work.quarantined if g}
+        )
+        unchanged = not (work.extract or work.removed or affected) and carried == {
+            d["doc_id"] for d in previous_docs
+        }
     summary.messages += [
         f"{spec.rel_path}: quarantined — it failed before with these very bytes "
         f"({failed.get('error')}); fix or replace the file to retry"
@@ -164,8 +191,9 @@ def _refresh(raw_dir: str | Path, curated: Path, warehouse: str | None, prefer: 
     ]
     if unchanged and last_run.get("warehouse") == _redact(warehouse):
         return _record_noop(summary, curated, warehouse, previous_docs, previous)
-    todo, rest = plan_batches(manifest.plans, work, affected, workers, previous=previous,
-                              run_id=summary.run_id, now=started)
+    todo, rest = plan_batches(
+        manifest.plans, work, affected, workers, previous=previous, run_id=summary.run_id, now=started
+    )
     notify("start", {"total": len(work.extract), "skipped": len(work.reuse)})
     with summary.stage("process plans"):  # extract → assemble → derive → validate, per batch of plans
         futures = [process.submit(batch, label=batch.label) for batch in todo]
@@ -193,9 +221,11 @@ def _refresh(raw_dir: str | Path, curated: Path, warehouse: str | None, prefer: 
         for result in results:
             docs.update(result.documents)
         documents = [docs[key] for key in sorted(docs)]
-        records: dict[str, Any] = {
-            name: _concat(name, [r.tables[name] for r in results]) for name in results[0].tables
-        } if results else {}
+        records: dict[str, Any] = (
+            {name: _concat(name, [r.tables[name] for r in results]) for name in results[0].tables}
+            if results
+            else {}
+        )
     summary.set_documents(documents)
     with summary.stage("compare"):  # the pairs of the last batch
         tables[PAIR_TABLE], records[PAIR_TABLE] = comparisons.finish()
@@ -203,8 +233,15 @@ def _refresh(raw_dir: str | Path, curated: Path, warehouse: str | None, prefer: 
     summary.finished_at = dt.datetime.now(dt.UTC)
     records["runs"] = previous.rows("runs") + [_run_row(summary, warehouse, len(affected))]
     # The warehouse changes by plan when it still holds the last run (the loader checks).
-    delta = None if rebuild or not last_run else Delta(
-        base_run=last_run["run_id"], base_runs=len(records["runs"]) - 1, keep=frozenset(manifest.plans) - affected)
+    delta = (
+        None
+        if rebuild or not last_run
+        else Delta(
+            base_run=last_run["run_id"],
+            base_runs=len(records["runs"]) - 1,
+            keep=frozenset(manifest.plans) - affected,
+        )
+    )
     with summary.stage("merge"):
         tables = merge(tables, records)
         summary.validation_counts = validation_counts(tables["validation_results"])

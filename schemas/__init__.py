@@ -107,7 +107,9 @@ def _nan_to_null(table, columns: list[str]):
         col = table[name]
         if col.null_count < len(col) and pc.any(pc.is_nan(col)).as_py():
             table = table.set_column(
-                table.schema.get_field_index(name), table.schema.field(name), pc.if_else(pc.is_nan(col), None, col)
+                table.schema.get_field_index(name),
+                table.schema.field(name),
+                pc.if_else(pc.is_nan(col), None, col),
             )
     return table
 

@@ -11,13 +11,15 @@ from flows.settings import configure_environment
 configure_environment()
 
 ROOT = Path(__file__).resolve().parent.parent
-RAW = Path(__file__).parent / "fixtures" / "samples"  # a copy of the bundled raw/: tests never read the user's raw/
+RAW = (
+    Path(__file__).parent / "fixtures" / "samples"
+)  # a copy of the bundled raw/: tests never read the user's raw/
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def _parse(rel: str):
-    from extractors.readers import read_document
     from extractors.extract import parse_grid
+    from extractors.readers import read_document
 
     path = RAW / rel
     return parse_grid(read_document(path, path.read_bytes()))
@@ -84,6 +86,8 @@ def warehouse_tables(url):
     for t in TABLES:
         if t in VOLATILE and VOLATILE[t] is None:
             continue
-        rows = [{k: v for k, v in r.items() if k not in (VOLATILE.get(t) or ())} for r in read_warehouse(url, t)]
+        rows = [
+            {k: v for k, v in r.items() if k not in (VOLATILE.get(t) or ())} for r in read_warehouse(url, t)
+        ]
         out[t] = sorted(rows, key=repr)
     return out

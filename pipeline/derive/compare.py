@@ -77,15 +77,21 @@ def _objects(records: Records, kinds: dict[str, str | None]) -> list[dict[str, A
     """Measures, initiatives and indicators of one plan, one entry per object (first document wins)."""
     objs: dict[tuple[str, str], dict[str, Any]] = {}
     for m in records.get("measures", []):
-        objs.setdefault(("measure", f"{m['policy_code']}-{m['measure_code']}"),
-                        {"text": m["title"], "title": m["title"], "rec": m})
+        objs.setdefault(
+            ("measure", f"{m['policy_code']}-{m['measure_code']}"),
+            {"text": m["title"], "title": m["title"], "rec": m},
+        )
     for i in records.get("initiatives", []):
         code = i.get("initiative_code") or f"#{i['seq']}"
         prefix = "sheet " if kinds.get(i.get("source_doc_id")) == "progress_sheets" else ""
-        objs.setdefault(("initiative", f"{prefix}{i['policy_code']}-{i['measure_code']}-{code}"),
-                        {"text": f"{i['title']} {i.get('description') or ''}", "title": i["title"], "rec": i})
+        objs.setdefault(
+            ("initiative", f"{prefix}{i['policy_code']}-{i['measure_code']}-{code}"),
+            {"text": f"{i['title']} {i.get('description') or ''}", "title": i["title"], "rec": i},
+        )
     for ind in records.get("indicators", []):
-        objs.setdefault(("indicator", ind["indicator_id"]), {"text": ind["name"], "title": ind["name"], "rec": ind})
+        objs.setdefault(
+            ("indicator", ind["indicator_id"]), {"text": ind["name"], "title": ind["name"], "rec": ind}
+        )
     return [{"object_type": t, "object_key": k, **v} for (t, k), v in objs.items()]
 
 
@@ -105,9 +111,18 @@ def assign_themes(records: Records, themes: tuple[Theme, ...] | None = None) -> 
                 matches = _inherited(o, objects, found)
             rec = o["rec"]
             for theme_id, words in matches.items():
-                rows.append({"plan_id": plan_id, "object_type": o["object_type"], "object_key": o["object_key"],
-                             "object_title": o["title"], "theme": theme_id, "evidence": "、".join(words),
-                             "source_doc_id": rec.get("source_doc_id"), "source_page": rec.get("source_page")})
+                rows.append(
+                    {
+                        "plan_id": plan_id,
+                        "object_type": o["object_type"],
+                        "object_key": o["object_key"],
+                        "object_title": o["title"],
+                        "theme": theme_id,
+                        "evidence": "、".join(words),
+                        "source_doc_id": rec.get("source_doc_id"),
+                        "source_page": rec.get("source_page"),
+                    }
+                )
     return rows
 
 
@@ -144,9 +159,15 @@ def comparison_pairs(plans: list[dict[str, Any]]) -> list[tuple[str, str]]:
     return pairs
 
 
-def compare(records: Records, plan_a: str, plan_b: str, assignments: list[dict[str, Any]] | None = None,
-            themes: tuple[Theme, ...] | None = None, index: dict | None = None,
-            sides: dict | None = None) -> list[dict[str, Any]]:
+def compare(
+    records: Records,
+    plan_a: str,
+    plan_b: str,
+    assignments: list[dict[str, Any]] | None = None,
+    themes: tuple[Theme, ...] | None = None,
+    index: dict | None = None,
+    sides: dict | None = None,
+) -> list[dict[str, Any]]:
     """``plan_comparison`` rows: per theme, what each plan covers and its indicators.
     ``sides`` memoizes each (plan, theme)'s side across pairs (a prefecture is in many)."""
     themes = themes or load_themes()
@@ -156,7 +177,12 @@ def compare(records: Records, plan_a: str, plan_b: str, assignments: list[dict[s
     sides = {} if sides is None else sides
     out = []
     for theme in themes:
-        row: dict[str, Any] = {"plan_a": plan_a, "plan_b": plan_b, "theme": theme.id, "theme_label": theme.label}
+        row: dict[str, Any] = {
+            "plan_a": plan_a,
+            "plan_b": plan_b,
+            "theme": theme.id,
+            "theme_label": theme.label,
+        }
         for side, plan in (("a", plan_a), ("b", plan_b)):
             key = (plan, theme.id)
             if key not in sides:
@@ -194,8 +220,13 @@ def index_assignments(assignments: list[dict[str, Any]]) -> dict[tuple[str, str]
     return index
 
 
-def compare_pairs(pairs: list[tuple[str, str]], assignments: list[dict[str, Any]] | None = None, *,
-                  index: dict | None = None, sides: dict | None = None) -> list[dict[str, Any]]:
+def compare_pairs(
+    pairs: list[tuple[str, str]],
+    assignments: list[dict[str, Any]] | None = None,
+    *,
+    index: dict | None = None,
+    sides: dict | None = None,
+) -> list[dict[str, Any]]:
     """``plan_comparison`` rows of ``pairs`` from the theme assignments of their plans (or
     their ``index`` by plan and theme; ``sides`` memoizes each plan's side of a theme)."""
     themes = load_themes()

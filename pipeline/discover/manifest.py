@@ -199,8 +199,10 @@ def load_manifest(raw_dir: Path, prefer: str | None = None) -> Manifest:
                 )
             )
     limits = spec.get("limits") or {}
-    if not isinstance(limits, dict) or set(limits) - {"max_pages", "max_seconds"} or not all(
-        isinstance(v, int | float) and v > 0 for v in limits.values()
+    if (
+        not isinstance(limits, dict)
+        or set(limits) - {"max_pages", "max_seconds"}
+        or not all(isinstance(v, int | float) and v > 0 for v in limits.values())
     ):
         raise ManifestError(f"{path.name}: limits takes max_pages and max_seconds, positive numbers")
     budget = PdfLimits(**limits) if limits else None

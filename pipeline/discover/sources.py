@@ -39,7 +39,9 @@ def materialize(raw: str | Path, cache_root: Path) -> Path:
     remote = {p: info for p, info in fs.find(root, detail=True).items() if info.get("type", "file") == "file"}
     seen: dict[str, str] = {}
     for path, info in sorted(remote.items()):
-        rel = PurePosixPath(path).relative_to(PurePosixPath(root.lstrip("/") if not path.startswith("/") else root))
+        rel = PurePosixPath(path).relative_to(
+            PurePosixPath(root.lstrip("/") if not path.startswith("/") else root)
+        )
         if ".." in rel.parts:
             continue  # never write outside the mirror
         stamp = _stamp(info)

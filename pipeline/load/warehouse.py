@@ -86,7 +86,9 @@ def duckdb_path(url: str, base: Path | None = None) -> Path:
     return path if path.is_absolute() or base is None else base / path
 
 
-def load_warehouse(url: str, tables: dict, delta: Delta | None = None, ready: Callable[[], Any] | None = None) -> str:
+def load_warehouse(
+    url: str, tables: dict, delta: Delta | None = None, ready: Callable[[], Any] | None = None
+) -> str:
     """Change the warehouse's tables to ``tables`` in one transaction: by ``delta`` when it
     applies, else by replacing every table. ``ready`` is called before COMMIT (what else
     must succeed first; if it raises, nothing changes). Returns ``"delta"`` or ``"replace"``."""

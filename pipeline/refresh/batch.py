@@ -20,12 +20,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeline.derive.plans import derive
 from extractors.extract import extract_document
+from pipeline.derive.plans import derive
 from pipeline.discover.manifest import DocumentSpec, Plan
 from pipeline.refresh.progress import notify
-from pipeline.state.work import WorkPlan, assemble
 from pipeline.state.previous import PLAN_TABLES, Previous
+from pipeline.state.work import WorkPlan, assemble
 from schemas import TABLES
 
 # A task validates its plans in one GX run per suite, whose fixed cost (~1.3 s warm) is paid
@@ -45,7 +45,9 @@ class PlanBatch:
 
     plans: dict[str, Plan]
     work: WorkPlan  # these plans' documents only
-    previous: Previous  # the last run's tables (shared with the flow in one process; on Dask, read by the worker)
+    previous: (
+        Previous  # the last run's tables (shared with the flow in one process; on Dask, read by the worker)
+    )
     run_id: str
     now: dt.datetime
 
@@ -80,10 +82,17 @@ def process_batch(batch: PlanBatch) -> BatchResult:
     t = clock()
     outcomes = []
     for s in batch.work.extract:
-        outcomes.append(extract_document(
-            s.path, rel_path=s.rel_path, plan_id=s.plan_id, kind=s.kind, password=s.password, limits=s.limits,
-            now=batch.now,
-        ))
+        outcomes.append(
+            extract_document(
+                s.path,
+                rel_path=s.rel_path,
+                plan_id=s.plan_id,
+                kind=s.kind,
+                password=s.password,
+                limits=s.limits,
+                now=batch.now,
+            )
+        )
         # Heard in the flow's process (a sequential run: the progress bar moves per document);
         # a Dask worker has no listener, and the flow reports its documents when the batch is back.
         notify("document", {"path": s.rel_path, "status": outcomes[-1].document["status"]})
@@ -92,7 +101,11 @@ def process_batch(batch: PlanBatch) -> BatchResult:
     records["documents"] = [docs[k] for k in sorted(docs) if docs[k]["plan_id"] in batch.plans]
     messages += derive(records, batch.plans)
     cpu["derive"], t = clock() - t, clock()
-    tables = {name: TABLES[name].to_arrow(records.get(name, [])) for name in PLAN_TABLES if name != "validation_results"}
+    tables = {
+        name: TABLES[name].to_arrow(records.get(name, []))
+        for name in PLAN_TABLES
+        if name != "validation_results"
+    }
     cpu["to arrow"], t = clock() - t, clock()
     results = validate(records, batch.run_id, arrow=tables) if batch.plans else []
     tables["validation_results"] = TABLES["validation_results"].to_arrow(results)
@@ -106,8 +119,14 @@ def _cost(spec: DocumentSpec) -> int:
 
 
 def plan_batches(
-    plans: dict[str, Plan], work: WorkPlan, affected: Iterable[str], workers: int, *,
-    previous: Previous, run_id: str, now: dt.datetime,
+    plans: dict[str, Plan],
+    work: WorkPlan,
+    affected: Iterable[str],
+    workers: int,
+    *,
+    previous: Previous,
+    run_id: str,
+    now: dt.datetime,
 ) -> tuple[list[PlanBatch], WorkPlan]:
     """Split the affected plans into batches of whole plans (in plan order, a few hundred
     documents at most, several per worker, PDFs counted by their cost so that batches take

@@ -70,7 +70,7 @@ def validation_html(
                 )
             parts.append("</table>")
         if passed_counts is not None:
-            parts.append(f"<p class=\"ok\">{passed_counts.get(plan, 0)} passed</p>")
+            parts.append(f'<p class="ok">{passed_counts.get(plan, 0)} passed</p>')
             continue
         ok = [r for r in rows if r["success"]]
         parts.append(

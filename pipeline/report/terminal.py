@@ -61,7 +61,9 @@ def print_summary(console: Console, summary: RunSummary, quiet: bool = False) ->
     if len(shown) > MAX_DOCUMENT_ROWS:  # a large corpus: tonight's news only
         shown = [d for d in shown if d["status"] != "ok" or d.get("extracted_at") == summary.started_at]
     hidden = len(summary.documents) - len(shown)
-    title = "documents" + (f" extracted or not ok tonight ({hidden} unchanged and ok not shown)" if hidden else "")
+    title = "documents" + (
+        f" extracted or not ok tonight ({hidden} unchanged and ok not shown)" if hidden else ""
+    )
     docs = Table(title=title, show_lines=False)
     docs.add_column("path", overflow="fold", min_width=30)
     for col in ("kind", "plan", "status", "warnings"):
@@ -79,10 +81,16 @@ def print_summary(console: Console, summary: RunSummary, quiet: bool = False) ->
     if len(shown) > MAX_DOCUMENT_ROWS:
         console.print(f"[dim]… {len(shown) - MAX_DOCUMENT_ROWS} more documents: see the `documents` table[/]")
     if summary.stage_seconds:
-        console.print("[dim]time per stage: " + ", ".join(f"{k} {v:.1f} s" for k, v in summary.stage_seconds.items()) + "[/]")
+        console.print(
+            "[dim]time per stage: "
+            + ", ".join(f"{k} {v:.1f} s" for k, v in summary.stage_seconds.items())
+            + "[/]"
+        )
     how = {"delta": "only the recomputed plans' rows were replaced", "replace": "every table was replaced"}
-    rows = Table(title="rows per table" + (f" (warehouse: {how[summary.warehouse_load]})"
-                                           if summary.warehouse_load in how else ""))
+    rows = Table(
+        title="rows per table"
+        + (f" (warehouse: {how[summary.warehouse_load]})" if summary.warehouse_load in how else "")
+    )
     rows.add_column("table")
     rows.add_column("rows", justify="right")
     for name, n in summary.row_counts.items():

@@ -299,7 +299,11 @@ def validation_counts(results) -> dict[str, int]:
 
     failed = results.filter(pc.invert(pc.fill_null(results["success"], False)))
     severities = failed["severity"].to_pylist()
-    return {"total": results.num_rows, "error": severities.count("error"), "warning": severities.count("warning")}
+    return {
+        "total": results.num_rows,
+        "error": severities.count("error"),
+        "warning": severities.count("warning"),
+    }
 
 
 def fresh_rows(table, keep: frozenset[str] | set[str]):

@@ -349,8 +349,13 @@ def _run_rules(gx, ctx, tables: Records, run_id: str) -> list[dict[str, Any]]:
 def _rule_specs() -> list[dict[str, Any]]:
     """One expectation per rule: its column of the check rows holds only ``True``."""
     return [
-        {"expectation": "expect_column_values_to_be_in_set", "column": f"ok:{name}", "value_set": [True],
-         **spec, "name": name}
+        {
+            "expectation": "expect_column_values_to_be_in_set",
+            "column": f"ok:{name}",
+            "value_set": [True],
+            **spec,
+            "name": name,
+        }
         for name, spec in suites()["rules"].items()
     ]
 
@@ -373,7 +378,9 @@ def write_report(results: Any, path: Path, title: str = "plan-etl validation") -
         if results.num_rows > REPORT_PASSED_LIMIT:
             ok = pc.fill_null(results["success"], False)
             passed = results.filter(ok).group_by("plan_id").aggregate([("success", "count")])
-            counts = dict(zip(passed["plan_id"].to_pylist(), passed["success_count"].to_pylist(), strict=True))
+            counts = dict(
+                zip(passed["plan_id"].to_pylist(), passed["success_count"].to_pylist(), strict=True)
+            )
             failed = results.filter(pc.invert(ok)).to_pylist()
             html = validation_html(failed, title, passed_counts=counts)
         else:

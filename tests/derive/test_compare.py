@@ -118,24 +118,33 @@ def test_comparisons_made_as_batches_arrive_equal_those_made_at_once(records, as
     from pipeline.state.previous import Comparisons, Previous
     from schemas import TABLES
 
-    plans = [dict(p, level=level, issuer=issuer, prefecture=pref) for p, level, issuer, pref in (
-        ({"plan_id": "pref"}, "prefectural", "chiba", None),
-        ({"plan_id": "city-a"}, "municipal", "a", "chiba"),
-        ({"plan_id": "city-b"}, "municipal", "b", "chiba"),
-    )]
+    plans = [
+        dict(p, level=level, issuer=issuer, prefecture=pref)
+        for p, level, issuer, pref in (
+            ({"plan_id": "pref"}, "prefectural", "chiba", None),
+            ({"plan_id": "city-a"}, "municipal", "a", "chiba"),
+            ({"plan_id": "city-b"}, "municipal", "b", "chiba"),
+        )
+    ]
     real = {a["plan_id"] for a in assignments}
     assert len(real) == 2  # the bundled municipal plan and the Chiba strategy
     kama, chiba = sorted(real, key=lambda p: "chiba" not in p)[::-1]
     as_plan = {"pref": chiba, "city-a": kama, "city-b": kama}
-    table = {pid: TABLES["theme_assignments"].to_arrow(
-        [dict(a, plan_id=pid) for a in assignments if a["plan_id"] == src]) for pid, src in as_plan.items()}
+    table = {
+        pid: TABLES["theme_assignments"].to_arrow(
+            [dict(a, plan_id=pid) for a in assignments if a["plan_id"] == src]
+        )
+        for pid, src in as_plan.items()
+    }
     at_once = compare_pairs(comparison_pairs(plans), [r for t in table.values() for r in t.to_pylist()])
     assert len(at_once) == 2 * len(load_themes())
     comparisons = Comparisons(Previous(None), plans, {"pref", "city-a", "city-b"})
     comparisons.add({"city-b"}, table["city-b"])
     assert comparisons.rows == []  # city-b's pair waits for its prefecture
-    comparisons.add({"pref", "city-a"}, TABLES["theme_assignments"].to_arrow(
-        table["pref"].to_pylist() + table["city-a"].to_pylist()))
+    comparisons.add(
+        {"pref", "city-a"},
+        TABLES["theme_assignments"].to_arrow(table["pref"].to_pylist() + table["city-a"].to_pylist()),
+    )
     assert len(comparisons.rows) == len(at_once)
     kept, rows = comparisons.finish()
     assert kept.num_rows == 0

@@ -7,6 +7,7 @@ import re
 import pytest
 from conftest import RAW, by
 
+from extractors.extract import extract_document
 from pipeline.derive.evaluate import (
     evaluate,
     evaluate_one,
@@ -15,7 +16,6 @@ from pipeline.derive.evaluate import (
     parse_overall_scale,
     propose_overall,
 )
-from extractors.extract import extract_document
 from pipeline.discover.manifest import Plan
 
 RULE = "指標評価:100%以上=A、99%~80%=B、79%以下=C"

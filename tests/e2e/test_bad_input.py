@@ -14,18 +14,21 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from extractors.extract import extract_document
-from pipeline.load.warehouse import build_tables, load_warehouse, read_warehouse
 from pipeline.discover.manifest import ManifestError, load_manifest
+from pipeline.load.warehouse import build_tables, load_warehouse, read_warehouse
 
 CHIBA = (RAW / "chiba" / "strategy_framework.txt").read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize(("encoding", "data"), [
-    ("cp932", CHIBA.encode("cp932", errors="replace")),  # the keycap 4⃣ of the title has no CP932 code
-    ("utf-8-sig", CHIBA.encode("utf-8-sig")),
-    ("utf-16", CHIBA.encode("utf-16")),
-    ("utf-8", CHIBA.replace("\n", "\r\n").encode("utf-8")),  # CRLF line ends
-])
+@pytest.mark.parametrize(
+    ("encoding", "data"),
+    [
+        ("cp932", CHIBA.encode("cp932", errors="replace")),  # the keycap 4⃣ of the title has no CP932 code
+        ("utf-8-sig", CHIBA.encode("utf-8-sig")),
+        ("utf-16", CHIBA.encode("utf-16")),
+        ("utf-8", CHIBA.replace("\n", "\r\n").encode("utf-8")),  # CRLF line ends
+    ],
+)
 def test_encodings_are_decoded_and_recorded(tmp_path, encoding, data):
     path = tmp_path / "chiba.txt"
     path.write_bytes(data)
@@ -46,13 +49,16 @@ def test_unknown_kind(tmp_path):
     path.write_text("議事録\n出席者\t10名\n", encoding="utf-8")
     out = extract_document(path)
     assert out.document["status"] == "failed"
-    assert "unknown document kind" in out.document["error"] and "set kind: in sources.yaml" in out.document["error"]
+    assert (
+        "unknown document kind" in out.document["error"]
+        and "set kind: in sources.yaml" in out.document["error"]
+    )
 
 
 def test_sheet_without_kpi_table_is_partial_with_the_rest_extracted(tmp_path):
     lines = (RAW / "kama" / "progress_sheets.txt").read_text(encoding="utf-8").split("\n")
     first_kpi = next(i for i, line in enumerate(lines) if line.startswith("指標 (KPI)"))
-    del lines[first_kpi:first_kpi + 3]  # the KPI table of sheet 1
+    del lines[first_kpi : first_kpi + 3]  # the KPI table of sheet 1
     path = tmp_path / "sheets.txt"
     path.write_text("\n".join(lines), encoding="utf-8")
     out = extract_document(path)
@@ -72,7 +78,9 @@ def test_page_budget_makes_a_large_document_partial(tmp_path):
 
 def test_limits_come_from_sources_yaml(tmp_path):
     (tmp_path / "a.txt").write_text("x", encoding="utf-8")
-    (tmp_path / "sources.yaml").write_text("limits: {max_pages: 50, max_seconds: 30}\nplans: []\n", encoding="utf-8")
+    (tmp_path / "sources.yaml").write_text(
+        "limits: {max_pages: 50, max_seconds: 30}\nplans: []\n", encoding="utf-8"
+    )
     [doc] = load_manifest(tmp_path).documents
     assert (doc.limits.max_pages, doc.limits.max_seconds) == (50, 30)
     (tmp_path / "sources.yaml").write_text("limits: {pages: 5}\nplans: []\n", encoding="utf-8")
@@ -126,7 +134,9 @@ load_warehouse(sys.argv[1], build_tables(records))
 
 def _kill_mid_load(url: str) -> None:
     env = {**os.environ, "PLAN_ETL_TEST_PAUSE_IN_LOAD": "60"}
-    proc = subprocess.Popen([sys.executable, "-c", KILLER, url], cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", KILLER, url], cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True
+    )
     for line in proc.stderr:
         if "PLAN_ETL_PAUSED_IN_LOAD" in line:
             break
@@ -158,7 +168,9 @@ def test_sigkill_during_load_leaves_the_previous_state(tmp_path, state, backend,
 
 
 @pytest.mark.parametrize("backend", ["duckdb", "postgresql"])
-def test_failed_parquet_staging_changes_neither_warehouse_nor_curated(tmp_path, state, monkeypatch, backend, request):
+def test_failed_parquet_staging_changes_neither_warehouse_nor_curated(
+    tmp_path, state, monkeypatch, backend, request
+):
     """Parquet is staged while the warehouse loads; the warehouse commits only once the files
     are staged, so a failed staging (disk full) rolls the warehouse back."""
     import pyarrow.parquet as pq

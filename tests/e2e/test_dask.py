@@ -9,16 +9,18 @@ from conftest import RAW
 from conftest import curated_tables as tables
 
 from flows.nightly_refresh import run_refresh
-from pipeline.refresh.batch import MAX_BATCH_DOCUMENTS, plan_batches, process_batch
-from pipeline.discover.manifest import DocumentSpec, Plan, load_manifest
 from flows.prefect_server import prefect_server
-from pipeline.state.work import WorkPlan
+from pipeline.discover.manifest import DocumentSpec, Plan, load_manifest
+from pipeline.refresh.batch import MAX_BATCH_DOCUMENTS, plan_batches, process_batch
 from pipeline.state.previous import Previous
+from pipeline.state.work import WorkPlan
 
 
 def _many_plans(n_plans: int, docs_per_plan: int):
     specs = [
-        DocumentSpec(RAW / "x.txt", f"p{p:04d}/d{d}.txt", f"p{p:04d}") for p in range(n_plans) for d in range(docs_per_plan)
+        DocumentSpec(RAW / "x.txt", f"p{p:04d}/d{d}.txt", f"p{p:04d}")
+        for p in range(n_plans)
+        for d in range(docs_per_plan)
     ]
     return {f"p{p:04d}": Plan(f"p{p:04d}") for p in range(n_plans)}, WorkPlan(extract=specs)
 
@@ -36,7 +38,11 @@ def test_batches_hold_whole_plans_each_once_and_enough_of_them():
     todo, _ = plan_batches(plans, work, set(plans), 4, **kw)
     assert [len(b.plans) for b in todo] == [1, 1, 1] and [len(b.work.extract) for b in todo] == [5, 5, 5]
     todo, rest = plan_batches(plans, WorkPlan(reuse=[(s, {}) for s in work.extract]), {"p0001"}, 1, **kw)
-    assert [list(b.plans) for b in todo] == [["p0001"]] and len(todo[0].work.reuse) == 5 and len(rest.reuse) == 10
+    assert (
+        [list(b.plans) for b in todo] == [["p0001"]]
+        and len(todo[0].work.reuse) == 5
+        and len(rest.reuse) == 10
+    )
 
 
 def test_batches_of_one_plan_give_the_tables_of_one_batch_of_all():
@@ -48,7 +54,9 @@ def test_batches_of_one_plan_give_the_tables_of_one_batch_of_all():
     work = WorkPlan(extract=list(manifest.documents))
     kw = {"previous": Previous(None), "run_id": "r", "now": None}
     together, _ = plan_batches(manifest.plans, work, set(manifest.plans), 1, **kw)
-    together[0] = together[0].__class__(manifest.plans, work, Previous(None), "r", None)  # one batch of both plans
+    together[0] = together[0].__class__(
+        manifest.plans, work, Previous(None), "r", None
+    )  # one batch of both plans
     apart, _ = plan_batches(manifest.plans, work, set(manifest.plans), 4, **kw)
     assert len(apart) == 2
     one = process_batch(together[0])
@@ -66,10 +74,19 @@ def test_dask_run_equals_sequential_run(tmp_path):
     shutil.copytree(RAW, raw)
     heard: dict[str, list[tuple[str, dict]]] = {"seq": [], "dask": []}
     with prefect_server():
-        sequential = run_refresh(raw, tmp_path / "seq", prefer="text",
-                                 progress=lambda event, data: heard["seq"].append((event, data)))
-        local = run_refresh(raw, tmp_path / "dask", prefer="text", workers=2,
-                            progress=lambda event, data: heard["dask"].append((event, data)))
+        sequential = run_refresh(
+            raw,
+            tmp_path / "seq",
+            prefer="text",
+            progress=lambda event, data: heard["seq"].append((event, data)),
+        )
+        local = run_refresh(
+            raw,
+            tmp_path / "dask",
+            prefer="text",
+            workers=2,
+            progress=lambda event, data: heard["dask"].append((event, data)),
+        )
         with LocalCluster(
             n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None
         ) as cluster:
@@ -93,8 +110,8 @@ def test_dask_run_equals_sequential_run(tmp_path):
 def test_worker_preload_builds_every_suite_before_the_first_task():
     """flows.worker (Dask's --preload) leaves GX imported and every suite built, so a
     worker's first batch pays neither."""
-    from pipeline.validate.gx import SKIP_TABLES, _gx
     from flows.worker import dask_setup
+    from pipeline.validate.gx import SKIP_TABLES, _gx
     from schemas import TABLES
 
     dask_setup(worker=None)

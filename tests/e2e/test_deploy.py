@@ -4,8 +4,8 @@ import yaml
 from click.testing import CliRunner
 from conftest import ROOT
 
-from flows.deployments import nightly_deployment
 from cli.main import main
+from flows.deployments import nightly_deployment
 
 
 def test_nightly_deployment_schedule_and_parameters():

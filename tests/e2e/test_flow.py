@@ -267,7 +267,9 @@ def test_postgresql_warehouse_holds_the_same_tables_as_duckdb(two_runs, pg_url):
         assert pg == before[table], table
 
 
-def test_postgresql_warehouse_is_patched_by_plan_and_equals_the_curated_tables(tmp_path, prefect_server, pg_url):
+def test_postgresql_warehouse_is_patched_by_plan_and_equals_the_curated_tables(
+    tmp_path, prefect_server, pg_url
+):
     """A revised document on a PostgreSQL warehouse: only the recomputed plan's rows are
     deleted and inserted (in one transaction), and the result equals the curated Parquet."""
     from conftest import curated_tables, warehouse_tables
@@ -283,7 +285,11 @@ def test_postgresql_warehouse_is_patched_by_plan_and_equals_the_curated_tables(t
     assert (first.warehouse_load, second.warehouse_load) == ("replace", "delta")
     parquet = {t: sorted(rows, key=repr) for t, rows in curated_tables(curated).items()}
     assert warehouse_tables(pg_url) == parquet
-    assert {r["baseline_value"] for r in parquet["indicators"] if r["name"] == "商工会・商工会議所の相談・指導件数"} == {4756.0}
+    assert {
+        r["baseline_value"]
+        for r in parquet["indicators"]
+        if r["name"] == "商工会・商工会議所の相談・指導件数"
+    } == {4756.0}
 
 
 def test_broken_document_keeps_old_rows_and_is_quarantined(tmp_path, prefect_server):
@@ -329,7 +335,10 @@ def test_flow_reads_raw_from_an_fsspec_url(tmp_path, prefect_server):
         assert summary.run_record()["documents_extracted"] == 3
         docs = pq.read_table(tmp_path / "curated" / "documents.parquet").to_pylist()
         assert sorted(d["source_path"] for d in docs) == [
-            "chiba/strategy_framework.txt", "kama/action_plan.txt", "kama/progress_sheets.txt"]
+            "chiba/strategy_framework.txt",
+            "kama/action_plan.txt",
+            "kama/progress_sheets.txt",
+        ]
     finally:
         fs.rm("/remote-plans", recursive=True)
 

@@ -55,13 +55,19 @@ def test_incremental_refresh_equals_a_refresh_from_scratch(tmp_path, prefect_ser
     assert (summary.extracted, summary.skipped_unchanged) == (1, 2)
     assert _last_run(curated)["plans_recomputed"] == 1 and summary.warehouse_load == "delta"
     incremental = curated_tables(curated)
-    assert {i["baseline_value"] for i in incremental["indicators"] if i["name"] == "商工会・商工会議所の相談・指導件数"} == {4756.0}
+    assert {
+        i["baseline_value"]
+        for i in incremental["indicators"]
+        if i["name"] == "商工会・商工会議所の相談・指導件数"
+    } == {4756.0}
     _same_as_scratch(raw, tmp_path, "scratch-1", curated)
 
     # 2. Only the manifest entry of Chiba changes (its title): no extraction, one plan recomputed.
     manifest = raw / "sources.yaml"
     manifest.write_text(
-        manifest.read_text(encoding="utf-8").replace("第５次ちば中小企業元気戦略", "ちば中小企業元気戦略（第５次）"),
+        manifest.read_text(encoding="utf-8").replace(
+            "第５次ちば中小企業元気戦略", "ちば中小企業元気戦略（第５次）"
+        ),
         encoding="utf-8",
     )
     summary = nightly_refresh(raw, curated, prefer="text")
@@ -104,10 +110,15 @@ def test_a_second_writer_of_the_same_curated_folder_is_refused(tmp_path, prefect
     with curated_lock(curated, "run 20261123T020000Z-abcdef"):
         (curated / ".staging-deadbeef").mkdir()  # the holder is killed while staging…
         (curated / ".staging-deadbeef" / "policies.parquet").write_bytes(b"half-written")
-        with pytest.raises(RunLocked, match=r"being written by another plan-etl process \(pid \d+, run 20261123T020000Z"):
+        with pytest.raises(
+            RunLocked, match=r"being written by another plan-etl process \(pid \d+, run 20261123T020000Z"
+        ):
             nightly_refresh(raw, curated, prefer="text")
-        cli = subprocess.run([sys.executable, "-m", "cli.main", "validate", "--curated", str(curated)],
-                             capture_output=True, text=True)
+        cli = subprocess.run(
+            [sys.executable, "-m", "cli.main", "validate", "--curated", str(curated)],
+            capture_output=True,
+            text=True,
+        )
         assert cli.returncode == 2 and "being written by another plan-etl process" in cli.stdout
         assert (curated / ".staging-deadbeef").exists()
     assert curated_tables(curated) == before
@@ -148,8 +159,16 @@ def test_merge_inserts_recomputed_plans_where_a_sort_would_put_them():
     fresh = [row("d", 9), row("b", 5), row("d", 8), row("f", 1)]
     out = merge({"policies": kept}, {"policies": fresh})["policies"].to_pylist()
     assert [(r["plan_id"], r["policy_code"]) for r in out] == [
-        ("a", "2"), ("a", "1"), ("b", "5"), ("c", "2"), ("c", "1"), ("d", "9"), ("d", "8"),
-        ("e", "2"), ("e", "1"), ("f", "1"),
+        ("a", "2"),
+        ("a", "1"),
+        ("b", "5"),
+        ("c", "2"),
+        ("c", "1"),
+        ("d", "9"),
+        ("d", "8"),
+        ("e", "2"),
+        ("e", "1"),
+        ("f", "1"),
     ]
     unsorted = TABLES["policies"].to_arrow([row("c", 1), row("a", 1)])  # e.g. written by an old version
     out = merge({"policies": unsorted}, {"policies": [row("b", 1)]})["policies"]
@@ -165,8 +184,16 @@ def test_kept_plans_are_the_previous_table_less_the_other_plans_blocks(tmp_path)
     from schemas import TABLES
 
     def row(plan, n):
-        return {"run_id": "r", "suite": "s", "expectation": str(n), "severity": "error", "plan_id": plan,
-                "success": True, "unexpected_count": 0, "details": ""}
+        return {
+            "run_id": "r",
+            "suite": "s",
+            "expectation": str(n),
+            "severity": "error",
+            "plan_id": plan,
+            "success": True,
+            "unexpected_count": 0,
+            "details": "",
+        }
 
     rows = [row(p, n) for p in ("a", "b", "c", "d", "e") for n in (2, 1)] + [row(None, 0)]
     keep = {"a", "c", "e", "x"}  # b recomputed, d removed from the manifest, x new
@@ -188,10 +215,21 @@ def test_to_arrow_coerces_what_arrow_would_refuse():
 
     from schemas import TABLES
 
-    fast = TABLES["indicators"].to_arrow([{"indicator_id": "i", "plan_id": "p", "policy_code": "2",
-                                          "name": "n", "baseline_value": float("nan")}])
+    fast = TABLES["indicators"].to_arrow(
+        [
+            {
+                "indicator_id": "i",
+                "plan_id": "p",
+                "policy_code": "2",
+                "name": "n",
+                "baseline_value": float("nan"),
+            }
+        ]
+    )
     assert fast.to_pylist()[0]["baseline_value"] is None  # NaN is missing, not a number
-    slow = TABLES["indicators"].to_arrow([{"indicator_id": "i", "plan_id": "p", "policy_code": 2, "name": "n"}])
+    slow = TABLES["indicators"].to_arrow(
+        [{"indicator_id": "i", "plan_id": "p", "policy_code": 2, "name": "n"}]
+    )
     assert slow.to_pylist()[0]["policy_code"] == "2"
     runs = TABLES["runs"].to_arrow([{"run_id": "r", "started_at": "2026-11-23T02:00:00+09:00"}])
     assert runs.to_pylist()[0]["started_at"] == dt.datetime(2026, 11, 22, 17, 0, tzinfo=dt.UTC)
@@ -205,5 +243,7 @@ def test_runs_written_by_an_older_version_keep_their_history(tmp_path):
     old = pa.table({"run_id": ["r1"], "status": ["ok"], "documents_seen": [3]})  # before new columns
     pq.write_table(old, tmp_path / "runs.parquet")
     rows = Previous(tmp_path).rows("runs")
-    assert rows[0]["run_id"] == "r1" and rows[0]["documents_seen"] == 3 and rows[0]["plans_recomputed"] is None
+    assert (
+        rows[0]["run_id"] == "r1" and rows[0]["documents_seen"] == 3 and rows[0]["plans_recomputed"] is None
+    )
     assert Previous(None).rows("runs") == []

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from conftest import RAW, by
 
-from extractors.readers.pdf import text_layer_problem
 from extractors.extract import extract_document
+from extractors.readers.pdf import text_layer_problem
 from schemas import DOCUMENT_TABLES, TABLES
 
 LINEAGE = {"source_page", "source_row", "source_doc_id"}

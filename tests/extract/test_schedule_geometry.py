@@ -1,8 +1,8 @@
 """Schedule years from arrows (pure parser tests on hand-built grids with boxes and shapes)."""
 
+from core.models import Cell, Grid, Shape
 from extractors.parsers import progress_sheets
 from extractors.parsers.common import arrow_spans, schedule_years
-from core.models import Cell, Grid, Shape
 
 YEARS = [2023, 2024, 2025, 2026, 2027]
 COLS = [(y, 100.0 + 50 * i, 150.0 + 50 * i) for i, y in enumerate(YEARS)]

@@ -14,8 +14,15 @@ EARLIER = NOW - dt.timedelta(days=1)
 
 
 def _doc(i: int, status: str = "ok", when: dt.datetime = EARLIER) -> dict:
-    return {"source_path": f"pref-{i:02d}/plan.txt", "kind": "action_plan", "plan_id": f"p{i}",
-            "status": status, "warnings": [], "extracted_at": when, "error": "broken" if status == "failed" else None}
+    return {
+        "source_path": f"pref-{i:02d}/plan.txt",
+        "kind": "action_plan",
+        "plan_id": f"p{i}",
+        "status": status,
+        "warnings": [],
+        "extracted_at": when,
+        "error": "broken" if status == "failed" else None,
+    }
 
 
 def test_a_large_corpus_lists_only_tonights_documents():

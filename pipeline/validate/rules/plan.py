@@ -46,14 +46,20 @@ def plan_measure_titles(ctx: Context) -> Iterator[Check]:
 
 
 def _docs_by_kind(ctx: Context, plan_id: str, kind: str) -> set[str]:
-    return {r["source_doc_id"] for r in ctx.rows("initiatives", plan_id=plan_id)
-            if ctx.doc_kind.get(r["source_doc_id"]) == kind}
+    return {
+        r["source_doc_id"]
+        for r in ctx.rows("initiatives", plan_id=plan_id)
+        if ctx.doc_kind.get(r["source_doc_id"]) == kind
+    }
 
 
 def matched_initiatives(ctx: Context) -> Iterator[tuple[dict, dict | None, float]]:
     """Each progress-sheet initiative with its best action-plan row of the same measure."""
     for plan_id in sorted(ctx.plans):
-        sheets, plans = _docs_by_kind(ctx, plan_id, "progress_sheets"), _docs_by_kind(ctx, plan_id, "action_plan")
+        sheets, plans = (
+            _docs_by_kind(ctx, plan_id, "progress_sheets"),
+            _docs_by_kind(ctx, plan_id, "action_plan"),
+        )
         if not sheets or not plans:
             continue
         by_measure: dict[tuple[str, str], list[dict]] = {}
@@ -62,8 +68,16 @@ def matched_initiatives(ctx: Context) -> Iterator[tuple[dict, dict | None, float
                 by_measure.setdefault((r["policy_code"], r["measure_code"]), []).append(r)
         for ini in (r for r in ctx.rows("initiatives", plan_id=plan_id) if r["source_doc_id"] in sheets):
             candidates = by_measure.get((ini["policy_code"], ini["measure_code"]), [])
-            scored = [(max(fuzz.partial_ratio(key(ini["title"]), key(c["title"])),
-                           fuzz.partial_ratio(key(ini["title"]), key(c.get("description")))), c) for c in candidates]
+            scored = [
+                (
+                    max(
+                        fuzz.partial_ratio(key(ini["title"]), key(c["title"])),
+                        fuzz.partial_ratio(key(ini["title"]), key(c.get("description"))),
+                    ),
+                    c,
+                )
+                for c in candidates
+            ]
             best = max(scored, key=lambda t: t[0], default=(0.0, None))
             yield ini, best[1], best[0]
 
@@ -84,8 +98,11 @@ def plan_initiative_match(ctx: Context) -> Iterator[Check]:
 def _years(ctx: Context, rec: dict) -> dict[int, set[str]]:
     out: dict[int, set[str]] = {}
     for s in ctx.rows("schedule_items", source_doc_id=rec["source_doc_id"]):
-        if (s["policy_code"], s["measure_code"], s["initiative_seq"]) == (rec["policy_code"], rec["measure_code"],
-                                                                           rec["seq"]):
+        if (s["policy_code"], s["measure_code"], s["initiative_seq"]) == (
+            rec["policy_code"],
+            rec["measure_code"],
+            rec["seq"],
+        ):
             out.setdefault(s["fiscal_year"], set()).add(s["activity"])
     return out
 
