@@ -24,6 +24,7 @@ from typing import Any
 import yaml
 
 from pipeline.validate.rules import Records, run_rules
+from pipeline.validate.rules import registered as rules_registry
 from schemas import HERE as SCHEMA_DIR
 from schemas import TABLES
 from schemas.vocabulary import vocabulary
@@ -347,7 +348,14 @@ def _run_rules(gx, ctx, tables: Records, run_id: str) -> list[dict[str, Any]]:
 
 
 def _rule_specs() -> list[dict[str, Any]]:
-    """One expectation per rule: its column of the check rows holds only ``True``."""
+    """One expectation per rule: its column of the check rows holds only ``True``. Every
+    registered rule has its entry in ``suites.yaml`` and every entry its rule."""
+    registered, listed = set(rules_registry()), set(suites()["rules"])
+    if registered != listed:
+        raise RuntimeError(
+            f"validation rules without a suites.yaml entry: {sorted(registered - listed)}; "
+            f"suites.yaml rules without a rule: {sorted(listed - registered)}"
+        )
     return [
         {
             "expectation": "expect_column_values_to_be_in_set",

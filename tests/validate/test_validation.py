@@ -282,3 +282,21 @@ def test_gx_suites_report_planted_values(gx_results):
     assert no_target["unexpected_count"] == 1
     assert all(r["run_id"] == "r2" for r in bad)
     assert all(r["plan_id"] == "p" and r["source_doc_id"] == "s" for r in failed.values())
+
+
+def test_every_rule_has_a_suite_entry_and_every_entry_a_rule():
+    from pipeline.validate.gx import suites
+    from pipeline.validate.rules import registered
+
+    assert set(registered()) == set(suites()["rules"])
+    assert len(registered()) == 30
+
+
+def test_a_rule_missing_from_the_suites_is_an_error_not_silence(monkeypatch):
+    import pipeline.validate.gx as gx
+    from pipeline.validate.rules import RULES, registered
+
+    registered()
+    monkeypatch.setitem(RULES, "brand_new_rule", lambda ctx: iter(()))
+    with pytest.raises(RuntimeError, match="brand_new_rule"):
+        gx._rule_specs()

@@ -18,16 +18,19 @@ Records = dict[str, list[dict[str, Any]]]
 
 @dataclass
 class Check:
-    rule: str
+    """One finding of a rule: ``ok`` or not, in words. ``rule`` is set by :func:`run_rules`
+    from the name the rule was registered under (a rule never names itself twice)."""
+
     ok: bool
     details: str
     plan_id: str | None = None
     source_doc_id: str | None = None
     source_page: int | None = None
     source_row: int | None = None
+    rule: str = ""
 
     def record(self) -> dict[str, Any]:
-        return self.__dict__.copy()
+        return {"rule": self.rule, **{k: v for k, v in self.__dict__.items() if k != "rule"}}
 
 
 RuleFn = Callable[["Context"], Iterable[Check]]
@@ -35,7 +38,11 @@ RULES: dict[str, RuleFn] = {}
 
 
 def rule(name: str) -> Callable[[RuleFn], RuleFn]:
+    """Register a rule under ``name`` (its entry in ``schemas/suites.yaml`` ``rules:``)."""
+
     def register(fn: RuleFn) -> RuleFn:
+        if name in RULES:
+            raise ValueError(f"rule {name!r} registered twice")
         RULES[name] = fn
         return fn
 
@@ -95,7 +102,6 @@ class Context:
 
     def check(
         self,
-        rule_name: str,
         ok: bool,
         details: str,
         rec: dict[str, Any] | None = None,
@@ -104,7 +110,6 @@ class Context:
     ) -> Check:
         rec = rec or {}
         return Check(
-            rule_name,
             bool(ok),
             details,
             plan_id or rec.get("plan_id"),
@@ -114,10 +119,20 @@ class Context:
         )
 
 
-def run_rules(tables: Records, only: Iterable[str] | None = None) -> list[Check]:
-    """Every registered rule over ``tables`` (or the named ones)."""
-    from . import codes, evaluation, plan, sheets  # noqa: F401  (registers the rules)
+def registered() -> dict[str, RuleFn]:
+    """Every rule, by name (importing the rule modules registers them)."""
+    from . import codes, evaluation, plan, sheets  # noqa: F401
 
+    return RULES
+
+
+def run_rules(tables: Records, only: Iterable[str] | None = None) -> list[Check]:
+    """Every registered rule over ``tables`` (or the named ones); each check carries its rule."""
+    rules = registered()
     ctx = Context(tables)
-    names = list(only) if only is not None else list(RULES)
-    return [c for name in names for c in RULES[name](ctx)]
+    out: list[Check] = []
+    for name in list(only) if only is not None else list(rules):
+        for check in rules[name](ctx):
+            check.rule = name
+            out.append(check)
+    return out

@@ -32,7 +32,6 @@ def policy_sequence(ctx: Context) -> Iterator[Check]:
     for (plan_id, doc), rows in ctx.docs_of("policies").items():
         problem = _sequence_problem([int(r["policy_code"]) for r in rows if r["policy_code"].isdigit()])
         yield ctx.check(
-            "codes_policy_sequence",
             problem is None,
             f"{ctx.where(None, doc)}: policy codes {problem}",
             plan_id=plan_id,
@@ -52,7 +51,6 @@ def measure_sequence(ctx: Context) -> Iterator[Check]:
             problem = _sequence_problem(numbers)
             scope = f"policy {policy}" + (f", measure {parent}" if parent else "")
             yield ctx.check(
-                "codes_measure_sequence",
                 problem is None,
                 f"{ctx.where(None, doc)}: measure codes of {scope}: {problem}",
                 plan_id=plan_id,
@@ -71,7 +69,6 @@ def initiative_sequence(ctx: Context) -> Iterator[Check]:
             letters = [r["initiative_code"] for r in items]
             problem = _sequence_problem([ord(c) - ord("a") + 1 for c in letters])
             yield ctx.check(
-                "codes_initiative_sequence",
                 problem is None,
                 f"{ctx.where(items[0])}: initiatives of measure {policy}-{measure} are lettered "
                 f"{', '.join(letters)} instead of a, b, c …",
@@ -86,7 +83,6 @@ def row_numbers(ctx: Context) -> Iterator[Check]:
         if numbers:
             problem = _sequence_problem(numbers)
             yield ctx.check(
-                "codes_row_numbers",
                 problem is None,
                 f"{ctx.where(None, doc)}: row numbers {str(problem)[:200]}",
                 plan_id=plan_id,
@@ -113,7 +109,6 @@ def kpi_code_policy(ctx: Context) -> Iterator[Check]:
             policy = code.split("-")[0]
             rows = ", ".join(str(r["row_number"]) for r in refs)
             yield ctx.check(
-                "kpi_code_policy_exists",
                 policy in policies,
                 f"{ctx.where(refs[0])}: KPI code {code} (rows {rows}) names policy {policy}, "
                 f"which the plan does not have",
@@ -127,7 +122,6 @@ def kpi_code_indicator(ctx: Context) -> Iterator[Check]:
         codes = {i.get("indicator_code") for i in ctx.rows("indicators", plan_id=plan_id)}
         for code, refs in sorted(_canonical_refs(ctx, plan_id).items()):
             yield ctx.check(
-                "kpi_code_indicator_exists",
                 code in codes,
                 f"{ctx.where(refs[0])}: KPI code {code} ({refs[0]['name']}) matches no indicator "
                 f"of the progress sheets",
@@ -145,7 +139,6 @@ def kpi_code_single_name(ctx: Context) -> Iterator[Check]:
             distinct = {key(n) for n in names}
             spelled = "; ".join(f"「{n}」 (rows {', '.join(map(str, rows))})" for n, rows in names.items())
             yield ctx.check(
-                "kpi_code_single_name",
                 len(distinct) <= 1,
                 f"{ctx.where(refs[0])}: KPI code {code} is cited as {spelled}",
                 refs[0],
@@ -168,7 +161,6 @@ def kpi_name_agrees(ctx: Context) -> Iterator[Check]:
                 continue
             cited = _name_for_code(refs[code])
             yield ctx.check(
-                "kpi_name_agrees",
                 key(cited) == key(ind["name"]),
                 f"KPI {code} is 「{ind['name']}」 on the sheets ({ctx.where(ind)}) but "
                 f"「{cited}」 in the action plan",
@@ -181,7 +173,6 @@ def kpi_cited(ctx: Context) -> Iterator[Check]:
     for plan_id in _plans_with_refs(ctx):
         for ind in ctx.rows("indicators", plan_id=plan_id, indicator_type="kpi"):
             yield ctx.check(
-                "kpi_cited",
                 bool(ind.get("indicator_code")),
                 f"{ctx.where(ind)}: KPI 「{ind['name']}」 of policy {ind['policy_code']} is cited by no "
                 f"KPI code of that policy in the action plan",
@@ -206,7 +197,6 @@ def repost_resolves(ctx: Context) -> Iterator[Check]:
             targets += list(r.get("reposted_to") or [])
             for t in targets:
                 yield ctx.check(
-                    "repost_resolves",
                     t in paths,
                     f"{ctx.where(r)}: initiative {path} refers to {t} (再掲), which does not exist",
                     r,
@@ -224,7 +214,6 @@ def repost_ends_agree(ctx: Context) -> Iterator[Check]:
                     continue
                 says = other.get("reposted_from")
                 yield ctx.check(
-                    "repost_ends_agree",
                     says == path,
                     f"{ctx.where(r)}: {path} says it is reposted at {target}, but {target} "
                     + (f"says it is the repost of {says}" if says else "does not say it is a repost"),
@@ -233,7 +222,6 @@ def repost_ends_agree(ctx: Context) -> Iterator[Check]:
             original = paths.get(r.get("reposted_from") or "")
             if original is not None and path not in (original.get("reposted_to") or []):
                 yield ctx.check(
-                    "repost_ends_agree",
                     False,
                     f"{ctx.where(r)}: {path} is the repost of {r['reposted_from']}, but "
                     f"{r['reposted_from']} does not name {path} among its reposts",
@@ -259,7 +247,6 @@ def repost_same_text(ctx: Context) -> Iterator[Check]:
                 _strip_repost_note(r.get("description")), _strip_repost_note(original.get("description"))
             )
             yield ctx.check(
-                "repost_same_text",
                 score >= 90,
                 f"{ctx.where(r)}: {path} (再掲 of {r['reposted_from']}) words its text differently "
                 f"({score:.0f}% alike): 「{(r.get('description') or '')[:60]}…」",

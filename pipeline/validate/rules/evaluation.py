@@ -24,7 +24,6 @@ def evaluation_matches_document(ctx: Context) -> Iterator[Check]:
         if stated_grade and e.get("grade") and stated_grade != e["grade"]:
             problems.append(f"指標評価 {stated_grade} printed, {e['grade']} by the rule 「{e.get('rule')}」")
         yield ctx.check(
-            "evaluation_matches_document",
             not problems,
             f"{ctx.where(e)}: {names.get(e['indicator_id'], e['indicator_id'])} FY{e['fiscal_year']}: "
             f"{'; '.join(problems)} (actual {e['actual_value']:g}, target {e.get('target_value')})",
@@ -38,7 +37,6 @@ def actuals_known_indicator(ctx: Context) -> Iterator[Check]:
     for v in ctx.t.get("indicator_values", []):
         if v.get("kind") == "actual":
             yield ctx.check(
-                "actuals_known_indicator",
                 v["indicator_id"] in known,
                 f"{ctx.where(v)}: an actual ({v['value']:g}) is given for indicator id {v['indicator_id']}, "
                 f"which plan {v['plan_id']} does not have (a workbook of another plan?)",
@@ -55,7 +53,6 @@ def actuals_single_source(ctx: Context) -> Iterator[Check]:
     for (_, year), items in sources.items():
         docs = {v["source_doc_id"] for v in items}
         yield ctx.check(
-            "actuals_single_source",
             len(docs) <= 1,
             f"FY{year}: {len(docs)} documents give an actual for the same indicator: "
             + "; ".join(f"{v['value']:g} ({ctx.where(v)})" for v in items)

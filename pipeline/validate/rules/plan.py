@@ -13,9 +13,7 @@ MATCH_SCORE = 75.0  # rapidfuzz partial_ratio for a progress-sheet initiative �
 SAME_TEXT = 70.0  # two schedule activities that say the same thing
 
 
-def _titles_agree(
-    ctx: Context, rule_name: str, table: str, code_fields: tuple[str, ...], label: str
-) -> Iterator[Check]:
+def _titles_agree(ctx: Context, table: str, code_fields: tuple[str, ...], label: str) -> Iterator[Check]:
     by_plan: dict[str, dict[tuple, list[dict]]] = {}
     for r in ctx.t.get(table, []):
         by_plan.setdefault(r["plan_id"], {}).setdefault(tuple(r[f] for f in code_fields), []).append(r)
@@ -26,7 +24,6 @@ def _titles_agree(
             titles = {key(r["title"]) for r in rows}
             text = "; ".join(f"「{r['title']}」 ({ctx.where(r)})" for r in rows)
             yield ctx.check(
-                rule_name,
                 len(titles) <= 1,
                 f"{label} {'-'.join(codes)} is titled differently: {text}",
                 rows[0],
@@ -35,14 +32,12 @@ def _titles_agree(
 
 @rule("plan_policy_titles")
 def plan_policy_titles(ctx: Context) -> Iterator[Check]:
-    yield from _titles_agree(ctx, "plan_policy_titles", "policies", ("policy_code",), "policy")
+    yield from _titles_agree(ctx, "policies", ("policy_code",), "policy")
 
 
 @rule("plan_measure_titles")
 def plan_measure_titles(ctx: Context) -> Iterator[Check]:
-    yield from _titles_agree(
-        ctx, "plan_measure_titles", "measures", ("policy_code", "measure_code"), "measure"
-    )
+    yield from _titles_agree(ctx, "measures", ("policy_code", "measure_code"), "measure")
 
 
 def _docs_by_kind(ctx: Context, plan_id: str, kind: str) -> set[str]:
@@ -87,7 +82,6 @@ def plan_initiative_match(ctx: Context) -> Iterator[Check]:
     for ini, best, score in matched_initiatives(ctx):
         hint = f" (closest: row {best['row_number']} 「{best['title']}」, {score:.0f}% alike)" if best else ""
         yield ctx.check(
-            "plan_initiative_match",
             best is not None and score >= MATCH_SCORE,
             f"{ctx.where(ini)}: initiative 「{ini['title']}」 of measure {ini['policy_code']}-"
             f"{ini['measure_code']} matches no action-plan row{hint}",
@@ -127,7 +121,6 @@ def plan_schedule_agrees(ctx: Context) -> Iterator[Check]:
                 )
         differing = _merge_years(differing)
         yield ctx.check(
-            "plan_schedule_agrees",
             not differing,
             f"{ctx.where(ini)}: schedule of 「{ini['title']}」 differs from action-plan row "
             f"{best['row_number']}: {'; '.join(differing)}",
@@ -160,7 +153,6 @@ def initiative_unique_names(ctx: Context) -> Iterator[Check]:
             for r in others:
                 alike = fuzz.ratio(key(first["description"]), key(r["description"]))
                 yield ctx.check(
-                    "initiative_unique_names",
                     alike >= 90,
                     f"{ctx.where(r)}: row {r.get('row_number')} and row {first.get('row_number')} share the "
                     f"short name 「{r['title']}」 but describe different work ({alike:.0f}% alike) — "
@@ -183,7 +175,6 @@ def initiative_fields_present(ctx: Context) -> Iterator[Check]:
             if not r.get(field)
         ]
         yield ctx.check(
-            "initiative_fields_present",
             not missing,
             f"{ctx.where(r)}: row {r.get('row_number')} 「{r['title']}」 states no {' and no '.join(missing)}",
             r,

@@ -19,7 +19,7 @@ def _variants(rows: list[dict], field: str) -> dict[str, list[str]]:
     return {value: places for value, places in seen.values()}
 
 
-def _same_on_every_sheet(ctx: Context, rule_name: str, field: str, label: str) -> Iterator[Check]:
+def _same_on_every_sheet(ctx: Context, field: str, label: str) -> Iterator[Check]:
     for (plan_id, doc), rows in ctx.docs_of("sheets").items():
         groups: dict[str, list[dict]] = {}
         for r in rows:
@@ -28,7 +28,6 @@ def _same_on_every_sheet(ctx: Context, rule_name: str, field: str, label: str) -
             variants = _variants(items, field)
             text = "; ".join(f"「{v}」 on {', '.join(p)}" for v, p in variants.items())
             yield ctx.check(
-                rule_name,
                 len(variants) <= 1,
                 f"{ctx.where(None, doc)}: policy {policy} has {len(variants)} different {label}: {text}",
                 plan_id=plan_id,
@@ -38,18 +37,18 @@ def _same_on_every_sheet(ctx: Context, rule_name: str, field: str, label: str) -
 
 @rule("sheet_policy_title")
 def sheet_policy_title(ctx: Context) -> Iterator[Check]:
-    yield from _same_on_every_sheet(ctx, "sheet_policy_title", "policy_title", "policy titles")
+    yield from _same_on_every_sheet(ctx, "policy_title", "policy titles")
 
 
 @rule("sheet_direction")
 def sheet_direction(ctx: Context) -> Iterator[Check]:
-    yield from _same_on_every_sheet(ctx, "sheet_direction", "direction", "方向性 texts")
+    yield from _same_on_every_sheet(ctx, "direction", "方向性 texts")
 
 
 @rule("sheet_grading_rules")
 def sheet_grading_rules(ctx: Context) -> Iterator[Check]:
-    yield from _same_on_every_sheet(ctx, "sheet_grading_rules", "indicator_grade_rule", "指標評価 rules")
-    yield from _same_on_every_sheet(ctx, "sheet_grading_rules", "overall_rule", "総合評価 scales")
+    yield from _same_on_every_sheet(ctx, "indicator_grade_rule", "指標評価 rules")
+    yield from _same_on_every_sheet(ctx, "overall_rule", "総合評価 scales")
 
 
 @rule("sheet_titles")
@@ -61,7 +60,6 @@ def sheet_titles(ctx: Context) -> Iterator[Check]:
             for v, p in variants.items()
         )
         yield ctx.check(
-            "sheet_titles",
             len(variants) <= 1,
             f"{ctx.where(None, doc)}: sheet titles differ: {text}",
             plan_id=plan_id,
@@ -82,7 +80,6 @@ def indicator_same_numbers(ctx: Context) -> Iterator[Check]:
                 for r in items
             )
             yield ctx.check(
-                "indicator_same_numbers",
                 len(printed) <= 1,
                 f"{ctx.where(items[0])}: 「{items[0]['name']}」 is printed with different numbers "
                 f"(baseline / target unit): {text}",
@@ -106,7 +103,6 @@ def indicator_repeated_marked(ctx: Context) -> Iterator[Check]:
                 for r in items
             }
             yield ctx.check(
-                "indicator_repeated_marked",
                 len(numbers) == 1,
                 f"{ctx.where(first)}: 「{first['name']}」 is printed in policies "
                 f"{', '.join(r['policy_code'] for r in items)} with different numbers",
@@ -114,7 +110,6 @@ def indicator_repeated_marked(ctx: Context) -> Iterator[Check]:
             )
             for r in later:
                 yield ctx.check(
-                    "indicator_repeated_marked",
                     bool(r.get("is_reposted")),
                     f"{ctx.where(r)}: 「{r['name']}」 of policy {r['policy_code']} repeats the indicator "
                     f"of policy {first['policy_code']} without 【再掲】",
@@ -130,7 +125,6 @@ def indicator_latest_value(ctx: Context) -> Iterator[Check]:
         for r in rows:
             if r["indicator_type"] in reported_types:
                 yield ctx.check(
-                    "indicator_latest_value",
                     r["indicator_id"] in with_value,
                     f"{ctx.where(r)}: {r['indicator_type']} indicator 「{r['name']}」 "
                     f"(measure {r.get('measure_code')}) has no latest value",
@@ -151,7 +145,6 @@ def declared_counts_match(ctx: Context) -> Iterator[Check]:
             ]
             scope = "in total" if d["scope"] == "total" else f"for direction {d['scope']}"
             yield ctx.check(
-                "declared_counts_match",
                 len(found) == d["declared_count"],
                 f"{ctx.where(d)}: the document declares {d['declared_count']} {d['indicator_type']} "
                 f"indicators {scope}; {len(found)} were extracted",
@@ -168,7 +161,6 @@ def schedule_in_plan_period(ctx: Context) -> Iterator[Check]:
             continue
         outside = sorted({r["fiscal_year"] for r in rows if not first <= r["fiscal_year"] <= last})
         yield ctx.check(
-            "schedule_in_plan_period",
             not outside,
             f"{ctx.where(None, doc)}: schedule years {outside} lie outside the plan period {first}–{last}",
             plan_id=plan_id,
