@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from core import __version__
+from extractors.kinds import KINDS
 
 curated_option = click.option(
     "--curated",
@@ -208,7 +209,7 @@ def actuals_template(plan_id: str, year: int, output: Path, curated_dir: Path) -
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
     "--kind",
-    type=click.Choice(["progress_sheets", "action_plan", "strategy_framework"]),
+    type=click.Choice(KINDS),
     help="Document kind (auto-detected when omitted).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the records as JSON.")

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 from core.models import Grid
+from extractors.kinds import KINDS
 from schemas.vocabulary import Vocabulary, label_key, vocabulary
-
-KINDS = ("progress_sheets", "action_plan", "strategy_framework", "actuals")
 
 
 def kind_scores(grid: Grid, vocab: Vocabulary | None = None) -> dict[str, int]:
     """How many distinct markers of each kind occur in the document (NFKC, spaces ignored)."""
     vocab = vocab or vocabulary()
     text = label_key(grid.all_text()[:200_000])
-    return {
-        kind: sum(1 for m in markers if m and m in text) for kind, markers in vocab.kind_markers().items()
-    }
+    markers = vocab.kind_markers()
+    return {kind: sum(1 for m in markers.get(kind, []) if m and m in text) for kind in KINDS}
 
 
 def detect_kind(grid: Grid, vocab: Vocabulary | None = None) -> str | None:

@@ -16,16 +16,9 @@ from typing import Any
 
 from core.models import ExtractionError, Grid, ParseResult
 from extractors import extractor_version
-from extractors.detect import KINDS, detect_kind, kind_scores
-from extractors.parsers import action_plan, actuals, progress_sheets, strategy_framework
+from extractors.detect import detect_kind, kind_scores
+from extractors.kinds import KINDS, REGISTRY
 from extractors.readers import detect_format, read_document
-
-PARSERS = {
-    "progress_sheets": progress_sheets.parse,
-    "action_plan": action_plan.parse,
-    "strategy_framework": strategy_framework.parse,
-    "actuals": actuals.parse,
-}
 
 
 @dataclass
@@ -54,9 +47,9 @@ def parse_grid(grid: Grid, kind: str | None = None) -> ParseResult:
             raise ExtractionError(
                 f"unknown document kind (label markers found: {scores}); set kind: in sources.yaml"
             )
-    if kind not in PARSERS:
+    if kind not in REGISTRY:
         raise ExtractionError(f"unknown kind {kind!r} (known: {', '.join(KINDS)})")
-    return PARSERS[kind](grid)
+    return REGISTRY[kind].parse(grid)
 
 
 def extract_document(

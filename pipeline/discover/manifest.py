@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from extractors.detect import KINDS
+from extractors.kinds import KINDS
 from extractors.readers.pdf import PdfLimits
 
 MANIFEST = "sources.yaml"
