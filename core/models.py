@@ -52,6 +52,9 @@ class Grid:
     encoding: str | None = None
     shapes: list[Shape] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)  # what the reader could not read (page budget …)
+    #: PDFs: the engine that read the document — "pdfium", "plumber", or
+    #: "plumber (pdfium fallback: <why>)" when the fast engine could not reproduce it.
+    engine: str | None = None
 
     def all_text(self) -> str:
         return "\n".join("\t".join(c.text for c in row) for row in self.rows)

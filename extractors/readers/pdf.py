@@ -47,18 +47,73 @@ class PdfLimits:
 _CID = re.compile(r"\(cid:\d+\)")
 
 
+ENGINES = ("pdfium", "plumber")
+DEFAULT_ENGINE = "pdfium"
+
+
 def read_pdf(
-    path: Path, data: bytes, *, password: str | None = None, limits: PdfLimits | None = None
+    path: Path,
+    data: bytes,
+    *,
+    password: str | None = None,
+    limits: PdfLimits | None = None,
+    engine: str = DEFAULT_ENGINE,
 ) -> Grid:
-    """Read a PDF into a :class:`Grid`, or raise :class:`ExtractionError` with the cause."""
+    """Read a PDF into a :class:`Grid`, or raise :class:`ExtractionError` with the cause.
+
+    ``engine="pdfium"`` reads the pages with pypdfium2 (:mod:`extractors.readers.pdfium`) and
+    gives the same grid as ``engine="plumber"`` (pdfplumber, the reference); a document it
+    cannot reproduce exactly is read with pdfplumber, and ``grid.engine`` says so.
+    """
+    if engine not in ENGINES:
+        raise ValueError(f"unknown PDF engine {engine!r} (known: {', '.join(ENGINES)})")
+    limits = limits or PdfLimits()
+    pdf = _open(path, data, password)
+    with pdf:
+        try:
+            pages = pdf.pages
+        except Exception as exc:
+            raise ExtractionError(
+                f"{path.name}: broken or truncated PDF ({type(exc).__name__}: {exc})"
+            ) from exc
+        used = "plumber"
+        result = None
+        if engine == "pdfium":
+            from .pdfium import PdfiumDocument, Unsupported
+
+            try:
+                with PdfiumDocument(data, password) as doc:
+                    result = _read_pages(
+                        path, pages, limits, lambda page: doc.page(pdf, page), _read_primitives
+                    )
+                used = "pdfium"
+            except Unsupported as exc:
+                used = f"plumber (pdfium fallback: {exc})"
+        if result is None:
+            result = _read_pages(path, pages, limits, lambda page: page, _read_page)
+        total_pages = len(pages)
+    rows, shapes, chars, read = result
+    if chars == 0:
+        raise ExtractionError(f"{path.name}: no text layer (scanned?) — OCR needed")
+    problem = text_layer_problem("\n".join(c.text for r in rows for c in r))
+    if problem:
+        raise ExtractionError(f"{path.name}: {problem}")
+    grid = Grid(rows=rows, format="pdf", pages=total_pages, shapes=shapes, engine=used)
+    if read < total_pages:
+        budget = "page budget" if read >= limits.max_pages else f"time budget of {limits.max_seconds:g} s"
+        grid.missing.append(f"only the first {read} of {total_pages} pages were read ({budget})")
+    return grid
+
+
+def _open(path: Path, data: bytes, password: str | None) -> Any:
+    """pdfplumber's document (both engines: the same errors, page sizes and boxes)."""
     import pdfplumber
     from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
     from pdfminer.pdfparser import PDFSyntaxError
     from pdfminer.psparser import PSEOF, PSException
 
-    limits = limits or PdfLimits()
     try:
-        pdf = pdfplumber.open(io.BytesIO(data), password=password or "")
+        return pdfplumber.open(io.BytesIO(data), password=password or "")
     except Exception as wrapped:  # pdfplumber wraps pdfminer's errors in PdfminerException
         exc = wrapped.args[0] if wrapped.args and isinstance(wrapped.args[0], Exception) else wrapped
         if isinstance(exc, PDFPasswordIncorrect):
@@ -76,44 +131,35 @@ def read_pdf(
         else:
             msg = f"broken or truncated PDF ({type(exc).__name__}: {exc or 'no detail'})"
         raise ExtractionError(f"{path.name}: {msg}") from wrapped
+
+
+def _read_pages(
+    path: Path, pages: list[Any], limits: PdfLimits, load: Any, read_page: Any
+) -> tuple[list[list[Cell]], list[Shape], int, int]:
+    """Every page within the budget: ``load`` gives what ``read_page`` reads (rows, shapes, chars)."""
+    from .pdfium import Unsupported
+
     rows: list[list[Cell]] = []
     shapes: list[Shape] = []
     chars = 0
-    with pdf:
+    started, read = time.monotonic(), 0
+    for number, page in enumerate(pages[: limits.max_pages], start=1):
+        if time.monotonic() - started > limits.max_seconds:
+            break
+        read = number
         try:
-            pages = pdf.pages
+            page_rows, page_shapes, n = read_page(load(page), number, len(rows))
+        except (ExtractionError, Unsupported):
+            raise
         except Exception as exc:
             raise ExtractionError(
-                f"{path.name}: broken or truncated PDF ({type(exc).__name__}: {exc})"
+                f"{path.name}: page {number} cannot be read ({type(exc).__name__}: {exc})"
             ) from exc
-        started, read = time.monotonic(), 0
-        for number, page in enumerate(pages[: limits.max_pages], start=1):
-            if time.monotonic() - started > limits.max_seconds:
-                break
-            read = number
-            try:
-                page_rows, page_shapes, n = _read_page(page, number, len(rows))
-            except ExtractionError:
-                raise
-            except Exception as exc:
-                raise ExtractionError(
-                    f"{path.name}: page {number} cannot be read ({type(exc).__name__}: {exc})"
-                ) from exc
-            rows.extend(page_rows)
-            shapes.extend(page_shapes)
-            chars += n
-            page.close()
-        total_pages = len(pages)
-    if chars == 0:
-        raise ExtractionError(f"{path.name}: no text layer (scanned?) — OCR needed")
-    problem = text_layer_problem("\n".join(c.text for r in rows for c in r))
-    if problem:
-        raise ExtractionError(f"{path.name}: {problem}")
-    grid = Grid(rows=rows, format="pdf", pages=total_pages, shapes=shapes)
-    if read < total_pages:
-        budget = "page budget" if read >= limits.max_pages else f"time budget of {limits.max_seconds:g} s"
-        grid.missing.append(f"only the first {read} of {total_pages} pages were read ({budget})")
-    return grid
+        rows.extend(page_rows)
+        shapes.extend(page_shapes)
+        chars += n
+        page.close()
+    return rows, shapes, chars, read
 
 
 def text_layer_problem(text: str) -> str | None:
@@ -148,20 +194,98 @@ def _has_fake_bold(chars: list[dict[str, Any]]) -> bool:
 
 
 def _read_page(page: Any, number: int, row_offset: int) -> tuple[list[list[Cell]], list[Shape], int]:
+    """One pdfplumber page (the reference engine): pdfplumber finds tables and cell texts."""
     if _has_fake_bold(page.chars):  # dedupe_chars costs ~0.5 s a page: only when needed
         page = page.dedupe_chars()
     nchars = len(page.chars)
+    tables = [(t.bbox, t.rows, t.extract(**WORD_SETTINGS)) for t in page.find_tables(TABLE_SETTINGS)]
+    rows = _page_rows(tables, page.extract_words(**WORD_SETTINGS), number, row_offset)
+    return rows, _arrows(page.curves, page.lines, number), nchars
+
+
+def _read_primitives(prims: Any, number: int, row_offset: int) -> tuple[list[list[Cell]], list[Shape], int]:
+    """One page as primitives (:class:`~extractors.readers.pdfium.PagePrimitives`): pdfplumber's
+    table finder on their edges, cell texts assembled in one pass over the characters."""
+    from pdfplumber import utils
+    from pdfplumber.table import TableFinder, TableSettings
+
+    chars = prims.chars
+    if _has_fake_bold(chars):
+        chars = utils.dedupe_chars(chars)
+    finder = TableFinder(_EdgePage(prims, chars), TableSettings.resolve(TABLE_SETTINGS))
+    tables = []
+    for t in finder.tables:
+        table_rows = t.rows
+        tables.append((t.bbox, table_rows, _cell_texts(table_rows, chars)))
+    rows = _page_rows(tables, utils.extract_words(chars, **WORD_SETTINGS), number, row_offset)
+    return rows, _arrows(prims.curves, prims.lines, number), len(chars)
+
+
+class _EdgePage:
+    """What pdfplumber's ``TableFinder`` reads of a page (lines strategy): its edges."""
+
+    def __init__(self, prims: Any, chars: list[dict[str, Any]]) -> None:
+        from pdfplumber import utils
+
+        self.chars = chars
+        self.bbox = (0, 0, prims.width, prims.height)
+        self.edges = (
+            [utils.line_to_edge(x) for x in prims.lines]
+            + [e for r in prims.rects for e in utils.rect_to_edges(r)]
+            + [e for c in prims.curves for e in utils.curve_to_edges(c)]
+        )
+
+
+def _cell_texts(rows: list[Any], chars: list[dict[str, Any]]) -> list[list[str | None]]:
+    """``Table.extract`` without a crop per cell: each row takes the characters whose middle
+    is in its band, each character goes to the cell whose columns hold its middle."""
+    from bisect import bisect_left, bisect_right
+
+    from pdfplumber import utils
+
+    mids = sorted(((c["top"] + c["bottom"]) / 2, i) for i, c in enumerate(chars))
+    keys = [m for m, _ in mids]
+    out: list[list[str | None]] = []
+    for row in rows:
+        cells = [c for c in row.cells if c is not None]
+        top, bottom = row.bbox[1], row.bbox[3]
+        x0s = [c[0] for c in cells]
+        found: dict[int, list[int]] = {}
+        for v, i in mids[bisect_left(keys, top) : bisect_left(keys, bottom)]:
+            char = chars[i]
+            h = (char["x0"] + char["x1"]) / 2
+            k = bisect_right(x0s, h) - 1
+            if k >= 0 and h < cells[k][2] and v < cells[k][3]:
+                found.setdefault(k, []).append(i)
+        texts: list[str | None] = []
+        k = 0
+        for cell in row.cells:
+            if cell is None:
+                texts.append(None)
+                continue
+            idx = sorted(found.get(k, ()))
+            texts.append(utils.extract_text([chars[i] for i in idx], **WORD_SETTINGS) if idx else "")
+            k += 1
+        out.append(texts)
+    return out
+
+
+def _page_rows(
+    tables: list[tuple[Any, list[Any], list[list[str | None]]]],
+    words: list[dict[str, Any]],
+    number: int,
+    row_offset: int,
+) -> list[list[Cell]]:
+    """Table rows and text lines of a page, top to bottom: one grid row each."""
     items: list[tuple[float, float, list[tuple[str, tuple[float, float, float, float] | None]]]] = []
-    tables = page.find_tables(TABLE_SETTINGS)
-    for table in tables:
-        texts = table.extract(**WORD_SETTINGS)
-        for row, row_texts in zip(table.rows, texts, strict=False):
+    for _, table_rows, texts in tables:
+        for row, row_texts in zip(table_rows, texts, strict=False):
             cells = [(t or "", bbox) for t, bbox in zip(row_texts, row.cells, strict=False)]
             tops = [b[1] for _, b in cells if b]
             x0s = [b[0] for _, b in cells if b]
             items.append((min(tops), min(x0s), cells))
-    words = [w for w in page.extract_words(**WORD_SETTINGS) if not any(_inside(w, t.bbox) for t in tables)]
-    for line in _lines(words):
+    outside = [w for w in words if not any(_inside(w, bbox) for bbox, _, _ in tables)]
+    for line in _lines(outside):
         bbox = (
             min(w["x0"] for w in line),
             min(w["top"] for w in line),
@@ -174,7 +298,7 @@ def _read_page(page: Any, number: int, row_offset: int) -> tuple[list[list[Cell]
     for i, (_, _, cells) in enumerate(items):
         r = row_offset + i
         rows.append([Cell(text=t, row=r, col=j, page=number, bbox=b) for j, (t, b) in enumerate(cells)])
-    return rows, _arrows(page, number), nchars
+    return rows
 
 
 def _lines(words: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
@@ -197,12 +321,12 @@ def _join_words(line: list[dict[str, Any]]) -> str:
     return out
 
 
-def _arrows(page: Any, number: int) -> list[Shape]:
+def _arrows(curves: list[dict[str, Any]], lines: list[dict[str, Any]], number: int) -> list[Shape]:
     """Horizontal shafts that end in a small filled triangle (the arrowhead)."""
     heads = [
-        c for c in page.curves if c.get("fill") and (c["x1"] - c["x0"]) < 15 and (c["bottom"] - c["top"]) < 15
+        c for c in curves if c.get("fill") and (c["x1"] - c["x0"]) < 15 and (c["bottom"] - c["top"]) < 15
     ]
-    horizontal = [ln for ln in page.lines if abs(ln["top"] - ln["bottom"]) < 1.0 and ln["x1"] - ln["x0"] > 5]
+    horizontal = [ln for ln in lines if abs(ln["top"] - ln["bottom"]) < 1.0 and ln["x1"] - ln["x0"] > 5]
     shapes = []
     used: set[int] = set()
     for head in heads:

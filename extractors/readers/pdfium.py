@@ -1,0 +1,566 @@
+"""PDF page loader on pypdfium2: the primitives the reader needs, in pdfplumber's conventions.
+
+pdfplumber (on pdfminer) interprets every page in Python; pdfium does it in C. This module
+takes from pdfium's raw API the characters (text, box, font, size, upright) and the path
+objects (lines, rects, curves with stroke/fill/line width) of a page and turns them into the
+dicts pdfplumber would give for the same page: top-left origin (``top = height - y1``), char
+boxes from each font's descriptor descent as pdfminer computes them, paths split into
+sub-paths and classified as line/rect/curve the way pdfminer does. The table finding, word
+grouping and arrow detection of :mod:`extractors.readers.pdf` then run on them unchanged.
+
+pdfium's text page is a reading-order layer, not a list of drawn glyphs. What it changes,
+and what this loader does about it:
+
+* text objects whose glyphs have no ink (a space drawn on its own) are dropped, and a space
+  that follows another space is collapsed: both come back as space characters, found from
+  the pen positions (a gap in a text object that is a whole number of space advances);
+* characters are in reading order: they are put back in content-stream order (object order);
+* multi-character mappings (ligatures) are split in several characters at the same place:
+  they are joined again;
+* glyphs without a Unicode mapping come back as raw codes: they become ``(cid:N)`` as in
+  pdfminer (pdfium's mapping-error flag), so "OCR needed" is detected as before.
+
+Anything the loader cannot reproduce exactly — rotated pages, vertical or rotated text,
+scaled or mirrored text matrices, Type3 fonts, marked-content ``ActualText``, a gap in a text
+object that is not whole spaces (a glyph pdfium dropped) — raises :class:`Unsupported`; the
+reader then reads that document with pdfplumber. pdfium is not thread-safe: every call into
+it holds :data:`PDFIUM_LOCK`.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import pypdfium2.raw as R
+
+#: pdfium keeps global state: one caller at a time in this process.
+PDFIUM_LOCK = threading.RLock()
+
+_SPACE_TOLERANCE = 0.12  # a gap is "k spaces" when within 12 % of a space advance of k of them
+_KERN_TOLERANCE = 0.3  # gaps below 30 % of a space advance are kerning (TJ adjustments)
+
+
+class Unsupported(Exception):
+    """The page holds something this loader does not reproduce exactly (the reason)."""
+
+
+@dataclass
+class PagePrimitives:
+    """One page as pdfplumber dicts: ``chars``, ``lines``, ``rects``, ``curves``."""
+
+    number: int
+    width: float
+    height: float
+    chars: list[dict[str, Any]] = field(default_factory=list)
+    lines: list[dict[str, Any]] = field(default_factory=list)
+    rects: list[dict[str, Any]] = field(default_factory=list)
+    curves: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PageGeometry:
+    """What pdfplumber knows of a page before reading it (from the page dictionary)."""
+
+    number: int
+    height: float
+    width: float
+    mediabox: tuple[float, float, float, float]  # pdfplumber's (top-left origin)
+    raw_mediabox: tuple[float, float, float, float]  # pdfminer's (PDF user space)
+    rotation: int
+    initial_doctop: float
+    descents: dict[str, float]  # font base name → descent (fraction of the font size)
+
+
+_F32: dict[float, float] = {}
+
+
+def f32(value: float) -> float:
+    """The shortest decimal that rounds to pdfium's float32 ``value`` (what the file wrote)."""
+    out = _F32.get(value)
+    if out is None:
+        out = float(f"{ctypes.c_float(value).value:.7g}")
+        # %.7g may need one more digit to round-trip a float32 exactly
+        if ctypes.c_float(out).value != ctypes.c_float(value).value:
+            out = float(f"{ctypes.c_float(value).value:.9g}")
+        if len(_F32) > 200_000:
+            _F32.clear()
+        _F32[value] = out
+    return out
+
+
+def _addr(ptr: Any) -> int:
+    return ctypes.cast(ptr, ctypes.c_void_p).value or 0
+
+
+def _matrix(obj: Any) -> tuple[float, float, float, float, float, float]:
+    m = R.FS_MATRIX()
+    if not R.FPDFPageObj_GetMatrix(obj, m):
+        return (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
+    return (f32(m.a), f32(m.b), f32(m.c), f32(m.d), f32(m.e), f32(m.f))
+
+
+def _mult(m1: tuple[float, ...], m0: tuple[float, ...]) -> tuple[float, float, float, float, float, float]:
+    """``m1`` then ``m0`` (pdfminer's mult_matrix order)."""
+    (a1, b1, c1, d1, e1, f1), (a0, b0, c0, d0, e0, f0) = m1, m0
+    return (
+        a0 * a1 + c0 * b1,
+        b0 * a1 + d0 * b1,
+        a0 * c1 + c0 * d1,
+        b0 * c1 + d0 * d1,
+        a0 * e1 + c0 * f1 + e0,
+        b0 * e1 + d0 * f1 + f0,
+    )
+
+
+@dataclass
+class _Objects:
+    order: dict[int, int] = field(default_factory=dict)  # text object address → content order
+    texts: list[tuple[Any, tuple[float, ...]]] = field(default_factory=list)  # (object, form matrix)
+    paths: list[tuple[Any, tuple[float, ...]]] = field(default_factory=list)
+
+
+def _walk(container: Any, count: Any, get: Any, form: tuple[float, ...] | None, out: _Objects) -> None:
+    for i in range(count(container)):
+        obj = get(container, i)
+        kind = R.FPDFPageObj_GetType(obj)
+        if kind == R.FPDF_PAGEOBJ_TEXT:
+            out.order[_addr(obj)] = len(out.order)
+            out.texts.append((obj, form))
+            if R.FPDFPageObj_CountMarks(obj):
+                _check_marks(obj)
+        elif kind == R.FPDF_PAGEOBJ_PATH:
+            out.paths.append((obj, form))
+        elif kind == R.FPDF_PAGEOBJ_FORM:
+            inner = _matrix(obj) if form is None else _mult(_matrix(obj), form)
+            _walk(obj, R.FPDFFormObj_CountObjects, R.FPDFFormObj_GetObject, inner, out)
+
+
+def _check_marks(obj: Any) -> None:
+    """Marked content with ``ActualText`` makes pdfium replace the glyphs: not reproduced."""
+    buf = (ctypes.c_ushort * 32)()
+    out_len = ctypes.c_ulong()
+    for k in range(R.FPDFPageObj_CountMarks(obj)):
+        mark = R.FPDFPageObj_GetMark(obj, k)
+        for j in range(R.FPDFPageObjMark_CountParams(mark)):
+            R.FPDFPageObjMark_GetParamKey(mark, j, buf, ctypes.sizeof(buf), out_len)
+            key = "".join(chr(c) for c in buf[: max(out_len.value // 2 - 1, 0)])
+            if key == "ActualText":
+                raise Unsupported("marked content with ActualText")
+
+
+def load_page(doc: Any, index: int, geo: PageGeometry) -> PagePrimitives:
+    """Read page ``index`` of an open pdfium document into pdfplumber-style primitives."""
+    if geo.rotation:
+        raise Unsupported(f"page {geo.number} is rotated ({geo.rotation}°)")
+    with PDFIUM_LOCK:
+        page = R.FPDF_LoadPage(doc, index)
+        if not page:
+            raise Unsupported(f"pdfium cannot load page {geo.number}")
+        try:
+            objects = _Objects()
+            _walk(page, R.FPDFPage_CountObjects, R.FPDFPage_GetObject, None, objects)
+            prims = PagePrimitives(geo.number, geo.width, geo.height)
+            _read_paths(objects, geo, prims)
+            textpage = R.FPDFText_LoadPage(page)
+            try:
+                prims.chars = _read_chars(textpage, objects, geo)
+            finally:
+                R.FPDFText_ClosePage(textpage)
+        finally:
+            R.FPDF_ClosePage(page)
+    return prims
+
+
+# --- paths --------------------------------------------------------------------------------------
+
+
+def _subpaths(obj: Any) -> list[list[tuple[str, tuple[float, float]]]]:
+    """The path's sub-paths as pdfminer sees them: (operator, end point) in path space."""
+    x, y = ctypes.c_float(), ctypes.c_float()
+    out: list[list[tuple[str, tuple[float, float]]]] = []
+    cur: list[tuple[str, tuple[float, float]]] = []
+    bezier = 0
+    for k in range(R.FPDFPath_CountSegments(obj)):
+        seg = R.FPDFPath_GetPathSegment(obj, k)
+        kind = R.FPDFPathSegment_GetType(seg)
+        R.FPDFPathSegment_GetPoint(seg, x, y)
+        pt = (f32(x.value), f32(y.value))
+        if kind == R.FPDF_SEGMENT_MOVETO:
+            cur = [("m", pt)]
+            out.append(cur)
+            bezier = 0
+        elif kind == R.FPDF_SEGMENT_BEZIERTO:
+            bezier += 1
+            if bezier % 3:
+                continue
+            cur.append(("c", pt))
+        elif kind == R.FPDF_SEGMENT_LINETO:
+            cur.append(("l", pt))
+        else:
+            raise Unsupported("unknown path segment")
+        if R.FPDFPathSegment_GetClose(seg) and cur:
+            # pdfium closes with a line back to the start, or flags a last point on the start
+            if pt == cur[0][1] and cur[-1][0] == "l" and len(cur) > 1:
+                cur[-1] = ("h", pt)
+            else:
+                cur.append(("h", cur[0][1]))
+    return out
+
+
+def _read_paths(objects: _Objects, geo: PageGeometry, prims: PagePrimitives) -> None:
+    fillmode, stroke = ctypes.c_int(), ctypes.c_int()
+    width = ctypes.c_float()
+    for obj, form in objects.paths:
+        m = _matrix(obj) if form is None else _mult(_matrix(obj), form)
+        R.FPDFPath_GetDrawMode(obj, fillmode, stroke)
+        if not fillmode.value and not stroke.value:
+            continue
+        lw = f32(width.value) if R.FPDFPageObj_GetStrokeWidth(obj, width) else 0.0
+        a, b, c, d, e, f = m
+        x0, y0 = geo.raw_mediabox[:2]
+        for sub in _subpaths(obj):
+            shape = "".join(op for op, _ in sub)
+            pts = [(a * px + c * py + e - x0, b * px + d * py + f - y0) for _, (px, py) in sub]
+            _classify(shape, pts, lw, bool(stroke.value), fillmode.value != 0, geo, prims)
+
+
+def _classify(
+    shape: str,
+    pts: list[tuple[float, float]],
+    lw: float,
+    stroke: bool,
+    fill: bool,
+    geo: PageGeometry,
+    prims: PagePrimitives,
+) -> None:
+    """pdfminer's ``paint_path`` for one sub-path: a line, a rect or a curve."""
+    if len(shape) > 3 and shape[-2:] == "lh" and pts[-2] == pts[0]:
+        shape = shape[:-2] + "h"
+        pts = pts[:-2] + pts[-1:]
+    if shape in ("mlh", "ml"):
+        prims.lines.append(_shape_dict("line", pts[:2], lw, stroke, fill, geo))
+        return
+    if shape in ("mlllh", "mllll"):
+        (x0, y0), (x1, y1), (x2, y2), (x3, y3), _ = pts
+        closed = pts[0] == pts[4]
+        square = (x0 == x1 and y1 == y2 and x2 == x3 and y3 == y0) or (
+            y0 == y1 and x1 == x2 and y2 == y3 and x3 == x0
+        )
+        if closed and square:
+            prims.rects.append(_shape_dict("rect", [pts[0], pts[2]], lw, stroke, fill, geo))
+            return
+    prims.curves.append(_shape_dict("curve", pts, lw, stroke, fill, geo))
+
+
+def _shape_dict(
+    kind: str, pts: list[tuple[float, float]], lw: float, stroke: bool, fill: bool, geo: PageGeometry
+) -> dict[str, Any]:
+    xs = [p[0] for p in pts]
+    ys = [p[1] for p in pts]
+    x0, y0, x1, y1 = min(xs), min(ys), max(xs), max(ys)
+    mb_x0, mb_top = geo.mediabox[:2]
+    top = (geo.height - y1) + mb_top
+    out = {
+        "object_type": kind,
+        "page_number": geo.number,
+        "x0": x0 + mb_x0,
+        "y0": y0,
+        "x1": x1 + mb_x0,
+        "y1": y1,
+        "width": x1 - x0,
+        "height": y1 - y0,
+        "top": top,
+        "bottom": (geo.height - y0) + mb_top,
+        "doctop": geo.initial_doctop + top,
+        "linewidth": lw,
+        "stroke": stroke,
+        "fill": fill,
+    }
+    if kind != "rect":
+        out["pts"] = [(mb_x0 + x, mb_top + geo.height - y) for x, y in pts]
+    return out
+
+
+# --- characters ---------------------------------------------------------------------------------
+
+
+@dataclass
+class _TextObject:
+    """What a text object tells about its glyphs: pen start, font, size, space advance."""
+
+    order: int
+    x: float
+    y: float
+    size: float
+    font: str
+    descent: float
+    space: float  # advance of the font's space glyph (0: no space glyph)
+    right: float  # right end of its bounds (inkless glyphs count by their start)
+    chars: list[dict[str, Any]] = field(default_factory=list)
+
+
+class _Fonts:
+    """Base font name and space advance per pdfium font handle (cached)."""
+
+    def __init__(self, descents: dict[str, float]) -> None:
+        self.descents = descents
+        self.names: dict[int, str] = {}
+        self.spaces: dict[tuple[int, float], float] = {}
+        self.widths: dict[tuple[int, int, float], float] = {}
+        self._buf = ctypes.create_string_buffer(256)
+        self._w = ctypes.c_float()
+
+    def name(self, font: Any) -> str:
+        key = _addr(font)
+        name = self.names.get(key)
+        if name is None:
+            n = R.FPDFFont_GetBaseFontName(font, self._buf, 256)
+            base = self._buf.raw[: max(n - 1, 0)].decode("latin-1")
+            if base not in self.descents:
+                raise Unsupported(f"font {base!r} not found in the page resources (or not supported)")
+            # pdfium drops the subset prefix: one name per font handle, as pdfminer has one per subset
+            name = self.names[key] = f"{base}#{len(self.names)}"
+        return name
+
+    def descent(self, name: str) -> float:
+        return self.descents[name.rsplit("#", 1)[0]]
+
+    def width(self, font: Any, unicode: int, size: float) -> float:
+        key = (_addr(font), unicode, size)
+        w = self.widths.get(key)
+        if w is None:
+            w = self._w.value if R.FPDFFont_GetGlyphWidth(font, unicode, size, self._w) else 0.0
+            self.widths[key] = w
+        return w
+
+
+def _text_object(
+    obj: Any, form: tuple[float, ...] | None, order: int, fonts: _Fonts, geo: PageGeometry
+) -> _TextObject:
+    m = _matrix(obj) if form is None else _mult(_matrix(obj), form)
+    a, b, c, d, e, f = m
+    if b or c or a != 1.0 or d != 1.0:
+        raise Unsupported("scaled, rotated or vertical text")
+    size = ctypes.c_float()
+    R.FPDFTextObj_GetFontSize(obj, size)
+    fs = f32(size.value)
+    font = R.FPDFTextObj_GetFont(obj)
+    name = fonts.name(font)
+    left, bottom, right, top = (ctypes.c_float() for _ in range(4))
+    R.FPDFPageObj_GetBounds(obj, left, bottom, right, top)
+    space = fonts.width(font, 0x20, fs)
+    return _TextObject(order, e, f, fs, name, fonts.descent(name), space, right.value)
+
+
+def _char(text: str, x: float, y: float, adv: float, t: _TextObject, geo: PageGeometry) -> dict[str, Any]:
+    """pdfminer's LTChar box for an upright glyph, as a pdfplumber char dict."""
+    rx0, ry0 = geo.raw_mediabox[:2]
+    x0 = x - rx0
+    f = y - ry0
+    descent = t.descent * t.size
+    y0 = (descent + 0) + f  # pdfminer: box (0, descent + rise, adv, descent + rise + size)
+    y1 = (descent + 0 + t.size) + f
+    mb_x0, mb_top = geo.mediabox[:2]
+    top = (geo.height - y1) + mb_top
+    return {
+        "text": text,
+        "fontname": t.font,
+        "size": y1 - y0,
+        "upright": True,
+        "x0": x0 + mb_x0,
+        "x1": x0 + adv + mb_x0,
+        "y0": y0,
+        "y1": y1,
+        "top": top,
+        "bottom": (geo.height - y0) + mb_top,
+        "doctop": geo.initial_doctop + top,
+        "width": adv,
+        "height": y1 - y0,
+        "object_type": "char",
+        "page_number": geo.number,
+    }
+
+
+def _read_chars(textpage: Any, objects: _Objects, geo: PageGeometry) -> list[dict[str, Any]]:
+    """The page's glyphs in content order, with what pdfium's text page dropped put back."""
+    fonts = _Fonts(geo.descents)
+    by_addr: dict[int, _TextObject] = {}
+    handles = {_addr(obj): (obj, form) for obj, form in objects.texts}
+    x, y = ctypes.c_double(), ctypes.c_double()
+    box = R.FS_RECTF()
+    last: tuple[Any, ...] | None = None  # (object, x, y, box) of the previous glyph
+    for i in range(R.FPDFText_CountChars(textpage)):
+        if R.FPDFText_IsGenerated(textpage, i):
+            last = None
+            continue
+        key = _addr(R.FPDFText_GetTextObject(textpage, i))
+        t = by_addr.get(key)
+        if t is None:
+            obj, form = handles[key]
+            t = by_addr[key] = _text_object(obj, form, objects.order[key], fonts, geo)
+        u = R.FPDFText_GetUnicode(textpage, i)
+        R.FPDFText_GetCharOrigin(textpage, i, x, y)
+        R.FPDFText_GetLooseCharBox(textpage, i, box)
+        # the first glyph of an object sits where the file put it (exact after f32); later ones
+        # are pdfium's float sums, as close to pdfminer's double sums as f32 would make them
+        ox, oy = (x.value if t.chars else f32(x.value)), f32(y.value)
+        this = (key, ox, oy, box.left, box.right)
+        if this == last and t.chars:  # one glyph, several characters (ligature, "fi" mapping)
+            t.chars[-1]["text"] += chr(u)
+            continue
+        last = this
+        if R.FPDFText_HasUnicodeMapError(textpage, i) or u == 0:
+            text = f"(cid:{u})"
+        else:
+            text = "-" if u == 2 else chr(u)
+        if oy != t.y:
+            raise Unsupported("glyphs off the baseline of their text object")
+        t.chars.append(_char(text, ox, oy, _advance(box, x.value, fonts, handles[key][0], u, t), t, geo))
+    for key, (obj, form) in handles.items():
+        if key not in by_addr:  # a text object pdfium dropped: no ink (a space drawn alone)
+            t = _text_object(obj, form, objects.order[key], fonts, geo)
+            if t.right - t.x >= 0.01 or t.space <= 0:
+                raise Unsupported("a text object pdfium left out is not a space")
+            t.chars.append(_char(" ", t.x, t.y, t.space, t, geo))
+            by_addr[key] = t
+    chars: list[dict[str, Any]] = []
+    for t in sorted(by_addr.values(), key=lambda t: t.order):
+        chars.extend(_fill_gaps(t, geo))
+    return chars
+
+
+def _advance(box: Any, x: float, fonts: _Fonts, obj: Any, unicode: int, t: _TextObject) -> float:
+    """The glyph's advance (pdfminer's box width): the font's width for the character; pdfium's
+    loose box is as wide or wider (ink past the advance) and serves when the font cannot map
+    the character back to its code."""
+    width = fonts.width(R.FPDFTextObj_GetFont(obj), unicode, t.size)
+    if abs(box.left - x) < 1e-3 and box.right > box.left:
+        loose = box.right - box.left
+        return width if 0 < width <= loose + 1e-4 else f32(loose)
+    return width
+
+
+def _fill_gaps(t: _TextObject, geo: PageGeometry) -> list[dict[str, Any]]:
+    """Put back the spaces pdfium collapsed: a gap of whole space advances in the pen's path."""
+    out: list[dict[str, Any]] = []
+    pen = t.x - geo.raw_mediabox[0] + geo.mediabox[0]
+    for c in t.chars:
+        pen = _spaces_until(c["x0"], pen, t, geo, out)
+        out.append(c)
+        pen = c["x1"]
+    if out and out[-1]["text"] == " " and t.space > 0:
+        end = t.right - geo.raw_mediabox[0] + geo.mediabox[0]  # start of the last inkless glyph
+        if end > pen - _KERN_TOLERANCE * t.space:
+            _spaces_until(end + t.space, pen, t, geo, out)
+    return out
+
+
+def _spaces_until(
+    x0: float, pen: float, t: _TextObject, geo: PageGeometry, out: list[dict[str, Any]]
+) -> float:
+    gap = x0 - pen
+    if t.space <= 0 or gap < _KERN_TOLERANCE * t.space:
+        if gap > 0.3 * t.size:
+            raise Unsupported("a glyph left out by pdfium (gap in a text object)")
+        return pen
+    k = round(gap / t.space)
+    if k < 1 or abs(gap - k * t.space) > _SPACE_TOLERANCE * t.space:
+        raise Unsupported("a glyph left out by pdfium (gap in a text object)")
+    for _ in range(k):
+        out.append(_char(" ", pen - geo.mediabox[0] + geo.raw_mediabox[0], t.y, t.space, t, geo))
+        pen += t.space
+    return pen
+
+
+# --- documents ----------------------------------------------------------------------------------
+
+
+def font_descents(pdf: Any, page_obj: Any) -> dict[str, float]:
+    """Base font name → descent (fraction of the size) as pdfminer computes it, for every font
+    of a page's resources and of the forms it draws. Type3 and vertical fonts are left out
+    (a glyph in one of them makes the page unsupported)."""
+    from pdfminer.pdftypes import resolve1
+    from pdfminer.psparser import PSLiteral
+
+    def lit(v: Any) -> str:
+        v = resolve1(v)
+        return (
+            v.name if isinstance(v, PSLiteral) else (v.decode("latin-1") if isinstance(v, bytes) else str(v))
+        )
+
+    out: dict[str, float] = {}
+    ambiguous: set[str] = set()
+    stack, seen = [page_obj.resources], set()
+    while stack:
+        res = resolve1(stack.pop()) or {}
+        for spec_ref in (resolve1(res.get("Font")) or {}).values():
+            spec = resolve1(spec_ref)
+            name, subtype = lit(spec.get("BaseFont")), lit(spec.get("Subtype"))
+            if subtype == "Type3" or lit(spec.get("Encoding", "")).endswith("-V"):
+                continue
+            desc = resolve1(spec.get("FontDescriptor"))
+            if desc is None and "DescendantFonts" in spec:
+                desc = resolve1(resolve1(resolve1(spec["DescendantFonts"])[0]).get("FontDescriptor"))
+            if desc is not None and "Descent" in desc:
+                d = float(resolve1(desc["Descent"]))
+                descent = (-d if d > 0 else d) * 0.001
+            else:
+                descent = pdf.rsrcmgr.get_font(getattr(spec_ref, "objid", None), spec).get_descent()
+            base = name.split("+", 1)[1] if len(name) > 7 and name[6] == "+" else name
+            if out.get(base, descent) != descent:
+                ambiguous.add(base)  # subsets of one font with different descents: cannot tell
+            out[base] = descent
+        for xobj_ref in (resolve1(res.get("XObject")) or {}).values():
+            key = getattr(xobj_ref, "objid", id(xobj_ref))
+            xobj = resolve1(xobj_ref)
+            if key not in seen and lit(getattr(xobj, "attrs", {}).get("Subtype")) == "Form":
+                seen.add(key)
+                stack.append(xobj.attrs.get("Resources"))
+    return {k: v for k, v in out.items() if k not in ambiguous}
+
+
+def geometry(pdf: Any, page: Any) -> PageGeometry:
+    """What pdfplumber's ``page`` (not yet parsed) knows: sizes, boxes, rotation, fonts."""
+    from pdfminer.pdftypes import resolve1
+
+    raw = tuple(float(v) for v in resolve1(page.page_obj.mediabox))
+    return PageGeometry(
+        number=page.page_number,
+        height=page.height,
+        width=page.width,
+        mediabox=tuple(page.mediabox),
+        raw_mediabox=(min(raw[0], raw[2]), min(raw[1], raw[3]), max(raw[0], raw[2]), max(raw[1], raw[3])),
+        rotation=page.rotation,
+        initial_doctop=page.initial_doctop,
+        descents=font_descents(pdf, page.page_obj),
+    )
+
+
+class PdfiumDocument:
+    """A pdfium document opened from bytes (kept alive with it); a context manager."""
+
+    def __init__(self, data: bytes, password: str | None) -> None:
+        self._data = ctypes.create_string_buffer(data, len(data))
+        with PDFIUM_LOCK:
+            self.raw = R.FPDF_LoadMemDocument64(self._data, len(data), (password or "").encode("utf-8"))
+        if not self.raw:
+            raise Unsupported(f"pdfium cannot open the document (error {R.FPDF_GetLastError()})")
+
+    def page(self, pdf: Any, page: Any) -> PagePrimitives:
+        """Primitives of pdfplumber's ``page`` (of document ``pdf``), read by pdfium."""
+        return load_page(self.raw, page.page_number - 1, geometry(pdf, page))
+
+    def close(self) -> None:
+        with PDFIUM_LOCK:
+            if self.raw:
+                R.FPDF_CloseDocument(self.raw)
+                self.raw = None
+
+    def __enter__(self) -> PdfiumDocument:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
