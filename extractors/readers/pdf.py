@@ -217,7 +217,7 @@ def _read_primitives(prims: Any, number: int, row_offset: int) -> tuple[list[lis
     for t in finder.tables:
         table_rows = t.rows
         tables.append((t.bbox, table_rows, _cell_texts(table_rows, chars)))
-    rows = _page_rows(tables, utils.extract_words(chars, **WORD_SETTINGS), number, row_offset)
+    rows = _page_rows(tables, _words(chars), number, row_offset)
     return rows, _arrows(prims.curves, prims.lines, number), len(chars)
 
 
@@ -241,8 +241,6 @@ def _cell_texts(rows: list[Any], chars: list[dict[str, Any]]) -> list[list[str |
     is in its band, each character goes to the cell whose columns hold its middle."""
     from bisect import bisect_left, bisect_right
 
-    from pdfplumber import utils
-
     mids = sorted(((c["top"] + c["bottom"]) / 2, i) for i, c in enumerate(chars))
     keys = [m for m, _ in mids]
     out: list[list[str | None]] = []
@@ -264,10 +262,74 @@ def _cell_texts(rows: list[Any], chars: list[dict[str, Any]]) -> list[list[str |
                 texts.append(None)
                 continue
             idx = sorted(found.get(k, ()))
-            texts.append(utils.extract_text([chars[i] for i in idx], **WORD_SETTINGS) if idx else "")
+            texts.append(_text([chars[i] for i in idx]) if idx else "")
             k += 1
         out.append(texts)
     return out
+
+
+def _clusters(objs: list[dict[str, Any]], key: str, tolerance: float) -> list[list[dict[str, Any]]]:
+    """pdfplumber's ``cluster_objects``: values chained within ``tolerance``, stable order."""
+    ids: dict[float, int] = {}
+    last: float | None = None
+    for v in sorted({o[key] for o in objs}):
+        ids[v] = 0 if last is None else ids[last] + (v > last + tolerance)
+        last = v
+    groups: dict[int, list[dict[str, Any]]] = {}
+    for o in objs:
+        groups.setdefault(ids[o[key]], []).append(o)
+    return [groups[k] for k in sorted(groups)]
+
+
+def _words(chars: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``extract_words(chars, **WORD_SETTINGS)`` for upright characters, without its overhead."""
+    if not all(c["upright"] for c in chars):
+        from pdfplumber import utils
+
+        return utils.extract_words(chars, **WORD_SETTINGS)
+    from pdfplumber.utils.text import LIGATURES
+
+    x_tol, y_tol = WORD_SETTINGS["x_tolerance"], WORD_SETTINGS["y_tolerance"]
+    words: list[dict[str, Any]] = []
+
+    def flush(word: list[dict[str, Any]]) -> None:
+        if word:
+            words.append(
+                {
+                    "text": "".join(LIGATURES.get(c["text"], c["text"]) for c in word),
+                    "x0": min(c["x0"] for c in word),
+                    "x1": max(c["x1"] for c in word),
+                    "top": min(c["top"] for c in word),
+                    "bottom": max(c["bottom"] for c in word),
+                    "upright": True,
+                }
+            )
+
+    for line in _clusters(chars, "top", y_tol):
+        word: list[dict[str, Any]] = []
+        for c in sorted(line, key=lambda c: c["x0"]):
+            text = c["text"]
+            if text.isspace() or text == "":
+                flush(word)
+                word = [c] if text == "" else []
+                if text == "":
+                    flush(word)
+                    word = []
+            elif word and (
+                c["x0"] < word[-1]["x0"] or c["x0"] > word[-1]["x1"] + x_tol or abs(c["top"] - word[-1]["top"]) > y_tol
+            ):
+                flush(word)
+                word = [c]
+            else:
+                word.append(c)
+        flush(word)
+    return words
+
+
+def _text(chars: list[dict[str, Any]]) -> str:
+    """``utils.extract_text(chars, **WORD_SETTINGS)`` (no layout): words, lines joined by newlines."""
+    lines = _clusters(_words(chars), "top", WORD_SETTINGS["y_tolerance"])
+    return "\n".join(" ".join(w["text"] for w in line) for line in lines)
 
 
 def _page_rows(

@@ -95,6 +95,12 @@ def _addr(ptr: Any) -> int:
     return ctypes.cast(ptr, ctypes.c_void_p).value or 0
 
 
+#: FPDFText_GetTextObject returning the object's address (an int: cheap to hash, no cast)
+_TEXT_OBJECT_ADDR = ctypes.CFUNCTYPE(ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int)(
+    ctypes.cast(R.FPDFText_GetTextObject, ctypes.c_void_p).value
+)
+
+
 def _matrix(obj: Any) -> tuple[float, float, float, float, float, float]:
     m = R.FS_MATRIX()
     if not R.FPDFPageObj_GetMatrix(obj, m):
@@ -299,6 +305,8 @@ class _TextObject:
     descent: float
     space: float  # advance of the font's space glyph (0: no space glyph)
     right: float  # right end of its bounds (inkless glyphs count by their start)
+    font_handle: Any = None
+    font_key: int = 0
     chars: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -328,8 +336,8 @@ class _Fonts:
     def descent(self, name: str) -> float:
         return self.descents[name.rsplit("#", 1)[0]]
 
-    def width(self, font: Any, unicode: int, size: float) -> float:
-        key = (_addr(font), unicode, size)
+    def width(self, font: Any, unicode: int, size: float, font_key: int = 0) -> float:
+        key = (font_key or _addr(font), unicode, size)
         w = self.widths.get(key)
         if w is None:
             w = self._w.value if R.FPDFFont_GetGlyphWidth(font, unicode, size, self._w) else 0.0
@@ -351,8 +359,9 @@ def _text_object(
     name = fonts.name(font)
     left, bottom, right, top = (ctypes.c_float() for _ in range(4))
     R.FPDFPageObj_GetBounds(obj, left, bottom, right, top)
-    space = fonts.width(font, 0x20, fs)
-    return _TextObject(order, e, f, fs, name, fonts.descent(name), space, right.value)
+    key = _addr(font)
+    space = fonts.width(font, 0x20, fs, key)
+    return _TextObject(order, e, f, fs, name, fonts.descent(name), space, right.value, font, key)
 
 
 def _char(text: str, x: float, y: float, adv: float, t: _TextObject, geo: PageGeometry) -> dict[str, Any]:
@@ -396,7 +405,7 @@ def _read_chars(textpage: Any, objects: _Objects, geo: PageGeometry) -> list[dic
         if R.FPDFText_IsGenerated(textpage, i):
             last = None
             continue
-        key = _addr(R.FPDFText_GetTextObject(textpage, i))
+        key = _TEXT_OBJECT_ADDR(textpage, i)
         t = by_addr.get(key)
         if t is None:
             obj, form = handles[key]
@@ -418,7 +427,7 @@ def _read_chars(textpage: Any, objects: _Objects, geo: PageGeometry) -> list[dic
             text = "-" if u == 2 else chr(u)
         if oy != t.y:
             raise Unsupported("glyphs off the baseline of their text object")
-        t.chars.append(_char(text, ox, oy, _advance(box, x.value, fonts, handles[key][0], u, t), t, geo))
+        t.chars.append(_char(text, ox, oy, _advance(box, x.value, fonts, u, t), t, geo))
     for key, (obj, form) in handles.items():
         if key not in by_addr:  # a text object pdfium dropped: no ink (a space drawn alone)
             t = _text_object(obj, form, objects.order[key], fonts, geo)
@@ -432,11 +441,11 @@ def _read_chars(textpage: Any, objects: _Objects, geo: PageGeometry) -> list[dic
     return chars
 
 
-def _advance(box: Any, x: float, fonts: _Fonts, obj: Any, unicode: int, t: _TextObject) -> float:
+def _advance(box: Any, x: float, fonts: _Fonts, unicode: int, t: _TextObject) -> float:
     """The glyph's advance (pdfminer's box width): the font's width for the character; pdfium's
     loose box is as wide or wider (ink past the advance) and serves when the font cannot map
     the character back to its code."""
-    width = fonts.width(R.FPDFTextObj_GetFont(obj), unicode, t.size)
+    width = fonts.width(t.font_handle, unicode, t.size, t.font_key)
     if abs(box.left - x) < 1e-3 and box.right > box.left:
         loose = box.right - box.left
         return width if 0 < width <= loose + 1e-4 else f32(loose)
