@@ -11,87 +11,67 @@ Decisions (also in the README):
   starts at its lower bound; a rate below one band's bound falls to the band below, so the
   printed gaps (99–100, 79–80) go down: 99.5% → B, 79.9% → C.
 * **Target 0**: no rate; met (grade of the top band) when the actual is at or beyond it
-  (≥ 0 higher-is-better, = 0 lower-is-better), else the bottom band.
+  (≥ 0 higher-is-better, = 0 lower-is-better), else the bottom band (none when the rule
+  prints no open bottom band).
 * **No target**, or **no rule printed** (and none in sources.yaml): the rate is kept where
   possible and the grade stays empty; ``basis`` says why.
+* **Rules** are read by :mod:`pipeline.derive.grading` in any common notation, including
+  progress rates (進捗率, against the indicator's baseline), conditions on the baseline and
+  the target, and a printed rounding note. A printed rule that is not understood gives no
+  grade, and ``basis`` quotes it; so does a rate below every band of a rule without a bottom
+  band.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from core import normalize as nz
+from pipeline.derive import grading
 from schemas.vocabulary import vocabulary
 
-_BAND = re.compile(
-    r"(?P<a>\d+(?:\.\d+)?)\s*%?\s*(?:(?P<op>以上|以下|未満|超)|[~〜～\-－]\s*(?P<b>\d+(?:\.\d+)?)\s*%?)\s*[=＝:：]\s*(?P<grade>[^、,，\s]+)"
-)
-
-
-@dataclass(frozen=True)
-class Band:
-    grade: str
-    lower: float  # rates ≥ lower get this grade (unless a higher band applies)
+Band = grading.Band
 
 
 def parse_grade_rule(text: str | None) -> list[Band]:
-    """``100%以上=A、99%~80%=B、79%以下=C`` → bands from the best down. [] when unreadable."""
-    if not text:
-        return []
-    bands: list[Band] = []
-    for m in _BAND.finditer(nz.clean_text(text)):
-        a = float(m.group("a"))
-        if m.group("b") is not None:
-            lower = min(a, float(m.group("b")))
-        elif m.group("op") in ("以上",):
-            lower = a
-        elif m.group("op") == "超":
-            lower = a + 1e-9
-        else:  # 以下 / 未満: the bottom band
-            lower = float("-inf")
-        bands.append(Band(m.group("grade"), lower))
-    return sorted(bands, key=lambda b: -b.lower)
+    """The bands of a printed rule, best first ([] when it is not understood); see
+    :func:`pipeline.derive.grading.parse_rule` for the whole rule."""
+    rule = grading.parse_rule(text)
+    return list(rule.bands) if rule else []
 
 
 def grade_of(rate: float, bands: list[Band]) -> str | None:
-    for band in bands:
-        if rate >= band.lower:
-            return band.grade
-    return bands[-1].grade if bands else None
+    """The grade of a rate: a rate in a gap falls to the band below."""
+    return grading.band_grade(bands, rate)
 
 
 def direction_of(name: str, overrides: dict[str, str] | None = None) -> str:
-    """``lower`` for indicators where less is better, by override or keyword; else ``higher``."""
+    """``lower`` for indicators where less is better (倒産件数, 失業率 …), by the plan's override
+    (sources.yaml indicator_directions) or by a word of ``lower_is_better`` in the name —
+    unless the name also holds a ``higher_is_better_exceptions`` word (空き店舗の活用件数,
+    倒産防止共済の加入件数: an action on the problem); else ``higher``."""
     overrides = overrides or {}
     if name in overrides:
         return overrides[name]
-    words = vocabulary().data.get("lower_is_better", [])
-    return "lower" if any(w in name for w in words) else "higher"
+    data = vocabulary().data
+    if any(w in name for w in data.get("higher_is_better_exceptions", [])):
+        return "higher"
+    return "lower" if any(w in name for w in data.get("lower_is_better", [])) else "higher"
 
 
 def evaluate_one(
-    actual: float, target: float | None, bands: list[Band], direction: str
+    actual: float,
+    target: float | None,
+    rule: grading.Rule | list[Band] | None,
+    direction: str,
+    baseline: float | None = None,
 ) -> tuple[float | None, str | None, str]:
-    """(rate, grade, basis) for one actual."""
-    if target is None:
-        return None, None, "no target for this year: not graded"
-    if target == 0:
-        met = actual >= 0 if direction == "higher" else actual <= 0
-        grade = (bands[0].grade if met else bands[-1].grade) if bands else None
-        return None, grade, f"target 0: {'met' if met else 'missed'} (no rate can be computed)"
-    if direction == "lower":
-        if actual == 0:
-            return None, bands[0].grade if bands else None, "lower is better and the actual is 0: met"
-        rate = target / actual * 100
-        basis = "lower is better: rate = target ÷ actual × 100"
-    else:
-        rate = actual / target * 100
-        basis = "rate = actual ÷ target × 100"
-    if not bands:
-        return rate, None, basis + "; no grading rule printed: not graded"
-    return rate, grade_of(rate, bands), basis
+    """(rate, grade, basis) for one actual (a parsed rule, or bands read as an achievement rule)."""
+    if isinstance(rule, list):
+        rule = grading.Rule(grading.ACHIEVEMENT, bands=tuple(rule)) if rule else None
+    return grading.grade(rule, actual, target, baseline, direction)
 
 
 def evaluate(
@@ -128,7 +108,12 @@ def evaluate(
             or rules.get((ind["plan_id"], ""))
             or getattr(plan, "grading_rule", None)
         )
-        rate, grade, basis = evaluate_one(v["value"], target, parse_grade_rule(rule), ind["direction"])
+        parsed = _parsed(rule)
+        rate, grade, basis = grading.grade(
+            parsed, v["value"], target, ind.get("baseline_value"), ind["direction"]
+        )
+        if rule and parsed is None:
+            basis = grading.not_understood(basis, rule)
         out.append(
             {
                 "indicator_id": iid,
@@ -149,6 +134,11 @@ def evaluate(
             }
         )
     return out
+
+
+@lru_cache(maxsize=256)
+def _parsed(text: str | None) -> grading.Rule | None:
+    return grading.parse_rule(text) if text else None
 
 
 def parse_overall_scale(text: str | None) -> list[tuple[str, int]]:
@@ -191,12 +181,12 @@ def propose_overall(
         if r["rule_type"] != "overall":
             continue
         scale = parse_overall_scale(r["rule_text"])
-        bands = parse_grade_rule(grade_rules.get((r["source_doc_id"], r["measure_code"], r["policy_code"])))
-        if len(scale) < 2 or not bands:
+        rule = _parsed(grade_rules.get((r["source_doc_id"], r["measure_code"], r["policy_code"])))
+        if len(scale) < 2 or not rule:
             continue
         plan_id, policy = r["plan_id"], r["policy_code"]
         for year, grades in years_of.get((plan_id, policy), []):
-            top, bottom = bands[0].grade, bands[-1].grade
+            top, bottom = rule.grades[0], rule.grades[-1]
             level = (
                 scale[0]
                 if all(g == top for g in grades)
