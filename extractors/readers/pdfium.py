@@ -72,6 +72,7 @@ class PageGeometry:
     rotation: int
     initial_doctop: float
     descents: dict[str, float]  # font base name → descent (fraction of the font size)
+    form_descents: Any = None  # () → the same with the fonts of the page's forms
 
 
 _F32: dict[float, float] = {}
@@ -313,8 +314,9 @@ class _TextObject:
 class _Fonts:
     """Base font name and space advance per pdfium font handle (cached)."""
 
-    def __init__(self, descents: dict[str, float]) -> None:
-        self.descents = descents
+    def __init__(self, descents: dict[str, float], more: Any = None) -> None:
+        self.descents = dict(descents)
+        self.more = more
         self.names: dict[int, str] = {}
         self.spaces: dict[tuple[int, float], float] = {}
         self.widths: dict[tuple[int, int, float], float] = {}
@@ -327,6 +329,9 @@ class _Fonts:
         if name is None:
             n = R.FPDFFont_GetBaseFontName(font, self._buf, 256)
             base = self._buf.raw[: max(n - 1, 0)].decode("latin-1")
+            if base not in self.descents and self.more is not None:
+                self.descents.update(self.more())
+                self.more = None
             if base not in self.descents:
                 raise Unsupported(f"font {base!r} not found in the page resources (or not supported)")
             # pdfium drops the subset prefix: one name per font handle, as pdfminer has one per subset
@@ -395,7 +400,7 @@ def _char(text: str, x: float, y: float, adv: float, t: _TextObject, geo: PageGe
 
 def _read_chars(textpage: Any, objects: _Objects, geo: PageGeometry) -> list[dict[str, Any]]:
     """The page's glyphs in content order, with what pdfium's text page dropped put back."""
-    fonts = _Fonts(geo.descents)
+    fonts = _Fonts(geo.descents, geo.form_descents)
     by_addr: dict[int, _TextObject] = {}
     handles = {_addr(obj): (obj, form) for obj, form in objects.texts}
     x, y = ctypes.c_double(), ctypes.c_double()
@@ -487,51 +492,70 @@ def _spaces_until(
 # --- documents ----------------------------------------------------------------------------------
 
 
-def font_descents(pdf: Any, page_obj: Any) -> dict[str, float]:
-    """Base font name → descent (fraction of the size) as pdfminer computes it, for every font
-    of a page's resources and of the forms it draws. Type3 and vertical fonts are left out
-    (a glyph in one of them makes the page unsupported)."""
+class FontDescents:
+    """Base font name → descent (fraction of the size) as pdfminer computes it, per page; font
+    dictionaries are read once per document. Fonts of the forms a page draws are read only
+    when a glyph needs one. Type3 and vertical fonts are left out (a glyph in one of them
+    makes the page unsupported), so are subsets of one font with different descents."""
+
+    def __init__(self, pdf: Any) -> None:
+        self.pdf = pdf
+        self._fonts: dict[Any, tuple[str, float] | None] = {}
+
+    def page(self, page_obj: Any, forms: bool = False) -> dict[str, float]:
+        from pdfminer.pdftypes import resolve1
+
+        out: dict[str, float] = {}
+        ambiguous: set[str] = set()
+        stack, seen = [page_obj.resources], set()
+        while stack:
+            res = resolve1(stack.pop()) or {}
+            for spec_ref in (resolve1(res.get("Font")) or {}).values():
+                key = getattr(spec_ref, "objid", None) or id(spec_ref)
+                if key not in self._fonts:
+                    self._fonts[key] = self._descent(spec_ref)
+                if self._fonts[key] is None:
+                    continue
+                base, descent = self._fonts[key]
+                if out.get(base, descent) != descent:
+                    ambiguous.add(base)
+                out[base] = descent
+            for xobj_ref in (resolve1(res.get("XObject")) or {}).values() if forms else ():
+                key = getattr(xobj_ref, "objid", None) or id(xobj_ref)
+                xobj = resolve1(xobj_ref)
+                if key not in seen and _lit(getattr(xobj, "attrs", {}).get("Subtype")) == "Form":
+                    seen.add(key)
+                    stack.append(xobj.attrs.get("Resources"))
+        return {k: v for k, v in out.items() if k not in ambiguous}
+
+    def _descent(self, spec_ref: Any) -> tuple[str, float] | None:
+        from pdfminer.pdftypes import resolve1
+
+        spec = resolve1(spec_ref)
+        name, subtype = _lit(spec.get("BaseFont")), _lit(spec.get("Subtype"))
+        if subtype == "Type3" or _lit(spec.get("Encoding", "")).endswith("-V"):
+            return None
+        desc = resolve1(spec.get("FontDescriptor"))
+        if desc is None and "DescendantFonts" in spec:
+            desc = resolve1(resolve1(resolve1(spec["DescendantFonts"])[0]).get("FontDescriptor"))
+        if desc is not None and "Descent" in desc:
+            d = float(resolve1(desc["Descent"]))
+            descent = (-d if d > 0 else d) * 0.001
+        else:
+            descent = self.pdf.rsrcmgr.get_font(getattr(spec_ref, "objid", None), spec).get_descent()
+        base = name.split("+", 1)[1] if len(name) > 7 and name[6] == "+" else name
+        return base, descent
+
+
+def _lit(v: Any) -> str:
     from pdfminer.pdftypes import resolve1
     from pdfminer.psparser import PSLiteral
 
-    def lit(v: Any) -> str:
-        v = resolve1(v)
-        return (
-            v.name if isinstance(v, PSLiteral) else (v.decode("latin-1") if isinstance(v, bytes) else str(v))
-        )
-
-    out: dict[str, float] = {}
-    ambiguous: set[str] = set()
-    stack, seen = [page_obj.resources], set()
-    while stack:
-        res = resolve1(stack.pop()) or {}
-        for spec_ref in (resolve1(res.get("Font")) or {}).values():
-            spec = resolve1(spec_ref)
-            name, subtype = lit(spec.get("BaseFont")), lit(spec.get("Subtype"))
-            if subtype == "Type3" or lit(spec.get("Encoding", "")).endswith("-V"):
-                continue
-            desc = resolve1(spec.get("FontDescriptor"))
-            if desc is None and "DescendantFonts" in spec:
-                desc = resolve1(resolve1(resolve1(spec["DescendantFonts"])[0]).get("FontDescriptor"))
-            if desc is not None and "Descent" in desc:
-                d = float(resolve1(desc["Descent"]))
-                descent = (-d if d > 0 else d) * 0.001
-            else:
-                descent = pdf.rsrcmgr.get_font(getattr(spec_ref, "objid", None), spec).get_descent()
-            base = name.split("+", 1)[1] if len(name) > 7 and name[6] == "+" else name
-            if out.get(base, descent) != descent:
-                ambiguous.add(base)  # subsets of one font with different descents: cannot tell
-            out[base] = descent
-        for xobj_ref in (resolve1(res.get("XObject")) or {}).values():
-            key = getattr(xobj_ref, "objid", id(xobj_ref))
-            xobj = resolve1(xobj_ref)
-            if key not in seen and lit(getattr(xobj, "attrs", {}).get("Subtype")) == "Form":
-                seen.add(key)
-                stack.append(xobj.attrs.get("Resources"))
-    return {k: v for k, v in out.items() if k not in ambiguous}
+    v = resolve1(v)
+    return v.name if isinstance(v, PSLiteral) else (v.decode("latin-1") if isinstance(v, bytes) else str(v))
 
 
-def geometry(pdf: Any, page: Any) -> PageGeometry:
+def geometry(fonts: FontDescents, page: Any) -> PageGeometry:
     """What pdfplumber's ``page`` (not yet parsed) knows: sizes, boxes, rotation, fonts."""
     from pdfminer.pdftypes import resolve1
 
@@ -544,7 +568,8 @@ def geometry(pdf: Any, page: Any) -> PageGeometry:
         raw_mediabox=(min(raw[0], raw[2]), min(raw[1], raw[3]), max(raw[0], raw[2]), max(raw[1], raw[3])),
         rotation=page.rotation,
         initial_doctop=page.initial_doctop,
-        descents=font_descents(pdf, page.page_obj),
+        descents=fonts.page(page.page_obj),
+        form_descents=lambda: fonts.page(page.page_obj, forms=True),
     )
 
 
@@ -553,6 +578,7 @@ class PdfiumDocument:
 
     def __init__(self, data: bytes, password: str | None) -> None:
         self._data = ctypes.create_string_buffer(data, len(data))
+        self._fonts: FontDescents | None = None
         with PDFIUM_LOCK:
             self.raw = R.FPDF_LoadMemDocument64(self._data, len(data), (password or "").encode("utf-8"))
         if not self.raw:
@@ -560,7 +586,9 @@ class PdfiumDocument:
 
     def page(self, pdf: Any, page: Any) -> PagePrimitives:
         """Primitives of pdfplumber's ``page`` (of document ``pdf``), read by pdfium."""
-        return load_page(self.raw, page.page_number - 1, geometry(pdf, page))
+        if self._fonts is None or self._fonts.pdf is not pdf:
+            self._fonts = FontDescents(pdf)
+        return load_page(self.raw, page.page_number - 1, geometry(self._fonts, page))
 
     def close(self) -> None:
         with PDFIUM_LOCK:
