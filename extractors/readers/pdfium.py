@@ -96,15 +96,34 @@ def _addr(ptr: Any) -> int:
     return ctypes.cast(ptr, ctypes.c_void_p).value or 0
 
 
-#: FPDFText_GetTextObject returning the object's address (an int: cheap to hash, no cast)
-_TEXT_OBJECT_ADDR = ctypes.CFUNCTYPE(ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int)(
-    ctypes.cast(R.FPDFText_GetTextObject, ctypes.c_void_p).value
-)
+def _proto(name: str, restype: Any, *argtypes: Any) -> Any:
+    """pdfium function ``name`` taking and returning handles as plain ints (no pointer objects
+    to build, cast or hash in the per-glyph loop)."""
+    return ctypes.CFUNCTYPE(restype, *argtypes)(ctypes.cast(getattr(R, name), ctypes.c_void_p).value)
 
 
-def _matrix(obj: Any) -> tuple[float, float, float, float, float, float]:
-    m = R.FS_MATRIX()
-    if not R.FPDFPageObj_GetMatrix(obj, m):
+_VP, _FP = ctypes.c_void_p, ctypes.POINTER(ctypes.c_float)
+_TEXT_OBJECT_ADDR = _proto("FPDFText_GetTextObject", _VP, _VP, ctypes.c_int)
+_GET_OBJECT = _proto("FPDFPage_GetObject", _VP, _VP, ctypes.c_int)
+_FORM_GET_OBJECT = _proto("FPDFFormObj_GetObject", _VP, _VP, ctypes.c_ulong)
+_OBJ_TYPE = _proto("FPDFPageObj_GetType", ctypes.c_int, _VP)
+_OBJ_MATRIX = _proto("FPDFPageObj_GetMatrix", ctypes.c_int, _VP, ctypes.POINTER(R.FS_MATRIX))
+_OBJ_BOUNDS = _proto("FPDFPageObj_GetBounds", ctypes.c_int, _VP, _FP, _FP, _FP, _FP)
+_OBJ_MARKS = _proto("FPDFPageObj_CountMarks", ctypes.c_int, _VP)
+_TEXT_FONT = _proto("FPDFTextObj_GetFont", _VP, _VP)
+_TEXT_FONT_SIZE = _proto("FPDFTextObj_GetFontSize", ctypes.c_int, _VP, _FP)
+_FONT_NAME = _proto("FPDFFont_GetBaseFontName", ctypes.c_ulong, _VP, ctypes.c_char_p, ctypes.c_ulong)
+_GLYPH_WIDTH = _proto("FPDFFont_GetGlyphWidth", ctypes.c_int, _VP, ctypes.c_uint, ctypes.c_float, _FP)
+_FORM_COUNT = _proto("FPDFFormObj_CountObjects", ctypes.c_int, _VP)
+_PAGE_COUNT = _proto("FPDFPage_CountObjects", ctypes.c_int, _VP)
+
+
+_M = R.FS_MATRIX()
+
+
+def _matrix(obj: int) -> tuple[float, float, float, float, float, float]:
+    m = _M
+    if not _OBJ_MATRIX(obj, m):
         return (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
     return (f32(m.a), f32(m.b), f32(m.c), f32(m.d), f32(m.e), f32(m.f))
 
@@ -129,20 +148,20 @@ class _Objects:
     paths: list[tuple[Any, tuple[float, ...]]] = field(default_factory=list)
 
 
-def _walk(container: Any, count: Any, get: Any, form: tuple[float, ...] | None, out: _Objects) -> None:
+def _walk(container: int, count: Any, get: Any, form: tuple[float, ...] | None, out: _Objects) -> None:
     for i in range(count(container)):
         obj = get(container, i)
-        kind = R.FPDFPageObj_GetType(obj)
+        kind = _OBJ_TYPE(obj)
         if kind == R.FPDF_PAGEOBJ_TEXT:
-            out.order[_addr(obj)] = len(out.order)
+            out.order[obj] = len(out.order)
             out.texts.append((obj, form))
-            if R.FPDFPageObj_CountMarks(obj):
-                _check_marks(obj)
+            if _OBJ_MARKS(obj):
+                _check_marks(ctypes.cast(obj, R.FPDF_PAGEOBJECT))
         elif kind == R.FPDF_PAGEOBJ_PATH:
-            out.paths.append((obj, form))
+            out.paths.append((ctypes.cast(obj, R.FPDF_PAGEOBJECT), form))
         elif kind == R.FPDF_PAGEOBJ_FORM:
             inner = _matrix(obj) if form is None else _mult(_matrix(obj), form)
-            _walk(obj, R.FPDFFormObj_CountObjects, R.FPDFFormObj_GetObject, inner, out)
+            _walk(obj, _FORM_COUNT, _FORM_GET_OBJECT, inner, out)
 
 
 def _check_marks(obj: Any) -> None:
@@ -168,7 +187,7 @@ def load_page(doc: Any, index: int, geo: PageGeometry) -> PagePrimitives:
             raise Unsupported(f"pdfium cannot load page {geo.number}")
         try:
             objects = _Objects()
-            _walk(page, R.FPDFPage_CountObjects, R.FPDFPage_GetObject, None, objects)
+            _walk(_addr(page), _PAGE_COUNT, _GET_OBJECT, None, objects)
             prims = PagePrimitives(geo.number, geo.width, geo.height)
             _read_paths(objects, geo, prims)
             textpage = R.FPDFText_LoadPage(page)
@@ -221,7 +240,8 @@ def _read_paths(objects: _Objects, geo: PageGeometry, prims: PagePrimitives) -> 
     fillmode, stroke = ctypes.c_int(), ctypes.c_int()
     width = ctypes.c_float()
     for obj, form in objects.paths:
-        m = _matrix(obj) if form is None else _mult(_matrix(obj), form)
+        key = _addr(obj)
+        m = _matrix(key) if form is None else _mult(_matrix(key), form)
         R.FPDFPath_GetDrawMode(obj, fillmode, stroke)
         if not fillmode.value and not stroke.value:
             continue
@@ -306,28 +326,25 @@ class _TextObject:
     descent: float
     space: float  # advance of the font's space glyph (0: no space glyph)
     right: float  # right end of its bounds (inkless glyphs count by their start)
-    font_handle: Any = None
-    font_key: int = 0
+    handle: int = 0  # pdfium's font handle
     chars: list[dict[str, Any]] = field(default_factory=list)
 
 
 class _Fonts:
-    """Base font name and space advance per pdfium font handle (cached)."""
+    """Base font name and glyph advances per pdfium font handle (cached)."""
 
     def __init__(self, descents: dict[str, float], more: Any = None) -> None:
         self.descents = dict(descents)
         self.more = more
         self.names: dict[int, str] = {}
-        self.spaces: dict[tuple[int, float], float] = {}
         self.widths: dict[tuple[int, int, float], float] = {}
         self._buf = ctypes.create_string_buffer(256)
         self._w = ctypes.c_float()
 
-    def name(self, font: Any) -> str:
-        key = _addr(font)
-        name = self.names.get(key)
+    def name(self, font: int) -> str:
+        name = self.names.get(font)
         if name is None:
-            n = R.FPDFFont_GetBaseFontName(font, self._buf, 256)
+            n = _FONT_NAME(font, self._buf, 256)
             base = self._buf.raw[: max(n - 1, 0)].decode("latin-1")
             if base not in self.descents and self.more is not None:
                 self.descents.update(self.more())
@@ -335,38 +352,37 @@ class _Fonts:
             if base not in self.descents:
                 raise Unsupported(f"font {base!r} not found in the page resources (or not supported)")
             # pdfium drops the subset prefix: one name per font handle, as pdfminer has one per subset
-            name = self.names[key] = f"{base}#{len(self.names)}"
+            name = self.names[font] = f"{base}#{len(self.names)}"
         return name
 
     def descent(self, name: str) -> float:
         return self.descents[name.rsplit("#", 1)[0]]
 
-    def width(self, font: Any, unicode: int, size: float, font_key: int = 0) -> float:
-        key = (font_key or _addr(font), unicode, size)
+    def width(self, font: int, unicode: int, size: float) -> float:
+        key = (font, unicode, size)
         w = self.widths.get(key)
         if w is None:
-            w = self._w.value if R.FPDFFont_GetGlyphWidth(font, unicode, size, self._w) else 0.0
+            w = self._w.value if _GLYPH_WIDTH(font, unicode, size, self._w) else 0.0
             self.widths[key] = w
         return w
 
 
-def _text_object(
-    obj: Any, form: tuple[float, ...] | None, order: int, fonts: _Fonts, geo: PageGeometry
-) -> _TextObject:
+_SIZE = ctypes.c_float()
+_BOUNDS = tuple(ctypes.c_float() for _ in range(4))
+
+
+def _text_object(obj: int, form: tuple[float, ...] | None, order: int, fonts: _Fonts) -> _TextObject:
     m = _matrix(obj) if form is None else _mult(_matrix(obj), form)
     a, b, c, d, e, f = m
     if b or c or a != 1.0 or d != 1.0:
         raise Unsupported("scaled, rotated or vertical text")
-    size = ctypes.c_float()
-    R.FPDFTextObj_GetFontSize(obj, size)
-    fs = f32(size.value)
-    font = R.FPDFTextObj_GetFont(obj)
+    _TEXT_FONT_SIZE(obj, _SIZE)
+    fs = f32(_SIZE.value)
+    font = _TEXT_FONT(obj)
     name = fonts.name(font)
-    left, bottom, right, top = (ctypes.c_float() for _ in range(4))
-    R.FPDFPageObj_GetBounds(obj, left, bottom, right, top)
-    key = _addr(font)
-    space = fonts.width(font, 0x20, fs, key)
-    return _TextObject(order, e, f, fs, name, fonts.descent(name), space, right.value, font, key)
+    _OBJ_BOUNDS(obj, *_BOUNDS)
+    space = fonts.width(font, 0x20, fs)
+    return _TextObject(order, e, f, fs, name, fonts.descent(name), space, _BOUNDS[2].value, font)
 
 
 def _char(text: str, x: float, y: float, adv: float, t: _TextObject, geo: PageGeometry) -> dict[str, Any]:
@@ -402,7 +418,7 @@ def _read_chars(textpage: Any, objects: _Objects, geo: PageGeometry) -> list[dic
     """The page's glyphs in content order, with what pdfium's text page dropped put back."""
     fonts = _Fonts(geo.descents, geo.form_descents)
     by_addr: dict[int, _TextObject] = {}
-    handles = {_addr(obj): (obj, form) for obj, form in objects.texts}
+    handles = dict(objects.texts)
     x, y = ctypes.c_double(), ctypes.c_double()
     box = R.FS_RECTF()
     last: tuple[Any, ...] | None = None  # (object, x, y, box) of the previous glyph
@@ -413,8 +429,7 @@ def _read_chars(textpage: Any, objects: _Objects, geo: PageGeometry) -> list[dic
         key = _TEXT_OBJECT_ADDR(textpage, i)
         t = by_addr.get(key)
         if t is None:
-            obj, form = handles[key]
-            t = by_addr[key] = _text_object(obj, form, objects.order[key], fonts, geo)
+            t = by_addr[key] = _text_object(key, handles[key], objects.order[key], fonts)
         u = R.FPDFText_GetUnicode(textpage, i)
         R.FPDFText_GetCharOrigin(textpage, i, x, y)
         R.FPDFText_GetLooseCharBox(textpage, i, box)
@@ -433,9 +448,9 @@ def _read_chars(textpage: Any, objects: _Objects, geo: PageGeometry) -> list[dic
         if oy != t.y:
             raise Unsupported("glyphs off the baseline of their text object")
         t.chars.append(_char(text, ox, oy, _advance(box, x.value, fonts, u, t), t, geo))
-    for key, (obj, form) in handles.items():
+    for key, form in handles.items():
         if key not in by_addr:  # a text object pdfium dropped: no ink (a space drawn alone)
-            t = _text_object(obj, form, objects.order[key], fonts, geo)
+            t = _text_object(key, form, objects.order[key], fonts)
             if t.right - t.x >= 0.01 or t.space <= 0:
                 raise Unsupported("a text object pdfium left out is not a space")
             t.chars.append(_char(" ", t.x, t.y, t.space, t, geo))
@@ -450,7 +465,7 @@ def _advance(box: Any, x: float, fonts: _Fonts, unicode: int, t: _TextObject) ->
     """The glyph's advance (pdfminer's box width): the font's width for the character; pdfium's
     loose box is as wide or wider (ink past the advance) and serves when the font cannot map
     the character back to its code."""
-    width = fonts.width(t.font_handle, unicode, t.size, t.font_key)
+    width = fonts.width(t.handle, unicode, t.size)
     if abs(box.left - x) < 1e-3 and box.right > box.left:
         loose = box.right - box.left
         return width if 0 < width <= loose + 1e-4 else f32(loose)
