@@ -414,40 +414,45 @@ def _char(text: str, x: float, y: float, adv: float, t: _TextObject, geo: PageGe
     }
 
 
+_GENERATED_CANDIDATES = (0x20, 0x0D, 0x0A)  # what pdfium's text page inserts on its own
+
+
 def _read_chars(textpage: Any, objects: _Objects, geo: PageGeometry) -> list[dict[str, Any]]:
     """The page's glyphs in content order, with what pdfium's text page dropped put back."""
     fonts = _Fonts(geo.descents, geo.form_descents)
     by_addr: dict[int, _TextObject] = {}
     handles = dict(objects.texts)
     x, y = ctypes.c_double(), ctypes.c_double()
-    box = R.FS_RECTF()
-    last: tuple[Any, ...] | None = None  # (object, x, y, box) of the previous glyph
+    advances: dict[tuple[int, int, float], float] = {}
+    unmapped: dict[tuple[int, int], bool] = {}
+    last: tuple[int, float, float] | None = None  # (object, x, y) of the previous glyph
     for i in range(R.FPDFText_CountChars(textpage)):
-        if R.FPDFText_IsGenerated(textpage, i):
+        u = R.FPDFText_GetUnicode(textpage, i)
+        if u in _GENERATED_CANDIDATES and R.FPDFText_IsGenerated(textpage, i):
             last = None
             continue
         key = _TEXT_OBJECT_ADDR(textpage, i)
         t = by_addr.get(key)
         if t is None:
             t = by_addr[key] = _text_object(key, handles[key], objects.order[key], fonts)
-        u = R.FPDFText_GetUnicode(textpage, i)
         R.FPDFText_GetCharOrigin(textpage, i, x, y)
-        R.FPDFText_GetLooseCharBox(textpage, i, box)
         # the first glyph of an object sits where the file put it (exact after f32); later ones
         # are pdfium's float sums, as close to pdfminer's double sums as f32 would make them
         ox, oy = (x.value if t.chars else f32(x.value)), f32(y.value)
-        this = (key, ox, oy, box.left, box.right)
-        if this == last and t.chars:  # one glyph, several characters (ligature, "fi" mapping)
-            t.chars[-1]["text"] += chr(u)
+        if last == (key, ox, oy) and _same_box(textpage, i - 1, i):
+            t.chars[-1]["text"] += chr(u)  # one glyph, several characters (ligature, "fi" mapping)
             continue
-        last = this
-        if R.FPDFText_HasUnicodeMapError(textpage, i) or u == 0:
-            text = f"(cid:{u})"
-        else:
-            text = "-" if u == 2 else chr(u)
+        last = (key, ox, oy)
         if oy != t.y:
             raise Unsupported("glyphs off the baseline of their text object")
-        t.chars.append(_char(text, ox, oy, _advance(box, x.value, fonts, u, t), t, geo))
+        bad = unmapped.get((t.handle, u))
+        if bad is None:
+            bad = unmapped[(t.handle, u)] = bool(R.FPDFText_HasUnicodeMapError(textpage, i)) or u == 0
+        text = f"(cid:{u})" if bad else ("-" if u == 2 else chr(u))
+        adv = advances.get((t.handle, u, t.size))
+        if adv is None:
+            adv = advances[(t.handle, u, t.size)] = _advance(textpage, i, x.value, fonts, u, t)
+        t.chars.append(_char(text, ox, oy, adv, t, geo))
     for key, form in handles.items():
         if key not in by_addr:  # a text object pdfium dropped: no ink (a space drawn alone)
             t = _text_object(key, form, objects.order[key], fonts)
@@ -461,10 +466,19 @@ def _read_chars(textpage: Any, objects: _Objects, geo: PageGeometry) -> list[dic
     return chars
 
 
-def _advance(box: Any, x: float, fonts: _Fonts, unicode: int, t: _TextObject) -> float:
+def _same_box(textpage: Any, i: int, j: int) -> bool:
+    a, b = R.FS_RECTF(), R.FS_RECTF()
+    R.FPDFText_GetLooseCharBox(textpage, i, a)
+    R.FPDFText_GetLooseCharBox(textpage, j, b)
+    return (a.left, a.right, a.top, a.bottom) == (b.left, b.right, b.top, b.bottom)
+
+
+def _advance(textpage: Any, i: int, x: float, fonts: _Fonts, unicode: int, t: _TextObject) -> float:
     """The glyph's advance (pdfminer's box width): the font's width for the character; pdfium's
     loose box is as wide or wider (ink past the advance) and serves when the font cannot map
     the character back to its code."""
+    box = R.FS_RECTF()
+    R.FPDFText_GetLooseCharBox(textpage, i, box)
     width = fonts.width(t.handle, unicode, t.size)
     if abs(box.left - x) < 1e-3 and box.right > box.left:
         loose = box.right - box.left
