@@ -207,16 +207,15 @@ def _read_primitives(prims: Any, number: int, row_offset: int) -> tuple[list[lis
     """One page as primitives (:class:`~extractors.readers.pdfium.PagePrimitives`): pdfplumber's
     table finder on their edges, cell texts assembled in one pass over the characters."""
     from pdfplumber import utils
-    from pdfplumber.table import TableFinder, TableSettings
 
     chars = prims.chars
     if _has_fake_bold(chars):
         chars = utils.dedupe_chars(chars)
-    finder = TableFinder(_EdgePage(prims, chars), TableSettings.resolve(TABLE_SETTINGS))
+    mids = sorted(((c["top"] + c["bottom"]) / 2, i) for i, c in enumerate(chars))
     tables = []
-    for t in finder.tables:
+    for t in _find_tables(_EdgePage(prims, chars)):
         table_rows = t.rows
-        tables.append((t.bbox, table_rows, _cell_texts(table_rows, chars)))
+        tables.append((t.bbox, table_rows, _cell_texts(table_rows, chars, mids)))
     rows = _page_rows(tables, _words(chars), number, row_offset)
     return rows, _arrows(prims.curves, prims.lines, number), len(chars)
 
@@ -236,12 +235,67 @@ class _EdgePage:
         )
 
 
-def _cell_texts(rows: list[Any], chars: list[dict[str, Any]]) -> list[list[str | None]]:
+def _find_tables(page: _EdgePage) -> list[Any]:
+    """``page.find_tables(TABLE_SETTINGS)``: pdfplumber's steps, with the cell search indexed."""
+    from pdfplumber import table as T
+
+    settings = T.TableSettings.resolve(TABLE_SETTINGS)
+    finder = T.TableFinder.__new__(T.TableFinder)
+    finder.page, finder.settings = page, settings
+    edges = finder.get_edges()
+    points = T.edges_to_intersections(
+        edges, settings.intersection_x_tolerance, settings.intersection_y_tolerance
+    )
+    return [T.Table(page, group) for group in T.cells_to_tables(_intersections_to_cells(points))]
+
+
+def _intersections_to_cells(intersections: dict[Any, dict[str, list[Any]]]) -> list[tuple[float, ...]]:
+    """pdfplumber's ``intersections_to_cells`` with each point's edges and its neighbours below
+    and to the right looked up once instead of for every pair."""
+    from pdfplumber.utils import obj_to_bbox
+
+    vsets = {p: {obj_to_bbox(e) for e in d["v"]} for p, d in intersections.items()}
+    hsets = {p: {obj_to_bbox(e) for e in d["h"]} for p, d in intersections.items()}
+
+    def connects(p1: tuple[float, float], p2: tuple[float, float]) -> bool:
+        return bool((p1[0] == p2[0] and vsets[p1] & vsets[p2]) or (p1[1] == p2[1] and hsets[p1] & hsets[p2]))
+
+    points = sorted(intersections)
+    by_x: dict[float, list[tuple[float, float]]] = {}
+    by_y: dict[float, list[tuple[float, float]]] = {}
+    for pt in points:  # sorted by (x, y): each list in the order pdfplumber scans it
+        by_x.setdefault(pt[0], []).append(pt)
+        by_y.setdefault(pt[1], []).append(pt)
+    cells = []
+    for pt in points[:-1]:
+        below = [p for p in by_x[pt[0]] if p > pt]
+        right = [p for p in by_y[pt[1]] if p > pt]
+        cell = _smallest_cell(pt, below, right, intersections, connects)
+        if cell:
+            cells.append(cell)
+    return cells
+
+
+def _smallest_cell(pt: Any, below: list[Any], right: list[Any], intersections: Any, connects: Any) -> Any:
+    for below_pt in below:
+        if not connects(pt, below_pt):
+            continue
+        for right_pt in right:
+            if not connects(pt, right_pt):
+                continue
+            corner = (right_pt[0], below_pt[1])
+            if corner in intersections and connects(corner, right_pt) and connects(corner, below_pt):
+                return (pt[0], pt[1], corner[0], corner[1])
+    return None
+
+
+def _cell_texts(
+    rows: list[Any], chars: list[dict[str, Any]], mids: list[tuple[float, int]]
+) -> list[list[str | None]]:
     """``Table.extract`` without a crop per cell: each row takes the characters whose middle
     is in its band, each character goes to the cell whose columns hold its middle."""
     from bisect import bisect_left, bisect_right
 
-    mids = sorted(((c["top"] + c["bottom"]) / 2, i) for i, c in enumerate(chars))
     keys = [m for m, _ in mids]
     out: list[list[str | None]] = []
     for row in rows:
@@ -316,7 +370,9 @@ def _words(chars: list[dict[str, Any]]) -> list[dict[str, Any]]:
                     flush(word)
                     word = []
             elif word and (
-                c["x0"] < word[-1]["x0"] or c["x0"] > word[-1]["x1"] + x_tol or abs(c["top"] - word[-1]["top"]) > y_tol
+                c["x0"] < word[-1]["x0"]
+                or c["x0"] > word[-1]["x1"] + x_tol
+                or abs(c["top"] - word[-1]["top"]) > y_tol
             ):
                 flush(word)
                 word = [c]
