@@ -22,8 +22,12 @@ def detect_format(path: Path, data: bytes) -> str:
     return "text"
 
 
-def read_document(path: Path, data: bytes, *, password: str | None = None, limits=None) -> Grid:
-    """Read any supported document into a grid, or raise :class:`ExtractionError`."""
+def read_document(
+    path: Path, data: bytes, *, password: str | None = None, limits=None, pdf_engine: str | None = None
+) -> Grid:
+    """Read any supported document into a grid, or raise :class:`ExtractionError`.
+
+    ``pdf_engine`` picks the PDF reader (``"pdfium"`` or ``"plumber"``; None: the default)."""
     if not data:
         raise ExtractionError(f"{path.name}: empty file (0 bytes)")
     fmt = detect_format(path, data)
@@ -42,7 +46,9 @@ def read_document(path: Path, data: bytes, *, password: str | None = None, limit
             from .pdf import read_pdf
         except ImportError as exc:  # pragma: no cover - PDF reader lands with issue 4
             raise ExtractionError(f"{path.name}: PDF reading is not available: {exc}") from exc
-        return read_pdf(path, data, password=password, limits=limits)
+        if pdf_engine is None:
+            return read_pdf(path, data, password=password, limits=limits)
+        return read_pdf(path, data, password=password, limits=limits, engine=pdf_engine)
     return read_text(data, name=path.name)
 
 

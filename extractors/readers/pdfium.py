@@ -17,11 +17,12 @@ and what this loader does about it:
 * characters are in reading order: they are put back in content-stream order (object order);
 * multi-character mappings (ligatures) are split in several characters at the same place:
   they are joined again;
-* glyphs without a Unicode mapping come back as raw codes: they become ``(cid:N)`` as in
-  pdfminer (pdfium's mapping-error flag), so "OCR needed" is detected as before.
+* glyphs without a Unicode mapping come back as raw codes (pdfium's mapping-error flag): such a
+  document is read by pdfplumber, whose ``(cid:N)`` count makes the "OCR needed" error.
 
 Anything the loader cannot reproduce exactly — rotated pages, vertical or rotated text,
-scaled or mirrored text matrices, Type3 fonts, marked-content ``ActualText``, a gap in a text
+scaled or mirrored text matrices, Type3 fonts, marked-content ``ActualText``, glyphs without a
+Unicode mapping, a gap in a text
 object that is not whole spaces (a glyph pdfium dropped) — raises :class:`Unsupported`; the
 reader then reads that document with pdfplumber. pdfium is not thread-safe: every call into
 it holds :data:`PDFIUM_LOCK`.
@@ -448,7 +449,9 @@ def _read_chars(textpage: Any, objects: _Objects, geo: PageGeometry) -> list[dic
         bad = unmapped.get((t.handle, u))
         if bad is None:
             bad = unmapped[(t.handle, u)] = bool(R.FPDFText_HasUnicodeMapError(textpage, i)) or u == 0
-        text = f"(cid:{u})" if bad else ("-" if u == 2 else chr(u))
+        if bad:  # pdfminer writes (cid:N) for it, pdfium decodes codes its own way: same error
+            raise Unsupported("glyphs without a Unicode mapping")
+        text = "-" if u == 2 else chr(u)
         adv = advances.get((t.handle, u, t.size))
         if adv is None:
             adv = advances[(t.handle, u, t.size)] = _advance(textpage, i, x.value, fonts, u, t)
