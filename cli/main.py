@@ -78,8 +78,8 @@ def run(
     from rich.console import Console
 
     from pipeline.discover.manifest import ManifestError
+    from pipeline.load import WarehouseError
     from pipeline.load.lock import RunLocked
-    from pipeline.load.warehouse import WarehouseError
     from pipeline.report.terminal import print_summary, progress_bar
 
     console = Console(stderr=False)
@@ -113,12 +113,13 @@ def validate(curated_dir: Path, warehouse: str | None, brief: bool) -> None:
 
     from rich.console import Console
 
+    from pipeline.load import replace_tables
+    from pipeline.load.curated import read_curated
     from pipeline.load.lock import RunLocked, curated_lock
-    from pipeline.load.warehouse import read_curated, replace_tables
+    from pipeline.refresh.summary import new_run_id
+    from pipeline.report.html import write_report
     from pipeline.report.terminal import print_validation
-    from pipeline.state.work import new_run_id
     from pipeline.validate.gx import validate as run_validation
-    from pipeline.validate.gx import write_report
     from schemas import TABLES
 
     console = Console()
@@ -158,7 +159,7 @@ def compare(plan_a: str, plan_b: str, html_path: Path | None, curated_dir: Path)
 
     from pipeline.derive.compare import assign_themes
     from pipeline.derive.compare import compare as compare_plans
-    from pipeline.load.warehouse import read_curated
+    from pipeline.load.curated import read_curated
     from pipeline.report.terminal import print_comparison
     from schemas import TABLES
 
@@ -193,7 +194,7 @@ def compare(plan_a: str, plan_b: str, html_path: Path | None, curated_dir: Path)
 @curated_option
 def actuals_template(plan_id: str, year: int, output: Path, curated_dir: Path) -> None:
     """Write an actuals workbook for PLAN_ID: one row per indicator, an empty 実績 column."""
-    from pipeline.load.warehouse import read_curated
+    from pipeline.load.curated import read_curated
     from pipeline.report.actuals_template import write_template
 
     plans = {p["plan_id"]: p for p in read_curated(curated_dir, "plans")}

@@ -23,6 +23,7 @@ import calendar
 import datetime as dt
 import re
 import unicodedata
+from collections.abc import Collection
 from dataclasses import dataclass
 
 __all__ = [
@@ -254,40 +255,6 @@ def parse_code_number(text: str | None) -> int | None:
 
 # --- names, units, marks ----------------------------------------------------------------
 
-#: Units these documents print in parentheses after an indicator name. Extended from
-#: ``schemas/labels.yaml`` at import time by :mod:`schemas.vocabulary`.
-KNOWN_UNITS: set[str] = {
-    "人",
-    "件",
-    "社",
-    "%",
-    "千円",
-    "円",
-    "万円",
-    "億円",
-    "百万円",
-    "千人",
-    "千人/年",
-    "人/年",
-    "回",
-    "団体",
-    "名",
-    "事業所",
-    "店",
-    "店舗",
-    "か所",
-    "箇所",
-    "校",
-    "日",
-    "時間",
-    "割",
-    "ポイント",
-    "pt",
-    "台",
-    "戸",
-    "棟",
-}
-
 _REPOST = re.compile(r"[【\[(（]\s*再掲(?:含む)?\s*[】\])）]")
 _FOOTNOTE_MARK = re.compile(r"\s*[*＊※](?:\d)?\s*")
 _PAREN = re.compile(r"\s*[(（]\s*([^()（）]*?)\s*[)）]")
@@ -303,20 +270,20 @@ def strip_marks(text: str | None) -> tuple[str, bool, bool]:
     return clean_text(s), reposted, footnote
 
 
-def split_name_and_unit(text: str | None, units: set[str] | None = None) -> tuple[str, str | None]:
+def split_name_and_unit(text: str | None, units: Collection[str]) -> tuple[str, str | None]:
     """Split the unit out of an indicator name.
 
     ``創業塾、創業セミナーの参加人数 (人)`` → (``創業塾、創業セミナーの参加人数``, ``人``);
     ``補助金利用数 (件) (デジタル化促進支援)`` → (``補助金利用数 (デジタル化促進支援)``, ``件``);
     ``観光入込客数 (千人 /年)`` → (``観光入込客数``, ``千人/年``). The last parenthesized
-    group that is a known unit wins; other parentheses stay in the name.
+    group that is one of ``units`` wins (the vocabulary's unit list, ``schemas/labels.yaml``
+    ``units:``); other parentheses stay in the name.
     """
-    known = units if units is not None else KNOWN_UNITS
     s = clean_text(text, join_wrapped=True)
     unit = None
     for m in reversed(list(_PAREN.finditer(s))):
         candidate = clean_text(m.group(1), join_wrapped=True).replace(" ", "")
-        if candidate in known:
+        if candidate in units:
             unit = candidate
             s = s[: m.start()] + " " + s[m.end() :]
             break

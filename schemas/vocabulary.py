@@ -31,11 +31,8 @@ class Vocabulary:
 
     def __init__(self, data: dict[str, Any]):
         self.data = data
-        normalize.KNOWN_UNITS.update(str(u) for u in data.get("units", []))
-
-    @property
-    def units(self) -> set[str]:
-        return set(normalize.KNOWN_UNITS)
+        self.units: frozenset[str] = frozenset(str(u) for u in data.get("units", []))
+        """The one unit list: units printed in parentheses after an indicator name."""
 
     def kind_markers(self) -> dict[str, list[str]]:
         return {k: [label_key(m) for m in v] for k, v in self.data["kinds"].items()}

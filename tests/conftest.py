@@ -79,7 +79,6 @@ def curated_tables(curated):
 def warehouse_tables(url):
     """Every warehouse table as rows in a fixed order (SQL tables have none), without the
     volatile columns — to compare a warehouse loaded by delta with one loaded from scratch."""
-    from pipeline.load.warehouse import read_warehouse
     from schemas import TABLES
 
     out = {}
@@ -91,3 +90,64 @@ def warehouse_tables(url):
         ]
         out[t] = sorted(rows, key=repr)
     return out
+
+
+# --- test helpers over the library (not part of it) -----------------------------------------
+
+
+def build_tables(records):
+    """Records per table → Arrow tables with exactly the schema of ``schemas/tables.yaml``."""
+    from schemas import TABLES
+
+    return {name: TABLES[name].to_arrow(records.get(name, [])) for name in TABLES}
+
+
+def load_records(url: str, records) -> str:
+    """Load records (every table) into the warehouse at ``url``, without curated/."""
+    from pipeline.load import load_tables
+    from pipeline.load.warehouse import open_warehouse
+
+    return load_tables(open_warehouse(url), build_tables(records))
+
+
+def read_warehouse(url: str, table: str):
+    """All rows of a warehouse table, as dicts."""
+    from pipeline.load.warehouse import duckdb_path, postgres_dsn
+
+    if url.startswith("duckdb:"):
+        import duckdb
+
+        con = duckdb.connect(str(duckdb_path(url)), read_only=True)
+        try:
+            cur = con.execute(f'SELECT * FROM "{table}"')
+            names = [d[0] for d in cur.description]
+            return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+        finally:
+            con.close()
+    import psycopg
+    from psycopg.rows import dict_row
+
+    with psycopg.connect(postgres_dsn(url), row_factory=dict_row) as con:
+        return list(con.execute(f'SELECT * FROM "{table}"'))
+
+
+def extract_records(raw_dir: Path, prefer: str | None = None):
+    """Extract every document of ``raw_dir`` in this process, without Prefect or incremental
+    state: the records a run would load, KPI codes linked."""
+    from extractors.extract import extract_document
+    from pipeline.derive.link import link_plan_indicators
+    from pipeline.discover.manifest import load_manifest
+    from pipeline.state.previous import Previous
+    from pipeline.state.work import WorkPlan, assemble
+
+    manifest = load_manifest(raw_dir, prefer=prefer)
+    work = WorkPlan(extract=list(manifest.documents))
+    outcomes = [
+        extract_document(s.path, rel_path=s.rel_path, plan_id=s.plan_id, kind=s.kind, password=s.password)
+        for s in manifest.documents
+    ]
+    records, documents = assemble(work, outcomes, Previous(None), set(manifest.plans))
+    records["documents"] = [documents[k] for k in sorted(documents)]
+    records["plans"] = [p.record() for _, p in sorted(manifest.plans.items())]
+    link_plan_indicators(records)
+    return records

@@ -220,7 +220,7 @@ def kpi_references(text: str | None) -> list[dict[str, Any]]:
         related = raw_name.endswith("の増")
         name, _, _ = nz.strip_marks(raw_name)
         name = re.sub(r"の増$", "", name)
-        name, unit = nz.split_name_and_unit(name)
+        name, unit = nz.split_name_and_unit(name, vocabulary().units)
         # 補助金利用数_デジタル化促進支援 / 補助金利用数=… → 補助金利用数 (デジタル化促進支援)
         parts = re.split(r"[_＿=＝]", name, maxsplit=1)
         if len(parts) == 2 and parts[1].strip():

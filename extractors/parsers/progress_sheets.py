@@ -183,7 +183,7 @@ def _add_kpi_row(sheet: Sheet, cells: list[Cell], result: ParseResult) -> None:
     if nz.is_missing(raw_name):
         return
     name, reposted, starred = nz.strip_marks(raw_name)
-    name, unit = nz.split_name_and_unit(name)
+    name, unit = nz.split_name_and_unit(name, vocabulary().units)
     target, cumulative = nz.parse_target(values.get("target"))
     baseline_text = nz.number_text(values.get("baseline")) or None
     sheet.kpis.append(

@@ -167,7 +167,7 @@ def _parse_direction(segment: list[_Line | None], vocab: Vocabulary, result: Par
     for text, ln in outcomes:
         for raw_name in filter(None, (p.strip() for p in re.split(r"[、,]", text))):
             name, reposted, _ = nz.strip_marks(raw_name)
-            name, unit = nz.split_name_and_unit(name)
+            name, unit = nz.split_name_and_unit(name, vocabulary().units)
             result.add(
                 "indicators",
                 {
@@ -325,7 +325,7 @@ def _emit_measure(m: _Measure, result: ParseResult) -> None:
     for name_lines, value in _indicators(indicator_block):
         raw_name = nz.clean_text("".join(ln.text for ln in name_lines), join_wrapped=True)
         name, reposted, _ = nz.strip_marks(raw_name)
-        name, unit_in_name = nz.split_name_and_unit(name)
+        name, unit_in_name = nz.split_name_and_unit(name, vocabulary().units)
         first = name_lines[0] if name_lines else None
         local_id = f"output|{m.policy}|{m.code}|{name}"
         unit = value["unit"] if value else unit_in_name

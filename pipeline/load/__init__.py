@@ -1,0 +1,95 @@
+"""Load stage: curated Parquet files and the warehouse, each written all-or-nothing.
+
+Order of a load: build every Arrow table → write them to a staging folder (in a thread)
+while the warehouse tables change in one transaction, which commits only once the staging
+succeeded → move the staged Parquet files into ``curated/``. A failure before the commit
+leaves both the warehouse and ``curated/`` as they were.
+
+A nightly refresh that recomputed only a few plans passes a :class:`Delta`: when the
+warehouse still holds exactly the last run (its ``runs`` agree), each plan table only loses
+the rows of the recomputed plans and gets their fresh rows; small tables are replaced. Any
+doubt (another run id, missing tables, other columns) falls back to replacing every table.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pipeline.load.curated import publish_curated, stage_curated
+from pipeline.load.warehouse import Delta, Warehouse, WarehouseError, open_warehouse
+from pipeline.state.previous import PLAN_TABLES, canonical_order, fresh_rows
+from schemas import TABLES
+
+AfterTable = Callable[[str, int], Any]  # (table name, tables done): called inside the transaction
+
+__all__ = ["Delta", "WarehouseError", "load_all", "load_tables", "replace_tables"]
+
+
+def load_tables(
+    warehouse: Warehouse,
+    tables: dict[str, Any],
+    delta: Delta | None = None,
+    ready: Callable[[], Any] | None = None,
+    after_table: AfterTable | None = None,
+) -> str:
+    """Change the warehouse's tables to ``tables`` in one transaction: by ``delta`` when it
+    applies, else by replacing every table. ``ready`` is called before COMMIT (what else
+    must succeed first; if it raises, nothing changes). Returns ``"delta"`` or ``"replace"``."""
+    with warehouse.transaction():
+        how = "delta" if delta and warehouse.in_sync(delta) else "replace"
+        for done, (name, table) in enumerate(tables.items(), 1):
+            if how == "delta" and name in PLAN_TABLES:
+                warehouse.delete_plans(name, delta.keep)
+                table = fresh_rows(table, delta.keep)
+            else:
+                warehouse.replace_table(name)
+            warehouse.insert(name, table)
+            if after_table is not None:
+                after_table(name, done)
+        if ready is not None:
+            ready()
+    return how
+
+
+def _write(
+    curated_dir: Path, warehouse_url: str, tables: dict, delta: Delta | None, after_table: AfterTable | None
+) -> str:
+    """Stage Parquet (in a thread: Arrow writes without the GIL) while the warehouse tables
+    change in one transaction, then publish the Parquet files."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    warehouse = open_warehouse(warehouse_url)
+    with ThreadPoolExecutor(1, thread_name_prefix="plan-etl-stage") as pool:
+        staged = pool.submit(stage_curated, curated_dir, tables)
+        try:  # the warehouse commits only once the Parquet files are staged (ready=)
+            how = load_tables(warehouse, tables, delta, ready=staged.result, after_table=after_table)
+        except Exception:
+            if staged.exception() is None:
+                shutil.rmtree(staged.result(), ignore_errors=True)
+            raise
+        staging = staged.result()
+    publish_curated(staging, curated_dir)
+    return how
+
+
+def replace_tables(curated_dir: Path, warehouse_url: str, records: dict[str, list[dict[str, Any]]]) -> None:
+    """Replace only the given tables (e.g. validation_results after `plan-etl validate`)."""
+    tables = {name: canonical_order(name, TABLES[name].to_arrow(rows)) for name, rows in records.items()}
+    _write(curated_dir, warehouse_url, tables, None, None)
+
+
+def load_all(
+    curated_dir: Path,
+    warehouse_url: str,
+    tables: dict[str, Any],
+    delta: Delta | None = None,
+    after_table: AfterTable | None = None,
+) -> tuple[dict[str, int], str]:
+    """Write every table (Arrow, as :func:`pipeline.state.previous.merge` gives them) to
+    ``curated/`` and the warehouse (by ``delta`` when the warehouse holds the run it starts
+    from). Returns (row counts per table, ``"delta"`` or ``"replace"``)."""
+    how = _write(curated_dir, warehouse_url, tables, delta, after_table)
+    return {name: t.num_rows for name, t in tables.items()}, how

@@ -97,9 +97,9 @@ def process_batch(batch: PlanBatch) -> BatchResult:
         # a Dask worker has no listener, and the flow reports its documents when the batch is back.
         notify("document", {"path": s.rel_path, "status": outcomes[-1].document["status"]})
     cpu["extract"], t = clock() - t, clock()
-    records, docs, messages = assemble(batch.work, outcomes, batch.previous, set(batch.plans))
+    records, docs = assemble(batch.work, outcomes, batch.previous, set(batch.plans))
     records["documents"] = [docs[k] for k in sorted(docs) if docs[k]["plan_id"] in batch.plans]
-    messages += derive(records, batch.plans)
+    messages = derive(records, batch.plans)
     cpu["derive"], t = clock() - t, clock()
     tables = {
         name: TABLES[name].to_arrow(records.get(name, []))

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from extractors.extract import DocumentOutcome
-from pipeline.state.work import RunSummary
+
+if TYPE_CHECKING:
+    from pipeline.refresh.summary import RunSummary
 
 MAX_DOCUMENT_ROWS = 40  # documents listed one per line in a run summary
 

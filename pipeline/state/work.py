@@ -1,24 +1,17 @@
-"""The steps of a refresh run as plain library functions (the Prefect flow composes them).
-
-discover → plan the work (skip unchanged documents) → extract → assemble (link across the
-documents of a plan) → load → record the run.
+"""Work planning against the last run: which documents to extract, which to carry over or
+quarantine, which plans to recompute, and the assembly of a plan's rows from fresh and
+carried-over documents.
 """
 
 from __future__ import annotations
 
-import contextlib
-import datetime as dt
 import hashlib
-import time
-import uuid
-from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from extractors import extractor_version
 from extractors.extract import DocumentOutcome
-from pipeline.derive.link import link_plan_indicators
 from pipeline.discover.manifest import DocumentSpec, Manifest
 from pipeline.state.previous import Previous
 from schemas import DOCUMENT_TABLES
@@ -35,91 +28,6 @@ class WorkPlan:
     quarantined: list[tuple[DocumentSpec, dict[str, Any], dict[str, Any] | None]] = field(
         default_factory=list
     )
-
-
-class Rows(Sequence[dict[str, Any]]):
-    """A run's rows kept out of Prefect's sight: Prefect walks every list, dict and dataclass
-    of a flow's return value looking for futures (~0.5 s for the 1,788 ``documents`` rows of
-    a nightly run); a plain sequence object it leaves alone."""
-
-    __slots__ = ("_rows",)
-
-    def __init__(self, rows: Iterable[dict[str, Any]] = ()) -> None:
-        self._rows = list(rows)
-
-    def __getitem__(self, index):  # type: ignore[override]
-        return self._rows[index]
-
-    def __len__(self) -> int:
-        return len(self._rows)
-
-    def __eq__(self, other: object) -> bool:
-        return list(self) == list(other) if isinstance(other, Sequence) else NotImplemented
-
-    def __repr__(self) -> str:
-        return f"Rows({len(self._rows)} rows)"
-
-
-@dataclass
-class RunSummary:
-    run_id: str
-    started_at: dt.datetime
-    finished_at: dt.datetime | None = None
-    documents: Sequence[dict[str, Any]] = field(default_factory=Rows)
-    row_counts: dict[str, int] = field(default_factory=dict)
-    skipped_unchanged: int = 0
-    quarantined: int = 0
-    seen: int = 0
-    extracted: int = 0
-    removed: list[str] = field(default_factory=list)
-    messages: list[str] = field(default_factory=list)
-    status: str = "ok"
-    validation_counts: dict[str, int] = field(default_factory=dict)  # expectations: total, error, warning
-    stage_seconds: dict[str, float] = field(default_factory=dict)  # wall time per stage of the flow
-    task_seconds: dict[str, float] = field(default_factory=dict)  # CPU per step inside the tasks, summed
-    task_spans: list[tuple[float, float, int]] = field(default_factory=list)  # each task: start, end, process
-    warehouse_load: str = ""  # "delta" (only recomputed plans' rows changed) or "replace"
-
-    @contextlib.contextmanager
-    def stage(self, name: str) -> Iterator[None]:
-        """Time a stage of the run (added to ``stage_seconds``; printed by the CLI and the bench)."""
-        t = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.stage_seconds[name] = self.stage_seconds.get(name, 0.0) + time.perf_counter() - t
-
-    def set_documents(self, documents: list[dict[str, Any]]) -> None:
-        """The run's ``documents`` rows; the run is ``partial`` when one of them failed."""
-        self.documents = Rows(documents)
-        self.status = "partial" if any(d["status"] == "failed" for d in documents) else "ok"
-
-    @property
-    def extract_seconds(self) -> float:
-        """CPU time inside the extractors, summed over the tasks."""
-        return self.task_seconds.get("extract", 0.0)
-
-    @property
-    def failed(self) -> list[dict[str, Any]]:
-        return [d for d in self.documents if d["status"] == "failed"]
-
-    def run_record(self) -> dict[str, Any]:
-        return {
-            "run_id": self.run_id,
-            "started_at": self.started_at,
-            "finished_at": self.finished_at,
-            "documents_seen": self.seen,
-            "documents_extracted": self.extracted,
-            "documents_skipped_unchanged": self.skipped_unchanged,
-            "documents_failed": len(self.failed),
-            "documents_removed": len(self.removed),
-            "documents_quarantined": self.quarantined,
-            "status": self.status,
-        }
-
-
-def new_run_id(now: dt.datetime) -> str:
-    return f"{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
 
 
 def file_sha256(path: Path) -> str | None:
@@ -196,15 +104,14 @@ def assemble(
     outcomes: list[DocumentOutcome],
     previous: Previous,
     plans: set[str],
-) -> tuple[dict[str, list[dict[str, Any]]], dict[str, dict[str, Any]], list[str]]:
+) -> tuple[dict[str, list[dict[str, Any]]], dict[str, dict[str, Any]]]:
     """The document rows of ``plans`` (fresh ones and those carried over), and the
     ``documents`` rows of every document of ``work`` and ``outcomes``.
 
-    Returns (records per table, documents rows by key, messages). The key is the path, or
+    Returns (records per table, documents rows by key). The key is the path, or
     ``path#previous`` for the last good version kept beside a failed revision: rows ordered
     by key (and records by path) make the same input always give the same tables.
     """
-    messages: list[str] = []
     docs: dict[str, dict[str, Any]] = {}
     carry: dict[str, tuple[str, str]] = {}  # path → (plan, doc id) whose previous rows are kept
     for spec, prev in work.reuse:
@@ -250,23 +157,4 @@ def assemble(
     for path in sorted(per_doc):
         for table, rows in per_doc[path].items():
             records.setdefault(table, []).extend(rows)
-    return records, docs, messages
-
-
-def extract_records(raw_dir: Path, prefer: str | None = None) -> dict[str, list[dict[str, Any]]]:
-    """Extract every document of ``raw_dir`` in this process, without Prefect or incremental
-    state: the records a run would load (for notebooks, tests and one-off comparisons)."""
-    from extractors.extract import extract_document
-    from pipeline.discover.manifest import load_manifest
-
-    manifest = load_manifest(raw_dir, prefer=prefer)
-    work = WorkPlan(extract=list(manifest.documents))
-    outcomes = [
-        extract_document(s.path, rel_path=s.rel_path, plan_id=s.plan_id, kind=s.kind, password=s.password)
-        for s in manifest.documents
-    ]
-    records, documents, _ = assemble(work, outcomes, Previous(None), set(manifest.plans))
-    records["documents"] = [documents[k] for k in sorted(documents)]
-    records["plans"] = [p.record() for _, p in sorted(manifest.plans.items())]
-    link_plan_indicators(records)
-    return records
+    return records, docs

@@ -18,7 +18,6 @@ import os
 import string
 import threading
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import yaml
@@ -366,35 +365,3 @@ def _rule_specs() -> list[dict[str, Any]]:
         }
         for name, spec in suites()["rules"].items()
     ]
-
-
-REPORT_PASSED_LIMIT = 5000  # above this many results, passed expectations are counted, not listed
-
-
-def write_report(results: Any, path: Path, title: str = "plan-etl validation") -> Path:
-    """A self-contained HTML report (no external assets) of the results, by plan and severity.
-
-    ``results`` are ``validation_results`` rows or that table as Arrow. Failures are always
-    spelled out; passed expectations are listed unless there are thousands (a warehouse of
-    many plans), then counted per plan.
-    """
-    from pipeline.report.html import validation_html
-
-    if not isinstance(results, list):  # Arrow: only the failures become Python objects
-        import pyarrow.compute as pc
-
-        if results.num_rows > REPORT_PASSED_LIMIT:
-            ok = pc.fill_null(results["success"], False)
-            passed = results.filter(ok).group_by("plan_id").aggregate([("success", "count")])
-            counts = dict(
-                zip(passed["plan_id"].to_pylist(), passed["success_count"].to_pylist(), strict=True)
-            )
-            failed = results.filter(pc.invert(ok)).to_pylist()
-            html = validation_html(failed, title, passed_counts=counts)
-        else:
-            html = validation_html(results.to_pylist(), title)
-    else:
-        html = validation_html(results, title)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(html, encoding="utf-8")
-    return path

@@ -5,6 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core import normalize as nz
+from schemas.vocabulary import vocabulary
 
 
 @pytest.mark.parametrize(
@@ -82,7 +83,7 @@ def test_parse_target(text, expected):
     ],
 )
 def test_split_name_and_unit(text, expected):
-    assert nz.split_name_and_unit(text) == expected
+    assert nz.split_name_and_unit(text, vocabulary().units) == expected
 
 
 def test_strip_marks():
@@ -177,7 +178,7 @@ def test_normalizers_never_raise(text):
     nz.parse_number(text)
     nz.parse_target(text)
     nz.parse_quantity(text)
-    nz.split_name_and_unit(text)
+    nz.split_name_and_unit(text, vocabulary().units)
     nz.strip_marks(text)
     nz.parse_fiscal_year(text)
     asof = nz.parse_as_of(text)

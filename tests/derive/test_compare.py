@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from conftest import RAW, by
+from conftest import RAW, by, extract_records
 
 from pipeline.derive.compare import assign_themes, compare, comparison_pairs, load_themes
 from pipeline.report.compare_html import comparison_html
-from pipeline.state.work import extract_records
 
 
 @pytest.fixture(scope="module")

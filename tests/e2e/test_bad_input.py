@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import os
 import random
 import signal
 import subprocess
 import sys
 
 import pytest
-from conftest import RAW, ROOT, by
+from conftest import RAW, ROOT, build_tables, by, extract_records, load_records, read_warehouse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from extractors.extract import extract_document
 from pipeline.discover.manifest import ManifestError, load_manifest
-from pipeline.load.warehouse import build_tables, load_warehouse, read_warehouse
 
 CHIBA = (RAW / "chiba" / "strategy_framework.txt").read_text(encoding="utf-8")
 
@@ -124,19 +122,23 @@ def test_damaged_seed_documents_extract_what_remains_or_fail_cleanly(tmp_path, s
 # --- a process killed in the middle of a load -------------------------------------------------
 
 KILLER = """
-import sys
-from pipeline.load.warehouse import build_tables, load_warehouse
+import sys, time
+from pipeline.load import load_tables
+from pipeline.load.warehouse import open_warehouse
 from schemas import TABLES
-records = {t: [] for t in TABLES}  # an empty state, loaded over the real one
-load_warehouse(sys.argv[1], build_tables(records))
+
+def pause(name, done):  # stop half-way (after the first table) until killed
+    if done == 1:
+        print("PLAN_ETL_PAUSED_IN_LOAD", file=sys.stderr, flush=True)
+        time.sleep(60)
+
+tables = {t: TABLES[t].to_arrow([]) for t in TABLES}  # an empty state, loaded over the real one
+load_tables(open_warehouse(sys.argv[1]), tables, after_table=pause)
 """
 
 
 def _kill_mid_load(url: str) -> None:
-    env = {**os.environ, "PLAN_ETL_TEST_PAUSE_IN_LOAD": "60"}
-    proc = subprocess.Popen(
-        [sys.executable, "-c", KILLER, url], cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True
-    )
+    proc = subprocess.Popen([sys.executable, "-c", KILLER, url], cwd=ROOT, stderr=subprocess.PIPE, text=True)
     for line in proc.stderr:
         if "PLAN_ETL_PAUSED_IN_LOAD" in line:
             break
@@ -146,8 +148,6 @@ def _kill_mid_load(url: str) -> None:
 
 
 def _real_state():
-    from pipeline.state.work import extract_records
-
     return extract_records(RAW, prefer="text")
 
 
@@ -159,7 +159,7 @@ def state():
 @pytest.mark.parametrize("backend", ["duckdb", "postgresql"])
 def test_sigkill_during_load_leaves_the_previous_state(tmp_path, state, backend, request):
     url = f"duckdb:///{tmp_path / 'w.duckdb'}" if backend == "duckdb" else request.getfixturevalue("pg_url")
-    load_warehouse(url, build_tables(state))
+    load_records(url, state)
     before = {t: len(read_warehouse(url, t)) for t in ("documents", "policies", "initiatives", "indicators")}
     assert before["initiatives"] == 169
     _kill_mid_load(url)
@@ -175,8 +175,8 @@ def test_failed_parquet_staging_changes_neither_warehouse_nor_curated(
     are staged, so a failed staging (disk full) rolls the warehouse back."""
     import pyarrow.parquet as pq
 
-    import pipeline.load.warehouse as load
-    from pipeline.load.warehouse import WarehouseError, load_all
+    import pipeline.load as load
+    from pipeline.load import WarehouseError, load_all
 
     url = f"duckdb:///{tmp_path / 'w.duckdb'}" if backend == "duckdb" else request.getfixturevalue("pg_url")
     tables = build_tables(state)

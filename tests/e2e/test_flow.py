@@ -10,7 +10,7 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
-from conftest import FIXTURES, RAW
+from conftest import FIXTURES, RAW, read_warehouse
 
 from cli.main import main
 from schemas import TABLES
@@ -252,7 +252,6 @@ def test_flow_loads_theme_tables_and_cli_compares(two_runs, tmp_path):
 
 def test_postgresql_warehouse_holds_the_same_tables_as_duckdb(two_runs, pg_url):
     from flows.nightly_refresh import nightly_refresh
-    from pipeline.load.warehouse import read_warehouse
 
     _, _, curated, _, _ = two_runs
     duck = f"duckdb:///{(curated / 'warehouse.duckdb').as_posix()}"
@@ -371,7 +370,6 @@ def _bad_files(tmp_path):
 
 def test_each_bad_document_fails_alone_and_the_warehouse_keeps_its_rows(tmp_path, prefect_server):
     from flows.nightly_refresh import nightly_refresh
-    from pipeline.load.warehouse import read_warehouse
 
     raw, curated = tmp_path / "raw", tmp_path / "curated"
     shutil.copytree(RAW, raw)

@@ -8,7 +8,7 @@ import shutil
 
 import pyarrow.parquet as pq
 import pytest
-from conftest import RAW, curated_tables, warehouse_tables
+from conftest import RAW, curated_tables, read_warehouse, warehouse_tables
 
 from flows.nightly_refresh import nightly_refresh
 
@@ -87,7 +87,7 @@ def test_incremental_refresh_equals_a_refresh_from_scratch(tmp_path, prefect_ser
     _same_as_scratch(raw, tmp_path, "scratch-3", curated)
 
     # 4. New derivation code (linking, themes, suites …): every plan is recomputed, nothing extracted.
-    monkeypatch.setattr("flows.nightly_refresh.derivation_version", lambda: "0.1.0+changed")
+    monkeypatch.setattr("pipeline.refresh.run.derivation_version", lambda: "0.1.0+changed")
     summary = nightly_refresh(raw, curated, prefer="text")
     assert summary.extracted == 0 and _last_run(curated)["plans_recomputed"] == 1
     assert summary.warehouse_load == "replace"  # nothing carried over: every table replaced
@@ -131,7 +131,7 @@ def test_a_second_writer_of_the_same_curated_folder_is_refused(tmp_path, prefect
 def test_warehouse_holding_another_run_is_replaced_not_patched(tmp_path, prefect_server):
     """A delta applies only to the run it starts from: a warehouse that missed a run (restored
     from a backup, loaded by another machine) gets every table replaced instead."""
-    from pipeline.load.warehouse import Delta, load_all, read_warehouse
+    from pipeline.load import Delta, load_all
 
     raw, curated = tmp_path / "raw", tmp_path / "curated"
     shutil.copytree(RAW, raw)

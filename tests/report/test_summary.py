@@ -6,8 +6,8 @@ import datetime as dt
 
 from rich.console import Console
 
+from pipeline.refresh.summary import RunSummary
 from pipeline.report.terminal import print_summary
-from pipeline.state.work import RunSummary
 
 NOW = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC)
 EARLIER = NOW - dt.timedelta(days=1)
