@@ -1,11 +1,13 @@
 """Extraction speed on the bundled documents: pages/s per kind and format.
 
-Prints, for each PDF, the rate of plan-etl's full extraction (read + parse + normalize)
-next to references measured in the same run on the same pages: pypdfium2 raw text (the
-ceiling), pdfplumber ``extract_text`` alone, and camelot lattice (``--camelot``). Text
-exports are timed too. Median of ``--repeat`` runs.
+Prints, for each PDF, side by side in one run and on the same pages: pypdfium2 raw text (the
+ceiling), pdfplumber ``extract_text`` (the peer baseline), camelot lattice (``--camelot``),
+plan-etl's reader with each engine (``plumber``: pdfplumber, the reference; ``pdfium``:
+pypdfium2, the default) and plan-etl's full extraction (read + parse + normalize, default
+engine); then the pdfium engine's rate over ``extract_text``'s. Each figure is the median of
+``--repeat`` rounds, the methods interleaved within a round. Text exports are timed too.
 
-    .venv/bin/python bench/extract.py [--repeat 3] [--camelot]
+    .venv/bin/python bench/extract.py [--repeat 5] [--camelot]
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from extractors.extract import extract_document  # noqa: E402
+from extractors.readers.pdf import read_pdf  # noqa: E402
 
 DOCS = [
     ("progress_sheets", "kama/progress_sheets"),
@@ -61,26 +64,46 @@ def camelot_lattice(path: Path) -> None:
     camelot.read_pdf(str(path), pages="all", flavor="lattice", engine="vector")
 
 
+def interleaved(methods: dict[str, Callable[[], object]], rounds: int) -> dict[str, float]:
+    """Median seconds per method; each round runs every method once, in turn."""
+    times: dict[str, list[float]] = {name: [] for name in methods}
+    for _ in range(rounds):
+        for name, fn in methods.items():
+            t = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t)
+    return {name: statistics.median(ts) for name, ts in times.items()}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--camelot", action="store_true", help="also time camelot lattice (slow)")
     args = ap.parse_args()
-    print(
-        f"{'document':<28}{'pages':>6}{'pdfium':>9}{'plumber':>9}{'camelot':>9}{'plan-etl':>10}{'vs plumber':>12}"
-    )
-    print(f"{'':<28}{'':>6}{'pages/s':>9}{'pages/s':>9}{'pages/s':>9}{'pages/s':>10}{'':>12}")
+    cols = ["pdfium text", "extract_text", "camelot", "plumber eng", "pdfium eng", "full"]
+    print(f"{'document':<28}{'pages':>6}" + "".join(f"{c:>13}" for c in cols) + f"{'pdfium eng /':>14}")
+    print(f"{'':<28}{'':>6}" + "".join(f"{'pages/s':>13}" for _ in cols) + f"{'extract_text':>14}")
     for kind, stem in DOCS:
         pdf = ROOT / "raw" / f"{stem}.pdf"
-        outcome = extract_document(pdf, kind=kind)
-        pages = outcome.document["pages"]
-        ceiling = pages / timed(lambda p=pdf: pdfium_text(p), args.repeat)
-        plumber = pages / timed(lambda p=pdf: plumber_text(p), args.repeat)
-        cam = pages / timed(lambda p=pdf: camelot_lattice(p), 1) if args.camelot else float("nan")
-        ours = pages / timed(lambda p=pdf, k=kind: extract_document(p, kind=k), args.repeat)
+        data = pdf.read_bytes()
+        grid = read_pdf(pdf, data, engine="pdfium")
+        pages = grid.pages
+        methods: dict[str, Callable[[], object]] = {
+            "pdfium text": lambda p=pdf: pdfium_text(p),
+            "extract_text": lambda p=pdf: plumber_text(p),
+            "plumber eng": lambda p=pdf, d=data: read_pdf(p, d, engine="plumber"),
+            "pdfium eng": lambda p=pdf, d=data: read_pdf(p, d, engine="pdfium"),
+            "full": lambda p=pdf, k=kind: extract_document(p, kind=k),
+        }
+        seconds = interleaved(methods, args.repeat)
+        seconds["camelot"] = timed(lambda p=pdf: camelot_lattice(p), 1) if args.camelot else float("nan")
+        rates = {name: pages / seconds[name] for name in cols}
+        ratio = rates["pdfium eng"] / rates["extract_text"]
         print(
-            f"{stem + '.pdf':<28}{pages:>6}{ceiling:>9.1f}{plumber:>9.1f}{cam:>9.1f}{ours:>10.1f}"
-            f"{ours / plumber:>11.0%}"
+            f"{stem + '.pdf':<28}{pages:>6}"
+            + "".join(f"{rates[c]:>13.1f}" for c in cols)
+            + f"{ratio:>13.2f}×"
+            + ("" if grid.engine == "pdfium" else f"  ({grid.engine})")
         )
     print()
     print(f"{'text export':<28}{'lines':>6}{'docs/s':>9}{'lines/s':>10}")
