@@ -73,6 +73,11 @@ class ParseResult:
     warnings: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)  # what a document says about itself (plan id …)
+    # Grid cells (row, col) read into a record or recognised as a label, and cells the parser
+    # looked at and could not place, with why. Every other non-empty cell is reported as not
+    # read (``unparsed_cells``): nothing is dropped silently.
+    consumed: set[tuple[int, int]] = field(default_factory=set)
+    unplaced: dict[tuple[int, int], str] = field(default_factory=dict)
 
     @property
     def partial(self) -> bool:
@@ -88,3 +93,17 @@ class ParseResult:
 
     def warn(self, message: str) -> None:
         self.warnings.append(message)
+
+    def use(self, *cells: Cell | None) -> None:
+        """Mark cells as read: their text went into a record or named a block or column."""
+        for cell in cells:
+            if cell is not None:
+                self.consumed.add((cell.row, cell.col))
+
+    def use_row(self, row: list[Cell]) -> None:
+        """Mark every cell of a grid row as read."""
+        self.consumed.update((c.row, c.col) for c in row)
+
+    def unplaced_cell(self, cell: Cell, why: str) -> None:
+        """A cell the parser saw but could not place (an unknown label, a stray value)."""
+        self.unplaced[(cell.row, cell.col)] = why

@@ -65,20 +65,7 @@ def extract_document(
     """Extract one document file. Bad input gives a failed outcome, never an exception."""
     started = time.thread_time()
     rel = rel_path or path.name
-    doc: dict[str, Any] = {
-        "doc_id": None,
-        "source_path": rel,
-        "kind": kind,
-        "plan_id": plan_id,
-        "format": None,
-        "pages": None,
-        "status": "failed",
-        "error": None,
-        "extracted_at": now or dt.datetime.now(dt.UTC),
-        "extractor_version": extractor_version(),
-        "encoding": None,
-        "warnings": [],
-    }
+    doc = _document_row(rel, kind, plan_id, now)
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -101,6 +88,36 @@ def extract_document(
             f"{rel}: internal error while extracting ({type(exc).__name__}: {exc}); please report it"
         )
         return DocumentOutcome(doc, seconds=time.thread_time() - started)
+    _accept(doc, result, rel, plan_id)
+    result.tables["unparsed_cells"] = unparsed_cells(grid, result)
+    doc["cells_total"] = sum(1 for row in grid.rows for c in row if c.text.strip())
+    doc["cells_consumed"] = doc["cells_total"] - len(result.tables["unparsed_cells"])
+    tables = finalize(result, plan_id=plan_id or result.meta.get("plan_id") or "", doc_id=doc["doc_id"])
+    return DocumentOutcome(doc, tables, seconds=time.thread_time() - started)
+
+
+def _document_row(rel: str, kind: str | None, plan_id: str | None, now: dt.datetime | None) -> dict[str, Any]:
+    """A ``documents`` row that says ``failed`` until the document is read."""
+    return {
+        "doc_id": None,
+        "source_path": rel,
+        "kind": kind,
+        "plan_id": plan_id,
+        "format": None,
+        "pages": None,
+        "status": "failed",
+        "error": None,
+        "extracted_at": now or dt.datetime.now(dt.UTC),
+        "extractor_version": extractor_version(),
+        "encoding": None,
+        "warnings": [],
+        "cells_total": None,
+        "cells_consumed": None,
+    }
+
+
+def _accept(doc: dict[str, Any], result: ParseResult, rel: str, plan_id: str | None) -> None:
+    """Status, warnings and error of a parsed document."""
     doc["kind"] = result.kind
     doc["status"] = "partial" if result.partial else "ok"
     doc["warnings"] = list(result.warnings)
@@ -111,8 +128,27 @@ def extract_document(
         doc["warnings"].append(
             f"{rel}: the workbook is for plan {declared!r} but sources.yaml puts it in {plan_id!r}"
         )
-    tables = finalize(result, plan_id=plan_id or declared or "", doc_id=doc["doc_id"])
-    return DocumentOutcome(doc, tables, seconds=time.thread_time() - started)
+
+
+def unparsed_cells(grid: Grid, result: ParseResult) -> list[dict[str, Any]]:
+    """Every non-empty cell of ``grid`` no record took, with why: the parser's reason when it
+    gave one, else that its kind's parser did not read it."""
+    rows = []
+    for row in grid.rows:
+        for cell in row:
+            if not cell.text.strip() or (cell.row, cell.col) in result.consumed:
+                continue
+            reason = result.unplaced.get((cell.row, cell.col)) or f"not read by the {result.kind} parser"
+            rows.append(
+                {
+                    "cell_column": cell.col,
+                    "text": cell.text,
+                    "reason": reason,
+                    "source_page": cell.page,
+                    "source_row": cell.line if cell.line is not None else cell.row,
+                }
+            )
+    return rows
 
 
 def indicator_uid(plan_id: str, local_id: str) -> str:

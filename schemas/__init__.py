@@ -178,5 +178,6 @@ DOCUMENT_TABLES = (
     "sheets",
     "indicator_occurrences",
     "kpi_references",
+    "unparsed_cells",
     "declared_counts",
 )

@@ -13,6 +13,8 @@ from extractors.readers.pdf import text_layer_problem
 from schemas import DOCUMENT_TABLES, TABLES
 
 LINEAGE = {"source_page", "source_row", "source_doc_id"}
+# A PDF's grid and its text export's differ (cells, text lines); the records they give do not.
+RECORD_TABLES = tuple(t for t in DOCUMENT_TABLES if t != "unparsed_cells")
 DOCS = ["kama/progress_sheets", "kama/action_plan", "chiba/strategy_framework"]
 
 
@@ -26,7 +28,7 @@ def test_pdf_and_text_give_equal_tables(pairs, doc):
     text, pdf = pairs[doc]
     assert (text.document["status"], pdf.document["status"]) == ("ok", "ok")
     assert text.document["kind"] == pdf.document["kind"]
-    for table in DOCUMENT_TABLES:
+    for table in RECORD_TABLES:
         a = [{k: v for k, v in r.items() if k not in LINEAGE} for r in text.tables.get(table, [])]
         b = [{k: v for k, v in r.items() if k not in LINEAGE} for r in pdf.tables.get(table, [])]
         assert a == b, table
@@ -143,7 +145,7 @@ def test_libreoffice_variant_sheet_equals_its_text_version():
     text = extract_document(FIXTURES / "variant_progress_sheets.txt")
     pdf = extract_document(FIXTURES / "variant_progress_sheets.pdf")
     assert pdf.document["status"] == "ok" and pdf.document["pages"] == 2
-    for table in DOCUMENT_TABLES:
+    for table in RECORD_TABLES:
         a = [{k: v for k, v in r.items() if k not in LINEAGE} for r in text.tables.get(table, [])]
         b = [{k: v for k, v in r.items() if k not in LINEAGE} for r in pdf.tables.get(table, [])]
         assert a == b, table
