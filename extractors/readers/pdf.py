@@ -347,17 +347,22 @@ def _words(chars: list[dict[str, Any]]) -> list[dict[str, Any]]:
     words: list[dict[str, Any]] = []
 
     def flush(word: list[dict[str, Any]]) -> None:
-        if word:
-            words.append(
-                {
-                    "text": "".join(LIGATURES.get(c["text"], c["text"]) for c in word),
-                    "x0": min(c["x0"] for c in word),
-                    "x1": max(c["x1"] for c in word),
-                    "top": min(c["top"] for c in word),
-                    "bottom": max(c["bottom"] for c in word),
-                    "upright": True,
-                }
-            )
+        if not word:
+            return
+        first = word[0]
+        text, x1, top, bottom = (
+            LIGATURES.get(first["text"], first["text"]),
+            first["x1"],
+            first["top"],
+            first["bottom"],
+        )
+        for c in word[1:]:
+            text += LIGATURES.get(c["text"], c["text"])
+            x1, top, bottom = max(x1, c["x1"]), min(top, c["top"]), max(bottom, c["bottom"])
+        # characters come sorted by x0: the first one starts the word
+        words.append(
+            {"text": text, "x0": first["x0"], "x1": x1, "top": top, "bottom": bottom, "upright": True}
+        )
 
     for line in _clusters(chars, "top", y_tol):
         word: list[dict[str, Any]] = []

@@ -178,8 +178,9 @@ def _check_marks(obj: Any) -> None:
                 raise Unsupported("marked content with ActualText")
 
 
-def load_page(doc: Any, index: int, geo: PageGeometry) -> PagePrimitives:
-    """Read page ``index`` of an open pdfium document into pdfplumber-style primitives."""
+def load_page(doc: Any, index: int, geo: PageGeometry, cache: dict[Any, Any] | None = None) -> PagePrimitives:
+    """Read page ``index`` of an open pdfium document into pdfplumber-style primitives.
+    ``cache`` keeps per-glyph facts across the pages of one document (fonts live as long)."""
     if geo.rotation:
         raise Unsupported(f"page {geo.number} is rotated ({geo.rotation}°)")
     with PDFIUM_LOCK:
@@ -193,7 +194,7 @@ def load_page(doc: Any, index: int, geo: PageGeometry) -> PagePrimitives:
             _read_paths(objects, geo, prims)
             textpage = R.FPDFText_LoadPage(page)
             try:
-                prims.chars = _read_chars(textpage, objects, geo)
+                prims.chars = _read_chars(textpage, objects, geo, {} if cache is None else cache)
             finally:
                 R.FPDFText_ClosePage(textpage)
         finally:
@@ -418,25 +419,28 @@ def _char(text: str, x: float, y: float, adv: float, t: _TextObject, geo: PageGe
 _GENERATED_CANDIDATES = (0x20, 0x0D, 0x0A)  # what pdfium's text page inserts on its own
 
 
-def _read_chars(textpage: Any, objects: _Objects, geo: PageGeometry) -> list[dict[str, Any]]:
+def _read_chars(
+    textpage: Any, objects: _Objects, geo: PageGeometry, cache: dict[Any, Any]
+) -> list[dict[str, Any]]:
     """The page's glyphs in content order, with what pdfium's text page dropped put back."""
     fonts = _Fonts(geo.descents, geo.form_descents)
     by_addr: dict[int, _TextObject] = {}
     handles = dict(objects.texts)
     x, y = ctypes.c_double(), ctypes.c_double()
-    advances: dict[tuple[int, int, float], float] = {}
-    unmapped: dict[tuple[int, int], bool] = {}
+    advances: dict[tuple[int, int, float], float] = cache.setdefault("advances", {})
+    unmapped: dict[tuple[int, int], bool] = cache.setdefault("unmapped", {})
     last: tuple[int, float, float] | None = None  # (object, x, y) of the previous glyph
+    get_unicode, origin, text_object = R.FPDFText_GetUnicode, R.FPDFText_GetCharOrigin, _TEXT_OBJECT_ADDR
     for i in range(R.FPDFText_CountChars(textpage)):
-        u = R.FPDFText_GetUnicode(textpage, i)
+        u = get_unicode(textpage, i)
         if u in _GENERATED_CANDIDATES and R.FPDFText_IsGenerated(textpage, i):
             last = None
             continue
-        key = _TEXT_OBJECT_ADDR(textpage, i)
+        key = text_object(textpage, i)
         t = by_addr.get(key)
         if t is None:
             t = by_addr[key] = _text_object(key, handles[key], objects.order[key], fonts)
-        R.FPDFText_GetCharOrigin(textpage, i, x, y)
+        origin(textpage, i, x, y)
         # the first glyph of an object sits where the file put it (exact after f32); later ones
         # are pdfium's float sums, as close to pdfminer's double sums as f32 would make them
         ox, oy = (x.value if t.chars else f32(x.value)), f32(y.value)
@@ -611,6 +615,7 @@ class PdfiumDocument:
     def __init__(self, data: bytes, password: str | None) -> None:
         self._data = ctypes.create_string_buffer(data, len(data))
         self._fonts: FontDescents | None = None
+        self._cache: dict[Any, Any] = {}
         with PDFIUM_LOCK:
             self.raw = R.FPDF_LoadMemDocument64(self._data, len(data), (password or "").encode("utf-8"))
         if not self.raw:
@@ -620,7 +625,7 @@ class PdfiumDocument:
         """Primitives of pdfplumber's ``page`` (of document ``pdf``), read by pdfium."""
         if self._fonts is None or self._fonts.pdf is not pdf:
             self._fonts = FontDescents(pdf)
-        return load_page(self.raw, page.page_number - 1, geometry(self._fonts, page))
+        return load_page(self.raw, page.page_number - 1, geometry(self._fonts, page), self._cache)
 
     def close(self) -> None:
         with PDFIUM_LOCK:
