@@ -9,7 +9,6 @@ assignment keeps the words that matched as evidence; a user edits the YAML and r
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
@@ -17,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from core import normalize as nz
+from core.names import name_key
 from schemas import HERE as SCHEMA_DIR
 
 Records = dict[str, list[dict[str, Any]]]
@@ -31,8 +30,7 @@ class Theme:
     exclude: tuple[str, ...] = ()
 
 
-def _norm(text: str | None) -> str:
-    return re.sub(r"\s+", "", nz.clean_text(text))
+_norm = name_key  # keywords and titles compared in the one compare form (core.names)
 
 
 @cache

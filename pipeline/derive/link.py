@@ -8,16 +8,11 @@ its ``indicator_code`` by fuzzy name match among the references of the same poli
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from rapidfuzz import fuzz
 
-MIN_SCORE = 80.0
-
-
-def _key(name: str | None) -> str:
-    return re.sub(r"[\s()（）・、,]", "", name or "")
+from core.names import KPI_LINK, name_key
 
 
 def link_indicator_codes(tables: dict[str, list[dict[str, Any]]]) -> list[str]:
@@ -44,10 +39,13 @@ def link_indicator_codes(tables: dict[str, list[dict[str, Any]]]) -> list[str]:
                 (code, ref) for code, ref in refs.items() if code.split("-")[0] == ind["policy_code"]
             ]
             scored = sorted(
-                ((fuzz.ratio(_key(ind["name"]), _key(ref["name"])), code) for code, ref in candidates),
+                (
+                    (fuzz.ratio(name_key(ind["name"]), name_key(ref["name"])), code)
+                    for code, ref in candidates
+                ),
                 reverse=True,
             )
-            if not scored or scored[0][0] < MIN_SCORE:
+            if not scored or scored[0][0] < KPI_LINK:
                 messages.append(
                     f"{plan_id}: KPI {ind['name']!r} (policy {ind['policy_code']}) matches no KPI code "
                     f"cited in the action plan"

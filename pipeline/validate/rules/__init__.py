@@ -8,10 +8,11 @@ document, a row or a string of one document.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
+
+from core.names import name_key
 
 Records = dict[str, list[dict[str, Any]]]
 
@@ -49,9 +50,7 @@ def rule(name: str) -> Callable[[RuleFn], RuleFn]:
     return register
 
 
-def key(text: str | None) -> str:
-    """Compare form of a name or title: no spaces, no punctuation, no brackets."""
-    return re.sub(r"[\s・、。,.()（）「」『』【】《》〈〉<>\[\]/／:：~〜～\-‐_＿]", "", text or "")
+key = name_key  # the one compare form of names and titles (core.names)
 
 
 class Context:

@@ -6,6 +6,8 @@ from collections.abc import Iterator
 
 from rapidfuzz import fuzz
 
+from core.names import SAME_TEXT
+
 from . import Check, Context, key, rule
 
 
@@ -247,7 +249,7 @@ def repost_same_text(ctx: Context) -> Iterator[Check]:
                 _strip_repost_note(r.get("description")), _strip_repost_note(original.get("description"))
             )
             yield ctx.check(
-                score >= 90,
+                score >= SAME_TEXT,
                 f"{ctx.where(r)}: {path} (再掲 of {r['reposted_from']}) words its text differently "
                 f"({score:.0f}% alike): 「{(r.get('description') or '')[:60]}…」",
                 r,

@@ -7,10 +7,9 @@ from collections.abc import Iterator
 
 from rapidfuzz import fuzz
 
-from . import Check, Context, key, rule
+from core.names import INITIATIVE_MATCH, SAME_ACTIVITY, SAME_TEXT
 
-MATCH_SCORE = 75.0  # rapidfuzz partial_ratio for a progress-sheet initiative ↔ action-plan row
-SAME_TEXT = 70.0  # two schedule activities that say the same thing
+from . import Check, Context, key, rule
 
 
 def _titles_agree(ctx: Context, table: str, code_fields: tuple[str, ...], label: str) -> Iterator[Check]:
@@ -82,7 +81,7 @@ def plan_initiative_match(ctx: Context) -> Iterator[Check]:
     for ini, best, score in matched_initiatives(ctx):
         hint = f" (closest: row {best['row_number']} 「{best['title']}」, {score:.0f}% alike)" if best else ""
         yield ctx.check(
-            best is not None and score >= MATCH_SCORE,
+            best is not None and score >= INITIATIVE_MATCH,
             f"{ctx.where(ini)}: initiative 「{ini['title']}」 of measure {ini['policy_code']}-"
             f"{ini['measure_code']} matches no action-plan row{hint}",
             ini,
@@ -104,13 +103,13 @@ def _years(ctx: Context, rec: dict) -> dict[int, set[str]]:
 @rule("plan_schedule_agrees")
 def plan_schedule_agrees(ctx: Context) -> Iterator[Check]:
     for ini, best, score in matched_initiatives(ctx):
-        if best is None or score < MATCH_SCORE:
+        if best is None or score < INITIATIVE_MATCH:
             continue
         a, b = _years(ctx, ini), _years(ctx, best)
         differing: list[tuple[int, str]] = []
         for year in sorted(set(a) | set(b)):
             left, right = a.get(year, set()), b.get(year, set())
-            alike = any(fuzz.partial_ratio(key(x), key(y)) >= SAME_TEXT for x in left for y in right)
+            alike = any(fuzz.partial_ratio(key(x), key(y)) >= SAME_ACTIVITY for x in left for y in right)
             if not alike:
                 differing.append(
                     (
@@ -153,7 +152,7 @@ def initiative_unique_names(ctx: Context) -> Iterator[Check]:
             for r in others:
                 alike = fuzz.ratio(key(first["description"]), key(r["description"]))
                 yield ctx.check(
-                    alike >= 90,
+                    alike >= SAME_TEXT,
                     f"{ctx.where(r)}: row {r.get('row_number')} and row {first.get('row_number')} share the "
                     f"short name 「{r['title']}」 but describe different work ({alike:.0f}% alike) — "
                     f"a copied name?",
