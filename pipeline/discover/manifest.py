@@ -119,97 +119,130 @@ def load_manifest(raw_dir: Path, prefer: str | None = None) -> Manifest:
     text export). The ``path`` is extracted unless ``prefer`` (``pdf`` or ``text``) names
     the format of an alternate.
 
-    Raises :class:`ManifestError` (nothing is extracted) for invalid YAML, unknown kinds or
-    levels, duplicate plan ids, and paths that are missing or lead outside ``raw/``.
+    Raises :class:`ManifestError` (nothing is extracted) for invalid YAML, fields of the wrong
+    type, unknown kinds or levels, duplicate plan ids, and paths that are missing or lead
+    outside ``raw/``.
     """
     raw_dir = raw_dir.resolve()
     if not raw_dir.is_dir():
         raise ManifestError(f"raw directory {raw_dir} does not exist")
     manifest = Manifest(raw_dir=raw_dir)
     path = raw_dir / MANIFEST
-    spec: dict[str, Any] = {}
-    text = ""
-    if path.exists():
-        text = path.read_text(encoding="utf-8-sig")
-        try:
-            spec = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            line = f" line {mark.line + 1}" if mark else ""
-            raise ManifestError(f"{path}:{line}: invalid YAML: {getattr(exc, 'problem', exc)}") from exc
-        if not isinstance(spec, dict) or not isinstance(spec.get("plans", []), list):
-            raise ManifestError(f"{path}: expected a mapping with a list under 'plans:'")
-    else:
-        manifest.warnings.append(f"{path} not found: every document is auto-detected")
+    spec, text = _read_spec(path, manifest)
     listed: set[Path] = set()
     plan_lines, doc_lines = _item_lines(text)
-    for n, p in enumerate(spec.get("plans") or []):
+    for n, entry in enumerate(spec.get("plans") or []):
         line = plan_lines[n] if n < len(plan_lines) else "?"
-        if not isinstance(p, dict) or not p.get("plan_id"):
-            raise ManifestError(f"{path.name} line {line}: plan #{n + 1} has no plan_id")
-        pid = str(p["plan_id"])
-        where = f"{path.name} line {line} (plan {pid})"
-        if pid in manifest.plans:
-            raise ManifestError(f"{where}: duplicate plan_id {pid!r}")
-        level = p.get("level")
-        if level is not None and level not in LEVELS:
-            raise ManifestError(f"{where}: level {level!r} is not one of {', '.join(LEVELS)}")
-        fy = p.get("fiscal_years")
-        if fy is not None and (
-            not isinstance(fy, list) or len(fy) != 2 or not all(isinstance(y, int) for y in fy)
-        ):
-            raise ManifestError(f"{where}: fiscal_years must be [first, last], e.g. [2023, 2027]")
-        directions = p.get("indicator_directions") or {}
-        if not isinstance(directions, dict) or any(v not in ("higher", "lower") for v in directions.values()):
-            raise ManifestError(f"{where}: indicator_directions maps indicator names to higher or lower")
-        manifest.plans[pid] = Plan(
-            pid,
-            p.get("issuer"),
-            level,
-            p.get("prefecture"),
-            p.get("title"),
-            tuple(fy) if fy else None,
-            tuple(sorted(directions.items())),
-            p.get("grading_rule"),
-        )
-        for k, d in enumerate(p.get("documents") or []):
-            rel = str(d.get("path", "")) if isinstance(d, dict) else str(d)
-            dlines = doc_lines.get(n, [])
-            dwhere = f"{path.name} line {dlines[k] if k < len(dlines) else '?'}"
-            kind = d.get("kind") if isinstance(d, dict) else None
-            if kind is not None and kind not in KINDS:
-                raise ManifestError(f"{dwhere}: unknown kind {kind!r} (known: {', '.join(KINDS)})")
-            alternates = [str(a) for a in (d.get("alternates") or [])] if isinstance(d, dict) else []
-            for candidate in [rel, *alternates]:
-                resolved = _inside(raw_dir, candidate, dwhere)
-                if resolved in listed:
-                    raise ManifestError(f"{dwhere}: {candidate!r} is listed twice")
-                listed.add(resolved)
-            chosen = next((a for a in [rel, *alternates] if prefer and _format_of(a) == prefer), rel)
-            others = tuple(Path(a).as_posix() for a in [rel, *alternates] if a != chosen)
-            password = d.get("password") if isinstance(d, dict) else None
-            manifest.documents.append(
-                DocumentSpec(
-                    raw_dir / chosen,
-                    Path(chosen).as_posix(),
-                    pid,
-                    kind,
-                    None if password is None else str(password),
-                    alternates=others,
-                )
-            )
-    limits = spec.get("limits") or {}
+        plan = _plan(entry, f"{path.name} line {line}", n, manifest)
+        manifest.plans[plan.plan_id] = plan
+        dlines = doc_lines.get(n, [])
+        for k, d in enumerate(entry.get("documents") or []):
+            where = f"{path.name} line {dlines[k] if k < len(dlines) else '?'}"
+            manifest.documents.append(_document(d, where, plan.plan_id, raw_dir, prefer, listed))
+    budget = _limits(spec.get("limits") or {}, path.name)
+    _discover_unlisted(manifest, listed)
+    if budget:
+        manifest.documents = [dataclasses.replace(d, limits=budget) for d in manifest.documents]
+    return manifest
+
+
+def _read_spec(path: Path, manifest: Manifest) -> tuple[dict[str, Any], str]:
+    """The parsed sources.yaml and its text ({} and a warning when there is none)."""
+    if not path.exists():
+        manifest.warnings.append(f"{path} not found: every document is auto-detected")
+        return {}, ""
+    text = path.read_text(encoding="utf-8-sig")
+    try:
+        spec = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f" line {mark.line + 1}" if mark else ""
+        raise ManifestError(f"{path}:{line}: invalid YAML: {getattr(exc, 'problem', exc)}") from exc
+    if not isinstance(spec, dict) or not isinstance(spec.get("plans", []), list):
+        raise ManifestError(f"{path}: expected a mapping with a list under 'plans:'")
+    return spec, text
+
+
+def _text(entry: dict[str, Any], name: str, where: str) -> str | None:
+    """A text field of a plan entry: a string or absent (a number or a list is an error)."""
+    value = entry.get(name)
+    if value is not None and not isinstance(value, str):
+        raise ManifestError(f"{where}: {name} must be text, not {type(value).__name__} {value!r}")
+    return value
+
+
+def _plan(entry: Any, where: str, n: int, manifest: Manifest) -> Plan:
+    """One ``plans:`` entry, its fields checked."""
+    if not isinstance(entry, dict) or not entry.get("plan_id"):
+        raise ManifestError(f"{where}: plan #{n + 1} has no plan_id")
+    pid = str(entry["plan_id"])
+    where = f"{where} (plan {pid})"
+    if pid in manifest.plans:
+        raise ManifestError(f"{where}: duplicate plan_id {pid!r}")
+    level = entry.get("level")
+    if level is not None and level not in LEVELS:
+        raise ManifestError(f"{where}: level {level!r} is not one of {', '.join(LEVELS)}")
+    fy = entry.get("fiscal_years")
+    if fy is not None and (
+        not isinstance(fy, list) or len(fy) != 2 or not all(isinstance(y, int) for y in fy)
+    ):
+        raise ManifestError(f"{where}: fiscal_years must be [first, last], e.g. [2023, 2027]")
+    directions = entry.get("indicator_directions") or {}
+    if not isinstance(directions, dict) or any(v not in ("higher", "lower") for v in directions.values()):
+        raise ManifestError(f"{where}: indicator_directions maps indicator names to higher or lower")
+    if not isinstance(entry.get("documents") or [], list):
+        raise ManifestError(f"{where}: documents must be a list")
+    issuer, prefecture, title, rule = (
+        _text(entry, f, where) for f in ("issuer", "prefecture", "title", "grading_rule")
+    )
+    return Plan(
+        pid,
+        issuer,
+        level,
+        prefecture,
+        title,
+        tuple(fy) if fy else None,
+        tuple(sorted(directions.items())),
+        rule,
+    )
+
+
+def _document(
+    d: Any, where: str, plan_id: str, raw_dir: Path, prefer: str | None, listed: set[Path]
+) -> DocumentSpec:
+    """One ``documents:`` entry: its path (and alternates) resolved inside raw/, its kind known."""
+    rel = str(d.get("path", "")) if isinstance(d, dict) else str(d)
+    kind = d.get("kind") if isinstance(d, dict) else None
+    if kind is not None and kind not in KINDS:
+        raise ManifestError(f"{where}: unknown kind {kind!r} (known: {', '.join(KINDS)})")
+    alternates = [str(a) for a in (d.get("alternates") or [])] if isinstance(d, dict) else []
+    for candidate in [rel, *alternates]:
+        resolved = _inside(raw_dir, candidate, where)
+        if resolved in listed:
+            raise ManifestError(f"{where}: {candidate!r} is listed twice")
+        listed.add(resolved)
+    chosen = next((a for a in [rel, *alternates] if prefer and _format_of(a) == prefer), rel)
+    others = tuple(Path(a).as_posix() for a in [rel, *alternates] if a != chosen)
+    password = d.get("password") if isinstance(d, dict) else None
+    return DocumentSpec(
+        raw_dir / chosen,
+        Path(chosen).as_posix(),
+        plan_id,
+        kind,
+        None if password is None else str(password),
+        alternates=others,
+    )
+
+
+def _limits(limits: Any, name: str) -> PdfLimits | None:
+    """``limits:`` (page and time budget per document), checked."""
     if (
         not isinstance(limits, dict)
         or set(limits) - {"max_pages", "max_seconds"}
         or not all(isinstance(v, int | float) and v > 0 for v in limits.values())
     ):
-        raise ManifestError(f"{path.name}: limits takes max_pages and max_seconds, positive numbers")
-    budget = PdfLimits(**limits) if limits else None
-    _discover_unlisted(manifest, listed)
-    if budget:
-        manifest.documents = [dataclasses.replace(d, limits=budget) for d in manifest.documents]
-    return manifest
+        raise ManifestError(f"{name}: limits takes max_pages and max_seconds, positive numbers")
+    return PdfLimits(**limits) if limits else None
 
 
 def _discover_unlisted(manifest: Manifest, listed: set[Path]) -> None:

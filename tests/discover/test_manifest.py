@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from pipeline.discover.manifest import ManifestError, load_manifest
@@ -78,3 +80,17 @@ def test_unlisted_documents_are_discovered_with_a_warning(tmp_path):
     m = load_manifest(tmp_path)
     assert [(d.rel_path, d.plan_id, d.listed) for d in m.documents] == [("city/sheets.txt", "city", False)]
     assert "not listed" in m.warnings[0]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("issuer", "123", "issuer must be text, not int 123"),
+        ("title", "[a, b]", "title must be text, not list"),
+        ("prefecture", "{x: 1}", "prefecture must be text, not dict"),
+    ],
+)
+def test_text_fields_of_another_type_are_refused_with_their_line(tmp_path, field, value, message):
+    write(tmp_path, f"plans:\n  - plan_id: a\n    {field}: {value}\n")
+    with pytest.raises(ManifestError, match=rf"sources.yaml line 2 \(plan a\): {re.escape(message)}"):
+        load_manifest(tmp_path)
