@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -46,19 +47,43 @@ def progress_bar(console: Console, disable: bool = False) -> Iterator[Any]:
 
 
 def print_summary(console: Console, summary: RunSummary, quiet: bool = False) -> None:
+    """The run summary: documents, time per stage, rows per table, notes, validation counts.
+    Document text is escaped: it is never read as terminal markup."""
+    line = _summary_line(summary)
+    if quiet:
+        console.print(line)
+        for d in summary.failed:
+            console.print(f"[red]failed:[/] {escape(d['error'] or '')}")
+        return
+    _print_documents(console, summary)
+    if summary.stage_seconds:
+        stages = ", ".join(f"{k} {v:.1f} s" for k, v in summary.stage_seconds.items())
+        console.print(f"[dim]time per stage: {stages}[/]")
+    _print_rows(console, summary)
+    _print_notes(console, summary)
+    console.print(line)
+
+
+def _summary_line(summary: RunSummary) -> str:
     rec = summary.run_record()
     seconds = (summary.finished_at - summary.started_at).total_seconds() if summary.finished_at else 0.0
-    line = (
+    return (
         f"run {summary.run_id}: {rec['documents_seen']} documents — {rec['documents_extracted']} extracted, "
         f"{rec['documents_skipped_unchanged']} unchanged, {rec['documents_failed']} failed"
         f"{f' ({summary.quarantined} quarantined)' if summary.quarantined else ''}"
         f"{f', {len(summary.removed)} removed' if summary.removed else ''} ({seconds:.1f} s)"
     )
-    if quiet:
-        console.print(line)
-        for d in summary.failed:
-            console.print(f"[red]failed:[/] {d['error']}")
-        return
+
+
+def cells_read(document: dict[str, Any]) -> str:
+    """``1,021/1,042 (98%)``: the share of a document's non-empty cells read into records."""
+    total, used = document.get("cells_total"), document.get("cells_consumed")
+    if not total:
+        return "-"
+    return f"{used:,}/{total:,} ({100 * used / total:.0f}%)"
+
+
+def _print_documents(console: Console, summary: RunSummary) -> None:
     shown = summary.documents
     if len(shown) > MAX_DOCUMENT_ROWS:  # a large corpus: tonight's news only
         shown = [d for d in shown if d["status"] != "ok" or d.get("extracted_at") == summary.started_at]
@@ -68,51 +93,49 @@ def print_summary(console: Console, summary: RunSummary, quiet: bool = False) ->
     )
     docs = Table(title=title, show_lines=False)
     docs.add_column("path", overflow="fold", min_width=30)
-    for col in ("kind", "plan", "status", "warnings"):
+    for col in ("kind", "plan", "status", "cells read", "warnings"):
         docs.add_column(col)
     for d in shown[:MAX_DOCUMENT_ROWS]:
         style = {"ok": "green", "partial": "yellow", "failed": "red"}.get(d["status"], "")
         docs.add_row(
-            d["source_path"],
+            escape(d["source_path"]),
             d.get("kind") or "?",
-            d.get("plan_id") or "?",
+            escape(d.get("plan_id") or "?"),
             f"[{style}]{d['status']}[/]",
+            cells_read(d),
             str(len(d.get("warnings") or [])),
         )
     console.print(docs)
     if len(shown) > MAX_DOCUMENT_ROWS:
         console.print(f"[dim]… {len(shown) - MAX_DOCUMENT_ROWS} more documents: see the `documents` table[/]")
-    if summary.stage_seconds:
-        console.print(
-            "[dim]time per stage: "
-            + ", ".join(f"{k} {v:.1f} s" for k, v in summary.stage_seconds.items())
-            + "[/]"
-        )
+
+
+def _print_rows(console: Console, summary: RunSummary) -> None:
     how = {"delta": "only the recomputed plans' rows were replaced", "replace": "every table was replaced"}
-    rows = Table(
-        title="rows per table"
-        + (f" (warehouse: {how[summary.warehouse_load]})" if summary.warehouse_load in how else "")
-    )
+    load = f" (warehouse: {how[summary.warehouse_load]})" if summary.warehouse_load in how else ""
+    rows = Table(title="rows per table" + load)
     rows.add_column("table")
     rows.add_column("rows", justify="right")
     for name, n in summary.row_counts.items():
         rows.add_row(name, str(n))
     console.print(rows)
+
+
+def _print_notes(console: Console, summary: RunSummary) -> None:
     for d in summary.failed:
-        console.print(f"[red]failed:[/] {d['error']}")
+        console.print(f"[red]failed:[/] {escape(d['error'] or '')}")
     for message in summary.messages[:20]:
-        console.print(f"[dim]note:[/] {message}")
+        console.print(f"[dim]note:[/] {escape(message)}")
     if len(summary.messages) > 20:
         console.print(f"[dim]note: … {len(summary.messages) - 20} more[/]")
     for path in summary.removed:
-        console.print(f"[yellow]removed:[/] {path} is no longer under raw/; its rows were dropped")
+        console.print(f"[yellow]removed:[/] {escape(path)} is no longer under raw/; its rows were dropped")
     counts = summary.validation_counts
     if counts.get("total"):
         console.print(
             f"validation: {counts['error']} errors, {counts['warning']} warnings — `plan-etl validate` "
             f"lists them; report: curated/validation/index.html"
         )
-    console.print(line)
 
 
 def print_extract(console: Console, outcome: DocumentOutcome) -> None:
