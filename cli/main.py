@@ -23,6 +23,14 @@ curated_option = click.option(
 )
 
 
+pdf_engine_option = click.option(
+    "--pdf-engine",
+    type=click.Choice(["pdfium", "plumber"]),
+    default=None,
+    help="PDF reader: pdfium (fast, the default) or plumber (pdfplumber, the reference).",
+)
+
+
 def _json_default(value: Any) -> Any:
     if isinstance(value, dt.date | dt.datetime):
         return value.isoformat()
@@ -64,6 +72,7 @@ def main() -> None:
     help="Extract on a local Dask cluster of this many processes (through Prefect).",
 )
 @click.option("--dask-address", default=None, metavar="tcp://HOST:PORT", help="Use an existing Dask cluster.")
+@pdf_engine_option
 @click.option("--quiet", "-q", is_flag=True, help="Print only the summary line and errors.")
 def run(
     raw_dir: str,
@@ -72,6 +81,7 @@ def run(
     prefer: str | None,
     workers: int,
     dask_address: str | None,
+    pdf_engine: str | None,
     quiet: bool,
 ) -> None:
     """Run the nightly refresh flow: discover, extract, normalize, load."""
@@ -95,6 +105,7 @@ def run(
                 prefer=prefer,
                 workers=workers,
                 dask_address=dask_address,
+                pdf_engine=pdf_engine,
             )
         except (ManifestError, WarehouseError, RunLocked) as exc:
             console.print(f"[bold red]error:[/] {exc}")
@@ -215,11 +226,14 @@ def actuals_template(plan_id: str, year: int, output: Path, curated_dir: Path) -
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the records as JSON.")
 @click.option("--plan-id", default="", help="Plan id to stamp on the records.")
-def extract(file: Path, kind: str | None, as_json: bool, plan_id: str) -> None:
+@pdf_engine_option
+def extract(file: Path, kind: str | None, as_json: bool, plan_id: str, pdf_engine: str | None) -> None:
     """Extract one document and print its normalized records."""
     from extractors.extract import extract_document
 
-    outcome = extract_document(file, rel_path=str(file), plan_id=plan_id or None, kind=kind)
+    outcome = extract_document(
+        file, rel_path=str(file), plan_id=plan_id or None, kind=kind, pdf_engine=pdf_engine
+    )
     payload = {"document": outcome.document, "tables": outcome.tables}
     if as_json:
         click.echo(json.dumps(payload, ensure_ascii=False, indent=2, default=_json_default))

@@ -17,7 +17,11 @@ EXTRACTION_SOURCES = ("core", "extractors", "schemas", "schemas/labels.yaml", "s
 
 
 @cache
-def extractor_version() -> str:
+def extractor_version(pdf_engine: str | None = None) -> str:
     """``0.1.0+<hash>``: changes whenever a file that can change extracted records changes,
-    so that a nightly run re-extracts documents whose output could differ."""
-    return tree_version(*EXTRACTION_SOURCES)
+    so that a nightly run re-extracts documents whose output could differ. A PDF read with
+    another engine than the default is stamped ``…/<engine>`` (switching engines re-reads it)."""
+    from extractors.readers.pdf import DEFAULT_ENGINE
+
+    suffix = f"/{pdf_engine}" if pdf_engine and pdf_engine != DEFAULT_ENGINE else ""
+    return tree_version(*EXTRACTION_SOURCES) + suffix

@@ -61,11 +61,14 @@ def extract_document(
     password: str | None = None,
     now: dt.datetime | None = None,
     limits: Any = None,
+    pdf_engine: str | None = None,
 ) -> DocumentOutcome:
-    """Extract one document file. Bad input gives a failed outcome, never an exception."""
+    """Extract one document file. Bad input gives a failed outcome, never an exception.
+    ``pdf_engine`` picks the PDF reader (``pdfium``, the default, or ``plumber``)."""
     started = time.thread_time()
     rel = rel_path or path.name
     doc = _document_row(rel, kind, plan_id, now)
+    doc["extractor_version"] = extractor_version(pdf_engine)
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -74,8 +77,10 @@ def extract_document(
     doc["doc_id"] = sha256_bytes(data)
     doc["format"] = detect_format(path, data)
     try:
-        grid = read_document(path, data, password=password, limits=limits)
+        grid = read_document(path, data, password=password, limits=limits, pdf_engine=pdf_engine)
         doc["pages"], doc["encoding"] = grid.pages, grid.encoding
+        if grid.engine and grid.engine.startswith("plumber (pdfium fallback"):
+            doc["warnings"].append(f"{rel}: read with pdfplumber: {grid.engine}")
         result = parse_grid(grid, kind)
         for note in grid.missing:
             result.mark_missing(note)
@@ -120,7 +125,7 @@ def _accept(doc: dict[str, Any], result: ParseResult, rel: str, plan_id: str | N
     """Status, warnings and error of a parsed document."""
     doc["kind"] = result.kind
     doc["status"] = "partial" if result.partial else "ok"
-    doc["warnings"] = list(result.warnings)
+    doc["warnings"] += result.warnings
     if result.partial:
         doc["error"] = f"{rel}: partly extracted — " + "; ".join(result.missing)[:1000]
     declared = result.meta.get("plan_id")

@@ -60,7 +60,7 @@ process = task(
 def task_steps(remote: bool) -> Steps:
     """The refresh's steps as this flow's tasks (big inputs quoted: Prefect does not walk them)."""
     return Steps(
-        discover=lambda raw, prefer: discover(raw, prefer),
+        discover=lambda raw, prefer, pdf_engine: discover(raw, prefer, pdf_engine),
         plan=lambda manifest, docs: plan(quote(manifest), quote(docs)),
         submit=lambda batch: process.submit(batch, label=batch.label),
         load=lambda curated, warehouse, tables, delta: load(curated, warehouse, quote(tables), delta),
@@ -83,11 +83,13 @@ def nightly_refresh(
     prefer: str | None = None,
     workers: int = 1,
     remote: bool = False,
+    pdf_engine: str | None = None,
 ) -> RunSummary:
     """Refresh ``curated/`` and the warehouse from the documents under ``raw_dir``
     (:func:`pipeline.refresh.run.refresh`); ``remote``: the task runner runs batches in
     other processes (Dask)."""
-    return refresh(raw_dir, curated_dir, warehouse, prefer, workers, steps=task_steps(remote))
+    steps = task_steps(remote)
+    return refresh(raw_dir, curated_dir, warehouse, prefer, workers, steps=steps, pdf_engine=pdf_engine)
 
 
 def run_refresh(
@@ -98,13 +100,14 @@ def run_refresh(
     prefer: str | None = None,
     workers: int = 1,
     dask_address: str | None = None,
+    pdf_engine: str | None = None,
 ) -> RunSummary:
     """Run the flow sequentially (threads), on a local Dask cluster of ``workers`` processes,
     or on the Dask cluster at ``dask_address``. Dask runs against a real Prefect server: the
     one in PREFECT_API_URL, or a temporary one on loopback."""
     if workers <= 1 and not dask_address:
         with listening(progress):
-            return nightly_refresh(raw_dir, curated_dir, warehouse, prefer=prefer)
+            return nightly_refresh(raw_dir, curated_dir, warehouse, prefer=prefer, pdf_engine=pdf_engine)
     from prefect_dask import DaskTaskRunner
 
     from flows.prefect_server import prefect_server
@@ -125,4 +128,12 @@ def run_refresh(
     with prefect_server():
         flow_ = nightly_refresh.with_options(task_runner=runner)
         with listening(progress):
-            return flow_(raw_dir, curated_dir, warehouse, prefer=prefer, workers=workers, remote=True)
+            return flow_(
+                raw_dir,
+                curated_dir,
+                warehouse,
+                prefer=prefer,
+                workers=workers,
+                remote=True,
+                pdf_engine=pdf_engine,
+            )

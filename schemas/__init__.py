@@ -96,9 +96,6 @@ class TableSchema:
             return pa.Table.from_pydict(arrays, schema=schema)
         return _nan_to_null(table, [c.name for c in self.columns if c.type == "float"])
 
-    def to_frame(self, records: list[dict[str, Any]]):
-        return self.to_arrow(records).to_pandas()
-
 
 def _nan_to_null(table, columns: list[str]):
     import pyarrow.compute as pc

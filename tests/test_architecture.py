@@ -8,7 +8,6 @@ import ast
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT
 
 PACKAGES = ("core", "schemas", "extractors", "pipeline", "flows", "cli")

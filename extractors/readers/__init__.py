@@ -8,8 +8,6 @@ from core.models import ExtractionError, Grid
 
 from .text import read_text
 
-TEXT_SUFFIXES = {".txt", ".tsv", ".text", ".csv"}
-
 
 def detect_format(path: Path, data: bytes) -> str:
     """``pdf``, ``xlsx`` or ``text`` — by the bytes first, the file name second."""
@@ -42,13 +40,9 @@ def read_document(
     if path.suffix.lower() == ".xlsx":
         raise ExtractionError(f"{path.name}: not an .xlsx workbook despite its name")
     if fmt == "pdf":
-        try:
-            from .pdf import read_pdf
-        except ImportError as exc:  # pragma: no cover - PDF reader lands with issue 4
-            raise ExtractionError(f"{path.name}: PDF reading is not available: {exc}") from exc
-        if pdf_engine is None:
-            return read_pdf(path, data, password=password, limits=limits)
-        return read_pdf(path, data, password=password, limits=limits, engine=pdf_engine)
+        from .pdf import DEFAULT_ENGINE, read_pdf
+
+        return read_pdf(path, data, password=password, limits=limits, engine=pdf_engine or DEFAULT_ENGINE)
     return read_text(data, name=path.name)
 
 

@@ -66,6 +66,7 @@ class DocumentSpec:
     listed: bool = True
     alternates: tuple[str, ...] = ()  # the same document in other formats (rel paths)
     limits: PdfLimits | None = None  # page and time budget (sources.yaml limits:)
+    pdf_engine: str | None = None  # PDF reader for this document (pdfium, the default, or plumber)
 
 
 @dataclass
@@ -112,12 +113,12 @@ def _format_of(rel: str) -> str:
     return "pdf" if rel.lower().endswith(".pdf") else "text"
 
 
-def load_manifest(raw_dir: Path, prefer: str | None = None) -> Manifest:
+def load_manifest(raw_dir: Path, prefer: str | None = None, pdf_engine: str | None = None) -> Manifest:
     """Read ``raw/sources.yaml`` and add every unlisted document found under ``raw/``.
 
     A document may list ``alternates`` — the same document in another format (a PDF and its
     text export). The ``path`` is extracted unless ``prefer`` (``pdf`` or ``text``) names
-    the format of an alternate.
+    the format of an alternate. ``pdf_engine`` reads every PDF with that engine.
 
     Raises :class:`ManifestError` (nothing is extracted) for invalid YAML, fields of the wrong
     type, unknown kinds or levels, duplicate plan ids, and paths that are missing or lead
@@ -143,6 +144,11 @@ def load_manifest(raw_dir: Path, prefer: str | None = None) -> Manifest:
     _discover_unlisted(manifest, listed)
     if budget:
         manifest.documents = [dataclasses.replace(d, limits=budget) for d in manifest.documents]
+    if pdf_engine:
+        manifest.documents = [
+            dataclasses.replace(d, pdf_engine=pdf_engine) if d.path.suffix.lower() == ".pdf" else d
+            for d in manifest.documents
+        ]
     return manifest
 
 

@@ -90,6 +90,7 @@ def process_batch(batch: PlanBatch) -> BatchResult:
                 kind=s.kind,
                 password=s.password,
                 limits=s.limits,
+                pdf_engine=s.pdf_engine,
                 now=batch.now,
             )
         )

@@ -55,7 +55,7 @@ class Steps:
     back (in this process each document is reported as it is extracted).
     """
 
-    discover: Callable[[Path, str | None], Manifest] = load_manifest
+    discover: Callable[[Path, str | None, str | None], Manifest] = load_manifest
     plan: Callable[[Manifest, list[dict[str, Any]]], WorkPlan] = plan_work
     submit: Callable[[PlanBatch], Any] = _process_now
     load: Callable[..., tuple[dict[str, int], str]] = load_all
@@ -82,11 +82,13 @@ def refresh(
     prefer: str | None = None,
     workers: int = 1,
     steps: Steps | None = None,
+    pdf_engine: str | None = None,
 ) -> RunSummary:
     """Refresh ``curated/`` and the warehouse from the documents under ``raw_dir``.
 
     ``prefer`` (``pdf`` | ``text``) picks which format of a document listed with alternates
-    is extracted; by default the manifest's ``path``. One run at a time per curated folder
+    is extracted; by default the manifest's ``path``. ``pdf_engine`` reads every PDF with that
+    engine (``pdfium``, the default, or ``plumber``). One run at a time per curated folder
     (:mod:`pipeline.load.lock`): a second one fails at once with ``RunLocked``.
     """
     curated = Path(curated_dir)
@@ -96,20 +98,20 @@ def refresh(
         summary.messages += [f"removed {name}, left in {curated} by an interrupted run" for name in stale]
         raw = materialize(raw_dir, curated / ".raw-mirror")  # an fsspec URL is mirrored locally
         warehouse = warehouse or f"duckdb:///{(curated / 'warehouse.duckdb').as_posix()}"
-        return run_locked(raw, curated, warehouse, prefer, workers, summary, steps or Steps())
+        return run_locked(raw, curated, warehouse, (prefer, pdf_engine), workers, summary, steps or Steps())
 
 
 def run_locked(
     raw: Path,
     curated: Path,
     warehouse: str,
-    prefer: str | None,
+    reading: tuple[str | None, str | None],
     workers: int,
     summary: RunSummary,
     steps: Steps,
 ) -> RunSummary:
-    """A refresh, once the curated folder's lock is held."""
-    decision = decide(raw, curated, prefer, summary, steps)
+    """A refresh, once the curated folder's lock is held (``reading``: prefer, PDF engine)."""
+    decision = decide(raw, curated, reading, summary, steps)
     if decision.unchanged and decision.last_run.get("warehouse") == redact(warehouse):
         return record_noop(summary, curated, warehouse, decision.previous)
     todo, rest = plan_batches(
@@ -134,11 +136,13 @@ def run_locked(
     return finish(summary, decision, tables, records, curated, warehouse, steps)
 
 
-def decide(raw: Path, curated: Path, prefer: str | None, summary: RunSummary, steps: Steps) -> Decision:
+def decide(
+    raw: Path, curated: Path, reading: tuple[str | None, str | None], summary: RunSummary, steps: Steps
+) -> Decision:
     """Discover the documents and compare them with the last run: what to extract, which
     plans to recompute, whether anything changed at all."""
     with summary.stage("discover"):
-        manifest = steps.discover(raw, prefer)
+        manifest = steps.discover(raw, *reading)
         summary.messages += manifest.warnings
         previous = Previous(curated.resolve())  # the last run's tables, each read once, as Arrow
         previous_docs = previous.rows("documents")

@@ -54,14 +54,13 @@ def plan_work(
     by_path: dict[str, list[dict[str, Any]]] = {}
     for d in previous_documents:
         by_path.setdefault(d["source_path"], []).append(d)
-    version = extractor_version()
     for spec in manifest.documents:
         rows = by_path.get(spec.rel_path, [])
         sha = file_sha256(spec.path) if rows else None
 
         def same(d: dict[str, Any], spec: DocumentSpec = spec, sha: str | None = sha) -> bool:
             return (
-                d["extractor_version"] == version
+                d["extractor_version"] == extractor_version(spec.pdf_engine)
                 and d["plan_id"] == spec.plan_id
                 and d["doc_id"] == sha
                 and (spec.kind is None or d["kind"] in (spec.kind, None))
