@@ -56,3 +56,28 @@ def test_label_vocabulary_finds_variants():
     assert v.column_meaning("progress_sheets", "kpi_columns", "指標評価") == "grade"
     assert v.column_meaning("progress_sheets", "kpi_columns", "指標 (KPI)") == "name"
     assert label_key("総合評価 (案)") == "総合評価"
+
+
+def test_to_arrow_coerces_what_arrow_would_refuse():
+    import datetime as dt
+
+    from schemas import TABLES
+
+    fast = TABLES["indicators"].to_arrow(
+        [
+            {
+                "indicator_id": "i",
+                "plan_id": "p",
+                "policy_code": "2",
+                "name": "n",
+                "baseline_value": float("nan"),
+            }
+        ]
+    )
+    assert fast.to_pylist()[0]["baseline_value"] is None  # NaN is missing, not a number
+    slow = TABLES["indicators"].to_arrow(
+        [{"indicator_id": "i", "plan_id": "p", "policy_code": 2, "name": "n"}]
+    )
+    assert slow.to_pylist()[0]["policy_code"] == "2"
+    runs = TABLES["runs"].to_arrow([{"run_id": "r", "started_at": "2026-11-23T02:00:00+09:00"}])
+    assert runs.to_pylist()[0]["started_at"] == dt.datetime(2026, 11, 22, 17, 0, tzinfo=dt.UTC)
