@@ -40,6 +40,8 @@ __all__ = [
     "parse_number",
     "parse_quantity",
     "parse_target",
+    "split_code_path",
+    "split_item_code",
     "split_leading_code",
     "split_name_and_unit",
     "strip_marks",
@@ -200,15 +202,31 @@ _LEADING_CODE = re.compile(
     rf"(?P<circled>[{_CIRCLED_CLASS}])"
     rf"|[(（]\s*(?P<paren>[0-9０-９]+|[一二三四五六七八九十]+)\s*[)）]"
     rf"|第\s*(?P<dai>[0-9０-９]+|[一二三四五六七八九十]+)(?:\s*[章節条項])?"
+    rf"|(?P<roman>[Ⅰ-Ⅻ]|[IVX]{{1,5}}(?=[\s.．、:：)）]|$))"
     rf"|(?P<plain>[0-9０-９]{{1,3}})(?:\s*[.．、)）]|\s+|(?=[^\d０-９.．,，]|$))"
     rf")\s*"
 )
+
+
+_ROMAN = {"I": 1, "V": 5, "X": 10}
+
+
+def _roman(token: str) -> int | None:
+    """``IV`` / ``Ⅳ`` → 4 (NFKC turns Ⅰ into Latin ``I``); None for anything else."""
+    s = unicodedata.normalize("NFKC", token).upper()
+    if not s or any(ch not in _ROMAN for ch in s):
+        return None
+    values = [_ROMAN[ch] for ch in s]
+    total = sum(-v if v < nxt else v for v, nxt in zip(values, [*values[1:], 0], strict=True))
+    return total if 0 < total <= 39 else None
 
 
 def _int_from(token: str) -> int | None:
     token = to_halfwidth_digits(token.strip())
     if token.isdigit():
         return int(token)
+    if (roman := _roman(token)) is not None:
+        return roman
     if token and all(ch in _KANJI_DIGITS for ch in token):
         if token == "十":
             return 10
@@ -227,7 +245,9 @@ def split_leading_code(text: str | None) -> tuple[int | None, str]:
 
     ``(1) 中小企業の創業の促進を図る`` → (1, ``中小企業の創業の促進を図る``);
     ``①創業希望者の発掘`` → (1, …); ``第３ 人材の確保`` → (3, …); ``（２）成長産業`` → (2, …);
-    ``１ 意欲的な取組の促進`` → (1, …). No code → (None, text).
+    ``１ 意欲的な取組の促進`` → (1, …); ``Ⅰ　地域の稼ぐ力`` / ``II 人材`` → (1, …) / (2, …)
+    (roman numerals, also after NFKC). No code → (None, text). Compound codes
+    (``1-1-2``, ``(1)-①-ア``): :func:`split_code_path`.
     """
     if text is None:
         return None, ""
@@ -242,6 +262,49 @@ def split_leading_code(text: str | None) -> tuple[int | None, str]:
     return number, clean_text(s[m.end() :])
 
 
+_PATH_SEP = re.compile(r"\s*(?:[-‐－−―]|の)\s*")
+_PATH_TOKEN = re.compile(
+    rf"(?:(?P<circled>[{_CIRCLED_CLASS}])|[(（]\s*(?P<paren>[0-9０-９]{{1,3}})\s*[)）]"
+    r"|(?P<plain>[0-9０-９]{1,3})(?![0-9０-９.．,，])"
+    r"|(?P<kana>[ア-ンｱ-ﾝ])(?![ァ-ヶｦ-ﾟー])|(?P<letter>[a-zA-Zａ-ｚＡ-Ｚ])(?![a-zA-Zａ-ｚＡ-Ｚ]))"
+)
+
+
+def split_code_path(text: str | None) -> tuple[list[str], str]:
+    """Split a compound code (コード体系) from a title, one component per level.
+
+    ``1-1-2 見本市出展支援`` → (["1", "1", "2"], ``見本市出展支援``); ``(1)-①-ア`` → (["1", "1", "ア"], "");
+    ``2-①のa`` → (["2", "1", "a"], ""); ``1－2　販路`` → (["1", "2"], ``販路``). Numbers are given
+    as digits, letters in lower case, katakana as printed (NFKC). A single code is read by
+    :func:`split_leading_code` (``Ⅰ　…`` → (["1"], …)); no code → ([], text).
+    """
+    if text is None:
+        return [], ""
+    s = str(text).strip()
+    parts: list[str] = []
+    pos = 0
+    m = _PATH_TOKEN.match(s)
+    while m is not None:
+        parts.append(_path_part(m))
+        pos = m.end()
+        sep = _PATH_SEP.match(s, pos)
+        m = _PATH_TOKEN.match(s, sep.end()) if sep else None
+    if len(parts) >= 2:
+        return parts, clean_text(s[pos:])
+    number, rest = split_leading_code(s)
+    return ([str(number)], rest) if number is not None else ([], clean_text(s))
+
+
+def _path_part(m: re.Match[str]) -> str:
+    if m.group("circled"):
+        return str(CIRCLED[m.group("circled")])
+    if m.group("kana"):
+        return unicodedata.normalize("NFKC", m.group("kana"))
+    if m.group("letter"):
+        return unicodedata.normalize("NFKC", m.group("letter")).lower()
+    return str(int(to_halfwidth_digits(m.group("paren") or m.group("plain"))))
+
+
 def parse_code_number(text: str | None) -> int | None:
     """The number of a code written alone: ``①`` → 1, ``(2)`` → 2, ``第３`` → 3, ``4`` → 4."""
     if text is None:
@@ -251,6 +314,41 @@ def parse_code_number(text: str | None) -> int | None:
         return CIRCLED[s]
     number, rest = split_leading_code(s)
     return number if number is not None and rest == "" else None
+
+
+_ITEM_SEP = r"(?:\s*[.．、・:：)）]\s*|\s+)"
+_ITEM_CODE = re.compile(
+    rf"^\s*(?:[(（]\s*(?P<paren>[ァ-ンｦ-ﾝ]|[0-9０-９]{{1,2}}|[一二三四五六七八九十]{{1,3}}|[a-zａ-ｚ])\s*[)）]\s*"
+    rf"|(?P<circled>[{_CIRCLED_CLASS}])\s*"
+    rf"|(?P<roman>[Ⅰ-Ⅻ])\s*[.．、]?\s*"
+    rf"|(?P<kana>[ア-ンｱ-ﾝ]|[一二三四五六七八九十]{{1,3}}|[0-9０-９]{{1,2}}|[IVX]{{1,4}}){_ITEM_SEP})"
+)
+
+
+def split_item_code(text: str | None) -> tuple[str | None, str]:
+    """Split a leading item code (項目番号) from a title, as the code is printed.
+
+    ``ア　創業相談窓口の運営`` → (``ア``, ``創業相談窓口の運営``); ``（イ）…`` → ``イ``;
+    ``一、…`` / ``①…`` / ``(1)…`` / ``Ⅱ …`` → ``1`` / ``1`` / ``1`` / ``2``; ``1-2 …`` → ``1-2``.
+    Stricter than :func:`split_leading_code`: a bare token needs a separator after it, so
+    ``アンテナショップ`` or ``3D…`` keep their first character. No code → (None, text).
+    """
+    if text is None:
+        return None, ""
+    parts, rest = split_code_path(text)
+    if len(parts) >= 2:
+        return "-".join(parts), rest
+    s = str(text)
+    m = _ITEM_CODE.match(s)
+    if not m or not s[m.end() :].strip():
+        return None, clean_text(s)
+    token = next(g for g in m.groups() if g is not None)
+    if token in CIRCLED:
+        code = str(CIRCLED[token])
+    else:
+        number = _int_from(token)
+        code = str(number) if number is not None else unicodedata.normalize("NFKC", token)
+    return code, clean_text(s[m.end() :])
 
 
 # --- names, units, marks ----------------------------------------------------------------

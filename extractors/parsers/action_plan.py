@@ -1,12 +1,26 @@
 """取組一覧 (action plan table) → policies, measures, initiatives, schedule, KPI references.
 
-The table repeats a two-row header on every page and its columns drift between pages
-(a 重 flag in a cell of its own or merged with 継続, a measure code merged with its title,
-a measure title printed twice). So a data row is read by the *meaning* of its cells, in
-the order the columns have: number, policy code, policy title, measure code (+ title),
-initiative letter, 取組 (description), 取組略称 (short name), flags (重) and relation to the
-previous plan (継続/新規/改), 現状, 実施方針区分, KPI codes (``2-3_…``), 備考, schedule.
-Where a value had to be inferred the row gets a warning.
+The table is found by its header, not by one template's words: a row whose cells name at
+least three columns of ``labels.yaml`` (``action_plan.columns``: code, policy, measure,
+short name, description, 区分, KPI, 備考 …) and, under or beside it, a schedule header that is
+a run of years in any notation (``2023 (R5)``, ``Ｒ６年度``, ``令和5年度``, ``FY2023``).
+
+A data row is read in one of two ways, both by meaning:
+
+* **by its cells' content** when it starts with a running number and a policy number (Kama's
+  template, whose text export lets columns drift between rows: a 重 flag in a cell of its own
+  or merged with 継続, a measure code merged with its title): number, policy code, policy
+  title, measure code (+ title), initiative letter, 取組, 取組略称, flags (重) and relation to
+  the previous plan (継続/新規/改), 現状, 実施方針区分, KPI codes (``2-3_…``), 備考, schedule;
+* **by the meaning of its column** otherwise: the header names each column (a compound code
+  ``1-1-2`` / ``(1)-①-ア`` gives policy, measure and initiative; ``Ⅰ　…`` / ``(1)　…`` give the
+  titles), the year header gives each schedule cell its year. ``→`` cells continue the
+  activity to their left; in a document that writes its arrows so, an empty year cell means
+  nothing planned.
+
+Legend and note lines (``※…``) are notes, a 関連KPI一覧 table names the cited KPIs, and every
+cell is marked as read or reported with why it was not (nothing is dropped silently). Where a
+value had to be inferred the row gets a warning.
 
 Pure: grid in, :class:`ParseResult` out.
 """
@@ -31,6 +45,7 @@ from .common import (
     schedule_years,
     year_at,
     year_columns,
+    year_header,
 )
 
 KIND = "action_plan"
@@ -38,8 +53,8 @@ _LETTER = re.compile(r"^[a-zａ-ｚ]$")
 _KPI = re.compile(r"(?<![\d.])(\d+)\s*[-‐－]\s*(\d+)\s*[_＿]\s*(.*?)(?=\s*\d+\s*[-‐－]\s*\d+\s*[_＿]|$)")
 _REPOST_OF = re.compile(r"[（(]\s*([^()（）]*?)\s*の\s*再掲\s*[)）]")
 _REPOST_AT = re.compile(r"[（(]\s*([^()（）]*?)\s*[でに]\s*再掲\s*[)）]")
-_CODE_PATH = re.compile(rf"^(\d+)\s*[-‐－]\s*(\d+|[{''.join(nz.CIRCLED)}])\s*(?:[-‐－]|の)\s*([a-z])$")
 _TRAILING_PAREN = re.compile(r"\s*[（(]((?:[^()（）]|[（(][^()（）]*[)）])*)[)）]\s*$")
+_CITATION_SEP = re.compile(r"\s*[／/、,，・;；]\s*|\s+(?=\D)")
 
 
 @dataclass
@@ -53,6 +68,8 @@ class _Row:
     initiative_code: str | None
     fields: dict[str, Any] = field(default_factory=dict)
     schedule: list[Cell] = field(default_factory=list)
+    # By-column rows: schedule cells with their year (None = not placed by column).
+    years_of: dict[tuple[int, int], int] | None = None
 
     @property
     def top(self) -> float | None:
@@ -60,34 +77,24 @@ class _Row:
         return min(b[1] for b in boxes) if boxes else None
 
 
-def parse(grid: Grid, vocab: Vocabulary | None = None) -> ParseResult:
-    """Parse every coded row of an action-plan table."""
-    vocab = vocab or vocabulary()
-    result = ParseResult(kind=KIND)
-    years: list[int] = []
-    columns: dict[int | None, YearColumns] = {}  # page → year columns (PDFs)
-    rows: list[_Row] = []
-    for raw in grid.rows:
-        cells = row_cells(raw)
-        texts = [c.text for c in cells]
-        if not any(t.strip() for t in texts):
-            continue
-        found_years = [y for t in texts if (y := _year_header(t)) is not None]
-        if len(found_years) >= 2:
-            years = sorted(set(found_years))
-            columns[cells[0].page] = year_columns(cells, _year_header)
-            continue
-        if _is_header(texts, vocab):
-            continue
-        row = _read_row(cells, vocab)
-        if row is not None:
-            rows.append(row)
-    if not rows:
-        raise ExtractionError("no action-plan rows found (no row starting with a number and a policy code)")
-    if not years:
-        result.warn("no year columns (2023 (R5) …) found in the header; schedule years unknown")
-    _emit(rows, years, result, _Geometry(columns, [s for s in grid.shapes if s.kind == "arrow"]))
-    return result
+@dataclass
+class _Header:
+    """The table header: column → meaning (``labels.yaml`` action_plan.columns), column → year."""
+
+    meanings: dict[int, str] = field(default_factory=dict)
+    years: dict[int, int] = field(default_factory=dict)
+
+
+@dataclass
+class _State:
+    """What the row loop has learnt so far."""
+
+    header: _Header | None = None
+    years: list[int] = field(default_factory=list)
+    columns: dict[int | None, YearColumns] = field(default_factory=dict)  # page → year columns (PDFs)
+    rows: list[_Row] = field(default_factory=list)
+    kpi_list: dict[str, dict[str, Any]] = field(default_factory=dict)  # code → name, unit
+    kpi_columns: dict[int, str] | None = None  # the 関連KPI一覧 header, while reading that table
 
 
 @dataclass
@@ -98,24 +105,311 @@ class _Geometry:
     arrows: list[Shape]
 
 
+def parse(grid: Grid, vocab: Vocabulary | None = None) -> ParseResult:
+    """Parse every coded row of an action-plan table."""
+    vocab = vocab or vocabulary()
+    result = ParseResult(kind=KIND)
+    state = _State()
+    for raw in grid.rows:
+        cells = row_cells(raw)
+        if not any(c.text.strip() for c in cells):
+            state.kpi_columns = None  # a blank line ends the KPI list
+            continue
+        _read_line(cells, state, vocab, result)
+    if not state.rows:
+        raise ExtractionError(
+            "no action-plan rows found (no row starting with a number and a policy code, "
+            "and no row under a header naming a code column)"
+        )
+    if not state.years:
+        result.warn("no year columns (2023 (R5) …) found in the header; schedule years unknown")
+    arrows = [s for s in grid.shapes if s.kind == "arrow"]
+    _emit(state, result, _Geometry(state.columns, arrows), _text_arrows(state.rows, vocab))
+    return result
+
+
+def _read_line(cells: list[Cell], state: _State, vocab: Vocabulary, result: ParseResult) -> None:
+    """One grid row: a year header, a column header, a legend, a KPI-list row or a data row."""
+    run = year_header(cells)
+    years = [(c, run[c.col]) for c in cells if c.col in run]
+    if years:
+        _read_year_header(cells, years, state, vocab, result)
+        return
+    if _is_header(cells, vocab):
+        state.header = _read_header(cells, state.header, vocab, result)
+        state.kpi_columns = None
+        return
+    if _read_kpi_list(cells, state, vocab, result):
+        return
+    if _is_legend(cells, vocab):
+        result.use(*cells)  # a legend or note line (※区分 新規：…): a note, not a row
+        return
+    row = _read_row(cells, vocab)
+    if row is None and state.header is not None:
+        row = _read_by_columns(cells, state, vocab, result)
+    if row is not None:
+        state.rows.append(row)
+        result.use(*row.cells)
+        return
+    _not_a_row(cells, state, vocab, result)
+
+
+def _is_legend(cells: list[Cell], vocab: Vocabulary) -> bool:
+    """A line of one or two cells starting with a legend or note mark (※, 注, 凡例)."""
+    filled = [nz.clean_text(c.text) for c in cells if c.text.strip()]
+    return 0 < len(filled) <= 2 and filled[0].startswith(tuple(vocab.words(KIND, "legend")))
+
+
+def _not_a_row(cells: list[Cell], state: _State, vocab: Vocabulary, result: ParseResult) -> None:
+    """A line that is no row: the document's title, or cells reported with why."""
+    text = " ".join(nz.clean_text(c.text) for c in cells if c.text.strip())
+    markers = vocab.kind_markers().get(KIND, [])
+    if not state.rows and any(m in label_key(text) for m in markers):
+        result.use(*cells)  # the document's title line (…アクションプラン 取組一覧)
+        return
+    where = "before the table header" if state.header is None else "in the table"
+    for c in cells:
+        if c.text.strip():
+            result.unplaced_cell(c, f"action plan: line {where} is not an initiative row (no code read)")
+
+
+# --- header -------------------------------------------------------------------------------------
+
+
 @functools.cache
 def _markers(vocab: Vocabulary) -> frozenset[str]:
     return frozenset(label_key(m) for m in vocab.words(KIND, "header_markers"))
 
 
-def _year_header(text: str) -> int | None:
-    s = nz.clean_text(text)
-    if len(s) > 16:
-        return None
-    y = nz.parse_fiscal_year(s)
-    return y if y is not None and re.fullmatch(r"[\dRH令和平成元年度()\s（）]+", s) else None
-
-
-def _is_header(texts: list[str], vocab: Vocabulary) -> bool:
+def _is_header(cells: list[Cell], vocab: Vocabulary) -> bool:
+    """Three or more cells name a column (header markers or column meanings)."""
     markers = _markers(vocab)
-    keys = [label_key(t) for t in texts if len(t) < 40]
-    hits = sum(1 for k in keys if k in markers or any(m in k for m in markers if len(m) > 3))
+    keys = [label_key(c.text) for c in cells if c.text.strip() and len(c.text) < 40]
+    hits = sum(
+        1
+        for k in keys
+        if k in markers
+        or any(m in k for m in markers if len(m) > 3)
+        or vocab.column_meaning(KIND, "columns", k) is not None
+    )
     return hits >= 3
+
+
+def _read_header(
+    cells: list[Cell], previous: _Header | None, vocab: Vocabulary, result: ParseResult
+) -> _Header:
+    """Name each header cell by meaning; a label the vocabulary does not know is reported."""
+    header = _Header(years=dict(previous.years) if previous else {})
+    schedule_words = {label_key(w) for w in vocab.words(KIND, "schedule_header")}
+    for c in cells:
+        if not c.text.strip():
+            continue
+        key = label_key(c.text)
+        meaning = vocab.column_meaning(KIND, "columns", c.text)
+        if meaning is not None:
+            header.meanings[c.col] = meaning
+        elif key in schedule_words or any(w in key for w in schedule_words if len(w) > 3):
+            header.meanings[c.col] = "schedule"
+        else:
+            why = f"action plan header: column label {nz.clean_text(c.text)!r} is not in labels.yaml"
+            result.unplaced_cell(c, why + " (action_plan.columns)")
+            result.warn(f"{why}; its column is not read")
+            continue
+        result.use(c)
+    return header
+
+
+def _read_year_header(
+    cells: list[Cell], years: list[tuple[Cell, int]], state: _State, vocab: Vocabulary, result: ParseResult
+) -> None:
+    """A run of years: the schedule's columns (and, for PDFs, their x ranges on the page)."""
+    state.years = sorted({y for _, y in years})
+    state.columns[cells[0].page] = year_columns(cells, nz.parse_year_heading)
+    if state.header is None:
+        state.header = _Header()
+    state.header.years = {c.col: y for c, y in years}
+    result.use(*(c for c, _ in years))
+    schedule_words = {label_key(w) for w in vocab.words(KIND, "schedule_header")}
+    for c in cells:
+        if c.text.strip() and nz.parse_year_heading(c.text) is None:
+            if label_key(c.text) in schedule_words or _is_header([c, c, c], vocab):
+                result.use(c)
+            else:
+                result.unplaced_cell(c, "action plan: text in the year header row that is not a year")
+
+
+# --- 関連KPI一覧 -----------------------------------------------------------------------------------
+
+
+def _read_kpi_list(cells: list[Cell], state: _State, vocab: Vocabulary, result: ParseResult) -> bool:
+    """The KPI list (関連KPI一覧): its heading, header and rows. True when the line belonged to it."""
+    filled = [c for c in cells if c.text.strip()]
+    if len(filled) == 1 and vocab.matches(KIND, "kpi_list_heading", filled[0].text):
+        result.use(filled[0])
+        return True
+    meanings = {c.col: m for c in filled if (m := vocab.column_meaning(KIND, "kpi_list_columns", c.text))}
+    if {"code", "name"} <= set(meanings.values()) and not year_header(filled):
+        state.kpi_columns = meanings
+        result.use(*filled)
+        return True
+    if state.kpi_columns is None:
+        return False
+    row = {state.kpi_columns[c.col]: c for c in filled if c.col in state.kpi_columns}
+    codes = _cited_codes(row["code"].text, vocab) if "code" in row else []
+    if len(codes) != 1 or "name" not in row:
+        return False
+    name, unit = nz.split_name_and_unit(nz.strip_marks(row["name"].text)[0], vocab.units)
+    if "unit" in row:
+        unit = nz.clean_text(row["unit"].text) or unit
+    state.kpi_list[codes[0]] = {"name": name, "unit": unit}
+    result.use(row["code"], row["name"], row.get("unit"))
+    for c in filled:
+        if (c.row, c.col) not in result.consumed:
+            what = state.kpi_columns.get(c.col, "unnamed column")
+            result.unplaced_cell(c, f"KPI list ({what}): the action_plan kind has no column for it")
+    return True
+
+
+def _cited_codes(text: str | None, vocab: Vocabulary) -> list[str]:
+    """``KPI 1-1／KPI 1-2`` / ``指標2-1`` / ``1-3`` → [``1-1``, ``1-2``] …; [] unless the whole text
+    is citations (a free text is no citation)."""
+    s = nz.clean_text(text)
+    if nz.is_missing(s):
+        return []
+    prefixes = sorted((label_key(p) for p in vocab.words(KIND, "kpi_prefixes")), key=len, reverse=True)
+    codes = []
+    for token in filter(None, _CITATION_SEP.split(s)):
+        token = next((token[len(p) :] for p in prefixes if token.upper().startswith(p.upper())), token)
+        if not token:
+            continue
+        parts, rest = nz.split_code_path(token.strip())
+        if not parts or rest:
+            return []
+        codes.append("-".join(parts))
+    return codes
+
+
+# --- rows read by their columns -------------------------------------------------------------------
+
+
+def _read_by_columns(cells: list[Cell], state: _State, vocab: Vocabulary, result: ParseResult) -> _Row | None:
+    """A data row read by the meaning of its columns (the header), or None when its code column
+    holds no code."""
+    header = state.header
+    assert header is not None
+    named: dict[str, list[Cell]] = {}
+    schedule: dict[tuple[int, int], int] = {}
+    for c in cells:
+        if not c.text.strip():
+            continue
+        year = _year_of(c, header, state.columns)
+        if year is not None:
+            schedule[(c.row, c.col)] = year
+            continue
+        named.setdefault(header.meanings.get(c.col, "unknown"), []).append(c)
+    codes = _row_codes(named, result)
+    if codes is None:
+        return None
+    policy, measure, initiative, policy_title, measure_title = codes
+    number = _row_number(named, len(state.rows) + 1)
+    row = _Row(cells, number, policy, policy_title, measure, measure_title, initiative)
+    row.schedule = [c for c in cells if (c.row, c.col) in schedule]
+    row.years_of = schedule
+    _fields_by_column(row, named, vocab, result)
+    return row
+
+
+def _year_of(cell: Cell, header: _Header, columns: dict[int | None, YearColumns]) -> int | None:
+    page_columns = columns.get(cell.page)
+    if cell.bbox is not None and page_columns:
+        return year_at(cell, page_columns)
+    return header.years.get(cell.col)
+
+
+def _row_number(named: dict[str, list[Cell]], running: int) -> int:
+    for c in named.get("row_number", []):
+        n = nz.parse_number(c.text)
+        if n is not None and n == int(n):
+            return int(n)
+    return running
+
+
+def _row_codes(
+    named: dict[str, list[Cell]], result: ParseResult
+) -> tuple[str, str, str | None, str, str] | None:
+    """(policy, measure, initiative, policy title, measure title) from the code, policy and
+    measure columns; a compound code (``1-1-2``) and the printed policy / measure codes must agree."""
+    path: list[str] = []
+    for c in named.get("initiative_code", []):
+        path, _ = nz.split_code_path(c.text)
+        if not path and re.fullmatch(r"[a-zア-ン]", nz.clean_text(c.text).lower()):
+            path = [nz.clean_text(c.text).lower()]
+    policy_no, policy_title = _code_and_title(named.get("policy", []))
+    measure_no, measure_title = _code_and_title(named.get("measure", []))
+    policy, measure, initiative = policy_no, measure_no, None
+    if len(path) >= 3:
+        policy, measure, initiative = path[0], path[1], path[-1]
+    elif len(path) == 2 and policy_no is not None:
+        measure, initiative = path
+    elif len(path) == 2:
+        policy, measure = path
+    elif len(path) == 1:
+        initiative = path[0]
+    elif named.get("initiative_code"):
+        return None  # the code column holds something that is no code
+    if policy is None or measure is None:
+        return None
+    where = "-".join(p for p in (policy, measure, initiative) if p)
+    for printed, used, what in ((policy_no, policy, "policy"), (measure_no, measure, "measure")):
+        if printed is not None and printed != used:
+            result.warn(f"row {where}: the {what} column says {printed}, the code {used}; the code is used")
+    return policy, measure, initiative, policy_title, measure_title
+
+
+def _code_and_title(cells: list[Cell]) -> tuple[str | None, str]:
+    """``Ⅰ　地域の稼ぐ力を高める`` / ``(1)　販路の拡大`` / a code cell and a title cell → (code, title)."""
+    code, titles = None, []
+    for c in cells:
+        parts, rest = nz.split_code_path(c.text)
+        if parts and code is None:
+            code = parts[-1]
+        if rest:
+            titles.append(nz.clean_text(rest, join_wrapped=True))
+    return code, " ".join(titles)
+
+
+def _fields_by_column(
+    row: _Row, named: dict[str, list[Cell]], vocab: Vocabulary, result: ParseResult
+) -> None:
+    """Fields of a row read by column meaning; cells of columns no record has are reported."""
+
+    def text(meaning: str) -> str | None:
+        parts = [nz.clean_text(c.text, join_wrapped=True) for c in named.get(meaning, [])]
+        return " ".join(p for p in parts if p) or None
+
+    f = row.fields
+    title = text("short_name")
+    f["title"] = nz.strip_marks(title)[0] if title else None
+    f["description"] = text("description")
+    f["current_state"] = text("current_state")
+    f["kpi_text"] = text("kpi")
+    f["notes"] = text("notes")
+    flags = set(vocab.words(KIND, "priority_flags"))
+    f["is_priority"] = any(_only_words(t, flags) for t in (text("priority") or "").split())
+    f["relation"] = text("relation")
+    f["implementation_policy"] = text("implementation_policy")
+    known = set(vocab.words(KIND, "implementation_policy")) | set(vocab.words(KIND, "relation"))
+    for value in (f["relation"], f["implementation_policy"]):
+        if value and not _is_placeholder(value) and not _only_words(value, known):
+            result.warn(f"row {row.number}: 区分 {value!r} is not a word of labels.yaml; kept as printed")
+    for meaning in ("department", "unknown"):
+        for c in named.get(meaning, []):
+            what = "担当課 (department)" if meaning == "department" else "a column the header does not name"
+            result.unplaced_cell(c, f"action plan row {row.number}: {what}; no initiatives column holds it")
+            row.cells = [x for x in row.cells if x is not c]
+
+
+# --- rows read by their cells' content (drifting columns) ---------------------------------------
 
 
 def _read_row(cells: list[Cell], vocab: Vocabulary) -> _Row | None:
@@ -237,12 +531,9 @@ def kpi_references(text: str | None) -> list[dict[str, Any]]:
 
 
 def code_path(text: str) -> str | None:
-    """``4-1-b`` / ``3-①-a`` / ``2-①のa`` → ``4-1-b`` / ``3-1-a`` / ``2-1-a``."""
-    m = _CODE_PATH.match(nz.clean_text(text).replace(" ", ""))
-    if not m:
-        return None
-    measure = m.group(2)
-    return f"{m.group(1)}-{nz.CIRCLED.get(measure, measure)}-{m.group(3)}"
+    """``4-1-b`` / ``3-①-a`` / ``2-①のa`` / ``2-1-2`` → ``4-1-b`` / ``3-1-a`` / ``2-1-a`` / ``2-1-2``."""
+    parts, rest = nz.split_code_path(nz.clean_text(text).replace(" ", ""))
+    return "-".join(parts) if len(parts) == 3 and not rest else None
 
 
 def _split_measure_title(title: str) -> tuple[str, str | None]:
@@ -253,33 +544,34 @@ def _split_measure_title(title: str) -> tuple[str, str | None]:
     return title, None
 
 
-def _emit(rows: list[_Row], years: list[int], result: ParseResult, geometry: _Geometry) -> None:
-    for rec, variants in merge_by_code(
+def _text_arrows(rows: list[_Row], vocab: Vocabulary) -> frozenset[str]:
+    """The continuation marks (``→``) of a document that writes its arrows as text, or none.
+    In such a document an empty year cell means nothing planned."""
+    marks = frozenset(vocab.words(KIND, "schedule_continuation"))
+    used = any(nz.clean_text(c.text) in marks for r in rows for c in r.schedule)
+    return marks if used else frozenset()
+
+
+def _emit(state: _State, result: ParseResult, geometry: _Geometry, arrows: frozenset[str]) -> None:
+    rows = state.rows
+    policies = (
         (
             (r.policy_code,),
             {"policy_code": r.policy_code, "title": r.policy_title, "source_page": r.cells[0].page},
             f"row {r.number}",
         )
         for r in rows
-    ):
+    )
+    for rec, variants in merge_by_code(policies):
         result.add("policies", rec)
         for field_name, where, value in variants:
             result.warn(f"policy {rec['policy_code']}: {field_name} differs on {where}: {value!r}")
     measure_items = []
     for r in rows:
         title, note = _split_measure_title(r.measure_title)
+        record = {"policy_code": r.policy_code, "measure_code": r.measure_code, "title": title, "note": note}
         measure_items.append(
-            (
-                (r.policy_code, r.measure_code),
-                {
-                    "policy_code": r.policy_code,
-                    "measure_code": r.measure_code,
-                    "title": title,
-                    "note": note,
-                    "source_page": r.cells[0].page,
-                },
-                f"row {r.number}",
-            )
+            ((r.policy_code, r.measure_code), {**record, "source_page": r.cells[0].page}, f"row {r.number}")
         )
     for rec, variants in merge_by_code(measure_items, fields=("title",)):
         result.add("measures", rec)
@@ -287,45 +579,81 @@ def _emit(rows: list[_Row], years: list[int], result: ParseResult, geometry: _Ge
             result.warn(
                 f"measure {rec['policy_code']}-{rec['measure_code']}: title differs on {where}: {value!r}"
             )
-
     by_path = {f"{r.policy_code}-{r.measure_code}-{r.initiative_code}": r for r in rows if r.initiative_code}
     seq: dict[tuple[str, str], int] = {}
     for r, nxt in zip(rows, [*rows[1:], None], strict=True):
         band_end = nxt.top if nxt is not None and nxt.cells[0].page == r.cells[0].page else None
-        _emit_row(r, years, by_path, seq, result, geometry, band_end)
+        key = (r.policy_code, r.measure_code)
+        seq[key] = seq.get(key, 0) + 1
+        title = _emit_initiative(r, by_path, seq[key], state.kpi_list, result)
+        items, notes = _schedule(r, state.years, geometry, band_end, arrows, result)
+        for note in notes:
+            result.warn(f"row {r.number}: {note}")
+        for year, activity, carried in items:
+            result.add(
+                "schedule_items",
+                {
+                    "policy_code": r.policy_code,
+                    "measure_code": r.measure_code,
+                    "initiative_code": r.initiative_code,
+                    "initiative_title": title,
+                    "initiative_seq": seq[key],
+                    "lane": 1,
+                    "fiscal_year": year,
+                    "activity": activity,
+                    "is_carried_forward": carried,
+                    "source_page": r.cells[0].page,
+                },
+            )
 
 
-def _emit_row(
-    r: _Row,
-    years: list[int],
-    by_path: dict[str, _Row],
-    seq: dict,
-    result: ParseResult,
-    geometry: _Geometry,
-    band_end: float | None,
-) -> None:
-    f = r.fields
+def _title(r: _Row, by_path: dict[str, _Row], reposted_from: str | None, result: ParseResult) -> str:
+    """The short name (取組略称); a (再掲) one is the original's, a missing one the description's start."""
     where = f"row {r.number}"
-    description = f.get("description") or ""
-    reposted_from = None
-    if m := _REPOST_OF.search(description):
-        reposted_from = code_path(m.group(1))
-        if reposted_from is None:
-            result.warn(f"{where}: cannot read the 再掲 reference {m.group(0)!r}")
-    reposted_to = [p for m in _REPOST_AT.finditer(description) if (p := code_path(m.group(1)))]
-    title = nz.clean_text(f.get("title") or "", join_wrapped=True)
+    title = nz.clean_text(r.fields.get("title") or "", join_wrapped=True)
     if label_key(title) in ("(再掲)", "再掲", "") and reposted_from in by_path:
         original = by_path[reposted_from]
         title = nz.clean_text(original.fields.get("title") or "", join_wrapped=True)
         result.warn(f"{where}: short name printed as (再掲); taken from the original {reposted_from}")
     if not title:
-        title = description[:40]
+        title = (r.fields.get("description") or "")[:40]
         result.warn(f"{where}: no short name (取組略称); the description's start is used as title")
-    refs = kpi_references(f.get("kpi_text")) + [
-        {**ref, "is_related_target": True} for ref in kpi_references(f.get("notes"))
-    ]
-    key = (r.policy_code, r.measure_code)
-    seq[key] = seq.get(key, 0) + 1
+    return title
+
+
+def _references(r: _Row, kpi_list: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """KPI references of a row: ``2-3_name`` texts, or citations (``KPI 1-1／KPI 1-2``) named by the
+    KPI list; codes in 備考 are related targets."""
+    f = r.fields
+    refs = kpi_references(f.get("kpi_text"))
+    if not refs:
+        for code in _cited_codes(f.get("kpi_text"), vocabulary()):
+            named = kpi_list.get(code, {})
+            refs.append(
+                {
+                    "indicator_code": code,
+                    "name": named.get("name"),
+                    "unit": named.get("unit"),
+                    "is_related_target": False,
+                }
+            )
+    return refs + [{**ref, "is_related_target": True} for ref in kpi_references(f.get("notes"))]
+
+
+def _emit_initiative(
+    r: _Row, by_path: dict[str, _Row], seq: int, kpi_list: dict[str, dict[str, Any]], result: ParseResult
+) -> str:
+    """The initiatives row and its KPI references; returns the initiative's title."""
+    f = r.fields
+    description = f.get("description") or ""
+    reposted_from = None
+    if m := _REPOST_OF.search(description):
+        reposted_from = code_path(m.group(1))
+        if reposted_from is None:
+            result.warn(f"row {r.number}: cannot read the 再掲 reference {m.group(0)!r}")
+    reposted_to = [p for m in _REPOST_AT.finditer(description) if (p := code_path(m.group(1)))]
+    title = _title(r, by_path, reposted_from, result)
+    refs = _references(r, kpi_list)
     page = r.cells[0].page
     result.add(
         "initiatives",
@@ -347,7 +675,7 @@ def _emit_row(
             "current_state": None
             if _is_placeholder(f.get("current_state") or "-")
             else f.get("current_state"),
-            "seq": seq[key],
+            "seq": seq,
             "row_number": r.number,
             "source_page": page,
             "source_row": r.cells[0].line or r.cells[0].row + 1,
@@ -365,52 +693,73 @@ def _emit_row(
                 "source_page": page,
             },
         )
-    items, notes = _schedule(r, years, geometry, band_end)
-    for note in notes:
-        result.warn(f"{where}: {note}")
-    for year, activity, carried in items:
-        result.add(
-            "schedule_items",
-            {
-                "policy_code": r.policy_code,
-                "measure_code": r.measure_code,
-                "initiative_code": r.initiative_code,
-                "initiative_title": title,
-                "initiative_seq": seq[key],
-                "lane": 1,
-                "fiscal_year": year,
-                "activity": activity,
-                "is_carried_forward": carried,
-                "source_page": page,
-            },
-        )
+    return title
+
+
+def _lane_items(
+    lane: dict[int, str], years: list[int], arrows: frozenset[str], notes: list[str]
+) -> list[tuple[int, str, bool]]:
+    """A lane's (year, activity, carried): ``→`` cells continue the activity to their left and an
+    empty year is nothing (arrows written as text), or the carry-forward convention."""
+    if not arrows:
+        return list(carry_forward(lane, years))
+    items, current = [], None
+    for year in years:
+        text = lane.get(year)
+        if text is None or nz.is_missing(text):
+            current = None
+        elif text in arrows:
+            if current is None:
+                notes.append(f"{year}: {text!r} continues no activity; ignored")
+            else:
+                items.append((year, current, True))
+        else:
+            current = text
+            items.append((year, text, False))
+    return items
 
 
 def _schedule(
-    r: _Row, years: list[int], geometry: _Geometry, band_end: float | None
+    r: _Row,
+    years: list[int],
+    geometry: _Geometry,
+    band_end: float | None,
+    arrows: frozenset[str],
+    result: ParseResult,
 ) -> tuple[list[tuple[int, str, bool]], list[str]]:
-    """Schedule of one row: years from the cells' columns and arrows (PDF), or from cell order."""
+    """Schedule of one row: years from the header's columns, the cells' boxes and arrows (PDF), or
+    from cell order (a text export that lost its empty cells)."""
     cells = [c for c in r.schedule if c.text.strip()]
     if not cells or not years:
         return [], []
     notes: list[str] = []
     columns = geometry.columns.get(r.cells[0].page, [])
-    texts = [nz.clean_text(c.text, join_wrapped=True) for c in cells]
-    if columns and all(c.bbox for c in cells):
+    if r.years_of is not None or (columns and all(c.bbox for c in cells)):
         lane: dict[int, str] = {}
-        for c, text in zip(cells, texts, strict=True):
-            year = year_at(c, columns)
+        for c in cells:
+            text = nz.clean_text(c.text, join_wrapped=True)
+            year = r.years_of.get((c.row, c.col)) if r.years_of is not None else year_at(c, columns)
             if year is None:
                 notes.append(f"schedule text {text!r} stands outside the year columns; ignored")
+                result.unplaced_cell(c, f"action plan row {r.number}: schedule text outside the year columns")
             elif not nz.is_missing(text):
                 lane[year] = f"{lane[year]} {text}" if year in lane else text
+        if arrows:
+            return _lane_items(lane, years, arrows, notes), notes
         spans = None
         if geometry.arrows and r.top is not None:
             spans = arrow_spans(geometry.arrows, r.cells[0].page, r.top, band_end or r.top + 400, columns)
         items, disagreements = schedule_years(lane, years, spans)
         return items, notes + disagreements
-    # Text exports keep no column positions: the first cell is the first year, and so on.
-    lane = {}
+    return _schedule_by_order(cells, years, arrows, notes)
+
+
+def _schedule_by_order(
+    cells: list[Cell], years: list[int], arrows: frozenset[str], notes: list[str]
+) -> tuple[list[tuple[int, str, bool]], list[str]]:
+    """Text exports that keep no column positions: the first cell is the first year, and so on."""
+    texts = [nz.clean_text(c.text, join_wrapped=True) for c in cells]
+    lane: dict[int, str] = {}
     for i, text in enumerate(texts):
         year = years[min(i, len(years) - 1)]
         if not nz.is_missing(text):
@@ -422,4 +771,4 @@ def _schedule(
             "schedule years inferred from cell order (the text export keeps no column positions): "
             + ", ".join(f"{y}: {t}" for y, t in lane.items())
         )
-    return list(carry_forward(lane, years)), notes
+    return _lane_items(lane, years, arrows, notes), notes
