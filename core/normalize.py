@@ -40,6 +40,7 @@ __all__ = [
     "parse_number",
     "parse_quantity",
     "parse_target",
+    "parse_year_heading",
     "split_code_path",
     "split_item_code",
     "split_leading_code",
@@ -422,6 +423,27 @@ def parse_fiscal_year(text: str | None) -> int | None:
     if m:
         return parse_era_year(m.group("era"), m.group("year"))
     return None
+
+
+_YEAR_TOKEN = r"(?:(?:19|20)\d{2}|(?:令和|平成|昭和|[RHS])(?:元|\d{1,2}))"
+_YEAR_HEADING = re.compile(
+    rf"^(?:FY)?{_YEAR_TOKEN}(?:年度|年|度)?(?:\((?:FY)?{_YEAR_TOKEN}(?:年度|年|度)?\))?(?:年度|年|度)?$"
+)
+
+
+def parse_year_heading(text: str | None) -> int | None:
+    """The fiscal year of a cell that holds nothing but a year (a year column's heading).
+
+    ``2023`` / ``2023年度`` / ``FY2023`` / ``R5`` / ``Ｒ５`` / ``令和５年度`` / ``H30`` /
+    ``2023 (R5)`` / ``令和5(2023)年度`` → the year; ``2023目標`` / ``策定時(R4)`` / ``R5年1月`` → None
+    (a year inside a longer heading is :func:`parse_fiscal_year`'s job).
+    """
+    if text is None:
+        return None
+    s = re.sub(r"\s+", "", to_halfwidth_digits(clean_text(text)))
+    if not _YEAR_HEADING.match(s):
+        return None
+    return parse_fiscal_year(s)
 
 
 def fiscal_year_of(day: dt.date) -> int:

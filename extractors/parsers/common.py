@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from core import normalize as nz
 from core.models import Cell, Shape
 
 
@@ -135,3 +137,43 @@ def schedule_years(
         out.extend((y, lane[start], y != start) for y in chosen)
     out.sort(key=lambda t: (t[0], t[2]))
     return out, notes
+
+
+# --- structure detectors shared by the kind parsers ---------------------------------------
+
+_GRADE_TOKEN = re.compile(
+    r"(?<![A-Za-z])[SA-Ea-e](?![A-Za-z])|[◎○〇△×]|(?<![\d.%])[1-6](?=\s*(?:点|[:=(]))|(?<![A-Za-z])[IVX]{1,3}(?=\s*:)"
+)
+_BAND_WORD = re.compile(r"\d+(?:\.\d+)?\s*(?:%|割)|以上|以下|未満|超|≧|≦|>=|<=|[<>]|目標値|基準値")
+
+
+def year_header(cells: list[Cell]) -> dict[int, int]:
+    """The year run of a schedule header (年度の列), whatever the notation: column → fiscal year.
+
+    ``主な取組 | 2023 | 2024 | 2025`` / ``R5 | R6`` / ``令和５年度 | 令和６年度`` / ``FY2023 | FY2024``
+    → {1: 2023, 2: 2024, 3: 2025}. A row counts when at least two of its cells hold nothing but
+    a year (:func:`core.normalize.parse_year_heading`) and the years rise from left to right;
+    ``策定時(R4) | 目標値(R9)`` is not a year run. Anything else → {}.
+    """
+    years = {c.col: y for c in cells if (y := nz.parse_year_heading(c.text)) is not None}
+    ordered = [years[col] for col in sorted(years)]
+    if len(ordered) < 2 or any(b <= a for a, b in zip(ordered, ordered[1:], strict=False)):
+        return {}
+    return years
+
+
+def is_rule_line(text: str | None) -> bool:
+    """Does a line map grades to bands (評価基準), whatever label precedes it?
+
+    ``100%以上=A、99%~80%=B、79%以下=C``, ``Ａ：達成率100％以上　Ｂ：…``, ``◎：100％以上　○：…``,
+    ``【A】110%以上【B】…``, ``5：100%以上　4：90%以上…``: at least two grade symbols and two band
+    words (percentages, 以上 / 未満 …). ``A＝商工観光課、B＝…`` or ``達成率＝実績値÷目標値`` are not.
+    """
+    s = nz.clean_text(text)
+    grades = {m.group(0).upper() for m in _GRADE_TOKEN.finditer(s)}
+    return len(grades) >= 2 and len(_BAND_WORD.findall(s)) >= 2
+
+
+def has_number(text: str | None) -> bool:
+    """Does a cell hold a figure (a digit after NFKC)?"""
+    return bool(re.search(r"\d", nz.clean_text(text)))

@@ -9,6 +9,7 @@ printed (``sheets``, ``indicator_occurrences``) so that validation can compare s
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,36 +30,92 @@ class Lane:
 
 @dataclass
 class Initiative:
+    """One 主な取り組み row: its title, printed code (ア, ①, 1-1 …) and schedule lanes."""
+
     title: str
     row: Cell
     lanes: list[Lane] = field(default_factory=list)
+    code: str | None = None
 
 
 @dataclass
 class Sheet:
+    """One 進捗管理シート as read: headings, schedule, KPI rows, rules and reports."""
+
     index: int
     first_row: int
     page: int | None = None
     title: str | None = None  # 《中小企業振興基本計画・進捗管理シート》
-    policy: tuple[int, str] | None = None
+    policy: tuple[str, str] | None = None  # (code, title)
     direction: str | None = None
-    measure: tuple[int, str] | None = None
+    measure: tuple[str, str] | None = None
     years: dict[int, int] = field(default_factory=dict)  # column → fiscal year
     year_cols: YearColumns = field(default_factory=list)  # fiscal year → x-range (PDFs)
     schedule_end: float | None = None  # top of the first row after the schedule (PDFs)
     initiatives: list[Initiative] = field(default_factory=list)
     kpi_columns: dict[int, str] = field(default_factory=dict)  # column → meaning
+    kpi_headers: dict[int, str] = field(default_factory=dict)  # column → header as printed
     target_year: int | None = None
+    baseline_year: int | None = None  # 策定時(R4) → 2022
+    actual_year: int | None = None  # 実績値(R5) → 2023
     kpis: list[dict[str, Any]] = field(default_factory=list)
-    footnotes: list[str] = field(default_factory=list)
+    footnotes: list[tuple[str, Cell]] = field(default_factory=list)
     rules: dict[str, str] = field(default_factory=dict)
     has_kpi_table: bool = False
     reports: dict[str, str] = field(default_factory=dict)  # 事業実績 / 課題等 / 作成日 as filled in
+    cells: set[tuple[int, int]] = field(default_factory=set)  # grid cells read into this sheet
 
     def where(self) -> str:
         m = f"{self.policy[0] if self.policy else '?'}-{self.measure[0] if self.measure else '?'}"
         page = f", page {self.page}" if self.page else ""
         return f"sheet {self.index} (measure {m}{page}, row {self.first_row + 1})"
+
+    def set_kpi_years(self, headers: dict[int, str]) -> None:
+        """Years printed in the KPI header: 策定時(R4) / 目標値(R9) or 2023目標 / 実績値(R5)."""
+        by_meaning: dict[str, str] = {}
+        for col, meaning in self.kpi_columns.items():
+            by_meaning.setdefault(meaning, headers.get(col, ""))
+        target = by_meaning.get("target") or by_meaning.get("final_target")
+        self.target_year = nz.parse_fiscal_year(target)
+        self.baseline_year = nz.parse_fiscal_year(by_meaning.get("baseline"))
+        self.actual_year = nz.parse_fiscal_year(by_meaning.get("actual"))
+
+    def add_kpi(
+        self, values: dict[str, str], name_cell: Cell, units: Collection[str], result: ParseResult
+    ) -> None:
+        """One KPI row, its cells already by meaning (name, unit, baseline, target, actual …)."""
+        raw_name = values["name"]
+        name, reposted, starred = nz.strip_marks(raw_name)
+        name, unit = nz.split_name_and_unit(name, units)
+        if not nz.is_missing(values.get("unit")):
+            unit = nz.clean_text(values.get("unit"), join_wrapped=True).replace(" ", "")
+        target_cell = values.get("target") or values.get("final_target")
+        target, cumulative = nz.parse_target(target_cell)
+        baseline_text = nz.number_text(values.get("baseline")) or None
+        self.kpis.append(
+            {
+                "name": name,
+                "name_as_written": nz.clean_text(raw_name),
+                "unit": unit,
+                "baseline_value": nz.parse_number(baseline_text),
+                "baseline_text": baseline_text,
+                "baseline_fiscal_year": self.baseline_year,
+                "target_fiscal_year": self.target_year,
+                "target_value": target,
+                "cumulative_target": cumulative,
+                "target_text": nz.number_text(target_cell) or None,
+                "is_reposted": reposted,
+                "starred": starred,
+                "actual_fiscal_year": self.actual_year or self.target_year,
+                "actual_text": nz.clean_text(values.get("actual")) or None,
+                "achievement_text": nz.clean_text(values.get("achievement_rate")) or None,
+                "grade_text": nz.clean_text(values.get("grade")) or None,
+                "source_page": name_cell.page,
+                "source_row": name_cell.line or name_cell.row + 1,
+            }
+        )
+        if unit is None:
+            result.warn(f"{self.where()}: no unit found in KPI name {raw_name!r}")
 
 
 def emit(sheets: list[Sheet], result: ParseResult, arrows: list) -> None:
@@ -163,7 +220,7 @@ def emit(sheets: list[Sheet], result: ParseResult, arrows: list) -> None:
                     },
                 },
             )
-            note = _footnote_for(k, s.footnotes)
+            note = _footnote_for(k, s.footnotes, result)
             if key in bucket:
                 prev = bucket[key]
                 prev["sheets"] += 1
@@ -212,7 +269,7 @@ def emit(sheets: list[Sheet], result: ParseResult, arrows: list) -> None:
                     "indicator_values",
                     {
                         "indicator_id": f"kpi|{pcode}||{k['name']}",
-                        "fiscal_year": k["target_fiscal_year"],
+                        "fiscal_year": k["actual_fiscal_year"],
                         "value": actual,
                         "kind": "actual",
                         "as_of_text": k.get("actual_text"),
@@ -235,7 +292,7 @@ def _emit_initiatives(s: Sheet, pcode: str, mcode: str, result: ParseResult, arr
             {
                 "policy_code": pcode,
                 "measure_code": mcode,
-                "initiative_code": None,
+                "initiative_code": ini.code,
                 "title": ini.title,
                 "description": None,
                 "seq": seq,
@@ -258,7 +315,7 @@ def _emit_initiatives(s: Sheet, pcode: str, mcode: str, result: ParseResult, arr
                     {
                         "policy_code": pcode,
                         "measure_code": mcode,
-                        "initiative_code": None,
+                        "initiative_code": ini.code,
                         "initiative_title": ini.title,
                         "initiative_seq": seq,
                         "lane": lane_no,
@@ -270,13 +327,30 @@ def _emit_initiatives(s: Sheet, pcode: str, mcode: str, result: ParseResult, arr
                 )
 
 
-def _footnote_for(kpi: dict[str, Any], footnotes: list[str]) -> str | None:
-    """The sheet's footnote text for a KPI printed with a ``*`` mark."""
+_FOOTNOTE = re.compile(r"^[*＊※]\s*(?:(?P<no>\d{1,2})(?![\d年月度.]))?\s*")
+_NAME_MARK = re.compile(r"[*＊※]\s*(\d{1,2})(?!\d)")
+
+
+def _footnote_for(kpi: dict[str, Any], footnotes: list[tuple[str, Cell]], result: ParseResult) -> str | None:
+    """The sheet's footnote for a KPI printed with a mark (``*``, ``※1``): the note of the
+    same number, else one naming the KPI, else the first. The note's cell is marked read."""
     if not kpi.get("starred") or not footnotes:
         return None
+    marked = [(m, text, cell) for text, cell in footnotes if (m := _FOOTNOTE.match(text))]
+    if not marked:
+        return None
+    number = _NAME_MARK.search(kpi["name_as_written"])
     name = kpi["name"]
-    for note in footnotes:
-        body = note.lstrip("*＊※ ")
-        if any(part and part in body for part in (name, name[:6])):
-            return body
-    return footnotes[0].lstrip("*＊※ ")
+    chosen = next((x for x in marked if number and x[0].group("no") == number.group(1)), None)
+    chosen = chosen or next((x for x in marked if any(p and p in x[1] for p in (name, name[:6]))), marked[0])
+    m, text, cell = chosen
+    result.use(cell)
+    return text[m.end() :] if m.group("no") else text.lstrip("*＊※ ")
+
+
+def report_unused_notes(sheets: list[Sheet], result: ParseResult) -> None:
+    """Note lines no KPI carries the mark of: reported, not silently dropped."""
+    for s in sheets:
+        for text, cell in s.footnotes:
+            if (cell.row, cell.col) not in result.consumed:
+                result.unplaced_cell(cell, f"note line on {s.where()} that no KPI refers to: {text[:30]!r}")
