@@ -34,9 +34,9 @@ def read_document(
             f"{path.name}: not a PDF despite its .pdf name (the file does not start with %PDF-)"
         )
     if fmt == "xlsx":
-        from .xlsx import read_xlsx
+        from .xlsx import XlsxLimits, read_xlsx
 
-        return read_xlsx(path, data)
+        return read_xlsx(path, data, limits=limits if isinstance(limits, XlsxLimits) else None)
     if path.suffix.lower() == ".xlsx":
         raise ExtractionError(f"{path.name}: not an .xlsx workbook despite its name")
     if fmt == "pdf":
