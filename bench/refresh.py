@@ -190,6 +190,48 @@ def cli_run(raw: Path, curated: Path, api_url: str) -> tuple[float, float]:
     return wall, wall - startup
 
 
+def print_full_refresh(raw: Path, curated: Path, workers: int) -> None:
+    """Time a full refresh from scratch and print its figures."""
+    shutil.rmtree(curated, ignore_errors=True)
+    wall, s, cpu = full_refresh(raw, curated, workers)
+    outside = max(0.0, 1 - s.extract_seconds / max(wall * workers, 1e-9))
+    print(
+        f"full refresh, {workers} worker(s): {wall:.1f} s, {s.seen / wall:.1f} documents/s, "
+        f"{s.extracted} extracted, {len(s.failed)} failed; outside extraction {outside:.0%} "
+        f"(extraction {s.extract_seconds:.1f} s of CPU)"
+    )
+    print("  stages: " + ", ".join(f"{k} {v:.1f} s" for k, v in s.stage_seconds.items()))
+    print(
+        "  inside the tasks (CPU, all workers): "
+        + ", ".join(f"{k} {v:.1f} s" for k, v in s.task_seconds.items())
+    )
+    print("  " + timeline(s.task_spans, s.stage_seconds["process plans"]))
+    print("  CPU by process: " + ", ".join(f"{k} {v:.1f} s" for k, v in cpu.items()))
+
+
+def print_incremental(raw: Path, curated: Path, url: str, bring_up_to_date: bool) -> None:
+    """Time the no-op and one-change refreshes (in this process and in a fresh one)."""
+    if bring_up_to_date:
+        wall, s = timed_run(raw, curated, 1)
+        print(f"bring the kept state up to date: {wall:.1f} s ({s.extracted} extracted)")
+    wall, s = timed_run(raw, curated, 1)
+    print(f"no-op refresh: {wall:.2f} s ({s.skipped_unchanged} unchanged)")
+    print("  stages: " + ", ".join(f"{k} {v:.2f} s" for k, v in s.stage_seconds.items()))
+    changed = next(raw.rglob("*.txt"))
+    changed.write_text(changed.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    wall, s = timed_run(raw, curated, 1)
+    print(
+        f"one document changed: {wall:.2f} s ({s.extracted} extracted, extraction {s.extract_seconds:.2f} s)"
+    )
+    print("  stages: " + ", ".join(f"{k} {v:.2f} s" for k, v in s.stage_seconds.items()))
+    changed.write_text(changed.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    wall, own = cli_run(raw, curated, url)
+    print(
+        f"one document changed, a fresh `plan-etl run` process (as from cron): {wall:.2f} s, "
+        f"of which the run itself {own:.2f} s (the rest: starting Python, importing Prefect)"
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--count", type=int, default=1788)
@@ -218,44 +260,10 @@ def main() -> None:
             f"{time.perf_counter() - t:.1f} s  [{url}]"
         )
         for workers in [] if args.incremental_only else args.workers:
-            curated = base / f"curated-{workers}"
-            shutil.rmtree(curated, ignore_errors=True)
-            wall, s, cpu = full_refresh(raw, curated, workers)
-            outside = max(0.0, 1 - s.extract_seconds / max(wall * workers, 1e-9))
-            print(
-                f"full refresh, {workers} worker(s): {wall:.1f} s, {s.seen / wall:.1f} documents/s, "
-                f"{s.extracted} extracted, {len(s.failed)} failed; outside extraction {outside:.0%} "
-                f"(extraction {s.extract_seconds:.1f} s of CPU)"
-            )
-            print("  stages: " + ", ".join(f"{k} {v:.1f} s" for k, v in s.stage_seconds.items()))
-            print(
-                "  inside the tasks (CPU, all workers): "
-                + ", ".join(f"{k} {v:.1f} s" for k, v in s.task_seconds.items())
-            )
-            print("  " + timeline(s.task_spans, s.stage_seconds["process plans"]))
-            print("  CPU by process: " + ", ".join(f"{k} {v:.1f} s" for k, v in cpu.items()))
+            print_full_refresh(raw, base / f"curated-{workers}", workers)
         # The incremental refreshes run as cron runs them: sequentially (one worker), on the
         # state of the last full refresh.
-        curated = base / f"curated-{args.workers[-1]}"
-        if args.incremental_only:
-            wall, s = timed_run(raw, curated, 1)
-            print(f"bring the kept state up to date: {wall:.1f} s ({s.extracted} extracted)")
-        wall, s = timed_run(raw, curated, 1)
-        print(f"no-op refresh: {wall:.2f} s ({s.skipped_unchanged} unchanged)")
-        print("  stages: " + ", ".join(f"{k} {v:.2f} s" for k, v in s.stage_seconds.items()))
-        changed = next(raw.rglob("*.txt"))
-        changed.write_text(changed.read_text(encoding="utf-8") + "\n", encoding="utf-8")
-        wall, s = timed_run(raw, curated, 1)
-        print(
-            f"one document changed: {wall:.2f} s ({s.extracted} extracted, extraction {s.extract_seconds:.2f} s)"
-        )
-        print("  stages: " + ", ".join(f"{k} {v:.2f} s" for k, v in s.stage_seconds.items()))
-        changed.write_text(changed.read_text(encoding="utf-8") + "\n", encoding="utf-8")
-        wall, own = cli_run(raw, curated, url)
-        print(
-            f"one document changed, a fresh `plan-etl run` process (as from cron): {wall:.2f} s, "
-            f"of which the run itself {own:.2f} s (the rest: starting Python, importing Prefect)"
-        )
+        print_incremental(raw, base / f"curated-{args.workers[-1]}", url, args.incremental_only)
     print(f"peak memory: {peak_mb():.0f} MB")
     if not args.keep:
         shutil.rmtree(base, ignore_errors=True)
