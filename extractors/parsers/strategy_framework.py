@@ -18,8 +18,8 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from core import normalize as nz
-from core.models import ExtractionError, Grid, ParseResult
-from schemas.vocabulary import Vocabulary, vocabulary
+from core.models import Cell, ExtractionError, Grid, ParseResult
+from schemas.vocabulary import Vocabulary, label_key, vocabulary
 
 KIND = "strategy_framework"
 _DIRECTION = re.compile(r"^第\s*(\d+)\s+(\S.*)$")
@@ -39,6 +39,7 @@ class _Line:
     row: int
     page: int | None
     in_cell: bool = False  # from a cell of a table row (PDF), not a line of a text export
+    cell: Cell | None = None  # the grid cell the line comes from (to mark it as read)
 
 
 @dataclass
@@ -57,7 +58,7 @@ def parse(grid: Grid, vocab: Vocabulary | None = None) -> ParseResult:
     lines = _read_lines(grid)
     header_at = [i for i, ln in enumerate(lines) if ln and vocab.matches(KIND, "table_header", ln.text)]
     if not header_at:
-        raise ExtractionError("no strategy table found (no 施策項目 / 主要事業 / 補助指標 header)")
+        return _parse_tables(grid, vocab, result)
     counts_at = next((k for k, ln in enumerate(lines) if ln and _BARE_DIRECTION.match(ln.text)), None)
     if counts_at is not None:
         end = next((h for h in header_at if h > counts_at), len(lines))
@@ -66,6 +67,11 @@ def parse(grid: Grid, vocab: Vocabulary | None = None) -> ParseResult:
         )
         _parse_counts(lines[counts_at:end], vocab, result)
         lines[counts_at:end] = [None] * (end - counts_at)
+    for ln in lines[: header_at[0]]:
+        if ln is not None and ln.cell is not None:
+            result.unplaced_cell(
+                ln.cell, "strategy framework: text before the first strategy table (prose, no record)"
+            )
     directions_seen: list[str] = []
     for start, end in _segments(lines, header_at):
         segment = lines[start:end]
@@ -80,9 +86,16 @@ def parse(grid: Grid, vocab: Vocabulary | None = None) -> ParseResult:
             (ln.page, ln.row) for ln in segment if ln and vocab.matches(KIND, "table_header", ln.text)
         }
         body = [None if ln is not None and (ln.page, ln.row) in header_rows else ln for ln in segment]
+        result.use(*(ln.cell for ln in segment if ln is not None and (ln.page, ln.row) in header_rows))
         _parse_table(code, body, vocab, result)
     if not directions_seen:
         raise ExtractionError("no direction (第N …) found next to any strategy table")
+    for ln in _read_lines(grid):
+        if ln is not None and ln.cell is not None and (ln.cell.row, ln.cell.col) not in result.consumed:
+            key = (ln.cell.row, ln.cell.col)
+            result.unplaced.setdefault(
+                key, "strategy framework: a title or prose line outside the tables, no record"
+            )
     return result
 
 
@@ -99,7 +112,7 @@ def _read_lines(grid: Grid) -> list[_Line | None]:
         for c in cells:
             for part in c.text.split("\n"):
                 if part.strip():
-                    lines.append(_Line(nz.clean_text(part), c.line or c.row + 1, c.page, multi))
+                    lines.append(_Line(nz.clean_text(part), c.line or c.row + 1, c.page, multi, c))
             if multi:
                 lines.append(None)
     return lines
@@ -134,6 +147,7 @@ def _parse_direction(segment: list[_Line | None], vocab: Vocabulary, result: Par
         if ln is None:
             continue
         if _is_legend(ln.text, vocab):
+            result.use(ln.cell)
             segment[k] = None
             continue
         m = _DIRECTION.match(ln.text)
@@ -150,15 +164,18 @@ def _parse_direction(segment: list[_Line | None], vocab: Vocabulary, result: Par
                     "source_row": ln.row,
                 },
             )
+            result.use(ln.cell)
             segment[k] = None
             continue
         if any(ln.text.startswith(label) for label in outcome_labels) and re.search(r"[:：]", ln.text):
             text = re.split(r"[:：]", ln.text, maxsplit=1)[1]
+            result.use(ln.cell)
             segment[k] = None
             j = k + 1
             while text.rstrip().endswith(("、", ",")) and j < len(segment):
                 if segment[j] is not None:
                     text += segment[j].text
+                    result.use(segment[j].cell)
                     segment[j] = None
                 j += 1
             outcomes.append((text, ln))
@@ -195,17 +212,25 @@ def _parse_counts(region: list[_Line | None], vocab: Vocabulary, result: ParseRe
     )
     labels = {"outcome": vocab.words(KIND, "outcome_label"), "output": vocab.words(KIND, "output_label")}
     current: str | None = None
+    prose = False
     numbers: dict[str, list[list]] = {"outcome": [], "output": []}
     for ln in region:
         if ln is None:
             continue
         kind = next((k for k, words in labels.items() if any(ln.text.startswith(w) for w in words)), None)
         if kind and not re.search(r"[:：]", ln.text):
-            current = kind
+            current, prose = kind, False
         if ln.text.startswith(("➢", "・", "○", "〇")):
-            current = None  # prose after the table ("➢第５次戦略では、９の社会目標を設定")
+            current, prose = None, True  # prose after the table ("➢第５次戦略では、９の社会目標を設定")
         if current is None:
+            if prose and ln.cell is not None:
+                result.unplaced_cell(
+                    ln.cell, "declared counts slide: prose or title after the table, no record"
+                )
+            else:
+                result.use(ln.cell)  # a direction column head (第１ 成長の後押し)
             continue
+        result.use(ln.cell)
         notes = re.findall(r"\(([^()]*)\)", ln.text)
         body = re.sub(r"\([^()]*\)", " ", ln.text)
         for token in body.split():
@@ -263,16 +288,20 @@ def _parse_table(policy: str, segment: list[_Line | None], vocab: Vocabulary, re
             if top:
                 parent = code
             measures.append(_Measure(policy, code, title, ln, title_open=not rest))
+            result.use(ln.cell)
             block = None
             if rest:
-                block = [_Line(rest, ln.row, ln.page)]
+                block = [_Line(rest, ln.row, ln.page, cell=ln.cell)]
                 measures[-1].blocks.append(block)
             continue
         if not measures:
             result.warn(
                 f"line {ln.row}: text before the first measure of direction {policy}: {ln.text[:30]!r}"
             )
+            if ln.cell is not None:
+                result.unplaced_cell(ln.cell, f"direction {policy}: text before its first measure")
             continue
+        result.use(ln.cell)  # a wrapped title, a main project or an output indicator of the measure
         current = measures[-1]
         wrapped_title = ln.in_cell or (_width(ln.text) <= 20 and not _VALUE.search(ln.text))
         if current.title_open and not current.blocks and wrapped_title:
@@ -388,7 +417,7 @@ def _indicators(lines: list[_Line]) -> list[tuple[list[_Line], dict | None]]:
         if m or _QUANTITY_LINE.match(ln.text):
             before = ln.text[: m.start()].strip() if m else ""
             if before:
-                name.append(_Line(before, ln.row, ln.page))
+                name.append(_Line(before, ln.row, ln.page, cell=ln.cell))
             value = None
             if m and (asof := nz.parse_as_of(m.group("asof"))):
                 unit = nz.clean_text(m.group("unit")) or None
@@ -406,3 +435,323 @@ def _indicators(lines: list[_Line]) -> list[tuple[list[_Line], dict | None]]:
     if name:
         out.append((name, None))
     return out
+
+
+# --- tabular templates: headings and tables of their own columns ---------------------------------
+
+_BOUND_WORDS = re.compile(r"(以下|以上|未満|超)$")
+
+
+@dataclass
+class _Tables:
+    """What the reader of a tabular framework has seen so far."""
+
+    policy: str | None = None
+    mode: str | None = None  # "outcome" | "measures" | "counts" while under a table header
+    columns: dict[int, str] = field(default_factory=dict)
+    measure: str | None = None
+    seq: int = 0
+    marks: set[str] = field(default_factory=set)  # ◆ of a legend "◆…今回新たに設定した指標"
+    started: bool = False
+
+
+def _parse_tables(grid: Grid, vocab: Vocabulary, result: ParseResult) -> ParseResult:
+    """A framework printed as tables (基本目標Ⅰ headings, 成果指標 / 施策 / 指標の数 tables)."""
+    state = _Tables()
+    for raw in grid.rows:
+        cells = [c for c in raw if c.text.strip()]
+        if not cells:
+            state.mode = None  # a blank line ends a table
+            continue
+        if not _table_line(cells, state, vocab, result):
+            for c in cells:
+                result.unplaced_cell(c, "strategy framework: line outside any heading or table it could read")
+    if not result.tables.get("policies"):
+        raise ExtractionError("no direction heading (第１ / 基本目標Ⅰ …) found next to any strategy table")
+    return result
+
+
+def _table_line(cells: list[Cell], state: _Tables, vocab: Vocabulary, result: ParseResult) -> bool:
+    """One line of a tabular framework; False when it is none of what such a document holds."""
+    first = nz.clean_text(cells[0].text)
+    if len(cells) == 1 and _is_legend(first, vocab):
+        state.marks.add(re.split(r"…|\.{2,}|・・・", first)[0])
+        result.use(cells[0])
+        return True
+    if len(cells) == 1 and first.startswith(tuple(vocab.words(KIND, "note_marks"))):
+        result.use(cells[0])  # a note line under a table (※現状値は…)
+        return True
+    if len(cells) == 1 and (heading := _heading(first, vocab)) is not None:
+        _add_policy(heading, cells[0], state, result)
+        return True
+    if _table_header(cells, state, vocab):
+        result.use(*cells)
+        return True
+    if state.mode == "counts" or (state.mode is not None and state.policy is not None):
+        return {"outcome": _outcome_row, "measures": _measure_row, "counts": _counts_row}[state.mode](
+            cells, state, vocab, result
+        )
+    if not state.started and len(cells) == 1:
+        state.started = True
+        result.use(cells[0])  # the document's title line
+        return True
+    return False
+
+
+def _heading(text: str, vocab: Vocabulary) -> tuple[str, str] | None:
+    """``基本目標Ⅰ　挑戦する…`` / ``第１ 成長の後押し`` → (code, title); None for other lines."""
+    prefixes = sorted(vocab.words(KIND, "direction_heading_prefixes"), key=len, reverse=True)
+    for prefix in prefixes:
+        if text.startswith(prefix):
+            number, title = nz.split_leading_code(text[len(prefix) :])
+            if number is not None:
+                return str(number), title
+    return None
+
+
+def _add_policy(heading: tuple[str, str], cell: Cell, state: _Tables, result: ParseResult) -> None:
+    code, title = heading
+    state.policy, state.mode, state.measure = code, None, None
+    state.started = True
+    result.use(cell)
+    result.add(
+        "policies",
+        {
+            "policy_code": code,
+            "title": nz.clean_text(title, join_wrapped=True),
+            "direction": None,
+            "source_page": cell.page,
+            "source_row": cell.line or cell.row + 1,
+        },
+    )
+
+
+def _table_header(cells: list[Cell], state: _Tables, vocab: Vocabulary) -> bool:
+    """Is this the header of an outcome, measure or counts table? Sets the table's columns."""
+    if len(cells) < 2:
+        return False
+    first = cells[0].text
+    if vocab.matches(KIND, "counts_header", first):
+        scopes = {c.col: _count_scope(c.text, vocab) for c in cells[1:]}
+        if all(s is not None for s in scopes.values()):
+            state.mode, state.columns = "counts", {k: v for k, v in scopes.items() if v}
+            return True
+    meanings = {c.col: vocab.column_meaning(KIND, "outcome_columns", c.text) for c in cells[1:]}
+    if vocab.matches(KIND, "outcome_label", first) and all(meanings.values()):
+        state.mode, state.columns = "outcome", {cells[0].col: "name", **meanings}
+        return True
+    columns = {c.col: m for c in cells if (m := vocab.column_meaning(KIND, "table_columns", c.text))}
+    if len(set(columns.values())) >= 2 and len(columns) == len(cells):
+        state.mode, state.columns, state.measure = "measures", columns, None
+        return True
+    return False
+
+
+def _count_scope(text: str, vocab: Vocabulary) -> str | None:
+    """A column head of the counts table: a direction (基本目標Ⅰ → ``1``) or the total (計)."""
+    s = nz.clean_text(text)
+    if label_key(s) in {label_key(w) for w in vocab.words(KIND, "total_label")}:
+        return "total"
+    heading = _heading(s, vocab)
+    if heading is None:
+        number = nz.parse_code_number(s)
+        return str(number) if number is not None else None
+    return heading[0] if not heading[1] else None
+
+
+def _figure(text: str | None) -> tuple[float | None, str | None, nz.AsOf | None]:
+    """A value cell: ``4.1％（R3年度）`` → (4.1, ``%``, FY2021); ``80件以下（R9年）`` → (80, ``件``, no
+    fiscal year: a calendar year); ``231社（R6年3月末時点）`` → (231, ``社``, 2024-03-31); ``―`` → Nones."""
+    s = nz.clean_text(text)
+    m = re.match(r"^(?P<body>[^()]*?)\s*(?:\((?P<asof>[^()]*)\))?$", s)
+    if not m or nz.is_missing(s):
+        return None, None, None
+    value, unit = nz.parse_quantity(m.group("body"))
+    if unit:
+        unit = _BOUND_WORDS.sub("", unit).strip() or None
+    return value, unit, nz.parse_as_of(m.group("asof")) if m.group("asof") else None
+
+
+def _outcome_row(cells: list[Cell], state: _Tables, vocab: Vocabulary, result: ParseResult) -> bool:
+    """成果指標 | 基準値 | 目標値 | 現状値 — an outcome indicator with the years inside its cells."""
+    by = {state.columns[c.col]: c for c in cells if c.col in state.columns}
+    if "name" not in by:
+        return False
+    name, reposted, _ = nz.strip_marks(_unmark(by["name"].text, state))
+    name, unit = nz.split_name_and_unit(name, vocab.units)
+    baseline = _figure(by["baseline"].text) if "baseline" in by else (None, None, None)
+    target = _figure(by["target"].text) if "target" in by else (None, None, None)
+    actual = _figure(by["actual"].text) if "actual" in by else (None, None, None)
+    unit = unit or next((f[1] for f in (baseline, target, actual) if f[1]), None)
+    local_id = f"outcome|{state.policy}||{name}"
+    record = _indicator(local_id, state.policy or "", None, "outcome", name, by["name"], unit, reposted)
+    record.update(
+        baseline_value=baseline[0],
+        baseline_text=nz.clean_text(by["baseline"].text) if "baseline" in by else None,
+        target_value=target[0],
+        target_fiscal_year=target[2].fiscal_year if target[2] else None,
+    )
+    result.add("indicators", record)
+    result.use(*cells)
+    if actual[0] is not None:
+        _latest(local_id, actual, by["actual"], result)
+    return True
+
+
+def _measure_row(cells: list[Cell], state: _Tables, vocab: Vocabulary, result: ParseResult) -> bool:
+    """施策 | 主な取組 | 活動指標 | 実績 — a measure (``1-1 …`` → ``1.1``) or a continuation row."""
+    by = {state.columns[c.col]: c for c in cells if c.col in state.columns}
+    if "measure" in by:
+        parts, title = nz.split_code_path(by["measure"].text)
+        if not parts:
+            return False
+        if len(parts) >= 2 and parts[0] != state.policy:
+            result.warn(f"measure {'-'.join(parts)} stands under direction {state.policy}; its code is kept")
+        code = ".".join(parts) if len(parts) >= 2 else f"{state.policy}.{parts[0]}"
+        state.measure, state.seq = code, 0
+        result.add(
+            "measures",
+            {
+                "policy_code": state.policy,
+                "measure_code": code,
+                "title": nz.clean_text(title, join_wrapped=True),
+                "source_page": by["measure"].page,
+                "source_row": by["measure"].line or by["measure"].row + 1,
+            },
+        )
+    if state.measure is None:
+        return False
+    if "project" in by:
+        state.seq += 1
+        _project(by["project"], state, result)
+    if "output" in by:
+        _output(by["output"], by.get("value"), state, vocab, result)
+    elif "value" in by:
+        result.unplaced_cell(by["value"], f"measure {state.measure}: a value with no output indicator")
+    result.use(*(c for k, c in by.items() if k != "value" or "output" in by))
+    for c in cells:
+        if c.col not in state.columns:
+            result.unplaced_cell(c, f"measure {state.measure}: a cell under no named column")
+    return True
+
+
+def _unmark(text: str, state: _Tables) -> str:
+    """An indicator name without the legend's mark (◆ = newly set)."""
+    s = nz.clean_text(text)
+    for mark in state.marks:
+        if mark and s.startswith(mark):
+            s = s[len(mark) :]
+    return s
+
+
+def _indicator(
+    local_id: str,
+    policy: str,
+    measure: str | None,
+    kind: str,
+    name: str,
+    cell: Cell,
+    unit: str | None,
+    reposted: bool,
+) -> dict:
+    return {
+        "indicator_id": local_id,
+        "policy_code": policy,
+        "measure_code": measure,
+        "indicator_type": kind,
+        "name": name,
+        "name_as_written": nz.clean_text(cell.text, join_wrapped=True),
+        "unit": unit,
+        "is_reposted": reposted,
+        "source_page": cell.page,
+        "source_row": cell.line or cell.row + 1,
+    }
+
+
+def _latest(local_id: str, figure: tuple, cell: Cell, result: ParseResult) -> None:
+    value, _, asof = figure
+    if asof is None:
+        result.warn(f"{local_id}: latest value {nz.clean_text(cell.text)!r} has no as-of date")
+    result.add(
+        "indicator_values",
+        {
+            "indicator_id": local_id,
+            "fiscal_year": asof.fiscal_year if asof else None,
+            "value": value,
+            "as_of_date": asof.date if asof else None,
+            "as_of_text": asof.text if asof else None,
+            "kind": "latest",
+            "source_page": cell.page,
+        },
+    )
+
+
+def _project(cell: Cell, state: _Tables, result: ParseResult) -> None:
+    text = nz.clean_text(cell.text, join_wrapped=True)
+    result.add(
+        "initiatives",
+        {
+            "policy_code": state.policy,
+            "measure_code": state.measure,
+            "initiative_code": None,
+            "title": text,
+            "description": text,
+            "seq": state.seq,
+            "row_number": None,
+            "source_page": cell.page,
+            "source_row": cell.line or cell.row + 1,
+        },
+    )
+
+
+def _output(
+    cell: Cell, value_cell: Cell | None, state: _Tables, vocab: Vocabulary, result: ParseResult
+) -> None:
+    """An output indicator (活動指標) and its latest value; a 【再掲】 one's value is its original's."""
+    name, reposted, _ = nz.strip_marks(_unmark(cell.text, state))
+    name, unit = nz.split_name_and_unit(name, vocab.units)
+    figure = _figure(value_cell.text) if value_cell else (None, None, None)
+    local_id = f"output|{state.policy}|{state.measure}|{name}"
+    record = _indicator(
+        local_id, state.policy or "", state.measure, "output", name, cell, unit or figure[1], reposted
+    )
+    result.add("indicators", record)
+    if figure[0] is None:
+        if value_cell is not None:
+            result.unplaced_cell(value_cell, f"output indicator {name!r}: value not read")
+        result.warn(
+            f"direction {state.policy}, measure {state.measure}: output indicator {name!r} has no latest value"
+        )
+    elif not reposted:
+        _latest(local_id, figure, value_cell, result)
+
+
+def _counts_row(cells: list[Cell], state: _Tables, vocab: Vocabulary, result: ParseResult) -> bool:
+    """成果指標 | ２ | ２ | ４ — declared counts per direction and in total (``７（再掲含む）``)."""
+    label = cells[0].text
+    kind = "outcome" if vocab.matches(KIND, "outcome_label", label) else None
+    kind = kind or ("output" if vocab.matches(KIND, "output_label", label) else None)
+    if kind is None:
+        return False
+    result.use(cells[0])
+    for c in cells[1:]:
+        s = nz.clean_text(c.text)
+        number = nz.parse_number(re.sub(r"\(.*\)$", "", s).strip())
+        scope = state.columns.get(c.col)
+        if number is None or scope is None:
+            result.unplaced_cell(c, f"declared {kind} counts: not a count under a direction column")
+            continue
+        note = re.search(r"\(([^()]*)\)$", s)
+        result.use(c)
+        result.add(
+            "declared_counts",
+            {
+                "indicator_type": kind,
+                "scope": scope,
+                "declared_count": int(number),
+                "note": note.group(1) if note else None,
+                "source_page": c.page,
+                "source_row": c.line or c.row + 1,
+            },
+        )
+    return True
