@@ -21,6 +21,7 @@ non-empty cell is reported with why (``unparsed_cells``). Pure: grid in, :class:
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from core import normalize as nz
 from core.models import Cell, ExtractionError, Grid, ParseResult
@@ -55,7 +56,7 @@ _MAX_LABEL = 15  # a label is short: longer first cells are text, not labels
 
 def parse(grid: Grid, vocab: Vocabulary | None = None) -> ParseResult:
     """Parse every progress sheet in ``grid``."""
-    vocab = vocab or vocabulary()
+    vocab = _Lookup(vocab or vocabulary())
     result = ParseResult(kind=KIND)
     sheets = _Reader(grid, vocab, result).read()
     kept = [s for s in sheets if s.policy or s.measure]
@@ -69,6 +70,34 @@ def parse(grid: Grid, vocab: Vocabulary | None = None) -> ParseResult:
     return result
 
 
+class _Lookup:
+    """The vocabulary's lookups for this kind, memoized per text: the same labels recur on
+    every sheet, and each lookup otherwise normalizes every spelling again."""
+
+    def __init__(self, vocab: Vocabulary):
+        self.vocab = vocab
+        self.units = vocab.units
+
+    def matches(self, kind: str, label: str, text: str | None) -> bool:
+        return _matches(self.vocab, label, text or "")
+
+    def classify(self, kind: str, text: str | None, labels: list[str]) -> str | None:
+        return next((label for label in labels if _matches(self.vocab, label, text or "")), None)
+
+    def column_meaning(self, kind: str, table: str, header: str | None) -> str | None:
+        return _column_meaning(self.vocab, table, header or "")
+
+
+@lru_cache(maxsize=1 << 16)
+def _matches(vocab: Vocabulary, label: str, text: str) -> bool:
+    return vocab.matches(KIND, label, text)
+
+
+@lru_cache(maxsize=1 << 16)
+def _column_meaning(vocab: Vocabulary, table: str, header: str) -> str | None:
+    return vocab.column_meaning(KIND, table, header)
+
+
 def _release(sheet: Sheet, result: ParseResult) -> None:
     """A sheet without policy or measure gives no records: report the cells it had taken."""
     for key in sheet.cells:
@@ -79,7 +108,7 @@ def _release(sheet: Sheet, result: ParseResult) -> None:
 class _Reader:
     """Reads grid rows into :class:`Sheet` objects, block by block."""
 
-    def __init__(self, grid: Grid, vocab: Vocabulary, result: ParseResult):
+    def __init__(self, grid: Grid, vocab: _Lookup, result: ParseResult):
         self.grid, self.vocab, self.result = grid, vocab, result
         self.sheets: list[Sheet] = []
         self.sheet: Sheet | None = None

@@ -1,0 +1,303 @@
+"""Progress sheets of templates the parser was not built on (issue 16).
+
+* another city's sheets (tests/fixtures/templates/other_city_progress_sheets.txt, hand-written
+  in the same family of templates: 施策の柱 / 取組方針 / 主要施策 / 具体的な取組 / 重要業績評価指標,
+  codes 第１ / 1-1 / 1－2 / ア, years 令和5年度 / R5 / 2023年度, a unit column, 担当課 / 備考 columns,
+  a (注) note line) against its expected records: table-level F1 ≥ 0.98;
+* metamorphic variants of Kama's real sheets: other spellings of every label (from
+  schemas/labels.yaml), years in every notation, full-width digits and punctuation, the KPI
+  columns in another order, unknown columns added, optional blocks removed — the records stay
+  the same; and every cell is read or reported.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+
+from conftest import FIXTURES, RAW
+from f1 import table_scores
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from extractors.parsers import progress_sheets
+from extractors.parsers.common import is_rule_line, year_header
+from extractors.readers import read_text
+from schemas.vocabulary import vocabulary
+
+TEMPLATES = FIXTURES / "templates"
+KAMA = (RAW / "kama" / "progress_sheets.txt").read_text(encoding="utf-8")
+LINEAGE = {"source_page", "source_row", "source_doc_id", "plan_id"}
+SETTINGS = settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def parse(text: str):
+    return progress_sheets.parse(read_text(text.encode("utf-8")))
+
+
+def records(result, drop: set[str] | None = None) -> dict[str, list[dict]]:
+    """The record tables without lineage (and without ``drop`` columns)."""
+    skip = LINEAGE | (drop or set())
+    return {
+        t: [{k: v for k, v in r.items() if k not in skip} for r in rows]
+        for t, rows in result.tables.items()
+        if t != "unparsed_cells"
+    }
+
+
+BASELINE = records(parse(KAMA))
+
+
+def lines(text: str) -> list[list[str]]:
+    return [line.split("\t") for line in text.split("\n")]
+
+
+def join(rows: list[list[str]]) -> str:
+    return "\n".join("\t".join(r) for r in rows)
+
+
+# --- another city's template -----------------------------------------------------------------
+
+
+def test_other_city_sheets_score_f1_of_at_least_098_per_table():
+    fixture = TEMPLATES / "other_city_progress_sheets"
+    expected = json.loads(fixture.with_suffix(".expected.json").read_text(encoding="utf-8"))
+    result = parse(fixture.with_suffix(".txt").read_text(encoding="utf-8"))
+    scores = table_scores(result.tables, expected["tables"])
+    low = {t: round(f, 3) for t, (_, _, f) in scores.items() if f < 0.98}
+    assert not low, low
+
+
+def test_other_city_note_line_is_no_kpi_and_every_unread_cell_has_a_reason():
+    result = parse((TEMPLATES / "other_city_progress_sheets.txt").read_text(encoding="utf-8"))
+    assert not [i for i in result.tables["indicators"] if "注" in i["name"]]
+    assert [s["kpi_count"] for s in result.tables["sheets"]] == [2, 2, 3]
+    reasons = set(result.unplaced.values())
+    assert any("担当課" in r and "KPI table" in r for r in reasons)
+    assert any("備考" in r for r in reasons)
+    assert any("no KPI refers to" in r and "達成率・評価欄" in r for r in reasons)
+    grid_cells = {
+        (c.row, c.col)
+        for row in read_text((TEMPLATES / "other_city_progress_sheets.txt").read_bytes()).rows
+        for c in row
+        if c.text.strip()
+    }
+    assert grid_cells <= result.consumed | set(result.unplaced)
+
+
+# --- structure detectors -------------------------------------------------------------------------
+
+
+def test_year_header_in_every_notation():
+    from core.models import Cell
+
+    def header(*texts: str) -> dict[int, int]:
+        return year_header([Cell(t, 0, i) for i, t in enumerate(texts)])
+
+    for run in (
+        ["2023", "2024"],
+        ["2023年度", "2024年度"],
+        ["R5", "R6"],
+        ["Ｒ５", "Ｒ６"],
+        ["令和５年度", "令和６年度"],
+        ["FY2023", "FY2024"],
+        ["2023 (R5)", "2024 (R6)"],
+    ):
+        assert header("主な取組", *run) == {1: 2023, 2: 2024}, run
+    assert header("取組", "H30", "R1") == {1: 2018, 2: 2019}
+    assert header("指標", "策定時(R4)", "目標値(R9)", "実績値(R5)") == {}
+    assert header("指標", "2024", "2023") == {}
+
+
+def test_rule_lines_by_shape_whatever_their_label():
+    assert is_rule_line("評価基準：Ａ：達成率100％以上　Ｂ：達成率80％以上100％未満　Ｃ：達成率80％未満")
+    assert is_rule_line("◎：100％以上　○：80％以上100％未満　△：80％未満")
+    assert is_rule_line("100%以上⇒A　80%以上100%未満⇒B　80%未満⇒C")
+    assert not is_rule_line("A＝商工観光課、B＝産業政策課、C＝農林振興課")
+    assert not is_rule_line("（注）達成率・評価欄は令和6年5月末時点の数値により記入")
+    assert not is_rule_line("創業相談件数 件 95 150 120 80% B")
+
+
+# --- Kama's real sheets: nothing dropped ------------------------------------------------------
+
+
+def test_kama_sheets_read_every_cell():
+    result = parse(KAMA)
+    grid = read_text(KAMA.encode("utf-8"))
+    filled = {(c.row, c.col) for row in grid.rows for c in row if c.text.strip()}
+    assert filled - result.consumed == set()
+
+
+def test_unknown_label_is_read_by_position_and_reported():
+    text = KAMA.replace("\n推進する施策\t", "\n重点項目\t")
+    result = parse(text)
+    assert records(result)["measures"] == BASELINE["measures"]
+    assert any("unknown label 「重点項目」 in the label/value block" in w for w in result.warnings)
+    assert any("重点項目" in why for why in result.unplaced.values())
+
+
+# --- metamorphic variants of Kama's sheets ------------------------------------------------------
+
+KAMA_LABELS = {  # label key → how Kama spells it (first cell of its rows)
+    "policy": "方針",
+    "direction": "方向性",
+    "measure": "推進する施策",
+    "initiatives": "主な取り組み",
+    "issues": "課題等",
+    "created": "作成日",
+    "kpi_header": "指標 (KPI)",
+}
+
+
+def _spellings(key: str) -> list[str]:
+    spec = vocabulary().section("progress_sheets")[key]
+    return list(spec["spellings"] if isinstance(spec, dict) else spec)
+
+
+@st.composite
+def respellings(draw) -> dict[str, str]:
+    chosen = {key: draw(st.sampled_from(_spellings(key))) for key in KAMA_LABELS}
+    chosen["results"] = draw(st.sampled_from(_spellings("results")))
+    return chosen
+
+
+def respell(text: str, chosen: dict[str, str]) -> str:
+    rows = lines(text)
+    for row in rows:
+        for key, kama in KAMA_LABELS.items():
+            if row[0] == kama:
+                row[0] = chosen[key]
+        row[0] = row[0].replace("事業実績", chosen["results"]) if row[0].endswith("事業実績") else row[0]
+    return join(rows)
+
+
+@SETTINGS
+@given(respellings())
+def test_label_synonyms_give_the_same_records(chosen):
+    assert records(parse(respell(KAMA, chosen))) == BASELINE
+
+
+def _fw(n: int) -> str:
+    return str(n).translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+
+
+YEAR_NOTATIONS = [
+    str,
+    lambda y: f"{y}年度",
+    lambda y: f"R{y - 2018}",
+    lambda y: f"Ｒ{_fw(y - 2018)}",
+    lambda y: f"令和{_fw(y - 2018)}年度",
+    lambda y: f"FY{y}",
+    lambda y: f"{y} (R{y - 2018})",
+    lambda y: f"令和{y - 2018}({y})年度",
+]
+
+
+@SETTINGS
+@given(st.sampled_from(YEAR_NOTATIONS), st.sampled_from(YEAR_NOTATIONS))
+def test_years_in_every_notation_give_the_same_records(schedule_years, kpi_year):
+    rows = lines(KAMA)
+    for row in rows:
+        if row[0] == "主な取り組み":
+            row[1:] = [schedule_years(int(y)) for y in row[1:]]
+        row[:] = [kpi_year(2023) + "目標" if c == "2023目標" else c for c in row]
+    assert records(parse(join(rows))) == BASELINE
+
+
+_FULL_WIDTH = str.maketrans("0123456789()%,:=~-ABCPR", "０１２３４５６７８９（）％，：＝～－ＡＢＣＰＲ")
+
+
+def test_full_width_digits_and_punctuation_give_the_same_records():
+    assert records(parse(KAMA.translate(_FULL_WIDTH))) == BASELINE
+
+
+def _kpi_tables(rows: list[list[str]]) -> list[tuple[int, int]]:
+    """(header line, end line) of each KPI table."""
+    out = []
+    for i, row in enumerate(rows):
+        if row[0] == "指標 (KPI)":
+            end = i + 1
+            while end < len(rows) and rows[end][0].strip() and len(rows[end]) > 1:
+                end += 1
+            out.append((i, end))
+    return out
+
+
+def reorder_kpi_columns(text: str, order: list[int], extra: list[tuple[str, str]]) -> str:
+    """Permute each KPI table's columns and append ``extra`` (header, value) columns."""
+    rows = lines(text)
+    for start, end in _kpi_tables(rows):
+        width = len(rows[start])
+        for n, i in enumerate(range(start, end)):
+            row = rows[i] + [""] * (width - len(rows[i]))
+            rows[i] = [row[j] for j in order] + [h if n == 0 else v for h, v in extra]
+    return join(rows)
+
+
+@SETTINGS
+@given(st.permutations(list(range(7))))
+def test_kpi_columns_in_any_order_give_the_same_records(order):
+    assert records(parse(reorder_kpi_columns(KAMA, order, []))) == BASELINE
+
+
+@SETTINGS
+@given(
+    st.permutations(list(range(7))),
+    st.lists(st.sampled_from([("担当課", "商工観光課"), ("備考", "単年度"), ("所管課", "")]), max_size=2),
+)
+def test_unknown_columns_are_reported_not_read(order, extra):
+    result = parse(reorder_kpi_columns(KAMA, order, extra))
+    assert records(result) == BASELINE
+    kpi_rows = sum(end - start - 1 for start, end in _kpi_tables(lines(KAMA)))
+    reported = [why for why in result.unplaced.values() if "column of the KPI table" in why]
+    assert len(reported) == kpi_rows * sum(1 for _, value in extra if value)
+
+
+def _without(text: str, block: str) -> str:
+    rows, out, skip = lines(text), [], False
+    for row in rows:
+        if block == "issues" and row[0] == "課題等":
+            skip = True
+            continue
+        if skip and (row[0].strip() in ("--", "")):
+            skip = row[0].strip() == ""
+            continue
+        skip = False
+        if block == "overall" and row[0].strip().startswith("総合評価："):
+            continue
+        out.append(row)
+    return join(out)
+
+
+@SETTINGS
+@given(st.sets(st.sampled_from(["issues", "overall"]), min_size=1))
+def test_optional_blocks_removed_give_the_same_records(blocks):
+    text = KAMA
+    for block in blocks:
+        text = _without(text, block)
+    got = records(parse(text), drop={"overall_rule", "issues_text"})
+    want = {
+        t: [{k: v for k, v in r.items() if k not in ("overall_rule", "issues_text")} for r in rows]
+        for t, rows in BASELINE.items()
+    }
+    if "overall" in blocks:
+        want["grading_rules"] = [r for r in want["grading_rules"] if r["rule_type"] != "overall"]
+    assert got == want
+
+
+def test_respelled_full_width_reordered_variant_of_the_other_city_still_scores():
+    """The other city's sheets with its KPI columns reversed and NFKC-equivalent text."""
+    fixture = TEMPLATES / "other_city_progress_sheets"
+    expected = json.loads(fixture.with_suffix(".expected.json").read_text(encoding="utf-8"))
+    rows = lines(fixture.with_suffix(".txt").read_text(encoding="utf-8"))
+    for i, row in enumerate(rows):
+        if row[0].startswith("重要業績評価指標"):
+            j = i
+            while j < len(rows) and len(rows[j]) > 1:
+                rows[j] = [rows[j][0], *reversed(rows[j][1:])]
+                j += 1
+    text = unicodedata.normalize("NFKC", join(rows))
+    text = re.sub(r"令和(\d)年度\t", lambda m: f"R{m.group(1)}\t", text)
+    scores = table_scores(parse(text).tables, expected["tables"])
+    assert all(f >= 0.98 for _, _, f in scores.values()), scores
