@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import click
+from rich.markup import escape
 
 from core import __version__
 from extractors.kinds import KINDS
@@ -39,7 +42,8 @@ def _json_default(value: Any) -> Any:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="plan-etl")
-def main() -> None:
+@click.option("--debug", is_flag=True, help="Show the traceback of an error instead of one line.")
+def main(debug: bool) -> None:
     """Turn Japanese SME promotion plans (PDF and text) into a validated warehouse."""
 
 
@@ -84,34 +88,62 @@ def run(
     pdf_engine: str | None,
     quiet: bool,
 ) -> None:
-    """Run the nightly refresh flow: discover, extract, normalize, load."""
+    """Run the nightly refresh: discover, extract, normalize, validate, load.
+
+    A plain local run (no PREFECT_API_URL, no --workers/--dask-address) runs in this process
+    without Prefect; with a Prefect API or Dask it runs as the Prefect flow."""
+    import os
+
     from rich.console import Console
 
-    from pipeline.discover.manifest import ManifestError
-    from pipeline.load import WarehouseError
-    from pipeline.load.lock import RunLocked
+    from pipeline.refresh.run import preflight
     from pipeline.report.terminal import print_summary, progress_bar
 
     console = Console(stderr=False)
-    from flows.nightly_refresh import run_refresh
+    with _expected_errors(console):
+        warehouse = preflight(raw_dir, curated_dir, warehouse, prefer, pdf_engine)
+        with progress_bar(console, disable=quiet) as notify:
+            if os.environ.get("PREFECT_API_URL") or workers > 1 or dask_address:
+                from flows.nightly_refresh import run_refresh
 
-    with progress_bar(console, disable=quiet) as notify:
-        try:
-            summary = run_refresh(
-                raw_dir,
-                curated_dir,
-                warehouse,
-                progress=notify,
-                prefer=prefer,
-                workers=workers,
-                dask_address=dask_address,
-                pdf_engine=pdf_engine,
-            )
-        except (ManifestError, WarehouseError, RunLocked) as exc:
-            console.print(f"[bold red]error:[/] {exc}")
-            sys.exit(2)
+                summary = run_refresh(
+                    raw_dir, curated_dir, warehouse, notify, prefer, workers, dask_address, pdf_engine
+                )
+            else:
+                from pipeline.refresh.progress import listening
+                from pipeline.refresh.run import refresh
+
+                with listening(notify):
+                    summary = refresh(raw_dir, curated_dir, warehouse, prefer, pdf_engine=pdf_engine)
     print_summary(console, summary, quiet=quiet)
     sys.exit(1 if summary.failed else 0)
+
+
+@contextlib.contextmanager
+def _expected_errors(console: Any) -> Iterator[None]:
+    """An expected error (manifest, warehouse, lock, Ctrl-C) ends the command with one line and
+    exit 2 (130 for Ctrl-C); ``--debug`` shows the traceback."""
+    from pipeline.discover.manifest import ManifestError
+    from pipeline.load import WarehouseError
+    from pipeline.load.lock import RunLocked
+
+    try:
+        yield
+    except (ManifestError, WarehouseError, RunLocked) as exc:
+        if _debug():
+            raise
+        console.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        if _debug():
+            raise
+        console.print("[bold red]interrupted[/]: nothing was loaded by this run; the previous tables stay")
+        sys.exit(130)
+
+
+def _debug() -> bool:
+    ctx = click.get_current_context(silent=True)
+    return bool(ctx and ctx.find_root().params.get("debug"))
 
 
 @main.command()
@@ -254,16 +286,21 @@ def extract(file: Path, kind: str | None, as_json: bool, plan_id: str, pdf_engin
 @click.option("--warehouse", default=None, metavar="URL")
 def serve(cron: str, timezone: str, raw_dir: str, curated_dir: Path, warehouse: str | None) -> None:
     """Run the nightly refresh on a schedule (Prefect serve) until interrupted."""
-    from flows.deployments import serve as serve_deployment
+    from rich.console import Console
 
-    click.echo(f"serving plan-etl nightly refresh: {cron} ({timezone}); Ctrl-C to stop")
-    serve_deployment(
-        cron=cron,
-        timezone=timezone,
-        raw_dir=str(Path(raw_dir).resolve()),
-        curated_dir=str(Path(curated_dir).resolve()),
-        warehouse=warehouse,
-    )
+    from flows.deployments import serve as serve_deployment
+    from pipeline.refresh.run import preflight
+
+    with _expected_errors(Console()):
+        warehouse = preflight(raw_dir, curated_dir, warehouse)
+        click.echo(f"serving plan-etl nightly refresh: {cron} ({timezone}); Ctrl-C to stop")
+        serve_deployment(
+            cron=cron,
+            timezone=timezone,
+            raw_dir=str(Path(raw_dir).resolve()),
+            curated_dir=str(Path(curated_dir).resolve()),
+            warehouse=warehouse,
+        )
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -9,6 +9,7 @@ them is written once (:func:`pipeline.load.load_tables`).
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,6 +65,10 @@ class Warehouse:
         """Append the rows of an Arrow table with the table's schema."""
         raise NotImplementedError
 
+    def check(self) -> None:
+        """Can this warehouse be loaded? Raises WarehouseError in one line (before any work)."""
+        raise NotImplementedError
+
     def in_sync(self, delta: Delta) -> bool:
         """The warehouse holds the run ``delta`` starts from, with today's columns."""
         found = self.columns()
@@ -82,6 +87,18 @@ class DuckDBWarehouse(Warehouse):
 
     def __init__(self, url: str) -> None:
         self.url, self.path = url, duckdb_path(url)
+
+    def check(self) -> None:
+        import duckdb
+
+        folder = next((p for p in [self.path.parent, *self.path.parent.parents] if p.exists()), Path("."))
+        if not os.access(folder, os.W_OK):
+            raise WarehouseError(f"{self.path}: cannot create the warehouse there ({folder} is not writable)")
+        if self.path.exists():
+            try:
+                duckdb.connect(str(self.path)).close()
+            except duckdb.Error as exc:
+                raise WarehouseError(f"{self.path} cannot be opened: {str(exc).splitlines()[0]}") from exc
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
@@ -132,6 +149,16 @@ class PostgresWarehouse(Warehouse):
 
     def __init__(self, url: str) -> None:
         self.url, self.dsn = url, postgres_dsn(url)
+
+    def check(self) -> None:
+        import psycopg
+
+        try:
+            psycopg.connect(self.dsn, connect_timeout=3).close()
+        except psycopg.Error as exc:
+            raise WarehouseError(
+                f"cannot connect to the PostgreSQL warehouse: {str(exc).strip().splitlines()[0]}"
+            ) from exc
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
@@ -195,17 +222,22 @@ def open_warehouse(url: str) -> Warehouse:
         return DuckDBWarehouse(url)
     if scheme in ("postgresql", "postgres") or scheme.startswith("postgresql+"):
         return PostgresWarehouse(url)
-    raise WarehouseError(f"unsupported warehouse URL {url!r}: use duckdb:///path.duckdb or postgresql://…")
+    raise WarehouseError(f"warehouse URL {url!r} is not one of {URL_FORMS}")
+
+
+URL_FORMS = (
+    "duckdb:///relative/path.duckdb, duckdb:////absolute/path.duckdb or postgresql://user@host:5432/db"
+)
 
 
 def duckdb_path(url: str, base: Path | None = None) -> Path:
-    """``duckdb:///curated/warehouse.duckdb`` → relative path; ``duckdb:////abs/w.duckdb`` → absolute."""
-    parsed = urlparse(url)
-    if parsed.scheme != "duckdb":
-        raise WarehouseError(f"not a DuckDB URL: {url!r}")
-    raw = url[len("duckdb:///") :] if url.startswith("duckdb:///") else parsed.path.lstrip("/")
-    if not raw:
-        raise WarehouseError(f"DuckDB URL without a path: {url!r} (expected duckdb:///path/to/file.duckdb)")
+    """``duckdb:///curated/warehouse.duckdb`` → relative path; ``duckdb:////abs/w.duckdb`` → absolute.
+    Anything else (``duckdb://x.duckdb``, two slashes: a host, not a path) is refused."""
+    if not url.startswith("duckdb:///"):
+        raise WarehouseError(f"warehouse URL {url!r} is not one of {URL_FORMS}")
+    raw = url[len("duckdb:///") :]
+    if not raw or raw.endswith("/"):
+        raise WarehouseError(f"warehouse URL {url!r} names no file: use {URL_FORMS}")
     path = Path(raw)
     return path if path.is_absolute() or base is None else base / path
 

@@ -97,8 +97,33 @@ def refresh(
     with curated_lock(curated, f"run {summary.run_id}") as stale:
         summary.messages += [f"removed {name}, left in {curated} by an interrupted run" for name in stale]
         raw = materialize(raw_dir, curated / ".raw-mirror")  # an fsspec URL is mirrored locally
-        warehouse = warehouse or f"duckdb:///{(curated / 'warehouse.duckdb').as_posix()}"
+        warehouse = warehouse or default_warehouse(curated)
         return run_locked(raw, curated, warehouse, (prefer, pdf_engine), workers, summary, steps or Steps())
+
+
+def preflight(
+    raw_dir: str | Path,
+    curated_dir: str | Path,
+    warehouse: str | None = None,
+    prefer: str | None = None,
+    pdf_engine: str | None = None,
+) -> str:
+    """Check what a run needs before any work starts — the manifest and its paths, the
+    warehouse URL and that the warehouse can be opened — and return the warehouse URL.
+    Raises ManifestError or WarehouseError with one line that says what to fix."""
+    from pipeline.discover.sources import is_url
+    from pipeline.load.warehouse import open_warehouse
+
+    warehouse = warehouse or default_warehouse(Path(curated_dir))
+    if not is_url(str(raw_dir)):
+        load_manifest(Path(raw_dir), prefer, pdf_engine)
+    open_warehouse(warehouse).check()
+    return warehouse
+
+
+def default_warehouse(curated: Path) -> str:
+    """``duckdb:///<curated>/warehouse.duckdb``."""
+    return f"duckdb:///{(curated / 'warehouse.duckdb').as_posix()}"
 
 
 def run_locked(
