@@ -70,7 +70,7 @@ class XlsxLimits:
     max_rows: int = 20_000  # per sheet
     max_columns: int = 200  # per sheet
     max_sheets: int = 200
-    max_cells: int = 1_000_000  # cells with a value, whole workbook
+    max_cells: int = 200_000  # cells with a value or formula, whole workbook
     max_merges: int = 50_000  # per sheet
     max_part_bytes: int = 20 * MB  # one XML part, unpacked
     max_total_bytes: int = 100 * MB  # all entries, unpacked
@@ -127,13 +127,8 @@ def _read_workbook(name: str, data: bytes, limits: XlsxLimits, deadline: float) 
         formulas = cached = cells = 0
         for page, ws in enumerate(sheets, start=1):
             with wb._archive.open(ws._worksheet_path) as stream:
-                scan = scan_sheet(name, ws.title, stream, limits, deadline)
+                scan = scan_sheet(name, ws.title, stream, limits, deadline, cells_before=cells)
             cells += scan.cells
-            if cells > limits.max_cells:
-                raise ExtractionError(
-                    f"{name}: more than {limits.max_cells:,} filled cells — larger than a plan "
-                    "workbook needs; not read"
-                )
             formulas, cached = formulas + scan.formulas, cached + scan.formulas_cached
             if not scan.rows:
                 continue
@@ -162,21 +157,29 @@ def _size(n: int) -> str:
 
 
 def check_zip(name: str, data: bytes, limits: XlsxLimits) -> None:
-    """Refuse a zip whose entries unpack to more than a workbook can be (zip bombs)."""
+    """Refuse a zip whose entries unpack to more than a workbook can be (zip bombs), or whose
+    XML defines entities."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             infos = zf.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError) as exc:
+            _check_entries(name, infos, limits)
+            _check_prologs(name, zf, infos)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError) as exc:
         raise ExtractionError(
             f"{name}: not a readable .xlsx workbook (damaged zip container: {exc})"
         ) from exc
+
+
+def _check_entries(name: str, infos: list[zipfile.ZipInfo], limits: XlsxLimits) -> None:
+    """Sizes, total and compression ratio of the entries as their headers declare them (zipfile
+    stops reading at the declared size: a header that lies fails its CRC check)."""
     if len(infos) > limits.max_entries:
         raise ExtractionError(f"{name}: the zip holds {len(infos):,} entries — not a plan workbook; not read")
     total = 0
     for info in infos:
         size, packed = info.file_size, max(info.compress_size, 1)
         total += size
-        if info.filename.lower().endswith((".xml", ".rels", ".vml")) and size > limits.max_part_bytes:
+        if info.filename.lower().endswith(_XML_PARTS) and size > limits.max_part_bytes:
             raise ExtractionError(
                 f"{name}: {info.filename} unpacks to {_size(size)} — more than the "
                 f"{_size(limits.max_part_bytes)} a workbook part may have; not read"
@@ -191,6 +194,22 @@ def check_zip(name: str, data: bytes, limits: XlsxLimits) -> None:
             f"{name}: the workbook unpacks to {_size(total)} — more than the "
             f"{_size(limits.max_total_bytes)} a plan workbook needs; not read"
         )
+
+
+_XML_PARTS = (".xml", ".rels", ".vml")
+
+
+def _check_prologs(name: str, zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> None:
+    """No XML part may define entities (a DOCTYPE: the "billion laughs" expansion)."""
+    for info in infos:
+        if info.filename.lower().endswith(_XML_PARTS):
+            with zf.open(info) as part:
+                head = part.read(4096)
+            if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
+                raise ExtractionError(
+                    f"{name}: {info.filename} defines XML entities (a DOCTYPE) — not a workbook "
+                    "Excel writes; not read"
+                )
 
 
 _REF = re.compile(r"^\$?([A-Z]{1,3})\$?(\d{1,7})$")
@@ -231,11 +250,13 @@ def _beyond(
 class _SheetScanner:
     """expat callbacks over a sheet's XML (no tree is built: memory stays flat)."""
 
-    def __init__(self, name: str, title: str, limits: XlsxLimits) -> None:
+    def __init__(self, name: str, title: str, limits: XlsxLimits, cells_before: int = 0) -> None:
         self.name, self.title, self.limits = name, title, limits
+        self.cells_before = cells_before  # filled cells of the sheets before this one
         self.scan = SheetScan()
         self.row = self.col = 0
-        self.kids: set[str] = set()
+        self.kids: set[str] = set()  # what the current <c> holds: "v" (a non-empty value), "f", "is"
+        self.in_value = False
 
     def start(self, tag: str, attrs: dict[str, str]) -> None:
         tag = tag.rpartition(":")[2]
@@ -243,7 +264,9 @@ class _SheetScanner:
             pos = _cell_ref(attrs.get("r") or "")
             self.row, self.col = pos if pos else (self.row, self.col + 1)
             self.kids = set()
-        elif tag in ("v", "f", "is"):
+        elif tag == "v":
+            self.in_value = True
+        elif tag in ("f", "is"):
             self.kids.add(tag)
         elif tag == "row":
             self.row, self.col = int(attrs.get("r") or self.row + 1), 0
@@ -258,8 +281,14 @@ class _SheetScanner:
                     f"{self.name}: sheet '{self.title}' has more than {self.limits.max_merges:,} merged ranges"
                 )
 
+    def text(self, data: str) -> None:
+        if self.in_value and data.strip():
+            self.kids.add("v")  # <v/> empty: a formula never calculated
+
     def end(self, tag: str) -> None:
-        if tag.rpartition(":")[2] != "c" or not self.kids:
+        tag = tag.rpartition(":")[2]
+        self.in_value = self.in_value and tag != "v"
+        if tag != "c" or not self.kids:
             return  # a styled empty cell holds nothing
         scan, row, col = self.scan, self.row, self.col
         if row > self.limits.max_rows or col > self.limits.max_columns:
@@ -267,18 +296,31 @@ class _SheetScanner:
             raise _beyond(self.name, self.title, what, self.limits, "beyond")
         scan.rows, scan.cols = max(scan.rows, row), max(scan.cols, col)
         scan.cells += 1
+        if self.cells_before + scan.cells > self.limits.max_cells:
+            raise ExtractionError(
+                f"{self.name}: more than {self.limits.max_cells:,} filled cells (at sheet '{self.title}') "
+                f"— larger than a plan workbook needs; {_ADVICE}"
+            )
         if "f" in self.kids:
             scan.formulas += 1
             scan.formulas_cached += "v" in self.kids
 
 
-def scan_sheet(name: str, title: str, stream: IO[bytes], limits: XlsxLimits, deadline: float) -> SheetScan:
+def _no_doctype(*_: Any) -> None:
+    raise ValueError("a DOCTYPE in a sheet (entity definitions are not allowed in a workbook)")
+
+
+def scan_sheet(
+    name: str, title: str, stream: IO[bytes], limits: XlsxLimits, deadline: float, cells_before: int = 0
+) -> SheetScan:
     """Stream a sheet's XML: its declared dimension, where its values are, its merges.
 
     Fails as soon as something lies beyond the limits, before openpyxl reads the sheet."""
-    scanner = _SheetScanner(name, title, limits)
+    scanner = _SheetScanner(name, title, limits, cells_before)
     parser = expat.ParserCreate()
+    parser.StartDoctypeDeclHandler = _no_doctype
     parser.StartElementHandler, parser.EndElementHandler = scanner.start, scanner.end
+    parser.CharacterDataHandler = scanner.text
     while chunk := stream.read(256 * 1024):
         parser.Parse(chunk, False)
         if time.monotonic() > deadline:
