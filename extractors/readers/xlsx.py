@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import math
 import re
 import time
 import zipfile
@@ -376,6 +377,8 @@ def format_number(value: float, number_format: str = "General") -> str:
     >>> format_number(4755, "#,##0"), format_number(0.1 + 0.2), format_number(0.3871, "0.0%")
     ('4,755', '0.3', '38.7%')
     """
+    if not math.isfinite(value):
+        return str(value)
     section = _LITERAL.sub("", number_format.split(";")[0])
     number = Decimal(repr(value)) if isinstance(value, int) else Decimal(f"{value:.15g}")
     percent = "%" in section
