@@ -118,7 +118,53 @@ class Sheet:
             result.warn(f"{self.where()}: no unit found in KPI name {raw_name!r}")
 
 
+_OCCURRENCE_FIELDS = (
+    "name",
+    "name_as_written",
+    "unit",
+    "baseline_text",
+    "target_text",
+    "is_reposted",
+    "source_page",
+    "source_row",
+)
+_INDICATOR_FIELDS = (
+    "name",
+    "name_as_written",
+    "unit",
+    "baseline_value",
+    "baseline_text",
+    "target_fiscal_year",
+    "target_value",
+    "cumulative_target",
+    "is_reposted",
+    "note",
+    "sheets",
+    "source_page",
+    "source_row",
+)
+
+
 def emit(sheets: list[Sheet], result: ParseResult, arrows: list) -> None:
+    """The sheets of a document → policies, measures, initiatives, schedule, rules, sheets, KPIs."""
+    _emit_policies(sheets, result)
+    seen_measures: set[tuple[str, str]] = set()
+    kpis_by_policy: dict[str, dict[str, dict[str, Any]]] = {}
+    for s in sheets:
+        pcode = str(s.policy[0]) if s.policy else "0"
+        mcode = str(s.measure[0]) if s.measure else "0"
+        if (pcode, mcode) in seen_measures:
+            result.warn(f"{s.where()}: measure {pcode}-{mcode} appears on more than one sheet")
+        seen_measures.add((pcode, mcode))
+        _emit_sheet(s, pcode, mcode, result, arrows)
+        _collect_kpis(s, pcode, mcode, kpis_by_policy.setdefault(pcode, {}), result)
+    for pcode, bucket in kpis_by_policy.items():
+        for k in bucket.values():
+            _emit_indicator(pcode, k, result)
+
+
+def _emit_policies(sheets: list[Sheet], result: ParseResult) -> None:
+    """One policy per code; a title or direction spelled differently later is a warning."""
     policies = merge_by_code(
         (
             (str(s.policy[0]),),
@@ -138,148 +184,120 @@ def emit(sheets: list[Sheet], result: ParseResult, arrows: list) -> None:
         for field_name, where, value in variants:
             result.warn(f"policy {rec['policy_code']}: {field_name} differs on {where}: {value!r}")
 
-    seen_measures: set[tuple[str, str]] = set()
-    kpis_by_policy: dict[str, dict[str, dict[str, Any]]] = {}
-    sheets_per_policy: dict[str, int] = {}
-    for s in sheets:
-        pcode = str(s.policy[0]) if s.policy else "0"
-        mcode = str(s.measure[0]) if s.measure else "0"
-        sheets_per_policy[pcode] = sheets_per_policy.get(pcode, 0) + 1
-        if (pcode, mcode) in seen_measures:
-            result.warn(f"{s.where()}: measure {pcode}-{mcode} appears on more than one sheet")
-        seen_measures.add((pcode, mcode))
-        if s.measure:
-            result.add(
-                "measures",
-                {
-                    "policy_code": pcode,
-                    "measure_code": mcode,
-                    "title": s.measure[1],
-                    "source_page": s.page,
-                    "source_row": s.first_row + 1,
-                },
-            )
-        if not s.years and s.initiatives:
-            result.warn(f"{s.where()}: no year columns found in the 主な取り組み header")
-        _emit_initiatives(s, pcode, mcode, result, arrows)
-        for rule_type, text in s.rules.items():
-            result.add(
-                "grading_rules",
-                {
-                    "policy_code": pcode,
-                    "measure_code": mcode,
-                    "rule_type": rule_type,
-                    "rule_text": text,
-                    "source_page": s.page,
-                },
-            )
-        if not s.has_kpi_table:
-            result.mark_missing(f"{s.where()}: no KPI table (指標) on this sheet")
+
+def _emit_sheet(s: Sheet, pcode: str, mcode: str, result: ParseResult, arrows: list) -> None:
+    """A sheet's measure, initiatives and schedule, grading rules and its ``sheets`` row."""
+    if s.measure:
         result.add(
-            "sheets",
+            "measures",
             {
-                "sheet_no": s.index,
-                "sheet_title": s.title,
                 "policy_code": pcode,
-                "policy_title": s.policy[1] if s.policy else None,
-                "direction": s.direction,
                 "measure_code": mcode,
-                "measure_title": s.measure[1] if s.measure else None,
-                "indicator_grade_rule": s.rules.get("indicator_grade"),
-                "overall_rule": s.rules.get("overall"),
-                "results_text": s.reports.get("results"),
-                "issues_text": s.reports.get("issues"),
-                "created_text": s.reports.get("created"),
-                "kpi_count": len(s.kpis),
+                "title": s.measure[1],
                 "source_page": s.page,
                 "source_row": s.first_row + 1,
             },
         )
-        bucket = kpis_by_policy.setdefault(pcode, {})
-        for k in s.kpis:
-            key = re.sub(r"\s+", "", k["name"])
-            result.add(
-                "indicator_occurrences",
-                {
-                    "indicator_id": f"kpi|{pcode}||{k['name']}",
-                    "sheet_no": s.index,
-                    "policy_code": pcode,
-                    "measure_code": mcode,
-                    **{
-                        f: k[f]
-                        for f in (
-                            "name",
-                            "name_as_written",
-                            "unit",
-                            "baseline_text",
-                            "target_text",
-                            "is_reposted",
-                            "source_page",
-                            "source_row",
-                        )
-                    },
-                },
-            )
-            note = _footnote_for(k, s.footnotes, result)
-            if key in bucket:
-                prev = bucket[key]
-                prev["sheets"] += 1
-                for f in ("baseline_text", "target_text", "unit"):
-                    if prev.get(f) != k.get(f):
-                        result.warn(
-                            f"{s.where()}: KPI {k['name']!r}: {f} {k.get(f)!r} differs from "
-                            f"{prev.get(f)!r} on an earlier sheet of policy {pcode}"
-                        )
-                continue
+    if not s.years and s.initiatives:
+        result.warn(f"{s.where()}: no year columns found in the 主な取り組み header")
+    _emit_initiatives(s, pcode, mcode, result, arrows)
+    for rule_type, text in s.rules.items():
+        result.add(
+            "grading_rules",
+            {
+                "policy_code": pcode,
+                "measure_code": mcode,
+                "rule_type": rule_type,
+                "rule_text": text,
+                "source_page": s.page,
+            },
+        )
+    if not s.has_kpi_table:
+        result.mark_missing(f"{s.where()}: no KPI table (指標) on this sheet")
+    result.add(
+        "sheets",
+        {
+            "sheet_no": s.index,
+            "sheet_title": s.title,
+            "policy_code": pcode,
+            "policy_title": s.policy[1] if s.policy else None,
+            "direction": s.direction,
+            "measure_code": mcode,
+            "measure_title": s.measure[1] if s.measure else None,
+            "indicator_grade_rule": s.rules.get("indicator_grade"),
+            "overall_rule": s.rules.get("overall"),
+            "results_text": s.reports.get("results"),
+            "issues_text": s.reports.get("issues"),
+            "created_text": s.reports.get("created"),
+            "kpi_count": len(s.kpis),
+            "source_page": s.page,
+            "source_row": s.first_row + 1,
+        },
+    )
+
+
+def _collect_kpis(
+    s: Sheet, pcode: str, mcode: str, bucket: dict[str, dict[str, Any]], result: ParseResult
+) -> None:
+    """A sheet's KPI rows: one occurrence each, merged into the policy's indicators (the KPI
+    table is printed on every sheet of a policy); differences between sheets are warnings."""
+    for k in s.kpis:
+        key = re.sub(r"\s+", "", k["name"])
+        result.add(
+            "indicator_occurrences",
+            {
+                "indicator_id": f"kpi|{pcode}||{k['name']}",
+                "sheet_no": s.index,
+                "policy_code": pcode,
+                "measure_code": mcode,
+                **{f: k[f] for f in _OCCURRENCE_FIELDS},
+            },
+        )
+        note = _footnote_for(k, s.footnotes, result)
+        if key not in bucket:
             bucket[key] = {**k, "note": note, "sheets": 1}
-    for pcode, bucket in kpis_by_policy.items():
-        for k in bucket.values():
-            result.add(
-                "indicators",
-                {
-                    "indicator_id": f"kpi|{pcode}||{k['name']}",
-                    "policy_code": pcode,
-                    "measure_code": None,
-                    "indicator_code": None,
-                    "indicator_type": "kpi",
-                    **{
-                        f: k[f]
-                        for f in (
-                            "name",
-                            "name_as_written",
-                            "unit",
-                            "baseline_value",
-                            "baseline_text",
-                            "target_fiscal_year",
-                            "target_value",
-                            "cumulative_target",
-                            "is_reposted",
-                            "note",
-                            "sheets",
-                            "source_page",
-                            "source_row",
-                        )
-                    },
-                },
-            )
-            # A filled-in sheet states 実績 (actual); keep it as an indicator value.
-            actual = nz.parse_number(k.get("actual_text"))
-            if actual is not None:
-                result.add(
-                    "indicator_values",
-                    {
-                        "indicator_id": f"kpi|{pcode}||{k['name']}",
-                        "fiscal_year": k["actual_fiscal_year"],
-                        "value": actual,
-                        "kind": "actual",
-                        "as_of_text": k.get("actual_text"),
-                        "target_value": k["target_value"],
-                        "stated_rate": nz.parse_number((k.get("achievement_text") or "").rstrip("%")),
-                        "stated_grade": k.get("grade_text"),
-                        "source_page": k["source_page"],
-                        "source_row": k["source_row"],
-                    },
+            continue
+        prev = bucket[key]
+        prev["sheets"] += 1
+        for f in ("baseline_text", "target_text", "unit"):
+            if prev.get(f) != k.get(f):
+                result.warn(
+                    f"{s.where()}: KPI {k['name']!r}: {f} {k.get(f)!r} differs from "
+                    f"{prev.get(f)!r} on an earlier sheet of policy {pcode}"
                 )
+
+
+def _emit_indicator(pcode: str, k: dict[str, Any], result: ParseResult) -> None:
+    """One indicator row and, when the sheet states 実績 (actual), its indicator value."""
+    result.add(
+        "indicators",
+        {
+            "indicator_id": f"kpi|{pcode}||{k['name']}",
+            "policy_code": pcode,
+            "measure_code": None,
+            "indicator_code": None,
+            "indicator_type": "kpi",
+            **{f: k[f] for f in _INDICATOR_FIELDS},
+        },
+    )
+    actual = nz.parse_number(k.get("actual_text"))
+    if actual is None:
+        return
+    result.add(
+        "indicator_values",
+        {
+            "indicator_id": f"kpi|{pcode}||{k['name']}",
+            "fiscal_year": k["actual_fiscal_year"],
+            "value": actual,
+            "kind": "actual",
+            "as_of_text": k.get("actual_text"),
+            "target_value": k["target_value"],
+            "stated_rate": nz.parse_number((k.get("achievement_text") or "").rstrip("%")),
+            "stated_grade": k.get("grade_text"),
+            "source_page": k["source_page"],
+            "source_row": k["source_row"],
+        },
+    )
 
 
 def _emit_initiatives(s: Sheet, pcode: str, mcode: str, result: ParseResult, arrows: list) -> None:
