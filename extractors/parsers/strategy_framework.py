@@ -485,7 +485,13 @@ def _table_line(cells: list[Cell], state: _Tables, vocab: Vocabulary, result: Pa
         _add_policy(heading, cells[0], state, result)
         return True
     if _table_header(cells, state, vocab):
-        result.use(*cells)
+        for c in cells:
+            if c.col in state.columns or c is cells[0]:
+                result.use(c)
+            else:
+                why = f"strategy table header: column label {nz.clean_text(c.text)!r} is not in labels.yaml"
+                result.unplaced_cell(c, why)
+                result.warn(f"{why}; its column is not read")
         return True
     if state.mode == "counts" or (state.mode is not None and state.policy is not None):
         return {"outcome": _outcome_row, "measures": _measure_row, "counts": _counts_row}[state.mode](
@@ -536,12 +542,12 @@ def _table_header(cells: list[Cell], state: _Tables, vocab: Vocabulary) -> bool:
         if all(s is not None for s in scopes.values()):
             state.mode, state.columns = "counts", {k: v for k, v in scopes.items() if v}
             return True
-    meanings = {c.col: vocab.column_meaning(KIND, "outcome_columns", c.text) for c in cells[1:]}
-    if vocab.matches(KIND, "outcome_label", first) and all(meanings.values()):
+    meanings = {c.col: m for c in cells[1:] if (m := vocab.column_meaning(KIND, "outcome_columns", c.text))}
+    if vocab.matches(KIND, "outcome_label", first) and meanings:
         state.mode, state.columns = "outcome", {cells[0].col: "name", **meanings}
         return True
     columns = {c.col: m for c in cells if (m := vocab.column_meaning(KIND, "table_columns", c.text))}
-    if len(set(columns.values())) >= 2 and len(columns) == len(cells):
+    if len(set(columns.values())) >= 2 and len(columns) >= len(cells) / 2:
         state.mode, state.columns, state.measure = "measures", columns, None
         return True
     return False
@@ -592,7 +598,10 @@ def _outcome_row(cells: list[Cell], state: _Tables, vocab: Vocabulary, result: P
         target_fiscal_year=target[2].fiscal_year if target[2] else None,
     )
     result.add("indicators", record)
-    result.use(*cells)
+    result.use(*by.values())
+    for c in cells:
+        if c.col not in state.columns:
+            result.unplaced_cell(c, f"outcome {name!r}: a cell under no named column")
     if actual[0] is not None:
         _latest(local_id, actual, by["actual"], result)
     return True
