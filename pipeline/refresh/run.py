@@ -255,7 +255,9 @@ def finish(
     with summary.stage("load"):
         summary.row_counts, summary.warehouse_load = steps.load(curated, warehouse, tables, delta)
     with summary.stage("report"):
-        write_report(tables["validation_results"], curated / "validation" / "index.html")
+        summary.report_path = str(
+            write_report(tables["validation_results"], curated / "validation" / "index.html")
+        )
     notify("done", {"run_id": summary.run_id})
     return summary
 
@@ -264,6 +266,8 @@ def record_noop(summary: RunSummary, curated: Path, warehouse: str, previous: Pr
     """Nothing changed: append the run to ``runs`` and leave every other table as it is."""
     summary.set_documents(previous.rows("documents"))
     summary.validation_counts = validation_counts(previous.table("validation_results"))
+    report = curated / "validation" / "index.html"
+    summary.report_path = str(report) if report.exists() else None
     summary.finished_at = dt.datetime.now(dt.UTC)
     with summary.stage("load"):
         replace_tables(curated, warehouse, {"runs": previous.rows("runs") + [run_row(summary, warehouse, 0)]})

@@ -53,6 +53,7 @@ class RunSummary:
     task_seconds: dict[str, float] = field(default_factory=dict)  # CPU per step inside the tasks, summed
     task_spans: list[tuple[float, float, int]] = field(default_factory=list)  # each task: start, end, process
     warehouse_load: str = ""  # "delta" (only recomputed plans' rows changed) or "replace"
+    report_path: str | None = None  # the validation report this run wrote
 
     @contextlib.contextmanager
     def stage(self, name: str) -> Iterator[None]:
@@ -82,7 +83,14 @@ class RunSummary:
         self.skipped_unchanged = len(work.reuse)
         self.quarantined = len(work.quarantined)
         self.seen = len(manifest.documents)
-        self.removed = [d["source_path"] for d in work.removed]
+        # A document now read from its other format (--prefer) was not removed from raw/.
+        alternates = {alt: spec.rel_path for spec in manifest.documents for alt in spec.alternates}
+        self.removed = [d["source_path"] for d in work.removed if d["source_path"] not in alternates]
+        self.messages += [
+            f"{d['source_path']}: now read from its alternate {alternates[d['source_path']]} (--prefer)"
+            for d in work.removed
+            if d["source_path"] in alternates
+        ]
         self.messages += [
             f"{spec.rel_path}: quarantined — it failed before with these very bytes "
             f"({failed.get('error')}); fix or replace the file to retry"

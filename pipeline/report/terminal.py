@@ -134,7 +134,7 @@ def _print_notes(console: Console, summary: RunSummary) -> None:
     if counts.get("total"):
         console.print(
             f"validation: {counts['error']} errors, {counts['warning']} warnings — `plan-etl validate` "
-            f"lists them; report: curated/validation/index.html"
+            f"lists them{f'; report: {escape(summary.report_path)}' if summary.report_path else ''}"
         )
 
 
