@@ -147,6 +147,42 @@ def _debug() -> bool:
 
 
 @main.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--kind", type=click.Choice(KINDS), help="Document kind (auto-detected when omitted).")
+@click.option(
+    "--unknown", "unknown_only", is_flag=True, help="List only the labels the vocabulary does not know."
+)
+def labels(file: Path, kind: str | None, unknown_only: bool) -> None:
+    """What each label of a document was read as, and the unknown ones with the line to add
+    to schemas/labels.yaml."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from core.models import ExtractionError
+    from extractors.extract import parse_grid
+    from extractors.labels import label_readings
+    from extractors.readers import read_document
+    from schemas.vocabulary import vocabulary
+
+    console = Console()
+    try:
+        grid = read_document(file, file.read_bytes())
+        result = parse_grid(grid, kind)
+    except ExtractionError as exc:
+        console.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
+        sys.exit(2)
+    readings = [r for r in label_readings(grid, result, vocabulary()) if not (unknown_only and r.meaning)]
+    table = Table(title=f"{file.name}: labels read as {result.kind}")
+    for column in ("where", "label", "read as", "note"):
+        table.add_column(column, overflow="fold")
+    for r in readings:
+        table.add_row(r.where, escape(r.text), r.meaning or "[yellow]unknown[/]", escape(r.note))
+    console.print(table)
+    unknown = sum(1 for r in readings if r.meaning is None)
+    console.print(f"{len(readings)} labels, {unknown} unknown", soft_wrap=True)
+
+
+@main.command()
 @curated_option
 @click.option("--warehouse", default=None, metavar="URL", help="Also replace validation_results there.")
 @click.option("--brief", is_flag=True, help="Show at most three findings per check.")
