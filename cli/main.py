@@ -126,10 +126,11 @@ def _expected_errors(console: Any) -> Iterator[None]:
     from pipeline.discover.manifest import ManifestError
     from pipeline.load import WarehouseError
     from pipeline.load.lock import RunLocked
+    from pipeline.refresh.run import RunFailed
 
     try:
         yield
-    except (ManifestError, WarehouseError, RunLocked) as exc:
+    except (ManifestError, WarehouseError, RunLocked, RunFailed) as exc:
         if _debug():
             raise
         console.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
@@ -139,6 +140,15 @@ def _expected_errors(console: Any) -> Iterator[None]:
             raise
         console.print("[bold red]interrupted[/]: nothing was loaded by this run; the previous tables stay")
         sys.exit(130)
+    except Exception as exc:  # a bug: one line too, the traceback with --debug
+        if _debug():
+            raise
+        console.print(
+            f"[bold red]error:[/] internal error ({type(exc).__name__}: {escape(str(exc))}) — "
+            "nothing was loaded by this run; rerun with --debug for the traceback and please report it",
+            soft_wrap=True,
+        )
+        sys.exit(3)
 
 
 def _debug() -> bool:

@@ -152,14 +152,28 @@ def load_manifest(raw_dir: Path, prefer: str | None = None, pdf_engine: str | No
     return manifest
 
 
+MAX_MANIFEST_BYTES = 5_000_000  # a manifest of tens of thousands of documents is far smaller
+
+
 def _read_spec(path: Path, manifest: Manifest) -> tuple[dict[str, Any], str]:
     """The parsed sources.yaml and its text ({} and a warning when there is none)."""
     if not path.exists():
         manifest.warnings.append(f"{path} not found: every document is auto-detected")
         return {}, ""
+    if path.stat().st_size > MAX_MANIFEST_BYTES:
+        raise ManifestError(
+            f"{path}: {path.stat().st_size:,} bytes — larger than a manifest can be ({MAX_MANIFEST_BYTES:,})"
+        )
     text = path.read_text(encoding="utf-8-sig")
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        spec = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
+        for event in yaml.parse(text, Loader=loader):  # aliases (*name) could expand a field a billion-fold
+            if isinstance(event, yaml.AliasEvent):
+                line = event.start_mark.line + 1 if event.start_mark else "?"
+                raise ManifestError(
+                    f"{path}: line {line}: YAML aliases (*{event.anchor}) are not allowed here"
+                )
+        spec = yaml.load(text, Loader=loader) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f" line {mark.line + 1}" if mark else ""

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,15 +73,34 @@ class Warehouse:
 
     def in_sync(self, delta: Delta) -> bool:
         """The warehouse holds the run ``delta`` starts from, with today's columns."""
+        return self.sync_problem(delta) is None
+
+    def sync_problem(self, delta: Delta) -> str | None:
+        """Why the warehouse does not hold the run ``delta`` starts from (None when it does)."""
         found = self.columns()
-        if any(found.get(name) != TABLES[name].column_names for name in TABLES):
-            return False
+        missing = [name for name in TABLES if name not in found]
+        if missing:
+            return f"tables missing: {', '.join(missing[:3])}{' …' if len(missing) > 3 else ''}"
+        other = [name for name in TABLES if found[name] != TABLES[name].column_names]
+        if other:
+            return f"other columns than today's in {', '.join(other[:3])}"
         runs, last = self.run_counts(delta.base_run)
-        return runs == delta.base_runs and last == 1
+        if runs != delta.base_runs or last != 1:
+            return f"it holds {runs} runs, not the {delta.base_runs} ending with {delta.base_run}"
+        return None
+
+    def state_problem(self, delta: Delta) -> str | None:
+        """:meth:`sync_problem`, in a transaction of its own (before a run loads anything)."""
+        with self.transaction():
+            return self.sync_problem(delta)
 
 
 def _quoted_columns(name: str) -> str:
     return ", ".join(f'"{c}"' for c in TABLES[name].column_names)
+
+
+LOCK_ATTEMPTS = 6  # a DuckDB file held by another process: tried this often …
+LOCK_WAIT = 0.5  # … this many seconds apart (3 s in all), then a one-line error
 
 
 class DuckDBWarehouse(Warehouse):
@@ -96,16 +117,34 @@ class DuckDBWarehouse(Warehouse):
             raise WarehouseError(f"{self.path}: cannot create the warehouse there ({folder} is not writable)")
         if self.path.exists():
             try:
-                duckdb.connect(str(self.path)).close()
+                self.connect().close()
             except duckdb.Error as exc:
                 raise WarehouseError(f"{self.path} cannot be opened: {str(exc).splitlines()[0]}") from exc
 
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[None]:
+    def connect(self, attempts: int = LOCK_ATTEMPTS) -> Any:
+        """A connection; a file held by another process is retried a few times, then a
+        WarehouseError that names the process."""
         import duckdb
 
+        for attempt in range(attempts):
+            try:
+                return duckdb.connect(str(self.path))
+            except duckdb.IOException as exc:
+                holder = re.search(r"PID (\d+)", str(exc))
+                if "lock" not in str(exc).lower():
+                    raise WarehouseError(f"{self.path} cannot be opened: {str(exc).splitlines()[0]}") from exc
+                if attempt + 1 == attempts:
+                    pid = f" (pid {holder.group(1)})" if holder else ""
+                    raise WarehouseError(
+                        f"{self.path} is open in another process{pid}; close it or retry"
+                    ) from exc
+                time.sleep(LOCK_WAIT)
+        raise AssertionError("unreachable")
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.con = duckdb.connect(str(self.path))
+        self.con = self.connect()
         try:
             self.con.execute("BEGIN TRANSACTION")
             yield

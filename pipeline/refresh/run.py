@@ -12,6 +12,7 @@ other processes.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -138,7 +139,11 @@ def run_locked(
     """A refresh, once the curated folder's lock is held (``reading``: prefer, PDF engine)."""
     decision = decide(raw, curated, reading, summary, steps)
     if decision.unchanged and decision.last_run.get("warehouse") == redact(warehouse):
-        return record_noop(summary, curated, warehouse, decision.previous)
+        problem = warehouse_problem(warehouse, decision)
+        if problem is None:
+            return record_noop(summary, curated, warehouse, decision.previous)
+        summary.messages.append(f"{redact(warehouse)}: {problem} — reloaded from {curated}")
+        return reload_warehouse(summary, curated, warehouse, decision, steps)
     todo, rest = plan_batches(
         decision.manifest.plans,
         decision.work,
@@ -169,7 +174,7 @@ def decide(
     with summary.stage("discover"):
         manifest = steps.discover(raw, *reading)
         summary.messages += manifest.warnings
-        previous = Previous(curated.resolve())  # the last run's tables, each read once, as Arrow
+        previous = last_state(curated.resolve(), summary)  # the last run's tables, each read once, as Arrow
         previous_docs = previous.rows("documents")
         work = steps.plan(manifest, previous_docs)
     summary.note_work(manifest, work)
@@ -187,6 +192,19 @@ def decide(
             d["doc_id"] for d in previous_docs
         }
     return Decision(manifest, previous, work, affected, rebuild, unchanged, last_run)
+
+
+def last_state(curated: Path, summary: RunSummary) -> Previous:
+    """The last run's tables; when one is missing, unreadable or of another schema, say so and
+    rebuild: every document is read again and every table written anew (the run history is
+    kept when it can be read)."""
+    previous = Previous(curated)
+    problems = previous.problems()
+    if not problems:
+        return previous
+    summary.messages += [f"{p} — every document is read again and every table rebuilt" for p in problems]
+    runs_whole = not any(str(curated / "runs.parquet") in p for p in problems)
+    return Previous(curated, only=("runs",) if runs_whole else ())
 
 
 def process_plans(
@@ -252,14 +270,61 @@ def finish(
     with summary.stage("merge"):
         tables = merge(tables, records)
         summary.validation_counts = validation_counts(tables["validation_results"])
+    with summary.stage("report"):  # written before the load, put in place once it committed
+        final = curated / "validation" / "index.html"
+        staged = stage_report(tables["validation_results"], final)
     with summary.stage("load"):
-        summary.row_counts, summary.warehouse_load = steps.load(curated, warehouse, tables, delta)
-    with summary.stage("report"):
-        summary.report_path = str(
-            write_report(tables["validation_results"], curated / "validation" / "index.html")
-        )
+        try:
+            summary.row_counts, summary.warehouse_load = steps.load(curated, warehouse, tables, delta)
+        except BaseException:
+            staged.unlink(missing_ok=True)
+            raise
+    os.replace(staged, final)
+    summary.report_path = str(final)
     notify("done", {"run_id": summary.run_id})
     return summary
+
+
+def warehouse_problem(warehouse: str, decision: Decision) -> str | None:
+    """Does the warehouse still hold exactly the last run (deleted, restored from an older
+    backup, loaded by another machine)? None when it does."""
+    from pipeline.load.warehouse import open_warehouse
+
+    runs = len(decision.previous.rows("runs"))
+    return open_warehouse(warehouse).state_problem(Delta(decision.last_run["run_id"], runs, frozenset()))
+
+
+def reload_warehouse(
+    summary: RunSummary, curated: Path, warehouse: str, decision: Decision, steps: Steps
+) -> RunSummary:
+    """Nothing changed in the documents, but the warehouse lost the last run: load every
+    table of ``curated/`` into it again (with tonight's run appended)."""
+    previous = decision.previous
+    summary.set_documents(previous.rows("documents"))
+    tables = {name: previous.table(name) for name in TABLES}
+    summary.validation_counts = validation_counts(tables["validation_results"])
+    summary.finished_at = dt.datetime.now(dt.UTC)
+    runs = previous.rows("runs") + [run_row(summary, warehouse, 0)]
+    tables["runs"] = TABLES["runs"].to_arrow(runs)
+    with summary.stage("load"):
+        summary.row_counts, summary.warehouse_load = steps.load(curated, warehouse, tables, None)
+    notify("done", {"run_id": summary.run_id})
+    return summary
+
+
+class RunFailed(Exception):
+    """A run could not finish (e.g. the disk is full); nothing was changed. One line."""
+
+
+def stage_report(results: Any, path: Path) -> Path:
+    """The validation report written beside ``path`` (moved into place once the load
+    committed): a full disk stops the run before anything changed."""
+    staged = path.with_name(f".{path.name}.staging")
+    try:
+        return write_report(results, staged)
+    except OSError as exc:
+        staged.unlink(missing_ok=True)
+        raise RunFailed(f"writing the validation report {path} failed, nothing was changed: {exc}") from exc
 
 
 def record_noop(summary: RunSummary, curated: Path, warehouse: str, previous: Previous) -> RunSummary:

@@ -33,20 +33,46 @@ class Previous:
     travels: the worker reads what it needs itself.
     """
 
-    def __init__(self, curated_dir: Path | None) -> None:
+    def __init__(self, curated_dir: Path | None, only: tuple[str, ...] | None = None) -> None:
         self.dir = curated_dir
+        self.only = only  # the tables read; the others are empty (a damaged state: runs only)
         self._tables: dict[str, Any] = {}
         self._locks: dict[str, threading.Lock] = {}
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"dir": self.dir}
+        return {"dir": self.dir, "only": self.only}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["dir"])
+        self.__init__(state["dir"], state.get("only"))
 
     def _path(self, name: str) -> Path | None:
-        path = None if self.dir is None else self.dir / f"{name}.parquet"
-        return path if path is not None and path.exists() else None
+        if self.dir is None or (self.only is not None and name not in self.only):
+            return None
+        path = self.dir / f"{name}.parquet"
+        return path if path.exists() else None
+
+    def problems(self) -> list[str]:
+        """What makes the last run's tables unusable: a table missing (when a run was
+        recorded), unreadable (truncated, corrupt) or in another schema. [] when the state
+        is whole or there was no run; cheap (Parquet footers only)."""
+        import pyarrow.parquet as pq
+
+        if self.dir is None or not (self.dir / "runs.parquet").exists():
+            return []
+        found = []
+        for name in TABLES:
+            path = self.dir / f"{name}.parquet"
+            if not path.exists():
+                found.append(f"{path} is missing")
+                continue
+            try:
+                schema = pq.read_schema(path)
+            except (OSError, ValueError) as exc:  # ArrowInvalid is a ValueError
+                found.append(f"{path} cannot be read ({type(exc).__name__}: {str(exc).splitlines()[0]})")
+                continue
+            if name != "runs" and not _same_columns(schema, TABLES[name].arrow_schema()):
+                found.append(f"{path} has the columns of another version of plan-etl")
+        return found
 
     def table(self, name: str):
         """The whole previous table as Arrow, in the current schema (empty if absent)."""

@@ -1,0 +1,109 @@
+"""The warehouse and curated/ always agree, whatever happened between runs: a deleted or
+restored warehouse is reloaded, a missing, truncated or old-schema curated table makes the
+next run rebuild from the documents — and says so."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from conftest import RAW, curated_tables, warehouse_tables
+
+from pipeline.refresh.run import refresh
+from schemas import TABLES
+
+WAREHOUSE = "duckdb:///curated/warehouse.duckdb"  # relative: a copied state names the same warehouse
+
+
+def _run(base):
+    """A refresh of ``base``/raw into ``base``/curated, run from ``base``."""
+    cwd = os.getcwd()
+    os.chdir(base)
+    try:
+        return refresh("raw", "curated", WAREHOUSE, prefer="text")
+    finally:
+        os.chdir(cwd)
+
+
+@pytest.fixture(scope="module")
+def clean(tmp_path_factory):
+    """A clean run of the text samples: the tables every repaired state must equal."""
+    base = tmp_path_factory.mktemp("clean")
+    shutil.copytree(RAW, base / "raw")
+    _run(base)
+    return base
+
+
+@pytest.fixture
+def state(clean, tmp_path):
+    """A copy of the clean state (documents, curated/ with its warehouse)."""
+    shutil.copytree(clean / "raw", tmp_path / "raw")
+    shutil.copytree(clean / "curated", tmp_path / "curated")
+    return tmp_path
+
+
+def _warehouse(base):
+    return f"duckdb:///{base / 'curated' / 'warehouse.duckdb'}"
+
+
+def _equal_to_clean(base, clean):
+    assert curated_tables(base / "curated") == curated_tables(clean / "curated")
+    assert warehouse_tables(_warehouse(base)) == warehouse_tables(_warehouse(clean))
+
+
+def test_a_deleted_warehouse_is_reloaded_from_curated(state, clean):
+    (state / "curated" / "warehouse.duckdb").unlink()
+    summary = _run(state)
+    assert summary.extracted == 0 and summary.warehouse_load == "replace"
+    assert any("tables missing" in m and "reloaded from" in m for m in summary.messages)
+    _equal_to_clean(state, clean)
+
+
+def test_a_warehouse_restored_from_an_older_run_is_reloaded(state, clean):
+    older = state / "older.duckdb"
+    shutil.copy(state / "curated" / "warehouse.duckdb", older)
+    _run(state)  # a run the backup does not hold
+    shutil.copy(older, state / "curated" / "warehouse.duckdb")
+    summary = _run(state)
+    assert any("it holds 1 runs, not the 2" in m for m in summary.messages)
+    _equal_to_clean(state, clean)
+
+
+@pytest.mark.parametrize("how", ["delete", "truncate", "older schema"])
+@pytest.mark.parametrize("table", ["indicators", "documents", "validation_results", "plan_comparison"])
+def test_a_damaged_curated_table_is_rebuilt_from_the_documents(state, clean, table, how):
+    path = state / "curated" / f"{table}.parquet"
+    if how == "delete":
+        path.unlink()
+    elif how == "truncate":
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    else:
+        old = pq.read_table(path)
+        pq.write_table(old.drop_columns([old.column_names[-1]]), path)
+    summary = _run(state)
+    assert summary.extracted == 3  # every document read again
+    assert any(f"{table}.parquet" in m and "rebuilt" in m for m in summary.messages)
+    _equal_to_clean(state, clean)
+
+
+def test_a_truncated_runs_table_loses_the_history_but_not_the_data(state, clean):
+    path = state / "curated" / "runs.parquet"
+    path.write_bytes(path.read_bytes()[:100])
+    summary = _run(state)
+    assert summary.extracted == 3
+    assert pq.read_table(path).num_rows == 1
+    assert curated_tables(state / "curated") == curated_tables(clean / "curated")
+
+
+def test_schema_of_runs_kept_across_versions(state):
+    path = state / "curated" / "runs.parquet"
+    old = pq.read_table(path).drop_columns(["plans_recomputed"])
+    pq.write_table(old, path)
+    summary = _run(state)
+    assert summary.extracted == 0  # runs of an older version are conformed, not a reason to rebuild
+    runs = pq.read_table(path)
+    assert runs.num_rows == 2 and runs.schema == TABLES["runs"].arrow_schema()
+    assert isinstance(runs, pa.Table)
