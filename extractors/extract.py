@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from core.models import ExtractionError, Grid, ParseResult
-from extractors import extractor_version
+from extractors import versions
+from extractors.cache import read_grid
 from extractors.detect import detect_kind, kind_scores
 from extractors.kinds import KINDS, REGISTRY
-from extractors.readers import detect_format, read_document
+from extractors.readers import detect_format
 
 
 @dataclass
@@ -62,13 +63,16 @@ def extract_document(
     now: dt.datetime | None = None,
     limits: Any = None,
     pdf_engine: str | None = None,
+    grid_cache: Path | None = None,
 ) -> DocumentOutcome:
     """Extract one document file. Bad input gives a failed outcome, never an exception.
-    ``pdf_engine`` picks the PDF reader (``pdfium``, the default, or ``plumber``)."""
+    ``pdf_engine`` picks the PDF reader (``pdfium``, the default, or ``plumber``);
+    ``grid_cache``, a folder of the grid cache (:mod:`extractors.cache`), spares reading a
+    PDF or workbook read before by the same readers (``documents.grid_source`` says which)."""
     started = time.thread_time()
     rel = rel_path or path.name
     doc = _document_row(rel, kind, plan_id, now)
-    doc["extractor_version"] = extractor_version(pdf_engine)
+    doc.update(versions(pdf_engine))
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -77,10 +81,8 @@ def extract_document(
     doc["doc_id"] = sha256_bytes(data)
     doc["format"] = detect_format(path, data)
     try:
-        grid = read_document(path, data, password=password, limits=limits, pdf_engine=pdf_engine)
-        doc["pages"], doc["encoding"] = grid.pages, grid.encoding
-        if grid.engine and grid.engine.startswith("plumber (pdfium fallback"):
-            doc["warnings"].append(f"{rel}: read with pdfplumber: {grid.engine}")
+        reading = {"password": password, "limits": limits, "pdf_engine": pdf_engine, "cache": grid_cache}
+        grid = _read(path, data, doc, rel, reading)
         result = parse_grid(grid, kind)
         for note in grid.missing:
             result.mark_missing(note)
@@ -101,6 +103,16 @@ def extract_document(
     return DocumentOutcome(doc, tables, seconds=time.thread_time() - started)
 
 
+def _read(path: Path, data: bytes, doc: dict[str, Any], rel: str, reading: dict[str, Any]) -> Grid:
+    """The document's grid, read or from the grid cache; where it came from, its pages,
+    encoding and reading engine noted in ``doc``."""
+    grid, doc["grid_source"] = read_grid(path, data, doc["doc_id"], fmt=doc["format"], **reading)
+    doc["pages"], doc["encoding"] = grid.pages, grid.encoding
+    if grid.engine and grid.engine.startswith("plumber (pdfium fallback"):
+        doc["warnings"].append(f"{rel}: read with pdfplumber: {grid.engine}")
+    return grid
+
+
 def _document_row(rel: str, kind: str | None, plan_id: str | None, now: dt.datetime | None) -> dict[str, Any]:
     """A ``documents`` row that says ``failed`` until the document is read."""
     return {
@@ -113,7 +125,8 @@ def _document_row(rel: str, kind: str | None, plan_id: str | None, now: dt.datet
         "status": "failed",
         "error": None,
         "extracted_at": now or dt.datetime.now(dt.UTC),
-        "extractor_version": extractor_version(),
+        **versions(),
+        "grid_source": None,
         "encoding": None,
         "warnings": [],
         "cells_total": None,

@@ -18,8 +18,10 @@ import os
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from extractors import cache as grid_cache
 from extractors.extract import extract_document
 from pipeline.derive.plans import derive
 from pipeline.discover.manifest import DocumentSpec, Plan
@@ -80,6 +82,7 @@ def process_batch(batch: PlanBatch) -> BatchResult:
     cpu: dict[str, float] = {}
     clock = time.thread_time
     t = clock()
+    cache = cache_folder(batch.previous)
     outcomes = []
     for s in batch.work.extract:
         outcomes.append(
@@ -92,6 +95,7 @@ def process_batch(batch: PlanBatch) -> BatchResult:
                 limits=s.limits,
                 pdf_engine=s.pdf_engine,
                 now=batch.now,
+                grid_cache=cache,
             )
         )
         # Heard in the flow's process (a sequential run: the progress bar moves per document);
@@ -115,6 +119,11 @@ def process_batch(batch: PlanBatch) -> BatchResult:
     return BatchResult(docs, tables, messages, [o.document for o in outcomes], cpu, span)
 
 
+def cache_folder(previous: Previous) -> Path | None:
+    """The grid cache of a run: ``<curated>/.grid-cache`` (none without a curated folder)."""
+    return None if previous.dir is None else Path(previous.dir) / grid_cache.FOLDER
+
+
 def _cost(spec: DocumentSpec) -> int:
     return PDF_COST if spec.path.suffix.lower() == ".pdf" else 1
 
@@ -131,7 +140,9 @@ def plan_batches(
 ) -> tuple[list[PlanBatch], WorkPlan]:
     """Split the affected plans into batches of whole plans (in plan order, a few hundred
     documents at most, several per worker, PDFs counted by their cost so that batches take
-    about as long); return them and the work of the other plans (documents carried over)."""
+    about as long); return them and the work of the other plans (documents carried over).
+    Called by the run holding the curated lock: it prunes the grid cache first."""
+    grid_cache.prune(cache_folder(previous))
     todo = sorted(set(affected))
     by_plan: dict[str, WorkPlan] = {pid: WorkPlan() for pid in todo}
     rest = WorkPlan(removed=work.removed)

@@ -45,6 +45,7 @@ class RunSummary:
     quarantined: int = 0
     seen: int = 0
     extracted: int = 0
+    grids_from_cache: int = 0  # of the documents extracted, those whose grid came from the grid cache
     removed: list[str] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)
     status: str = "ok"
@@ -104,7 +105,9 @@ class RunSummary:
             self.task_spans.append(result.span)
             for step, seconds in result.seconds.items():
                 self.task_seconds[step] = self.task_seconds.get(step, 0.0) + seconds
-            self.extracted += sum(1 for d in result.extracted if d["status"] != "failed")
+            done = [d for d in result.extracted if d["status"] != "failed"]
+            self.extracted += len(done)
+            self.grids_from_cache += sum(1 for d in done if d.get("grid_source") == "cache")
 
     def run_record(self) -> dict[str, Any]:
         return {

@@ -68,7 +68,8 @@ def _summary_line(summary: RunSummary) -> str:
     rec = summary.run_record()
     seconds = (summary.finished_at - summary.started_at).total_seconds() if summary.finished_at else 0.0
     return (
-        f"run {summary.run_id}: {rec['documents_seen']} documents — {rec['documents_extracted']} extracted, "
+        f"run {summary.run_id}: {rec['documents_seen']} documents — {rec['documents_extracted']} extracted"
+        f"{f' ({summary.grids_from_cache} grids from the cache)' if summary.grids_from_cache else ''}, "
         f"{rec['documents_skipped_unchanged']} unchanged, {rec['documents_failed']} failed"
         f"{f' ({summary.quarantined} quarantined)' if summary.quarantined else ''}"
         f"{f', {len(summary.removed)} removed' if summary.removed else ''} ({seconds:.1f} s)"
