@@ -4,7 +4,7 @@
 run: .venv/.ready
 	.venv/bin/plan-etl run
 
-test: .venv/.ready
+test: .venv/.ready .venv/.ocr-ready
 	.venv/bin/python -m pytest
 
 lint: .venv/.ready
@@ -17,6 +17,11 @@ bench: .venv/.ready
 .venv/.ready: pyproject.toml scripts/bootstrap.sh
 	bash scripts/bootstrap.sh
 	touch .venv/.ready
+
+# Debian's Tesseract + Japanese data for the OCR reader (scanned PDFs) and its tests.
+.venv/.ocr-ready: scripts/install-ocr.sh
+	bash scripts/install-ocr.sh
+	touch .venv/.ocr-ready
 
 clean:
 	rm -rf curated/*.parquet curated/*.duckdb curated/.staging-*

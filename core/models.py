@@ -31,6 +31,9 @@ class Cell:
     page: int | None = None
     line: int | None = None
     bbox: BBox | None = None
+    #: OCR only: Tesseract's confidence (0–100) in the cell's text, its lowest line's; None when
+    #: the text came from a text layer or the cell is empty.
+    confidence: float | None = None
 
 
 @dataclass(frozen=True)
@@ -53,8 +56,11 @@ class Grid:
     shapes: list[Shape] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)  # what the reader could not read (page budget …)
     #: PDFs: the engine that read the document — "pdfium", "plumber", or
-    #: "plumber (pdfium fallback: <why>)" when the fast engine could not reproduce it.
+    #: "plumber (pdfium fallback: <why>)" when the fast engine could not reproduce it; "ocr" when
+    #: the pages were read from their image (scans).
     engine: str | None = None
+    #: What the reader wants the document's warnings to say (OCR: read by OCR, low confidences).
+    warnings: list[str] = field(default_factory=list)
 
     def all_text(self) -> str:
         return "\n".join("\t".join(c.text for c in row) for row in self.rows)

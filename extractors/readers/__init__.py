@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from core.models import ExtractionError, Grid
@@ -25,7 +26,9 @@ def read_document(
 ) -> Grid:
     """Read any supported document into a grid, or raise :class:`ExtractionError`.
 
-    ``pdf_engine`` picks the PDF reader (``"pdfium"`` or ``"plumber"``; None: the default)."""
+    ``pdf_engine`` picks the PDF reader (``"pdfium"`` or ``"plumber"``; None: the default;
+    ``"ocr"``: every page read from its image). A PDF without a usable text layer is read by
+    OCR unless ``PLAN_ETL_OCR=never`` (``plan-etl --ocr never``; ``always`` reads every PDF so)."""
     if not data:
         raise ExtractionError(f"{path.name}: empty file (0 bytes)")
     fmt = detect_format(path, data)
@@ -42,7 +45,9 @@ def read_document(
     if fmt == "pdf":
         from .pdf import DEFAULT_ENGINE, read_pdf
 
-        return read_pdf(path, data, password=password, limits=limits, engine=pdf_engine or DEFAULT_ENGINE)
+        ocr = "always" if pdf_engine == "ocr" else os.environ.get("PLAN_ETL_OCR", "auto")
+        engine = DEFAULT_ENGINE if pdf_engine in (None, "ocr") else pdf_engine
+        return read_pdf(path, data, password=password, limits=limits, engine=engine, ocr=ocr)
     return read_text(data, name=path.name)
 
 

@@ -58,17 +58,23 @@ def read_pdf(
     password: str | None = None,
     limits: PdfLimits | None = None,
     engine: str = DEFAULT_ENGINE,
+    ocr: str = "never",
 ) -> Grid:
     """Read a PDF into a :class:`Grid`, or raise :class:`ExtractionError` with the cause.
 
     ``engine="pdfium"`` reads the pages with pypdfium2 (:mod:`extractors.readers.pdfium`) and
     gives the same grid as ``engine="plumber"`` (pdfplumber, the reference); a document it
     cannot reproduce exactly is read with pdfplumber, and ``grid.engine`` says so.
+    ``ocr``: ``"never"`` (the text layer only), ``"auto"`` (a document without a usable text
+    layer is read by OCR, :mod:`extractors.readers.ocr`) or ``"always"`` (by OCR).
     """
     if engine not in ENGINES:
         raise ValueError(f"unknown PDF engine {engine!r} (known: {', '.join(ENGINES)})")
     limits = limits or PdfLimits()
     pdf = _open(path, data, password)
+    if ocr == "always":
+        pdf.close()
+        return _ocr(path, data, password, limits, None)
     with pdf:
         try:
             pages = pdf.pages
@@ -93,15 +99,30 @@ def read_pdf(
             result = _read_pages(path, pages, limits, lambda page: page, _read_page)
         total_pages = len(pages)
     rows, shapes, chars, read = result
-    if chars == 0:
-        raise ExtractionError(f"{path.name}: no text layer (scanned?) — OCR needed")
-    problem = text_layer_problem("\n".join(c.text for r in rows for c in r))
+    problem = "no text layer (scanned?) — OCR needed" if chars == 0 else None
+    problem = problem or text_layer_problem("\n".join(c.text for r in rows for c in r))
     if problem:
+        if ocr == "auto":
+            return _ocr(path, data, password, limits, problem)
         raise ExtractionError(f"{path.name}: {problem}")
     grid = Grid(rows=rows, format="pdf", pages=total_pages, shapes=shapes, engine=used)
     if read < total_pages:
         budget = "page budget" if read >= limits.max_pages else f"time budget of {limits.max_seconds:g} s"
         grid.missing.append(f"only the first {read} of {total_pages} pages were read ({budget})")
+    return grid
+
+
+def _ocr(path: Path, data: bytes, password: str | None, limits: PdfLimits, problem: str | None) -> Grid:
+    """The document read by OCR; ``problem`` (why its text layer was not used) goes first in
+    its warnings. Without Tesseract: the problem and how to install it."""
+    from .ocr import INSTALL_HINT, read_ocr, unavailable
+
+    missing = unavailable()
+    if missing:
+        raise ExtractionError(f"{path.name}: {problem or 'OCR asked for'}; {missing}: {INSTALL_HINT}")
+    grid = read_ocr(path, data, password=password, limits=limits)
+    if problem:
+        grid.warnings.insert(0, f"{path.name}: {problem.split(' — ')[0]}: read by OCR")
     return grid
 
 

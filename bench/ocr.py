@@ -1,0 +1,251 @@
+"""OCR bench: scans made from the bundled PDFs, read back by the OCR reader.
+
+Each page of ``tests/fixtures/samples/**.pdf`` is rendered at 200 or 300 dpi in grey, rotated
+a little (±0.4°), blurred, given noise and JPEG-compressed, and wrapped back into an
+image-only PDF (pypdfium2). The bench prints seconds per page, the character and number
+accuracy of the OCR cells against the text layer of the same pages (cells matched by box),
+and the table-level record F1 of the scanned documents against the born-digital records.
+
+    .venv/bin/python bench/ocr.py                 # every page, 300 dpi
+    .venv/bin/python bench/ocr.py --pages 1 --doc kama/progress_sheets
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "tests" / "fixtures" / "samples"
+
+
+def scan_page(page, *, dpi: int, angle: float, blur: float, noise: float, jpeg: int, seed: int) -> bytes:
+    """One page as a JPEG scan: rendered grey at ``dpi``, rotated, blurred, noisy, compressed."""
+    from PIL import Image, ImageFilter
+
+    img = page.render(scale=dpi / 72, grayscale=True).to_pil().convert("L")
+    img = img.rotate(angle, resample=Image.Resampling.BICUBIC, expand=False, fillcolor=255)
+    if blur:
+        img = img.filter(ImageFilter.GaussianBlur(blur))
+    arr = np.asarray(img, dtype=np.float32)
+    if noise:
+        arr = arr + np.random.default_rng(seed).normal(0.0, noise, arr.shape)
+    img = Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8), mode="L")
+    buf = io.BytesIO()
+    img.save(buf, format="JPEG", quality=jpeg)
+    return buf.getvalue()
+
+
+def scan_pdf(
+    src: Path | bytes,
+    pages: list[int] | None = None,
+    *,
+    dpi: int = 300,
+    angle: float = 0.3,
+    blur: float = 0.5,
+    noise: float = 6.0,
+    jpeg: int = 80,
+    seed: int = 0,
+) -> bytes:
+    """An image-only PDF of ``pages`` (1-based; None: all) of ``src``, each page a scan
+    (:func:`scan_page`) placed on a page of the original size. The rotation alternates sign."""
+    import pypdfium2 as pdfium
+
+    doc = pdfium.PdfDocument(src if isinstance(src, bytes) else str(src))
+    out = pdfium.PdfDocument.new()
+    numbers = pages or list(range(1, len(doc) + 1))
+    for k, number in enumerate(numbers):
+        page = doc[number - 1]
+        width, height = page.get_size()
+        sign = 1 if k % 2 == 0 else -1
+        jpg = scan_page(page, dpi=dpi, angle=sign * angle, blur=blur, noise=noise, jpeg=jpeg, seed=seed + k)
+        image = pdfium.PdfImage.new(out)
+        image.load_jpeg(io.BytesIO(jpg), inline=True)
+        image.set_matrix(pdfium.PdfMatrix().scale(width, height))
+        new = out.new_page(width, height)
+        new.insert_obj(image)
+        new.gen_content()
+    buf = io.BytesIO()
+    out.save(buf)
+    return buf.getvalue()
+
+
+DOCS = {
+    "kama/progress_sheets": "progress_sheets",
+    "kama/action_plan": "action_plan",
+    "chiba/strategy_framework": "strategy_framework",
+}
+TARGET = {"progress_sheets": 0.90, "strategy_framework": 0.90, "action_plan": 0.80}
+
+
+def _plain(text: str) -> str:
+    import unicodedata
+
+    return "".join(unicodedata.normalize("NFKC", text).split())
+
+
+def cell_accuracy(ref, got) -> dict[str, float]:
+    """Character and number accuracy of the OCR cells against the text-layer cells they
+    cover (same page, boxes overlapping by more than half): CER, exact cells, exact number
+    cells, and number cells wrong yet not flagged by a low confidence."""
+    from rapidfuzz.distance import Levenshtein
+
+    from extractors.readers.ocr import LOW_CONFIDENCE, is_numeric
+
+    by_page: dict[int, list] = {}
+    for row in got.rows:
+        for c in row:
+            if c.bbox:
+                by_page.setdefault(c.page, []).append(c)
+    chars = errors = cells = exact = numbers = numbers_ok = silent = found = 0
+    for row in ref.rows:
+        for r in row:
+            want = _plain(r.text)
+            if not want or not r.bbox:
+                continue
+            match = _best_overlap(r, by_page.get(r.page, []))
+            found += match is not None
+            have = _plain(match.text) if match else ""
+            chars += len(want)
+            errors += Levenshtein.distance(want, have)
+            cells += 1
+            exact += want == have
+            if is_numeric(want):
+                numbers += 1
+                numbers_ok += want == have
+                low = match is not None and (match.confidence or 0) < LOW_CONFIDENCE
+                silent += want != have and not low
+    return {
+        "cells": cells,
+        "found": found / max(cells, 1),
+        "cer": errors / max(chars, 1),
+        "exact": exact / max(cells, 1),
+        "numbers": numbers,
+        "numbers_exact": numbers_ok / max(numbers, 1),
+        "numbers_silent": silent,
+    }
+
+
+def _best_overlap(ref, cells):
+    """The OCR cell covering more than half of ``ref``'s box, or the best-covering line."""
+    x0, y0, x1, y1 = ref.bbox
+    area = max((x1 - x0) * (y1 - y0), 1e-6)
+    best, share = None, 0.0
+    for c in cells:
+        w = min(x1, c.bbox[2]) - max(x0, c.bbox[0])
+        h = min(y1, c.bbox[3]) - max(y0, c.bbox[1])
+        if w > 0 and h > 0:
+            s = w * h / max(area, (c.bbox[2] - c.bbox[0]) * (c.bbox[3] - c.bbox[1]))
+            if s > share:
+                best, share = c, s
+    return best if share > 0.3 else None
+
+
+def record_f1(got: dict, want: dict) -> dict[str, tuple[float, float, float]]:
+    """Table-level (precision, recall, F1) of records; codes, numbers and years exact, texts
+    compared by :func:`core.names.name_key`; lineage and derived ids left out."""
+    from core.names import name_key
+
+    def key(rec: dict) -> tuple:
+        items = []
+        for k, v in sorted(rec.items()):
+            if k.startswith("source_") or k.endswith("_id") or k in ("plan_id",):
+                continue
+            if isinstance(v, str) and not k.endswith("_code"):
+                v = name_key(v)
+            if isinstance(v, list):
+                v = tuple(v)
+            items.append((k, v))
+        return tuple(items)
+
+    out = {}
+    totals = [0, 0, 0]
+    for table in sorted(want):
+        if table == "unparsed_cells":
+            continue
+        pool = [key(r) for r in got.get(table, [])]
+        wanted = [key(r) for r in want[table]]
+        hit = 0
+        for w in wanted:
+            if w in pool:
+                pool.remove(w)
+                hit += 1
+        out[table] = _prf(len(wanted), len(got.get(table, [])), hit)
+        totals = [totals[0] + len(wanted), totals[1] + len(got.get(table, [])), totals[2] + hit]
+    out["ALL"] = _prf(*totals)
+    return out
+
+
+def _prf(expected: int, produced: int, hit: int) -> tuple[float, float, float]:
+    p = hit / produced if produced else (1.0 if not expected else 0.0)
+    r = hit / expected if expected else 1.0
+    return p, r, (2 * p * r / (p + r) if p + r else 0.0)
+
+
+def bench_document(name: str, *, dpi: int, pages: int | None, cache: Path | None) -> dict:
+    """Scan ``name`` (its first ``pages`` pages), read the scan by OCR, compare."""
+    import time
+
+    from extractors.extract import parse_grid
+    from extractors.readers.ocr import read_ocr
+    from extractors.readers.pdf import read_pdf
+
+    src = SAMPLES / f"{name}.pdf"
+    kind = DOCS[name]
+    ref = read_pdf(src, src.read_bytes())
+    numbers = list(range(1, (pages or ref.pages) + 1))
+    scan = scan_pdf(src, numbers, dpi=dpi)
+    path = Path(f"/tmp/{name.replace('/', '_')}.scan{dpi}.pdf")
+    started = time.perf_counter()
+    got = read_ocr(path, scan, cache_dir=cache)
+    seconds = time.perf_counter() - started
+    if pages:
+        ref.rows = [r for r in ref.rows if r and (r[0].page or 0) <= pages]
+        ref.shapes = [s for s in ref.shapes if s.page <= pages]
+    want, have = parse_grid(ref, kind), parse_grid(got, kind)
+    return {
+        "doc": name,
+        "dpi": dpi,
+        "pages": len(numbers),
+        "s_per_page": seconds / len(numbers),
+        "arrows": f"{len(got.shapes)}/{len(ref.shapes)}",
+        **cell_accuracy(ref, got),
+        "f1": record_f1(have.tables, want.tables),
+        "warnings": [w for w in got.warnings if "OCR confidence" in w],
+    }
+
+
+def report(r: dict) -> None:
+    """One document's line, then its F1 per table."""
+    kind = DOCS[r["doc"]]
+    f1 = r["f1"]["ALL"][2]
+    verdict = "ok" if f1 >= TARGET[kind] else f"below {TARGET[kind]:.2f}"
+    print(
+        f"{r['doc']:<26} {r['dpi']} dpi {r['pages']:>2} p  {r['s_per_page']:5.1f} s/page  "
+        f"cells found {r['found']:.3f}  exact {r['exact']:.3f}  CER {r['cer']:.3f}  "
+        f"numbers {r['numbers_exact']:.3f} of {r['numbers']} ({r['numbers_silent']} wrong unflagged)  "
+        f"arrows {r['arrows']}  low-confidence cells {len(r['warnings'])}  record F1 {f1:.3f} ({verdict})"
+    )
+    for table, (p, rc, f) in r["f1"].items():
+        if table != "ALL":
+            print(f"    {table:<22} P {p:.3f}  R {rc:.3f}  F1 {f:.3f}")
+
+
+def main() -> None:
+    import argparse
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--doc", action="append", choices=sorted(DOCS), help="document (default: all)")
+    ap.add_argument("--dpi", type=int, action="append", help="scan resolution (default: 300)")
+    ap.add_argument("--pages", type=int, default=None, help="only the first N pages")
+    ap.add_argument("--cache", type=Path, default=None, help="OCR cache folder (default: none)")
+    args = ap.parse_args()
+    for dpi in args.dpi or [300]:
+        for name in args.doc or list(DOCS):
+            report(bench_document(name, dpi=dpi, pages=args.pages, cache=args.cache))
+
+
+if __name__ == "__main__":
+    main()
