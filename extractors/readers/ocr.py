@@ -471,6 +471,7 @@ def tidy(text: str) -> str:
     characters, NFC, one space between words."""
     text = unicodedata.normalize("NFC", text.replace("\n", " "))
     text = re.sub(r"\s+", " ", text).strip()
+    text = re.sub(rf"(?<=[{_CJK}])\s*([:：])\s*", r"\1", text)
     return _CJK_SPACE.sub("", text)
 
 
@@ -552,7 +553,7 @@ def _points(box: Box) -> tuple[float, float, float, float]:
     return tuple(round(v / SCALE, 2) for v in box)  # type: ignore[return-value]
 
 
-def table_items(engine: _Engine, ink: np.ndarray, table: _Table) -> list[_Item]:
+def table_items(engine: _Engine, ink: np.ndarray, table: _Table, notes: list[str]) -> list[_Item]:
     """A table's rows as pdfplumber gives them: one row per distinct cell top, one column per
     distinct cell left; a merged cell is in its first row, the rows it covers have None there."""
     tops = sorted({i for i, _ in table.cells})
@@ -566,13 +567,16 @@ def table_items(engine: _Engine, ink: np.ndarray, table: _Table) -> list[_Item]:
                 cells.append(("", None, None))
                 continue
             text, conf = read_box(engine, ink, box)
+            text, note = correct_cell(text, conf)
+            if note:
+                notes.append(note)
             cells.append((text, _points(box), conf))
         boxes = [b for _, b, _ in cells if b]
         items.append(_Item(min(b[1] for b in boxes), min(b[0] for b in boxes), cells))
     return items
 
 
-def text_items(engine: _Engine, ink: np.ndarray) -> list[_Item]:
+def text_items(engine: _Engine, ink: np.ndarray, notes: list[str]) -> list[_Item]:
     """Lines of text outside the tables: boxes read one by one, then joined into lines as the
     PDF reader joins words (:func:`extractors.readers.pdf._lines`)."""
     from .pdf import _join_words, _lines
@@ -580,6 +584,9 @@ def text_items(engine: _Engine, ink: np.ndarray) -> list[_Item]:
     words = []
     for box in outside_boxes(ink):
         text, conf = read_line(engine, box)
+        text, note = correct_cell(text, conf)
+        if note:
+            notes.append(note)
         if text:
             x0, top, x1, bottom = _points(box)
             words.append({"text": text, "x0": x0, "top": top, "x1": x1, "bottom": bottom, "conf": conf})
@@ -631,9 +638,9 @@ def _rulings(lines: np.ndarray, tables: list[_Table], long_pt: float = 30) -> np
 
 def read_page(
     engine: _Engine, grey: np.ndarray, number: int, row_offset: int
-) -> tuple[list[list[Cell]], list[Shape], float]:
+) -> tuple[list[list[Cell]], list[Shape], list[str]]:
     """One page image → its grid rows (tables and text lines, top to bottom), its arrows and
-    the angle it was deskewed by."""
+    the corrections made to its cells' text (:func:`correct_cell`)."""
     import cv2
 
     grey, ink, angle = deskew(grey)
@@ -643,12 +650,13 @@ def read_page(
     tables = find_tables(hmask, vmask)
     clean_grey, clean_ink = _clean(grey, ink, _rulings(cv2.bitwise_or(hmask, vmask), tables), arrows)
     engine.set_page(clean_grey)
-    items = [item for t in tables for item in table_items(engine, clean_ink, t)]
+    notes: list[str] = []
+    items = [item for t in tables for item in table_items(engine, clean_ink, t, notes)]
     outside = clean_ink.copy()
     for t in tables:
         x0, y0, x1, y1 = t.bbox
         outside[y0:y1, x0:x1] = 0
-    items += text_items(engine, outside)
+    items += text_items(engine, outside, notes)
     items.sort(key=lambda it: (round(it.top, 1), it.left))
     rows = []
     for k, item in enumerate(items):
@@ -660,9 +668,10 @@ def read_page(
             ]
         )
     shapes = [
-        Shape("arrow", number, (a.x0 / SCALE, a.y / SCALE - 1, a.x1 / SCALE, a.y / SCALE + 1)) for a in arrows
+        Shape("arrow", number, (a.x0 / SCALE, float(a.y / SCALE - 1), a.x1 / SCALE, float(a.y / SCALE + 1)))
+        for a in arrows
     ]
-    return rows, shapes, angle
+    return rows, shapes, [f"p.{number}: OCR {n}" for n in notes]
 
 
 def confidence_warnings(grid: Grid, name: str, threshold: float = LOW_CONFIDENCE) -> list[str]:
@@ -701,7 +710,13 @@ def _load_cached(path: Path) -> Grid | None:
         ]
         shapes = [Shape(s["kind"], s["page"], tuple(s["bbox"])) for s in raw["shapes"]]
         return Grid(
-            rows=rows, format="pdf", pages=raw["pages"], shapes=shapes, missing=raw["missing"], engine="ocr"
+            rows=rows,
+            format="pdf",
+            pages=raw["pages"],
+            shapes=shapes,
+            missing=raw["missing"],
+            engine="ocr",
+            warnings=raw["warnings"],
         )
     except (OSError, ValueError, KeyError, TypeError):
         return None
@@ -713,6 +728,7 @@ def _store(path: Path, grid: Grid) -> None:
         "shapes": [asdict(s) for s in grid.shapes],
         "pages": grid.pages,
         "missing": grid.missing,
+        "warnings": grid.warnings,
     }
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -748,7 +764,7 @@ def read_ocr(
         raise ExtractionError(
             f"{path.name}: no text layer (scanned?) — OCR needed, and OCR read no text on its {grid.pages} pages"
         )
-    grid.warnings = confidence_warnings(grid, path.name)
+    grid.warnings = confidence_warnings(grid, path.name) + [f"{path.name}: {w}" for w in grid.warnings]
     return grid
 
 
@@ -769,19 +785,84 @@ def _read_pages(path: Path, data: bytes, password: str | None, limits: Any) -> G
     engine = _Engine.get()
     rows: list[list[Cell]] = []
     shapes: list[Shape] = []
+    corrections: list[str] = []
     started, read = time.monotonic(), 0
     with engine.lock:
         for index in range(min(total, limits.max_pages)):
             if time.monotonic() - started > limits.max_seconds:
                 break
-            page_rows, page_shapes, _ = read_page(engine, render(pdf, index), index + 1, len(rows))
+            page_rows, page_shapes, page_notes = read_page(engine, render(pdf, index), index + 1, len(rows))
+            corrections += page_notes
             rows += page_rows
             shapes += page_shapes
             read = index + 1
     with PDFIUM_LOCK:
         pdf.close()
-    grid = Grid(rows=rows, format="pdf", pages=total, shapes=shapes, engine="ocr")
+    grid = Grid(rows=rows, format="pdf", pages=total, shapes=shapes, engine="ocr", warnings=corrections)
     if read < total:
         budget = "page budget" if read >= limits.max_pages else f"time budget of {limits.max_seconds:g} s"
         grid.missing.append(f"only the first {read} of {total} pages were read by OCR ({budget})")
     return grid
+
+
+# --- domain-aware correction ----------------------------------------------------------------
+
+_STARS = re.compile(r"(?<==)([\u3400-\u9fff★☆]{1,5})(?=[、,]|$)")
+_ERA_CODE = re.compile(r"\bR[S$](\d)")
+_DASHES = {"ー", "一", "－", "-", "―", "‐", "1"}
+
+
+@cache
+def _label_keys() -> dict[str, str]:
+    """Every label of ``labels.yaml`` by its compare key (3 characters or more)."""
+    from schemas.vocabulary import label_key, vocabulary
+
+    out: dict[str, str] = {}
+
+    def walk(node: Any) -> None:
+        if isinstance(node, str):
+            key = label_key(node)
+            if len(key) >= 3:
+                out.setdefault(key, node)
+        elif isinstance(node, dict):
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk({k: v for k, v in vocabulary().data.items() if k != "units"})
+    return out
+
+
+def snap_label(text: str) -> str | None:
+    """The vocabulary label ``text`` is one character away from (a misread label), or None."""
+    from rapidfuzz.distance import Levenshtein
+
+    keys = _label_keys()
+    if not 3 <= len(text) <= 12 or text in keys or re.search(r"[\s\d]", text):
+        return None
+    near = [
+        k for k in keys if abs(len(k) - len(text)) <= 1 and Levenshtein.distance(k, text, score_cutoff=1) <= 1
+    ]
+    return keys[near[0]] if len(near) == 1 else None
+
+
+def correct_cell(text: str, confidence: float | None) -> tuple[str, str | None]:
+    """A cell's OCR text corrected by what plan documents hold, and what was changed (None:
+    nothing): numbers with letters read for digits (4,7S5 → 4,755), a dash read as ー/一/1 in a
+    low-confidence single-character cell (—), era codes (RS5 → R5), star grades in rating
+    legends (=文文太 → =★★★), labels one character from the vocabulary (当初俺 → 当初値)."""
+    fixed = text
+    if looks_numeric(text) and not is_numeric(text.replace(" ", "")):
+        fixed = text.translate(_CONFUSABLE)
+    elif text in _DASHES and (confidence or 0) < LOW_CONFIDENCE and text != "1":
+        fixed = "—"
+    fixed = _ERA_CODE.sub(r"R\1", fixed)
+    if "評価" in fixed and "=" in fixed:
+        fixed = _STARS.sub(lambda m: "★" * len(m.group(1)), fixed)
+    if "\n" not in fixed:
+        label = snap_label(fixed)
+        if label:
+            fixed = label
+    return fixed, (None if fixed == text else f"「{text}」 read as 「{fixed}」")

@@ -1,0 +1,155 @@
+"""The OCR reader (issue 20): a scan of one progress-sheet page, made here, reads into the grid
+the PDF readers give — the table's cells, the KPI numbers exact or flagged, the arrows — and a
+scan of an unknown template fails with a clear reason. Tesseract is installed when missing
+(scripts/install-ocr.sh): nothing is skipped."""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import FIXTURES, RAW
+
+from core.models import ExtractionError
+from extractors.extract import extract_document
+from extractors.readers.ocr import LOW_CONFIDENCE, correct_cell, unavailable
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _bench():
+    spec = importlib.util.spec_from_file_location("bench_ocr", ROOT / "bench" / "ocr.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def tesseract() -> None:
+    if unavailable():
+        subprocess.run(["bash", str(ROOT / "scripts" / "install-ocr.sh")], check=True)
+        from extractors.readers import ocr
+
+        ocr.tessdata.cache_clear()
+    assert unavailable() is None, unavailable()
+
+
+@pytest.fixture(scope="module")
+def page_one(tesseract, tmp_path_factory):
+    """Page 1 of Kama's progress sheets scanned at 300 dpi, 0.3° skew, blur, noise, JPEG."""
+    from extractors.readers import read_document
+
+    path = tmp_path_factory.mktemp("scan") / "progress_sheets_scan.pdf"
+    path.write_bytes(_bench().scan_pdf(RAW / "kama" / "progress_sheets.pdf", [1], angle=0.3))
+    return read_document(path, path.read_bytes())
+
+
+def _cells(grid):
+    return [c for row in grid.rows for c in row]
+
+
+def test_scan_reads_into_the_same_grid(page_one):
+    grid = page_one
+    assert grid.engine == "ocr" and grid.pages == 1 and grid.format == "pdf"
+    texts = [c.text for c in _cells(grid)]
+    for label in ("方針", "推進する施策", "主な取り組み", "2023", "2027", "当初値", "2023目標", "課題等"):
+        assert label in texts, label
+    kpi = next(row for row in grid.rows if row[0].text.startswith("創業塾"))
+    assert [c.bbox is not None for c in kpi[:3]] == [True, True, True]
+    assert abs(kpi[0].bbox[0] - 72) < 3 and abs(kpi[1].bbox[0] - 321) < 3  # boxes in PDF points
+    assert all(c.confidence is not None for c in _cells(grid) if c.text)
+
+
+def test_kpi_numbers_exact_or_flagged(page_one):
+    want = {"10": "創業塾", "15 (25)": "創業塾", "2": "市の支援", "3 (5)": "市の支援"}
+    for number, row_start in want.items():
+        row = next(r for r in page_one.rows if r[0].text.startswith(row_start))
+        got = [c for c in row if c.text.replace(" ", "") == number.replace(" ", "")]
+        low = [c for c in row[1:3] if (c.confidence or 0) < LOW_CONFIDENCE]
+        assert got or low, (number, [(c.text, c.confidence) for c in row])
+
+
+def test_arrows_found_and_not_in_cell_text(page_one):
+    arrows = [s for s in page_one.shapes if s.kind == "arrow"]
+    assert len(arrows) == 7  # the born-digital page draws 7
+    assert all(a.page == 1 and a.bbox[2] - a.bbox[0] > 80 for a in arrows)
+    assert not any(ch in c.text for c in _cells(page_one) for ch in "▶►→▸")
+
+
+def test_document_says_it_was_read_by_ocr(page_one):
+    assert page_one.warnings[0].startswith("progress_sheets_scan.pdf: no text layer (scanned?): read by OCR")
+    assert any("lowest confidence" in w for w in page_one.warnings)
+
+
+def test_scanned_progress_sheet_gives_records(page_one):
+    from extractors.extract import parse_grid
+
+    result = parse_grid(page_one, "progress_sheets")
+    assert {r["title"] for r in result.tables["measures"]} == {"創業希望者の発掘・確保及び育成"}
+    names = {r["name"] for r in result.tables["indicators"]}
+    assert any(n.startswith("創業塾") for n in names) and len(names) == 2
+    assert len(result.tables["schedule_items"]) >= 10
+
+
+def test_scan_of_unknown_template_fails_with_a_reason(tesseract, tmp_path):
+    path = tmp_path / "minutes_scan.pdf"
+    path.write_bytes(_bench().scan_pdf(FIXTURES / "unknown_kind.pdf", [1]))
+    out = extract_document(path)
+    assert out.document["status"] in ("failed", "partial")
+    assert "unknown document kind" in (out.document["error"] or "")
+    assert not any(out.tables.get(t) for t in ("policies", "indicators", "schedule_items"))
+
+
+def test_blank_scan_is_still_no_text_layer(tesseract, tmp_path):
+    import pypdf
+
+    from extractors.readers.pdf import read_pdf
+
+    writer = pypdf.PdfWriter()
+    writer.add_blank_page(width=595, height=842)
+    buf = io.BytesIO()
+    writer.write(buf)
+    with pytest.raises(
+        ExtractionError, match=r"no text layer \(scanned\?\) — OCR needed, and OCR read no text"
+    ):
+        read_pdf(tmp_path / "blank.pdf", buf.getvalue(), ocr="auto")
+
+
+def test_without_tesseract_the_message_says_how_to_install(monkeypatch, tmp_path):
+    import pypdf
+
+    from extractors.readers import ocr
+    from extractors.readers.pdf import read_pdf
+
+    monkeypatch.setattr(
+        ocr, "unavailable", lambda: "Tesseract's Japanese data (jpn.traineddata) is not installed"
+    )
+    writer = pypdf.PdfWriter()
+    writer.add_blank_page(width=595, height=842)
+    buf = io.BytesIO()
+    writer.write(buf)
+    with pytest.raises(ExtractionError, match="OCR needed; .*scripts/install-ocr.sh"):
+        read_pdf(tmp_path / "scan.pdf", buf.getvalue(), ocr="auto")
+
+
+@pytest.mark.parametrize(
+    ("text", "conf", "want"),
+    [
+        ("4,7S5", 50.0, "4,755"),
+        ("15 (25)", 90.0, "15 (25)"),
+        ("38.7", 90.0, "38.7"),
+        ("ー", 30.0, "—"),
+        ("RS5", 80.0, "R5"),
+        ("①", 80.0, "①"),
+        ("(1)", 80.0, "(1)"),
+        ("総合評価:評価できる=文文太、評価できない=雄", 70.0, "総合評価:評価できる=★★★、評価できない=★"),
+        ("当初俺", 70.0, "当初値"),
+    ],
+)
+def test_domain_corrections(text, conf, want):
+    fixed, note = correct_cell(text, conf)
+    assert fixed == want
+    assert (note is None) == (text == want)
