@@ -34,6 +34,25 @@ pdf_engine_option = click.option(
 )
 
 
+ocr_option = click.option(
+    "--ocr",
+    type=click.Choice(["auto", "always", "never"]),
+    default=None,
+    help="Scanned PDFs: auto (OCR a PDF without a usable text layer, the default), always "
+    "(read every PDF page from its image), never (such a PDF fails).",
+)
+
+
+def _ocr_mode(ocr: str | None, pdf_engine: str | None) -> str | None:
+    """The PDF engine for ``--ocr``: ``always`` reads PDFs with the OCR engine; the mode is
+    also set as PLAN_ETL_OCR, which the readers (and worker processes started after) read."""
+    import os
+
+    if ocr:
+        os.environ["PLAN_ETL_OCR"] = ocr
+    return "ocr" if ocr == "always" else pdf_engine
+
+
 def _json_default(value: Any) -> Any:
     if isinstance(value, dt.date | dt.datetime):
         return value.isoformat()
@@ -77,6 +96,7 @@ def main(debug: bool) -> None:
 )
 @click.option("--dask-address", default=None, metavar="tcp://HOST:PORT", help="Use an existing Dask cluster.")
 @pdf_engine_option
+@ocr_option
 @click.option("--quiet", "-q", is_flag=True, help="Print only the summary line and errors.")
 def run(
     raw_dir: str,
@@ -86,6 +106,7 @@ def run(
     workers: int,
     dask_address: str | None,
     pdf_engine: str | None,
+    ocr: str | None,
     quiet: bool,
 ) -> None:
     """Run the nightly refresh: discover, extract, normalize, validate, load.
@@ -100,6 +121,7 @@ def run(
     from pipeline.report.terminal import print_summary, progress_bar
 
     console = Console(stderr=False)
+    pdf_engine = _ocr_mode(ocr, pdf_engine)
     with _expected_errors(console):
         warehouse = preflight(raw_dir, curated_dir, warehouse, prefer, pdf_engine)
         with progress_bar(console, disable=quiet) as notify:
@@ -305,10 +327,14 @@ def actuals_template(plan_id: str, year: int, output: Path, curated_dir: Path) -
 @click.option("--json", "as_json", is_flag=True, help="Print the records as JSON.")
 @click.option("--plan-id", default="", help="Plan id to stamp on the records.")
 @pdf_engine_option
-def extract(file: Path, kind: str | None, as_json: bool, plan_id: str, pdf_engine: str | None) -> None:
+@ocr_option
+def extract(
+    file: Path, kind: str | None, as_json: bool, plan_id: str, pdf_engine: str | None, ocr: str | None
+) -> None:
     """Extract one document and print its normalized records."""
     from extractors.extract import extract_document
 
+    pdf_engine = _ocr_mode(ocr, pdf_engine)
     outcome = extract_document(
         file, rel_path=str(file), plan_id=plan_id or None, kind=kind, pdf_engine=pdf_engine
     )

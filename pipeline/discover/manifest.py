@@ -66,7 +66,7 @@ class DocumentSpec:
     listed: bool = True
     alternates: tuple[str, ...] = ()  # the same document in other formats (rel paths)
     limits: PdfLimits | None = None  # page and time budget (sources.yaml limits:)
-    pdf_engine: str | None = None  # PDF reader for this document (pdfium, the default, or plumber)
+    pdf_engine: str | None = None  # PDF reader for this document (pdfium, the default, plumber, or ocr)
 
 
 @dataclass
@@ -244,6 +244,9 @@ def _document(
     chosen = next((a for a in [rel, *alternates] if prefer and _format_of(a) == prefer), rel)
     others = tuple(Path(a).as_posix() for a in [rel, *alternates] if a != chosen)
     password = d.get("password") if isinstance(d, dict) else None
+    ocr = d.get("ocr") if isinstance(d, dict) else None
+    if ocr is not None and not isinstance(ocr, bool):
+        raise ManifestError(f"{where}: ocr takes true or false, not {ocr!r}")
     return DocumentSpec(
         raw_dir / chosen,
         Path(chosen).as_posix(),
@@ -251,6 +254,7 @@ def _document(
         kind,
         None if password is None else str(password),
         alternates=others,
+        pdf_engine="ocr" if ocr else None,  # ocr: true reads every page from its image
     )
 
 
