@@ -3,7 +3,7 @@ change to the parsers, the vocabulary or the normalizer re-parses documents with
 them again.
 
 An entry is keyed by the file's sha256, its password (hashed), the PDF engine, the reading
-limits and the reader version (:func:`extractors.reader_version`), and stored as a pickle at
+limits, the OCR mode and the reader version (:func:`extractors.reader_version`), and stored as a pickle at
 ``<cache>/<reader version>/<sha256>.<engine>.<hash of password and limits>.pickle``, written
 atomically (a temporary file, then ``os.replace``). An entry that cannot be read is ignored and
 written again; the cache never makes an extraction fail. Only documents whose reading costs
@@ -40,7 +40,10 @@ def entry_path(
     from extractors.readers.pdf import DEFAULT_ENGINE
 
     engine = (pdf_engine or DEFAULT_ENGINE) if fmt == "pdf" else fmt
-    secret = hashlib.sha256(f"{password or ''}\0{limits!r}".encode()).hexdigest()[:16]
+    # The OCR mode (--ocr, read by the readers from the environment) decides whether a PDF
+    # without a usable text layer is read from its images: a grid read one way is not the other's.
+    ocr = os.environ.get("PLAN_ETL_OCR", "")
+    secret = hashlib.sha256(f"{password or ''}\0{limits!r}\0{ocr}".encode()).hexdigest()[:16]
     return cache / reader_version() / f"{sha256}.{engine}.{secret}.pickle"
 
 

@@ -66,7 +66,8 @@ def test_without_a_cache_the_pdf_is_read(counted_reads):
     assert outcome.document["grid_source"] == "read" and counted_reads == ["pdfium"]
 
 
-def test_the_key_holds_password_engine_limits_and_reader_version(tmp_path, monkeypatch):
+def test_the_key_holds_password_engine_limits_ocr_mode_and_reader_version(tmp_path, monkeypatch):
+    monkeypatch.delenv("PLAN_ETL_OCR", raising=False)
     key = {"fmt": "pdf", "password": None, "limits": None, "pdf_engine": None}
     base = grid_cache.entry_path(tmp_path, "ab" * 32, **key)
     others = [
@@ -78,6 +79,8 @@ def test_the_key_holds_password_engine_limits_and_reader_version(tmp_path, monke
     assert base == grid_cache.entry_path(tmp_path, "ab" * 32, **{**key, "pdf_engine": "pdfium"})
     assert len({base, *others}) == 5
     assert "secret" not in str(others[0])  # the password is hashed
+    monkeypatch.setenv("PLAN_ETL_OCR", "never")
+    assert grid_cache.entry_path(tmp_path, "ab" * 32, **key) != base
     monkeypatch.setattr(grid_cache, "reader_version", lambda: "0.1.0+otherreader")
     assert grid_cache.entry_path(tmp_path, "ab" * 32, **key).parent.name == "0.1.0+otherreader"
 
