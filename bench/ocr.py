@@ -188,6 +188,7 @@ def bench_document(name: str, *, dpi: int, pages: int | None, cache: Path | None
     """Scan ``name`` (its first ``pages`` pages), read the scan by OCR, compare."""
     import time
 
+    from core.models import ExtractionError
     from extractors.extract import parse_grid
     from extractors.readers.ocr import read_ocr
     from extractors.readers.pdf import read_pdf
@@ -204,7 +205,11 @@ def bench_document(name: str, *, dpi: int, pages: int | None, cache: Path | None
     if pages:
         ref.rows = [r for r in ref.rows if r and (r[0].page or 0) <= pages]
         ref.shapes = [s for s in ref.shapes if s.page <= pages]
-    want, have = parse_grid(ref, kind), parse_grid(got, kind)
+    want = parse_grid(ref, kind)
+    try:
+        tables, failure = parse_grid(got, kind).tables, None
+    except ExtractionError as exc:  # the scan's grid does not parse: no records, and why
+        tables, failure = {}, str(exc)
     return {
         "doc": name,
         "dpi": dpi,
@@ -212,7 +217,8 @@ def bench_document(name: str, *, dpi: int, pages: int | None, cache: Path | None
         "s_per_page": seconds / len(numbers),
         "arrows": f"{len(got.shapes)}/{len(ref.shapes)}",
         **cell_accuracy(ref, got),
-        "f1": record_f1(have.tables, want.tables),
+        "f1": record_f1(tables, want.tables),
+        "failure": failure,
         "warnings": [w for w in got.warnings if "OCR confidence" in w],
     }
 
@@ -228,6 +234,8 @@ def report(r: dict) -> None:
         f"numbers {r['numbers_exact']:.3f} of {r['numbers']} ({r['numbers_silent']} wrong unflagged)  "
         f"arrows {r['arrows']}  low-confidence cells {len(r['warnings'])}  record F1 {f1:.3f} ({verdict})"
     )
+    if r["failure"]:
+        print(f"    the scan's grid does not parse: {r['failure']}")
     for table, (p, rc, f) in r["f1"].items():
         if table != "ALL":
             print(f"    {table:<22} P {p:.3f}  R {rc:.3f}  F1 {f:.3f}")

@@ -453,8 +453,9 @@ def text_lines(ink: np.ndarray, box: Box, inset: int = 4) -> list[Box]:
     pad = int(1.5 * SCALE)
     for a, b in merged:
         cols = np.flatnonzero(sub[a:b].any(axis=0))
-        if b - a < 1.2 * SCALE or sub[a:b].sum() < 12:
-            continue
+        flat = b - a < 1.2 * SCALE
+        if sub[a:b].sum() < 12 or (flat and not 3 * SCALE <= cols[-1] - cols[0] <= 20 * SCALE):
+            continue  # specks; a flat run 3–20 pt wide is a dash (—), kept
         lines.append(
             (
                 x0 + max(0, cols[0] - pad),
@@ -503,7 +504,10 @@ def read_box(engine: _Engine, ink: np.ndarray, box: Box) -> tuple[str, float | N
     """A cell's text (lines joined by newlines) and its lowest line confidence (None: empty)."""
     texts, confs = [], []
     for line in text_lines(ink, box):
-        text, conf = read_line(engine, line)
+        if line[3] - line[1] < 1.2 * SCALE + 2 * int(1.5 * SCALE) + 1:
+            text, conf = "—", 90.0  # a flat stroke alone on its line: a dash, by its shape
+        else:
+            text, conf = read_line(engine, line)
         if text:
             texts.append(text)
             confs.append(conf)
@@ -808,6 +812,7 @@ def _read_pages(path: Path, data: bytes, password: str | None, limits: Any) -> G
 # --- domain-aware correction ----------------------------------------------------------------
 
 _STARS = re.compile(r"(?<==)([\u3400-\u9fff★☆]{1,5})(?=[、,]|$)")
+_THOUSANDS = re.compile(r"^\d{1,3}(\.\d{3})+$")
 _ERA_CODE = re.compile(r"\bR[S$](\d)")
 _DASHES = {"ー", "一", "－", "-", "―", "‐", "1"}
 
@@ -856,6 +861,8 @@ def correct_cell(text: str, confidence: float | None) -> tuple[str, str | None]:
     fixed = text
     if looks_numeric(text) and not is_numeric(text.replace(" ", "")):
         fixed = text.translate(_CONFUSABLE)
+    if _THOUSANDS.match(fixed):  # 4.755: a thousands comma read as a point (decimals have 1–2 places)
+        fixed = fixed.replace(".", ",")
     elif text in _DASHES and (confidence or 0) < LOW_CONFIDENCE and text != "1":
         fixed = "—"
     fixed = _ERA_CODE.sub(r"R\1", fixed)

@@ -141,6 +141,7 @@ def test_without_tesseract_the_message_says_how_to_install(monkeypatch, tmp_path
         ("4,7S5", 50.0, "4,755"),
         ("15 (25)", 90.0, "15 (25)"),
         ("38.7", 90.0, "38.7"),
+        ("4.755", 90.0, "4,755"),
         ("ー", 30.0, "—"),
         ("RS5", 80.0, "R5"),
         ("①", 80.0, "①"),
