@@ -5,7 +5,9 @@ ceiling), pdfplumber ``extract_text`` (the peer baseline), camelot lattice (``--
 plan-etl's reader with each engine (``plumber``: pdfplumber, the reference; ``pdfium``:
 pypdfium2, the default) and plan-etl's full extraction (read + parse + normalize, default
 engine); then the pdfium engine's rate over ``extract_text``'s. Each figure is the median of
-``--repeat`` rounds, the methods interleaved within a round. Text exports are timed too.
+``--repeat`` rounds, the methods interleaved within a round. Then a parser-only re-extraction
+of the three PDFs: full extraction reading them vs taking their grids from the grid cache
+(``extractors.cache``). Text exports are timed too.
 
     .venv/bin/python bench/extract.py [--repeat 5] [--camelot]
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from extractors.cache import load  # noqa: E402
 from extractors.extract import extract_document  # noqa: E402
 from extractors.readers.pdf import read_pdf  # noqa: E402
 
@@ -75,6 +79,39 @@ def interleaved(methods: dict[str, Callable[[], object]], rounds: int) -> dict[s
     return {name: statistics.median(ts) for name, ts in times.items()}
 
 
+def print_grid_cache(rounds: int) -> None:
+    """Seconds to re-extract the three bundled PDFs (read + parse) when they are read and
+    when their grids come from a warm grid cache, interleaved rounds, median."""
+    pdfs = [(kind, ROOT / "raw" / f"{stem}.pdf") for kind, stem in DOCS]
+    with tempfile.TemporaryDirectory() as tmp:
+        cache = Path(tmp) / ".grid-cache"
+        for kind, pdf in pdfs:  # warm the cache
+            extract_document(pdf, kind=kind, grid_cache=cache)
+
+        def run(grid_cache: Path | None) -> None:
+            for kind, pdf in pdfs:
+                outcome = extract_document(pdf, kind=kind, grid_cache=grid_cache)
+                assert outcome.document["grid_source"] == ("cache" if grid_cache else "read")
+
+        entries = list(cache.rglob("*.pickle"))
+        seconds = interleaved(
+            {
+                "read": lambda: run(None),
+                "cache": lambda: run(cache),
+                "grids read": lambda: [read_pdf(pdf, pdf.read_bytes()) for _, pdf in pdfs],
+                "grids unpickled": lambda: [load(entry) for entry in entries],
+            },
+            rounds,
+        )
+    print(
+        f"parser-only re-extraction from the grid cache ({len(pdfs)} PDFs, read + parse): "
+        f"read {seconds['read']:.2f} s, from the cache {seconds['cache']:.2f} s "
+        f"({seconds['read'] / seconds['cache']:.1f}× faster); the grids alone: read "
+        f"{seconds['grids read']:.2f} s, unpickled {seconds['grids unpickled']:.3f} s "
+        f"({seconds['grids read'] / seconds['grids unpickled']:.0f}×)"
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repeat", type=int, default=5)
@@ -105,6 +142,8 @@ def main() -> None:
             + f"{ratio:>13.2f}×"
             + ("" if grid.engine == "pdfium" else f"  ({grid.engine})")
         )
+    print()
+    print_grid_cache(args.repeat)
     print()
     print(f"{'text export':<28}{'lines':>6}{'docs/s':>9}{'lines/s':>10}")
     for kind, stem in DOCS:

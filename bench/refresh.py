@@ -1,6 +1,7 @@
 """Nightly refresh at scale: a synthetic corpus of one plan document per local government.
 
     .venv/bin/python bench/refresh.py [--count 1788] [--pdf-share 0.05] [--workers 1 2] [--keep DIR]
+                                      [--pdf-engine pdfium|plumber]
 
 Builds the corpus from the bundled real documents (names and numbers varied so that every
 file is distinct; text and PDF mixed), starts a Prefect server on loopback (and prints its
@@ -76,11 +77,15 @@ def peak_mb() -> float:
     return max(self_kb, child_kb) / 1024
 
 
+#: The PDF engine of every run (``--pdf-engine``; None: the default engine).
+PDF_ENGINE: str | None = None
+
+
 def timed_run(raw: Path, curated: Path, workers: int, dask_address: str | None = None):
     from flows.nightly_refresh import run_refresh
 
     t = time.perf_counter()
-    summary = run_refresh(raw, curated, workers=workers, dask_address=dask_address)
+    summary = run_refresh(raw, curated, workers=workers, dask_address=dask_address, pdf_engine=PDF_ENGINE)
     return time.perf_counter() - t, summary
 
 
@@ -181,6 +186,7 @@ def cli_run(raw: Path, curated: Path, api_url: str) -> tuple[float, float]:
             "--curated",
             str(curated),
             "-q",
+            *(["--pdf-engine", PDF_ENGINE] if PDF_ENGINE else []),
         ],
         check=True,
         env=env,
@@ -195,8 +201,9 @@ def print_full_refresh(raw: Path, curated: Path, workers: int) -> None:
     shutil.rmtree(curated, ignore_errors=True)
     wall, s, cpu = full_refresh(raw, curated, workers)
     outside = max(0.0, 1 - s.extract_seconds / max(wall * workers, 1e-9))
+    engine = PDF_ENGINE or "default (pdfium)"
     print(
-        f"full refresh, {workers} worker(s): {wall:.1f} s, {s.seen / wall:.1f} documents/s, "
+        f"full refresh, {workers} worker(s), PDF engine {engine}: {wall:.1f} s, {s.seen / wall:.1f} documents/s, "
         f"{s.extracted} extracted, {len(s.failed)} failed; outside extraction {outside:.0%} "
         f"(extraction {s.extract_seconds:.1f} s of CPU)"
     )
@@ -244,7 +251,10 @@ def main() -> None:
         help="with --keep: skip the full refreshes, bring the kept state up to date, "
         "then time the no-op and one-change refreshes",
     )
+    ap.add_argument("--pdf-engine", choices=["pdfium", "plumber"], help="PDF engine of every run")
     args = ap.parse_args()
+    global PDF_ENGINE
+    PDF_ENGINE = args.pdf_engine
     from flows.prefect_server import prefect_server
 
     base = args.keep or Path(tempfile.mkdtemp(prefix="plan-etl-bench-"))
