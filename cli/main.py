@@ -230,7 +230,7 @@ def validate(curated_dir: Path, warehouse: str | None, brief: bool) -> None:
     from pipeline.refresh.summary import new_run_id
     from pipeline.report.html import write_report
     from pipeline.report.terminal import print_validation
-    from pipeline.validate.gx import validate as run_validation
+    from pipeline.validate.gx import validate_all
     from schemas import TABLES
 
     console = Console()
@@ -241,11 +241,10 @@ def validate(curated_dir: Path, warehouse: str | None, brief: bool) -> None:
     try:
         with curated_lock(curated_dir, f"validate {run_id}"):
             tables = {name: read_curated(curated_dir, name) for name in TABLES}
-            results = run_validation(tables, run_id)
+            results, findings = validate_all(tables, run_id)
+            warehouse = warehouse or _warehouse_of_last_run(tables["runs"], curated_dir)
             replace_tables(
-                curated_dir,
-                warehouse or f"duckdb:///{(curated_dir / 'warehouse.duckdb').as_posix()}",
-                {"validation_results": results},
+                curated_dir, warehouse, {"validation_results": results, "validation_findings": findings}
             )
             report = write_report(results, curated_dir / "validation" / "index.html")
     except RunLocked as exc:
@@ -255,6 +254,15 @@ def validate(curated_dir: Path, warehouse: str | None, brief: bool) -> None:
     console.print(f"report: {report}")
     failed_errors = [r for r in results if not r["success"] and r["severity"] == "error"]
     sys.exit(1 if failed_errors else 0)
+
+
+def _warehouse_of_last_run(runs: list[dict[str, Any]], curated_dir: Path) -> str:
+    """The warehouse the last run loaded (runs record it, its password masked: give the
+    password with PGPASSWORD or ~/.pgpass), else the default DuckDB file."""
+    from pipeline.refresh.run import default_warehouse
+
+    recorded = runs[-1].get("warehouse") if runs else None
+    return recorded.replace(":***@", "@") if recorded else default_warehouse(curated_dir)
 
 
 @main.command()

@@ -119,6 +119,17 @@ def clean_text(text: str | None, *, join_wrapped: bool = False, keep_circled: bo
     return s
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def strip_control(text: str) -> tuple[str, int]:
+    """Remove control characters (NUL and the other C0/C1 codes, not tab or newline) that
+    no document means as text: (text, how many were removed). A NUL would make a PostgreSQL
+    load refuse the whole batch."""
+    cleaned, n = _CONTROL.subn("", text)
+    return cleaned, n
+
+
 def number_text(text: str | None) -> str:
     """A number as printed, folded: ``４，８００（９，５５\n５）`` → ``4,800(9,555)`` (a wrap inside a
     number is dropped, the space before a parenthesis too)."""

@@ -7,6 +7,7 @@ Never raises for a bad document: failures become a ``documents`` row with
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import time
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from core.models import ExtractionError, Grid, ParseResult
+from core.normalize import strip_control
 from extractors import versions
 from extractors.cache import read_grid
 from extractors.detect import detect_kind, kind_scores
@@ -110,7 +112,25 @@ def _read(path: Path, data: bytes, doc: dict[str, Any], rel: str, reading: dict[
     doc["pages"], doc["encoding"] = grid.pages, grid.encoding
     if grid.engine and grid.engine.startswith("plumber (pdfium fallback"):
         doc["warnings"].append(f"{rel}: read with pdfplumber: {grid.engine}")
-    return grid
+    return _without_control_characters(grid, doc, rel)
+
+
+def _without_control_characters(grid: Grid, doc: dict[str, Any], rel: str) -> Grid:
+    """The grid with NUL and other control characters removed from every cell (a warning
+    counts them): no stored text carries one, and no warehouse refuses a load for one."""
+    removed = 0
+    rows = []
+    for row in grid.rows:
+        cells = []
+        for cell in row:
+            text, n = strip_control(cell.text)
+            removed += n
+            cells.append(dataclasses.replace(cell, text=text) if n else cell)
+        rows.append(cells)
+    if not removed:
+        return grid
+    doc["warnings"].append(f"{rel}: {removed} control characters (NUL …) removed from the text")
+    return dataclasses.replace(grid, rows=rows)
 
 
 def _document_row(rel: str, kind: str | None, plan_id: str | None, now: dt.datetime | None) -> dict[str, Any]:

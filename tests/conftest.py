@@ -58,7 +58,12 @@ def pg_url():
 
 
 #: Columns that differ between two runs of the same input by design (run ids, times).
-VOLATILE = {"runs": None, "documents": {"extracted_at"}, "validation_results": {"run_id"}}
+VOLATILE = {
+    "runs": None,
+    "documents": {"extracted_at"},
+    "validation_results": {"run_id"},
+    "validation_findings": {"run_id"},
+}
 
 
 def curated_tables(curated):

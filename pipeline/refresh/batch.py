@@ -76,7 +76,7 @@ class BatchResult:
 def process_batch(batch: PlanBatch) -> BatchResult:
     """Extract → assemble → derive → validate the plans of ``batch`` (bad documents become
     failed outcomes; only unexpected I/O errors raise, and the task is retried)."""
-    from pipeline.validate.gx import validate
+    from pipeline.validate.gx import validate_all
 
     started = time.time()
     cpu: dict[str, float] = {}
@@ -109,11 +109,12 @@ def process_batch(batch: PlanBatch) -> BatchResult:
     tables = {
         name: TABLES[name].to_arrow(records.get(name, []))
         for name in PLAN_TABLES
-        if name != "validation_results"
+        if name not in ("validation_results", "validation_findings")
     }
     cpu["to arrow"], t = clock() - t, clock()
-    results = validate(records, batch.run_id, arrow=tables) if batch.plans else []
+    results, findings = validate_all(records, batch.run_id, arrow=tables) if batch.plans else ([], [])
     tables["validation_results"] = TABLES["validation_results"].to_arrow(results)
+    tables["validation_findings"] = TABLES["validation_findings"].to_arrow(findings)
     cpu["validate"] = clock() - t
     span = (started, time.time(), os.getpid())
     return BatchResult(docs, tables, messages, [o.document for o in outcomes], cpu, span)

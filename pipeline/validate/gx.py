@@ -32,7 +32,7 @@ MAX_DETAILS = 25  # findings spelled out per result row; the count covers all
 TITLE_COLUMNS = ("title", "name")
 # plan_comparison is computed from theme_assignments (validated) pair by pair and has no plan_id:
 # its structure comes from the schema. validation_results and runs describe runs, not plans.
-SKIP_TABLES = ("validation_results", "runs", "plan_comparison")
+SKIP_TABLES = ("validation_results", "validation_findings", "runs", "plan_comparison")
 
 
 @cache
@@ -155,19 +155,29 @@ def _where(row: dict[str, Any], paths: dict[str, str]) -> str:
 
 
 def validate(tables: Records, run_id: str, arrow: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-    """Run every suite over ``tables``; return ``validation_results`` rows. ``arrow`` may hold
-    some of the tables already as Arrow (a batch converts them anyway): not converted twice."""
+    """Run every suite over ``tables``; return ``validation_results`` rows."""
+    return validate_all(tables, run_id, arrow)[0]
+
+
+def validate_all(
+    tables: Records, run_id: str, arrow: dict[str, Any] | None = None
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Run every suite over ``tables``; return ``validation_results`` rows (``details``
+    summarises at most 25 findings) and ``validation_findings`` rows (every finding, one row
+    each, with its document, page and line). ``arrow`` may hold some of the tables already
+    as Arrow (a batch converts them anyway): not converted twice."""
     gx, ctx = _gx()
     arrow = arrow or {}
     paths = {d["doc_id"]: d["source_path"] for d in tables.get("documents", [])}
     results: list[dict[str, Any]] = []
+    findings: list[dict[str, Any]] = []
     for table in TABLES:
         if table in SKIP_TABLES or not tables.get(table):
             continue
         data = arrow[table] if table in arrow else TABLES[table].to_arrow(tables[table])
-        results += _run_table_suite(gx, ctx, table, data, paths, run_id)
-    results += _run_rules(gx, ctx, tables, run_id)
-    return results
+        results += _run_table_suite(gx, ctx, table, data, paths, run_id, findings)
+    results += _run_rules(gx, ctx, tables, run_id, findings)
+    return results, findings
 
 
 def prepare() -> None:
@@ -220,7 +230,7 @@ def _spec_of(result, specs: list[dict[str, Any]]) -> dict[str, Any]:
     return specs[int(result.expectation_config.meta["spec"])]
 
 
-def _run_table_suite(gx, ctx, table: str, arrow, paths: dict[str, str], run_id: str):
+def _run_table_suite(gx, ctx, table: str, arrow, paths: dict[str, str], run_id: str, findings: list):
     import pandas as pd
 
     specs = _table_specs(table)
@@ -242,20 +252,22 @@ def _run_table_suite(gx, ctx, table: str, arrow, paths: dict[str, str], run_id: 
         for plan_id, doc in groups:
             mine = bad_by_group.get((plan_id, doc), [])
             success = r.success if not bad else not mine
-            messages = [_format(spec["message"], {**b, "where": _where(b, paths)}) for b in mine]
-            out.append(
-                _result(
-                    run_id,
-                    f"table:{table}",
-                    _label(spec),
-                    spec,
-                    plan_id,
-                    doc,
-                    success,
-                    len(mine) if bad else (r.result.get("unexpected_count") or 0),
-                    messages,
-                )
+            found = [
+                {**b, "message": _format(spec["message"], {**b, "where": _where(b, paths)})} for b in mine
+            ]
+            row = _result(
+                run_id,
+                f"table:{table}",
+                _label(spec),
+                spec,
+                plan_id,
+                doc,
+                success,
+                len(mine) if bad else (r.result.get("unexpected_count") or 0),
+                [f["message"] for f in found],
             )
+            out.append(row)
+            findings += [_finding(row, f) for f in found]
     return out
 
 
@@ -284,6 +296,21 @@ def _label(spec: dict[str, Any]) -> str:
     return f"{spec['expectation']}({target}){cond}"
 
 
+def _finding(result: dict[str, Any], found: dict[str, Any]) -> dict[str, Any]:
+    """One ``validation_findings`` row: a failing row or check of ``result``'s expectation."""
+    return {
+        "run_id": result["run_id"],
+        "suite": result["suite"],
+        "expectation": result["expectation"],
+        "severity": result["severity"],
+        "plan_id": found.get("plan_id", result["plan_id"]),
+        "source_doc_id": found.get("source_doc_id") or result["source_doc_id"],
+        "source_page": found.get("source_page"),
+        "source_row": found.get("source_row"),
+        "message": found["message"],
+    }
+
+
 def _result(run_id, suite, expectation, spec, plan_id, doc, success, count, messages) -> dict[str, Any]:
     shown = messages[:MAX_DETAILS]
     more = f" … and {len(messages) - MAX_DETAILS} more" if len(messages) > MAX_DETAILS else ""
@@ -301,7 +328,7 @@ def _result(run_id, suite, expectation, spec, plan_id, doc, success, count, mess
     }
 
 
-def _run_rules(gx, ctx, tables: Records, run_id: str) -> list[dict[str, Any]]:
+def _run_rules(gx, ctx, tables: Records, run_id: str, findings: list) -> list[dict[str, Any]]:
     """One GX expectation per rule over its own column of the check rows (``ok`` where the
     row is of that rule, null elsewhere, and GX skips nulls): no per-rule row filter, whose
     cost GX would pay on every run."""
@@ -330,19 +357,19 @@ def _run_rules(gx, ctx, tables: Records, run_id: str) -> list[dict[str, Any]]:
             failed = [c for c in of_plan if not c["ok"]]
             docs = {c["source_doc_id"] for c in of_plan}
             doc = docs.pop() if len(docs) == 1 else None
-            out.append(
-                _result(
-                    run_id,
-                    "rules",
-                    name,
-                    spec,
-                    plan_id,
-                    doc,
-                    not failed,
-                    len(failed),
-                    [c["details"] for c in failed],
-                )
+            row = _result(
+                run_id,
+                "rules",
+                name,
+                spec,
+                plan_id,
+                doc,
+                not failed,
+                len(failed),
+                [c["details"] for c in failed],
             )
+            out.append(row)
+            findings += [_finding(row, {**c, "message": c["details"]}) for c in failed]
     return out
 
 

@@ -300,3 +300,31 @@ def test_a_rule_missing_from_the_suites_is_an_error_not_silence(monkeypatch):
     monkeypatch.setitem(RULES, "brand_new_rule", lambda ctx: iter(()))
     with pytest.raises(RuntimeError, match="brand_new_rule"):
         gx._rule_specs()
+
+
+def test_every_finding_is_a_row_not_only_the_first_25():
+    """40 bad policy codes in one document: one validation_results row (its details cut at
+    25) and 40 validation_findings rows, each with its document and line."""
+    from pipeline.validate.gx import MAX_DETAILS, validate_all
+
+    doc = {"doc_id": "d1", "source_path": "x/sheets.txt", "plan_id": "p", "kind": "progress_sheets"}
+    policies = [
+        {
+            "plan_id": "p",
+            "source_doc_id": "d1",
+            "source_row": 10 + i,
+            "policy_code": f"x{i}",
+            "title": f"方針{i}",
+        }
+        for i in range(40)
+    ]
+    results, findings = validate_all({"documents": [doc], "policies": policies}, "run-1")
+    codes = [
+        r for r in results if r["expectation"].startswith("expect_column_values_to_match_regex(policy_code)")
+    ]
+    assert len(codes) == 1 and codes[0]["unexpected_count"] == 40 and "… and 15 more" in codes[0]["details"]
+    mine = [f for f in findings if f["expectation"] == codes[0]["expectation"]]
+    assert len(mine) == 40 > MAX_DETAILS
+    assert {f["source_row"] for f in mine} == set(range(10, 50))
+    assert mine[0]["message"].startswith("x/sheets.txt line 10: policy code 'x0'")
+    assert all(f["run_id"] == "run-1" and f["plan_id"] == "p" and f["source_doc_id"] == "d1" for f in mine)
