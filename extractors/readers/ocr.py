@@ -583,7 +583,7 @@ def table_items(engine: _Engine, ink: np.ndarray, table: _Table, notes: list[str
 def text_items(engine: _Engine, ink: np.ndarray, notes: list[str]) -> list[_Item]:
     """Lines of text outside the tables: boxes read one by one, then joined into lines as the
     PDF reader joins words (:func:`extractors.readers.pdf._lines`)."""
-    from .pdf import _join_words, _lines
+    from .pdf import _join_words, _line_box, _lines
 
     words = []
     for box in outside_boxes(ink):
@@ -596,12 +596,7 @@ def text_items(engine: _Engine, ink: np.ndarray, notes: list[str]) -> list[_Item
             words.append({"text": text, "x0": x0, "top": top, "x1": x1, "bottom": bottom, "conf": conf})
     items = []
     for line in _lines(words):
-        bbox = (
-            min(w["x0"] for w in line),
-            min(w["top"] for w in line),
-            max(w["x1"] for w in line),
-            max(w["bottom"] for w in line),
-        )
+        bbox = _line_box(line)
         items.append(_Item(bbox[1], bbox[0], [(_join_words(line), bbox, min(w["conf"] for w in line))]))
     return items
 

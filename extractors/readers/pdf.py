@@ -430,12 +430,7 @@ def _page_rows(
             items.append((min(tops), min(x0s), cells))
     outside = [w for w in words if not any(_inside(w, bbox) for bbox, _, _ in tables)]
     for line in _lines(outside):
-        bbox = (
-            min(w["x0"] for w in line),
-            min(w["top"] for w in line),
-            max(w["x1"] for w in line),
-            max(w["bottom"] for w in line),
-        )
+        bbox = _line_box(line)
         items.append((bbox[1], bbox[0], [(_join_words(line), bbox)]))
     items.sort(key=lambda it: (round(it[0], 1), it[1]))
     rows = []
@@ -453,6 +448,16 @@ def _lines(words: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
         else:
             lines.append([w])
     return [sorted(line, key=lambda w: w["x0"]) for line in lines]
+
+
+def _line_box(line: list[dict[str, Any]]) -> tuple[float, float, float, float]:
+    """The box (x0, top, x1, bottom) around a line of words."""
+    return (
+        min(w["x0"] for w in line),
+        min(w["top"] for w in line),
+        max(w["x1"] for w in line),
+        max(w["bottom"] for w in line),
+    )
 
 
 def _join_words(line: list[dict[str, Any]]) -> str:

@@ -180,7 +180,8 @@ def decide(
     summary.note_work(manifest, work)
     with summary.stage("plan"):
         last_run = (previous.rows("runs") or [{}])[-1]
-        rebuild = last_run.get("derivation_version") != derivation_version() or not previous.compatible()
+        # (tables of another schema were found by last_state: nothing of them is carried)
+        rebuild = last_run.get("derivation_version") != derivation_version()
         affected = (
             set(manifest.plans)
             if rebuild

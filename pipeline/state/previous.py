@@ -84,17 +84,6 @@ class Previous:
                 self._tables[name] = _conform(pq.read_table(path), schema) if path else schema.empty_table()
         return self._tables[name]
 
-    def compatible(self) -> bool:
-        """False when a previous table exists with other columns than today's schema (an
-        upgrade changed tables.yaml): nothing can be carried over, every plan is rebuilt."""
-        import pyarrow.parquet as pq
-
-        for name in (*PLAN_TABLES, PAIR_TABLE):
-            path = self._path(name)
-            if path and not _same_columns(pq.read_schema(path), TABLES[name].arrow_schema()):
-                return False
-        return True
-
     def select(self, name: str, column: str, values: set[str]):
         """Rows whose ``column`` is one of ``values`` (Arrow; nulls never match)."""
         if not values:  # nothing asked: the table is not even read
