@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ HERE = Path(__file__).parent
 _PARENS = re.compile(r"[(（][^()（）]*[)）]")
 
 
+@lru_cache(maxsize=1 << 16)
 def label_key(text: str | None) -> str:
     """The form labels are compared in: NFKC, no spaces, no parenthesized notes.
 
@@ -71,16 +72,24 @@ class Vocabulary:
         Exact spellings win over containment, and the first key in the YAML wins ties.
         """
         key = label_key(header)
-        if not key:
-            return None
-        columns: dict[str, list[str]] = self.data[kind][table]
-        for meaning, spellings in columns.items():
-            if key in (label_key(s) for s in spellings):
+        return self._meaning_of_key(kind, table, key) if key else None
+
+    @lru_cache(maxsize=1 << 14)  # noqa: B019 - one Vocabulary per process (see vocabulary())
+    def _meaning_of_key(self, kind: str, table: str, key: str) -> str | None:
+        columns = self._column_keys(kind, table)
+        for meaning, keys in columns:
+            if key in keys:
                 return meaning
-        for meaning, spellings in columns.items():
-            if any(label_key(s) in key for s in spellings):
+        for meaning, keys in columns:
+            if any(k in key for k in keys):
                 return meaning
         return None
+
+    @lru_cache(maxsize=256)  # noqa: B019 - as above
+    def _column_keys(self, kind: str, table: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """Each column meaning with its spellings in compare form, in YAML order."""
+        columns: dict[str, list[str]] = self.data[kind][table]
+        return tuple((m, tuple(label_key(s) for s in sp)) for m, sp in columns.items())
 
     def words(self, kind: str, name: str) -> list[str]:
         return [normalize.clean_text(w) for w in self.data[kind][name]]
