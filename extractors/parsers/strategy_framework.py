@@ -152,55 +152,66 @@ def _parse_direction(segment: list[_Line | None], vocab: Vocabulary, result: Par
             continue
         m = _DIRECTION.match(ln.text)
         if m and code is None:
-            code = str(int(m.group(1)))
-            title = re.split(r"\s*(?:・・・|…)", m.group(2))[0].strip()
-            result.add(
-                "policies",
-                {
-                    "policy_code": code,
-                    "title": nz.clean_text(title, join_wrapped=True),
-                    "direction": None,
-                    "source_page": ln.page,
-                    "source_row": ln.row,
-                },
-            )
-            result.use(ln.cell)
+            code = _add_direction_heading(m, ln, result)
             segment[k] = None
             continue
         if any(ln.text.startswith(label) for label in outcome_labels) and re.search(r"[:：]", ln.text):
-            text = re.split(r"[:：]", ln.text, maxsplit=1)[1]
-            result.use(ln.cell)
-            segment[k] = None
-            j = k + 1
-            while text.rstrip().endswith(("、", ",")) and j < len(segment):
-                if segment[j] is not None:
-                    text += segment[j].text
-                    result.use(segment[j].cell)
-                    segment[j] = None
-                j += 1
-            outcomes.append((text, ln))
+            outcomes.append((_take_outcome_line(segment, k, result), ln))
     if code is None:
         return None
     for text, ln in outcomes:
-        for raw_name in filter(None, (p.strip() for p in re.split(r"[、,]", text))):
-            name, reposted, _ = nz.strip_marks(raw_name)
-            name, unit = nz.split_name_and_unit(name, vocabulary().units)
-            result.add(
-                "indicators",
-                {
-                    "indicator_id": f"outcome|{code}||{name}",
-                    "policy_code": code,
-                    "measure_code": None,
-                    "indicator_type": "outcome",
-                    "name": name,
-                    "name_as_written": raw_name,
-                    "unit": unit,
-                    "is_reposted": reposted,
-                    "source_page": ln.page,
-                    "source_row": ln.row,
-                },
-            )
+        _add_outcomes(code, text, ln, result)
     return code
+
+
+def _add_direction_heading(m: re.Match[str], ln: _Line, result: ParseResult) -> str:
+    """A 第N heading: the policy (方針) record; its code."""
+    code = str(int(m.group(1)))
+    title = re.split(r"\s*(?:・・・|…)", m.group(2))[0].strip()
+    row = {"policy_code": code, "title": nz.clean_text(title, join_wrapped=True), "direction": None}
+    result.add("policies", {**row, "source_page": ln.page, "source_row": ln.row})
+    result.use(ln.cell)
+    return code
+
+
+def _take_outcome_line(segment: list[_Line | None], k: int, result: ParseResult) -> str:
+    """The text after 社会目標： at ``segment[k]``, with the lines it continues onto (a trailing 、)."""
+    ln = segment[k]
+    assert ln is not None
+    text = re.split(r"[:：]", ln.text, maxsplit=1)[1]
+    result.use(ln.cell)
+    segment[k] = None
+    j = k + 1
+    while text.rstrip().endswith(("、", ",")) and j < len(segment):
+        nxt = segment[j]
+        if nxt is not None:
+            text += nxt.text
+            result.use(nxt.cell)
+            segment[j] = None
+        j += 1
+    return text
+
+
+def _add_outcomes(code: str, text: str, ln: _Line, result: ParseResult) -> None:
+    """One outcome indicator (社会目標) per name in the 、-separated list."""
+    for raw_name in filter(None, (p.strip() for p in re.split(r"[、,]", text))):
+        name, reposted, _ = nz.strip_marks(raw_name)
+        name, unit = nz.split_name_and_unit(name, vocabulary().units)
+        result.add(
+            "indicators",
+            {
+                "indicator_id": f"outcome|{code}||{name}",
+                "policy_code": code,
+                "measure_code": None,
+                "indicator_type": "outcome",
+                "name": name,
+                "name_as_written": raw_name,
+                "unit": unit,
+                "is_reposted": reposted,
+                "source_page": ln.page,
+                "source_row": ln.row,
+            },
+        )
 
 
 def _parse_counts(region: list[_Line | None], vocab: Vocabulary, result: ParseResult) -> None:
@@ -317,6 +328,7 @@ def _parse_table(policy: str, segment: list[_Line | None], vocab: Vocabulary, re
 
 
 def _emit_measure(m: _Measure, result: ParseResult) -> None:
+    """A measure (施策) with its projects (主な取組) and output indicators (補助指標)."""
     result.add(
         "measures",
         {
@@ -332,64 +344,71 @@ def _emit_measure(m: _Measure, result: ParseResult) -> None:
     *project_blocks, indicator_block = m.blocks
     if not project_blocks and not any(_VALUE.search(ln.text) for ln in indicator_block):
         project_blocks, indicator_block = [indicator_block], []
-    seq = 0
-    for blk in project_blocks:
-        for para in _paragraphs(blk):
-            seq += 1
-            text = nz.clean_text("".join(ln.text for ln in para), join_wrapped=True)
-            result.add(
-                "initiatives",
-                {
-                    "policy_code": m.policy,
-                    "measure_code": m.code,
-                    "initiative_code": None,
-                    "title": nz.clean_text(text, join_wrapped=True),
-                    "description": text,
-                    "seq": seq,
-                    "row_number": None,
-                    "source_page": para[0].page,
-                    "source_row": para[0].row,
-                },
-            )
+    _emit_projects(m, project_blocks, result)
     for name_lines, value in _indicators(indicator_block):
-        raw_name = nz.clean_text("".join(ln.text for ln in name_lines), join_wrapped=True)
-        name, reposted, _ = nz.strip_marks(raw_name)
-        name, unit_in_name = nz.split_name_and_unit(name, vocabulary().units)
-        first = name_lines[0] if name_lines else None
-        local_id = f"output|{m.policy}|{m.code}|{name}"
-        unit = value["unit"] if value else unit_in_name
+        _emit_output(m, name_lines, value, result)
+
+
+def _emit_projects(m: _Measure, blocks: list[list[_Line]], result: ParseResult) -> None:
+    """One initiative per paragraph of the measure's project blocks, numbered in order."""
+    paragraphs = [para for blk in blocks for para in _paragraphs(blk)]
+    for seq, para in enumerate(paragraphs, start=1):
+        text = nz.clean_text("".join(ln.text for ln in para), join_wrapped=True)
         result.add(
-            "indicators",
+            "initiatives",
             {
-                "indicator_id": local_id,
                 "policy_code": m.policy,
                 "measure_code": m.code,
-                "indicator_type": "output",
-                "name": name,
-                "name_as_written": raw_name,
-                "unit": unit,
-                "is_reposted": reposted,
-                "source_page": first.page if first else None,
-                "source_row": first.row if first else None,
+                "initiative_code": None,
+                "title": nz.clean_text(text, join_wrapped=True),
+                "description": text,
+                "seq": seq,
+                "row_number": None,
+                "source_page": para[0].page,
+                "source_row": para[0].row,
             },
         )
-        if value:
-            result.add(
-                "indicator_values",
-                {
-                    "indicator_id": local_id,
-                    "fiscal_year": value["asof"].fiscal_year,
-                    "value": value["value"],
-                    "as_of_date": value["asof"].date,
-                    "as_of_text": value["asof"].text,
-                    "kind": "latest",
-                    "source_page": first.page if first else None,
-                },
-            )
-        else:
-            result.warn(
-                f"direction {m.policy}, measure {m.code}: output indicator {name!r} has no latest value"
-            )
+
+
+def _emit_output(m: _Measure, name_lines: list[_Line], value: dict | None, result: ParseResult) -> None:
+    """One output indicator (補助指標) and its latest value, or a warning that it has none."""
+    raw_name = nz.clean_text("".join(ln.text for ln in name_lines), join_wrapped=True)
+    name, reposted, _ = nz.strip_marks(raw_name)
+    name, unit_in_name = nz.split_name_and_unit(name, vocabulary().units)
+    first = name_lines[0] if name_lines else None
+    page, row = (first.page, first.row) if first else (None, None)
+    local_id = f"output|{m.policy}|{m.code}|{name}"
+    result.add(
+        "indicators",
+        {
+            "indicator_id": local_id,
+            "policy_code": m.policy,
+            "measure_code": m.code,
+            "indicator_type": "output",
+            "name": name,
+            "name_as_written": raw_name,
+            "unit": value["unit"] if value else unit_in_name,
+            "is_reposted": reposted,
+            "source_page": page,
+            "source_row": row,
+        },
+    )
+    if not value:
+        result.warn(f"direction {m.policy}, measure {m.code}: output indicator {name!r} has no latest value")
+        return
+    asof = value["asof"]
+    result.add(
+        "indicator_values",
+        {
+            "indicator_id": local_id,
+            "fiscal_year": asof.fiscal_year,
+            "value": value["value"],
+            "as_of_date": asof.date,
+            "as_of_text": asof.text,
+            "kind": "latest",
+            "source_page": page,
+        },
+    )
 
 
 def _paragraphs(lines: list[_Line]) -> list[list[_Line]]:
