@@ -330,6 +330,12 @@ class _TextObject:
     right: float  # right end of its bounds (inkless glyphs count by their start)
     handle: int = 0  # pdfium's font handle
     chars: list[dict[str, Any]] = field(default_factory=list)
+    template: dict[str, Any] = field(default_factory=dict)  # what its glyphs' dicts share
+    rx0: float = 0.0  # the mediabox's left edge in PDF user space (pdfminer's x origin)
+    mb_x0: float = 0.0  # the same in pdfplumber's space
+    checked_y: float | None = None  # a baseline from pdfium found equal to ``y``
+    advances: dict[int, float] = field(default_factory=dict)  # unicode → advance (font, size)
+    unmapped: dict[int, bool] = field(default_factory=dict)  # unicode → no Unicode mapping (font)
 
 
 class _Fonts:
@@ -373,50 +379,88 @@ _SIZE = ctypes.c_float()
 _BOUNDS = tuple(ctypes.c_float() for _ in range(4))
 
 
-def _text_object(obj: int, form: tuple[float, ...] | None, order: int, fonts: _Fonts) -> _TextObject:
-    m = _matrix(obj) if form is None else _mult(_matrix(obj), form)
-    a, b, c, d, e, f = m
+def _upright_position(obj: int, form: tuple[float, ...] | None) -> tuple[float, float]:
+    """The text object's pen start (its matrix's translation); Unsupported unless its matrix
+    is a plain translation. Without a form, pdfium's float32 matrix is checked as it is (1.0
+    and 0.0 are exact in float32: the same test as on :func:`f32` values, fewer calls)."""
+    if form is None:
+        m = _M
+        if not _OBJ_MATRIX(obj, m):
+            return 0.0, 0.0
+        if m.b or m.c or m.a != 1.0 or m.d != 1.0:
+            raise Unsupported("scaled, rotated or vertical text")
+        return f32(m.e), f32(m.f)
+    a, b, c, d, e, f = _mult(_matrix(obj), form)
     if b or c or a != 1.0 or d != 1.0:
         raise Unsupported("scaled, rotated or vertical text")
+    return e, f
+
+
+def _text_object(
+    obj: int,
+    form: tuple[float, ...] | None,
+    order: int,
+    fonts: _Fonts,
+    cache: dict[Any, Any],
+    geo: PageGeometry,
+) -> _TextObject:
+    e, f = _upright_position(obj, form)
     _TEXT_FONT_SIZE(obj, _SIZE)
     fs = f32(_SIZE.value)
     font = _TEXT_FONT(obj)
     name = fonts.name(font)
     _OBJ_BOUNDS(obj, *_BOUNDS)
     space = fonts.width(font, 0x20, fs)
-    return _TextObject(order, e, f, fs, name, fonts.descent(name), space, _BOUNDS[2].value, font)
+    t = _TextObject(order, e, f, fs, name, fonts.descent(name), space, _BOUNDS[2].value, font)
+    t.advances = cache.setdefault(("advances", font, fs), {})
+    t.unmapped = cache.setdefault(("unmapped", font), {})
+    t.template, t.rx0, t.mb_x0 = _char_template(t, geo), geo.raw_mediabox[0], geo.mediabox[0]
+    return t
 
 
-def _char(text: str, x: float, y: float, adv: float, t: _TextObject, geo: PageGeometry) -> dict[str, Any]:
-    """pdfminer's LTChar box for an upright glyph, as a pdfplumber char dict."""
-    rx0, ry0 = geo.raw_mediabox[:2]
-    x0 = x - rx0
-    f = y - ry0
+def _char_template(t: _TextObject, geo: PageGeometry) -> dict[str, Any]:
+    """pdfminer's LTChar box for an upright glyph of ``t``, as a pdfplumber char dict: the
+    fields all its glyphs share (all sit on its baseline); ``text``, ``x0``, ``x1`` and
+    ``width`` are each glyph's (:func:`_char`)."""
+    f = t.y - geo.raw_mediabox[1]
     descent = t.descent * t.size
     y0 = (descent + 0) + f  # pdfminer: box (0, descent + rise, adv, descent + rise + size)
     y1 = (descent + 0 + t.size) + f
-    mb_x0, mb_top = geo.mediabox[:2]
+    mb_top = geo.mediabox[1]
     top = (geo.height - y1) + mb_top
     return {
-        "text": text,
+        "text": "",
         "fontname": t.font,
         "size": y1 - y0,
         "upright": True,
-        "x0": x0 + mb_x0,
-        "x1": x0 + adv + mb_x0,
+        "x0": 0.0,
+        "x1": 0.0,
         "y0": y0,
         "y1": y1,
         "top": top,
         "bottom": (geo.height - y0) + mb_top,
         "doctop": geo.initial_doctop + top,
-        "width": adv,
+        "width": 0.0,
         "height": y1 - y0,
         "object_type": "char",
         "page_number": geo.number,
     }
 
 
+def _char(text: str, x: float, adv: float, t: _TextObject) -> dict[str, Any]:
+    """The char dict of a glyph of ``t`` whose pen is at ``x`` (PDF user space) and that
+    advances by ``adv``."""
+    c = t.template.copy()
+    x0 = x - t.rx0
+    c["text"], c["x0"], c["x1"], c["width"] = text, x0 + t.mb_x0, x0 + adv + t.mb_x0, adv
+    return c
+
+
 _GENERATED_CANDIDATES = (0x20, 0x0D, 0x0A)  # what pdfium's text page inserts on its own
+_TEXT_COUNT = _proto("FPDFText_CountChars", ctypes.c_int, _VP)
+_TEXT_UNICODE = _proto("FPDFText_GetUnicode", ctypes.c_uint, _VP, ctypes.c_int)
+_TEXT_GENERATED = _proto("FPDFText_IsGenerated", ctypes.c_int, _VP, ctypes.c_int)
+_TEXT_ORIGIN = _proto("FPDFText_GetCharOrigin", ctypes.c_int, _VP, ctypes.c_int, _VP, _VP)
 
 
 def _read_chars(
@@ -426,50 +470,71 @@ def _read_chars(
     fonts = _Fonts(geo.descents, geo.form_descents)
     by_addr: dict[int, _TextObject] = {}
     handles = dict(objects.texts)
-    x, y = ctypes.c_double(), ctypes.c_double()
-    advances: dict[tuple[int, int, float], float] = cache.setdefault("advances", {})
-    unmapped: dict[tuple[int, int], bool] = cache.setdefault("unmapped", {})
-    last: tuple[int, float, float] | None = None  # (object, x, y) of the previous glyph
-    get_unicode, origin, text_object = R.FPDFText_GetUnicode, R.FPDFText_GetCharOrigin, _TEXT_OBJECT_ADDR
-    for i in range(R.FPDFText_CountChars(textpage)):
-        u = get_unicode(textpage, i)
-        if u in _GENERATED_CANDIDATES and R.FPDFText_IsGenerated(textpage, i):
-            last = None
+    tp, xy = _addr(textpage), (ctypes.c_double * 2)()
+    xa, ya = ctypes.addressof(xy), ctypes.addressof(xy) + ctypes.sizeof(ctypes.c_double)
+    last_key, last_x, last_y = 0, 0.0, 0.0  # the previous glyph: object, x, y
+    get_unicode, origin, text_object = _TEXT_UNICODE, _TEXT_ORIGIN, _TEXT_OBJECT_ADDR
+    for i in range(_TEXT_COUNT(tp)):
+        u = get_unicode(tp, i)
+        if u in _GENERATED_CANDIDATES and _TEXT_GENERATED(tp, i):
+            last_key = 0
             continue
-        key = text_object(textpage, i)
+        key = text_object(tp, i)
         t = by_addr.get(key)
         if t is None:
-            t = by_addr[key] = _text_object(key, handles[key], objects.order[key], fonts)
-        origin(textpage, i, x, y)
+            t = by_addr[key] = _text_object(key, handles[key], objects.order[key], fonts, cache, geo)
+        origin(tp, i, xa, ya)
+        x, y = xy[0], xy[1]
         # the first glyph of an object sits where the file put it (exact after f32); later ones
-        # are pdfium's float sums, as close to pdfminer's double sums as f32 would make them
-        ox, oy = (x.value if t.chars else f32(x.value)), f32(y.value)
-        if last == (key, ox, oy) and _same_box(textpage, i - 1, i):
+        # are pdfium's float sums, as close to pdfminer's double sums as f32 would make them.
+        # pdfium's y is a float32: equal y ⇔ equal f32(y)
+        ox = x if t.chars else f32(x)
+        if key == last_key and ox == last_x and y == last_y and _same_box(textpage, i - 1, i):
             t.chars[-1]["text"] += chr(u)  # one glyph, several characters (ligature, "fi" mapping)
             continue
-        last = (key, ox, oy)
-        if oy != t.y:
-            raise Unsupported("glyphs off the baseline of their text object")
-        bad = unmapped.get((t.handle, u))
-        if bad is None:
-            bad = unmapped[(t.handle, u)] = bool(R.FPDFText_HasUnicodeMapError(textpage, i)) or u == 0
-        if bad:  # pdfminer writes (cid:N) for it, pdfium decodes codes its own way: same error
-            raise Unsupported("glyphs without a Unicode mapping")
-        text = "-" if u == 2 else chr(u)
-        adv = advances.get((t.handle, u, t.size))
+        last_key, last_x, last_y = key, ox, y
+        if y != t.checked_y:
+            if f32(y) != t.y:
+                raise Unsupported("glyphs off the baseline of their text object")
+            t.checked_y = y
+        adv = t.advances.get(u)
         if adv is None:
-            adv = advances[(t.handle, u, t.size)] = _advance(textpage, i, x.value, fonts, u, t)
-        t.chars.append(_char(text, ox, oy, adv, t, geo))
+            adv = t.advances[u] = _first_advance(textpage, i, x, fonts, u, t)
+        t.chars.append(_char("-" if u == 2 else chr(u), ox, adv, t))
+    return _with_dropped_spaces(by_addr, handles, objects, fonts, cache, geo)
+
+
+def _first_advance(textpage: Any, i: int, x: float, fonts: _Fonts, unicode: int, t: _TextObject) -> float:
+    """The advance of a character met for the first time in its font and size; Unsupported
+    when the font does not map it to Unicode."""
+    bad = t.unmapped.get(unicode)
+    if bad is None:
+        bad = t.unmapped[unicode] = bool(R.FPDFText_HasUnicodeMapError(textpage, i)) or unicode == 0
+    if bad:  # pdfminer writes (cid:N) for it, pdfium decodes codes its own way: same error
+        raise Unsupported("glyphs without a Unicode mapping")
+    return _advance(textpage, i, x, fonts, unicode, t)
+
+
+def _with_dropped_spaces(
+    by_addr: dict[int, _TextObject],
+    handles: dict[int, Any],
+    objects: _Objects,
+    fonts: _Fonts,
+    cache: dict[Any, Any],
+    geo: PageGeometry,
+) -> list[dict[str, Any]]:
+    """All text objects' glyphs in content order, with the spaces pdfium dropped: text objects
+    it left out (no ink: a space drawn alone) and spaces it collapsed inside an object."""
     for key, form in handles.items():
         if key not in by_addr:  # a text object pdfium dropped: no ink (a space drawn alone)
-            t = _text_object(key, form, objects.order[key], fonts)
+            t = _text_object(key, form, objects.order[key], fonts, cache, geo)
             if t.right - t.x >= 0.01 or t.space <= 0:
                 raise Unsupported("a text object pdfium left out is not a space")
-            t.chars.append(_char(" ", t.x, t.y, t.space, t, geo))
+            t.chars.append(_char(" ", t.x, t.space, t))
             by_addr[key] = t
     chars: list[dict[str, Any]] = []
     for t in sorted(by_addr.values(), key=lambda t: t.order):
-        chars.extend(_fill_gaps(t, geo))
+        chars.extend(_fill_gaps(t))
     return chars
 
 
@@ -493,24 +558,26 @@ def _advance(textpage: Any, i: int, x: float, fonts: _Fonts, unicode: int, t: _T
     return width
 
 
-def _fill_gaps(t: _TextObject, geo: PageGeometry) -> list[dict[str, Any]]:
+def _fill_gaps(t: _TextObject) -> list[dict[str, Any]]:
     """Put back the spaces pdfium collapsed: a gap of whole space advances in the pen's path."""
     out: list[dict[str, Any]] = []
-    pen = t.x - geo.raw_mediabox[0] + geo.mediabox[0]
+    pen = t.x - t.rx0 + t.mb_x0
+    kerning = _KERN_TOLERANCE * t.space if t.space > 0 else float("inf")
+    glyph = 0.3 * t.size
     for c in t.chars:
-        pen = _spaces_until(c["x0"], pen, t, geo, out)
+        gap = c["x0"] - pen
+        if not (gap < kerning and gap <= glyph):  # else no space, nothing left out
+            pen = _spaces_until(c["x0"], pen, t, out)
         out.append(c)
         pen = c["x1"]
     if out and out[-1]["text"] == " " and t.space > 0:
-        end = t.right - geo.raw_mediabox[0] + geo.mediabox[0]  # start of the last inkless glyph
+        end = t.right - t.rx0 + t.mb_x0  # start of the last inkless glyph
         if end > pen - _KERN_TOLERANCE * t.space:
-            _spaces_until(end + t.space, pen, t, geo, out)
+            _spaces_until(end + t.space, pen, t, out)
     return out
 
 
-def _spaces_until(
-    x0: float, pen: float, t: _TextObject, geo: PageGeometry, out: list[dict[str, Any]]
-) -> float:
+def _spaces_until(x0: float, pen: float, t: _TextObject, out: list[dict[str, Any]]) -> float:
     gap = x0 - pen
     if t.space <= 0 or gap < _KERN_TOLERANCE * t.space:
         if gap > 0.3 * t.size:
@@ -520,7 +587,7 @@ def _spaces_until(
     if k < 1 or abs(gap - k * t.space) > _SPACE_TOLERANCE * t.space:
         raise Unsupported("a glyph left out by pdfium (gap in a text object)")
     for _ in range(k):
-        out.append(_char(" ", pen - geo.mediabox[0] + geo.raw_mediabox[0], t.y, t.space, t, geo))
+        out.append(_char(" ", pen - t.mb_x0 + t.rx0, t.space, t))
         pen += t.space
     return pen
 
