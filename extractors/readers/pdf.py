@@ -18,6 +18,7 @@ import io
 import re
 import time
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 from statistics import median
 from typing import Any
@@ -45,6 +46,12 @@ class PdfLimits:
 
 
 _CID = re.compile(r"\(cid:\d+\)")
+
+# Hard limits of a PDF (PDFの上限), checked before the work they bound: a document past one
+# fails in seconds with its reason (the budget above makes a long document partial instead).
+MAX_PDF_PAGES = 2000  # pages of a document (counted by pdfium before pdfplumber lists them)
+MAX_PAGE_AREA = 2 * 2384 * 3370  # pt² of one page: twice A0 (the bundled pages: A4 and A3)
+MAX_RULING_CROSSINGS = 40_000  # horizontal × vertical rulings of a page (the bundled: at most 8,840)
 
 
 ENGINES = ("pdfium", "plumber")
@@ -75,6 +82,7 @@ def read_pdf(
     if ocr == "always":
         pdf.close()
         return _ocr(path, data, password, limits, None)
+    _check_page_count(path, data, password)
     with pdf:
         try:
             pages = pdf.pages
@@ -168,6 +176,7 @@ def _read_pages(
         if time.monotonic() - started > limits.max_seconds:
             break
         read = number
+        _check_page_size(page, number)
         try:
             page_rows, page_shapes, n = read_page(load(page), number, len(rows))
         except (ExtractionError, Unsupported):
@@ -181,6 +190,42 @@ def _read_pages(
         chars += n
         page.close()
     return rows, shapes, chars, read
+
+
+def _check_page_count(path: Path, data: bytes, password: str | None) -> None:
+    """Refuse a document of more than :data:`MAX_PDF_PAGES` pages (pdfium counts them at once)."""
+    import pypdfium2
+
+    try:
+        with pypdfium2.PdfDocument(data, password=password) as doc:
+            count = len(doc)
+    except Exception:  # pdfplumber opened it: its own errors say what is wrong, page by page
+        return
+    if count > MAX_PDF_PAGES:
+        raise ExtractionError(
+            f"{path.name}: {count:,} pages — more than the {MAX_PDF_PAGES:,} pages a plan document may "
+            "have; not read"
+        )
+
+
+def _check_page_size(page: Any, number: int) -> None:
+    """Refuse a page larger than :data:`MAX_PAGE_AREA` (a huge MediaBox)."""
+    if float(page.width) * float(page.height) > MAX_PAGE_AREA:
+        raise ExtractionError(
+            f"page {number} is {float(page.width):,.0f} × {float(page.height):,.0f} pt — larger than "
+            "twice A0; not read"
+        )
+
+
+def _check_rulings(edges: list[dict[str, Any]], number: int) -> None:
+    """Refuse a page whose rulings would make more than :data:`MAX_RULING_CROSSINGS` crossings
+    (a dense ruled grid: the table finder's work grows with their product)."""
+    across = sum(1 for e in edges if e.get("orientation") == "h")
+    if across * (len(edges) - across) > MAX_RULING_CROSSINGS:
+        raise ExtractionError(
+            f"page {number} is ruled with {across:,} horizontal × {len(edges) - across:,} vertical lines — "
+            f"more than the {MAX_RULING_CROSSINGS:,} crossings of a plan table; not read"
+        )
 
 
 def text_layer_problem(text: str) -> str | None:
@@ -205,12 +250,7 @@ def _inside(word: dict[str, Any], bbox: tuple[float, float, float, float]) -> bo
 
 def _has_fake_bold(chars: list[dict[str, Any]]) -> bool:
     """Fake-bold text prints each glyph twice at (almost) the same place."""
-    seen: set[tuple[str, int, int]] = set()
-    dup = 0
-    for c in chars:
-        key = (c["text"], round(c["x0"]), round(c["top"]))
-        dup += key in seen
-        seen.add(key)
+    dup = len(chars) - len({(c["text"], round(c["x0"]), round(c["top"])) for c in chars})
     return dup > max(3, len(chars) // 100)
 
 
@@ -219,6 +259,7 @@ def _read_page(page: Any, number: int, row_offset: int) -> tuple[list[list[Cell]
     if _has_fake_bold(page.chars):  # dedupe_chars costs ~0.5 s a page: only when needed
         page = page.dedupe_chars()
     nchars = len(page.chars)
+    _check_rulings(page.edges, number)
     tables = [(t.bbox, t.rows, t.extract(**WORD_SETTINGS)) for t in page.find_tables(TABLE_SETTINGS)]
     rows = _page_rows(tables, page.extract_words(**WORD_SETTINGS), number, row_offset)
     return rows, _arrows(page.curves, page.lines, number), nchars
@@ -230,11 +271,17 @@ def _read_primitives(prims: Any, number: int, row_offset: int) -> tuple[list[lis
     from pdfplumber import utils
 
     chars = prims.chars
+    if not all(c["upright"] for c in chars):
+        from .pdfium import Unsupported
+
+        raise Unsupported(f"page {number} has rotated or vertical characters")
     if _has_fake_bold(chars):
         chars = utils.dedupe_chars(chars)
     mids = sorted(((c["top"] + c["bottom"]) / 2, i) for i, c in enumerate(chars))
     tables = []
-    for t in _find_tables(_EdgePage(prims, chars)):
+    edge_page = _EdgePage(prims, chars)
+    _check_rulings(edge_page.edges, number)
+    for t in _find_tables(edge_page):
         table_rows = t.rows
         tables.append((t.bbox, table_rows, _cell_texts(table_rows, chars, mids)))
     rows = _page_rows(tables, _words(chars), number, row_offset)
@@ -267,7 +314,32 @@ def _find_tables(page: _EdgePage) -> list[Any]:
     points = T.edges_to_intersections(
         edges, settings.intersection_x_tolerance, settings.intersection_y_tolerance
     )
-    return [T.Table(page, group) for group in T.cells_to_tables(_intersections_to_cells(points))]
+    return [T.Table(page, group) for group in _cells_to_tables(_intersections_to_cells(points))]
+
+
+def _cells_to_tables(cells: list[tuple[float, ...]]) -> list[list[tuple[float, ...]]]:
+    """pdfplumber's ``cells_to_tables`` in one pass: the groups of cells that touch by a corner
+    (pdfplumber grows each group pass after pass, the same groups), top-left first, single
+    cells dropped. A group's order of cells is the input's (``Table.rows`` sorts them)."""
+    parent = list(range(len(cells)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    owner: dict[tuple[float, float], int] = {}
+    for i, (x0, top, x1, bottom) in enumerate(cells):
+        for corner in ((x0, top), (x0, bottom), (x1, top), (x1, bottom)):
+            j = root(owner.setdefault(corner, i))
+            if j != root(i):
+                parent[j] = root(i)
+    groups: dict[int, list[tuple[float, ...]]] = {}
+    for i, cell in enumerate(cells):
+        groups.setdefault(root(i), []).append(cell)
+    tables = sorted(groups.values(), key=lambda t: min((c[1], c[0]) for c in t))
+    return [t for t in tables if len(t) > 1]
 
 
 def _intersections_to_cells(intersections: dict[Any, dict[str, list[Any]]]) -> list[tuple[float, ...]]:
@@ -343,75 +415,74 @@ def _cell_texts(
     return out
 
 
-def _clusters(objs: list[dict[str, Any]], key: str, tolerance: float) -> list[list[dict[str, Any]]]:
-    """pdfplumber's ``cluster_objects``: values chained within ``tolerance``, stable order."""
+def _clusters(objs: list[Any], key: Any, tolerance: float) -> list[list[Any]]:
+    """pdfplumber's ``cluster_objects``: values (``key`` of each object) chained within
+    ``tolerance``, stable order."""
     ids: dict[float, int] = {}
     last: float | None = None
-    for v in sorted({o[key] for o in objs}):
+    for v in sorted({key(o) for o in objs}):
         ids[v] = 0 if last is None else ids[last] + (v > last + tolerance)
         last = v
-    groups: dict[int, list[dict[str, Any]]] = {}
+    groups: dict[int, list[Any]] = {}
     for o in objs:
-        groups.setdefault(ids[o[key]], []).append(o)
+        groups.setdefault(ids[key(o)], []).append(o)
     return [groups[k] for k in sorted(groups)]
 
 
-def _words(chars: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """``extract_words(chars, **WORD_SETTINGS)`` for upright characters, without its overhead."""
-    if not all(c["upright"] for c in chars):
-        from pdfplumber import utils
+_TOP, _X0 = itemgetter("top"), itemgetter("x0")
+_WORD_TOP = itemgetter(3)
 
-        return utils.extract_words(chars, **WORD_SETTINGS)
+
+def _word_boxes(chars: list[dict[str, Any]]) -> list[tuple[str, float, float, float, float]]:
+    """``extract_words(chars, **WORD_SETTINGS)`` for upright characters, without its
+    overhead: (text, x0, x1, top, bottom) of each word."""
     from pdfplumber.utils.text import LIGATURES
 
     x_tol, y_tol = WORD_SETTINGS["x_tolerance"], WORD_SETTINGS["y_tolerance"]
-    words: list[dict[str, Any]] = []
-
-    def flush(word: list[dict[str, Any]]) -> None:
-        if not word:
-            return
-        first = word[0]
-        text, x1, top, bottom = (
-            LIGATURES.get(first["text"], first["text"]),
-            first["x1"],
-            first["top"],
-            first["bottom"],
-        )
-        for c in word[1:]:
-            text += LIGATURES.get(c["text"], c["text"])
-            x1, top, bottom = max(x1, c["x1"]), min(top, c["top"]), max(bottom, c["bottom"])
-        # characters come sorted by x0: the first one starts the word
-        words.append(
-            {"text": text, "x0": first["x0"], "x1": x1, "top": top, "bottom": bottom, "upright": True}
-        )
-
-    for line in _clusters(chars, "top", y_tol):
-        word: list[dict[str, Any]] = []
-        for c in sorted(line, key=lambda c: c["x0"]):
+    words: list[tuple[str, float, float, float, float]] = []
+    for line in _clusters(chars, _TOP, y_tol):
+        parts: list[str] = []
+        prev: dict[str, Any] = {}
+        x0 = x1 = top = bottom = 0.0  # the current word's box
+        for c in sorted(line, key=_X0):
             text = c["text"]
             if text.isspace() or text == "":
-                flush(word)
-                word = [c] if text == "" else []
-                if text == "":
-                    flush(word)
-                    word = []
-            elif word and (
-                c["x0"] < word[-1]["x0"]
-                or c["x0"] > word[-1]["x1"] + x_tol
-                or abs(c["top"] - word[-1]["top"]) > y_tol
+                if parts:
+                    words.append(("".join(parts), x0, x1, top, bottom))
+                    parts = []
+                if text == "":  # pdfplumber makes it a word of its own
+                    words.append(("", c["x0"], c["x1"], c["top"], c["bottom"]))
+                continue
+            if parts and (
+                c["x0"] < prev["x0"] or c["x0"] > prev["x1"] + x_tol or abs(c["top"] - prev["top"]) > y_tol
             ):
-                flush(word)
-                word = [c]
-            else:
-                word.append(c)
-        flush(word)
+                words.append(("".join(parts), x0, x1, top, bottom))
+                parts = []
+            if parts:  # max()/min() as pdfplumber: the first value unless another is beyond it
+                x1 = c["x1"] if c["x1"] > x1 else x1
+                top = c["top"] if c["top"] < top else top
+                bottom = c["bottom"] if c["bottom"] > bottom else bottom
+            else:  # characters come sorted by x0: the first one starts the word
+                x0, x1, top, bottom = c["x0"], c["x1"], c["top"], c["bottom"]
+            parts.append(LIGATURES.get(text, text))
+            prev = c
+        if parts:
+            words.append(("".join(parts), x0, x1, top, bottom))
     return words
+
+
+def _words(chars: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``extract_words(chars, **WORD_SETTINGS)`` for upright characters, as pdfplumber's dicts."""
+    return [
+        {"text": t, "x0": x0, "x1": x1, "top": top, "bottom": bottom, "upright": True}
+        for t, x0, x1, top, bottom in _word_boxes(chars)
+    ]
 
 
 def _text(chars: list[dict[str, Any]]) -> str:
     """``utils.extract_text(chars, **WORD_SETTINGS)`` (no layout): words, lines joined by newlines."""
-    lines = _clusters(_words(chars), "top", WORD_SETTINGS["y_tolerance"])
-    return "\n".join(" ".join(w["text"] for w in line) for line in lines)
+    lines = _clusters(_word_boxes(chars), _WORD_TOP, WORD_SETTINGS["y_tolerance"])
+    return "\n".join(" ".join(w[0] for w in line) for line in lines)
 
 
 def _page_rows(
