@@ -17,7 +17,7 @@ from core.versions import ROOT, tree_version
 # What can change a document's grid: the object model and the readers (and the libraries
 # they read with). A change re-reads every document (the grid cache misses).
 READER_SOURCES = ("core/models.py", "extractors/readers")
-READER_LIBRARIES = ("pdfplumber", "pdfminer.six", "pypdfium2", "openpyxl")
+READER_LIBRARIES = ("pdfplumber", "pdfminer.six", "pypdfium2", "openpyxl", "tesserocr")
 # What can change the records of a grid: the foundations, the label vocabulary, the table
 # schemas and every extractors module outside the readers (found in the folder, not listed).
 PARSER_DATA = ("core", "schemas", "schemas/labels.yaml", "schemas/tables.yaml")
@@ -32,6 +32,15 @@ def parser_sources() -> tuple[str, ...]:
         if (p.suffix == ".py" or (p.is_dir() and (p / "__init__.py").exists())) and p.name != "readers"
     ]
     return (*PARSER_DATA, *own)
+
+
+def _ocr_engine() -> str:
+    """Tesseract's and tesserocr's versions and the Japanese data's digest (OCR reads a scan
+    differently with another), or why OCR is not available here."""
+    from extractors.readers import ocr
+
+    missing = ocr.unavailable()
+    return f"ocr: {missing}" if missing else f"ocr: {ocr.engine_version()}"
 
 
 def _hash_part(version: str) -> str:
@@ -49,7 +58,7 @@ def reader_version() -> str:
         except metadata.PackageNotFoundError:
             libraries.append(f"{name} missing")
     h = hashlib.sha256(tree_version(*READER_SOURCES).encode())
-    h.update("\n".join(libraries).encode())
+    h.update("\n".join([*libraries, _ocr_engine()]).encode())
     return f"{__version__}+{h.hexdigest()[:12]}"
 
 

@@ -102,6 +102,8 @@ def extract_document(
     doc["cells_total"] = sum(1 for row in grid.rows for c in row if c.text.strip())
     doc["cells_consumed"] = doc["cells_total"] - len(result.tables["unparsed_cells"])
     tables = finalize(result, plan_id=plan_id or result.meta.get("plan_id") or "", doc_id=doc["doc_id"])
+    if grid.engine == "ocr":
+        mark_ocr(tables, grid)
     return DocumentOutcome(doc, tables, seconds=time.thread_time() - started)
 
 
@@ -110,8 +112,10 @@ def _read(path: Path, data: bytes, doc: dict[str, Any], rel: str, reading: dict[
     encoding and reading engine noted in ``doc``."""
     grid, doc["grid_source"] = read_grid(path, data, doc["doc_id"], fmt=doc["format"], **reading)
     doc["pages"], doc["encoding"] = grid.pages, grid.encoding
+    doc["extraction_method"] = "ocr" if grid.engine == "ocr" else "text"
     if grid.engine and grid.engine.startswith("plumber (pdfium fallback"):
         doc["warnings"].append(f"{rel}: read with pdfplumber: {grid.engine}")
+    doc["warnings"] += grid.warnings  # what the reader says (OCR: read by OCR, corrections, low confidences)
     return _without_control_characters(grid, doc, rel)
 
 
@@ -147,6 +151,7 @@ def _document_row(rel: str, kind: str | None, plan_id: str | None, now: dt.datet
         "extracted_at": now or dt.datetime.now(dt.UTC),
         **versions(),
         "grid_source": None,
+        "extraction_method": None,
         "encoding": None,
         "warnings": [],
         "cells_total": None,
@@ -187,6 +192,31 @@ def unparsed_cells(grid: Grid, result: ParseResult) -> list[dict[str, Any]]:
                 }
             )
     return rows
+
+
+def mark_ocr(tables: dict[str, list[dict[str, Any]]], grid: Grid) -> None:
+    """Records read by OCR (光学文字認識) say so: ``extraction_method = 'ocr'``, the lowest
+    confidence of the non-empty cells on their grid row and those cells below the reader's
+    low-confidence threshold (``col 2 (41): 4,7S5``), for validation to name them."""
+    from extractors.readers.ocr import LOW_CONFIDENCE
+
+    by_row: dict[int, list[Any]] = {}  # by 1-based grid row, the records' source_row
+    for row in grid.rows:
+        for cell in row:
+            if cell.text.strip() and cell.confidence is not None:
+                by_row.setdefault(cell.row + 1, []).append(cell)
+    for table, records in tables.items():
+        for rec in records:
+            cells = by_row.get(rec.get("source_row") or 0, [])
+            if table == "unparsed_cells":  # one cell each, its source_row 0-based (unparsed_cells())
+                cells = [c for c in by_row.get(rec["source_row"] + 1, []) if c.col == rec["cell_column"]]
+            rec["extraction_method"] = "ocr"
+            rec["ocr_confidence"] = min((c.confidence for c in cells), default=None)
+            rec["ocr_low_cells"] = [
+                f"col {c.col} ({c.confidence:.0f}): {' '.join(c.text.split())}"
+                for c in cells
+                if c.confidence < LOW_CONFIDENCE
+            ]
 
 
 def indicator_uid(plan_id: str, local_id: str) -> str:

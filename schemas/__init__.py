@@ -16,15 +16,6 @@ from typing import Any
 import yaml
 
 HERE = Path(__file__).parent
-LINEAGE_COLUMNS = {
-    "source_doc_id": {"type": "text", "nullable": True, "description": "sha256 of the source document"},
-    "source_page": {"type": "int", "nullable": True, "description": "1-based page (PDFs)"},
-    "source_row": {
-        "type": "int",
-        "nullable": True,
-        "description": "line of a text export / grid row of a PDF",
-    },
-}
 TYPES = ("text", "int", "float", "bool", "date", "timestamp", "text[]")
 
 
@@ -147,7 +138,7 @@ def load_tables() -> dict[str, TableSchema]:
     for name, t in spec["tables"].items():
         cols = dict(t["columns"])
         if t.get("lineage", True):
-            for lname, lspec in LINEAGE_COLUMNS.items():
+            for lname, lspec in spec["lineage"].items():
                 cols.setdefault(lname, lspec)
         columns = []
         for cname, c in cols.items():

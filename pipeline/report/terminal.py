@@ -67,9 +67,11 @@ def print_summary(console: Console, summary: RunSummary, quiet: bool = False) ->
 def _summary_line(summary: RunSummary) -> str:
     rec = summary.run_record()
     seconds = (summary.finished_at - summary.started_at).total_seconds() if summary.finished_at else 0.0
+    ocr = sum(1 for d in summary.documents if d.get("extraction_method") == "ocr" and d["status"] != "failed")
     return (
         f"run {summary.run_id}: {rec['documents_seen']} documents — {rec['documents_extracted']} extracted"
-        f"{f' ({summary.grids_from_cache} grids from the cache)' if summary.grids_from_cache else ''}, "
+        f"{f' ({summary.grids_from_cache} grids from the cache)' if summary.grids_from_cache else ''}"
+        f"{f', {ocr} read by OCR (scans: see their OCR confidence)' if ocr else ''}, "
         f"{rec['documents_skipped_unchanged']} unchanged, {rec['documents_failed']} failed"
         f"{f' ({summary.quarantined} quarantined)' if summary.quarantined else ''}"
         f"{f', {len(summary.removed)} removed' if summary.removed else ''} ({seconds:.1f} s)"

@@ -11,13 +11,14 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, RAW
+from conftest import FIXTURES
 
 from core.models import ExtractionError
 from extractors.extract import extract_document
 from extractors.readers.ocr import LOW_CONFIDENCE, correct_cell, unavailable
 
 ROOT = Path(__file__).resolve().parents[2]
+SAMPLES = FIXTURES / "samples"
 
 
 def _bench():
@@ -38,13 +39,23 @@ def tesseract() -> None:
 
 
 @pytest.fixture(scope="module")
-def page_one(tesseract, tmp_path_factory):
+def scan_one(tesseract, tmp_path_factory) -> Path:
     """Page 1 of Kama's progress sheets scanned at 300 dpi, 0.3° skew, blur, noise, JPEG."""
+    path = tmp_path_factory.mktemp("scan") / "progress_sheets_scan.pdf"
+    path.write_bytes(_bench().scan_pdf(SAMPLES / "kama" / "progress_sheets.pdf", [1], angle=0.3))
+    return path
+
+
+@pytest.fixture(scope="module")
+def page_one(scan_one):
     from extractors.readers import read_document
 
-    path = tmp_path_factory.mktemp("scan") / "progress_sheets_scan.pdf"
-    path.write_bytes(_bench().scan_pdf(RAW / "kama" / "progress_sheets.pdf", [1], angle=0.3))
-    return read_document(path, path.read_bytes())
+    return read_document(scan_one, scan_one.read_bytes())
+
+
+@pytest.fixture(scope="module")
+def extracted_one(scan_one):
+    return extract_document(scan_one, plan_id="kama-sme-2", kind="progress_sheets")
 
 
 def _cells(grid):
@@ -82,6 +93,45 @@ def test_arrows_found_and_not_in_cell_text(page_one):
 def test_document_says_it_was_read_by_ocr(page_one):
     assert page_one.warnings[0].startswith("progress_sheets_scan.pdf: no text layer (scanned?): read by OCR")
     assert any("lowest confidence" in w for w in page_one.warnings)
+
+
+def test_extracted_scan_says_ocr_everywhere(extracted_one):
+    doc, tables = extracted_one.document, extracted_one.tables
+    assert doc["status"] == "ok" and doc["extraction_method"] == "ocr"
+    assert doc["warnings"][0] == "progress_sheets_scan.pdf: no text layer (scanned?): read by OCR"
+    assert any("lowest confidence" in w for w in doc["warnings"])
+    kpis = tables["indicators"]
+    assert kpis and all(r["extraction_method"] == "ocr" for rows in tables.values() for r in rows)
+    assert all(0 <= r["ocr_confidence"] <= 100 for r in kpis)
+    low = [c for r in kpis for c in r["ocr_low_cells"]]
+    assert all(float(c.split("(")[1].split(")")[0]) < LOW_CONFIDENCE for c in low)
+
+
+def test_low_confidence_cells_are_validation_findings(extracted_one):
+    from pipeline.validate.rules import run_rules
+
+    tables = {**extracted_one.tables, "documents": [extracted_one.document]}
+    checks = run_rules(tables, only=["ocr_low_confidence"])
+    low = [c for rows in extracted_one.tables.values() for r in rows for c in r["ocr_low_cells"]]
+    failed = [c for c in checks if not c.ok]
+    assert checks and len(failed) <= len(low) and bool(failed) == bool(low)
+    for c in failed:
+        assert c.details.startswith("OCR confidence ") and " row " in c.details and " col " in c.details
+        assert "progress_sheets_scan.pdf p.1" in c.details and c.source_page == 1
+
+
+def test_text_layer_documents_are_not_marked_ocr():
+    out = extract_document(SAMPLES / "kama" / "progress_sheets.txt", plan_id="kama-sme-2")
+    assert out.document["extraction_method"] == "text"
+    assert not any(r.get("extraction_method") for rows in out.tables.values() for r in rows)
+
+
+def test_reader_version_names_the_ocr_engine(tesseract):
+    import tesserocr
+
+    from extractors import _ocr_engine
+
+    assert f"tesseract-{tesserocr.tesseract_version().split()[1]}" in _ocr_engine()
 
 
 def test_scanned_progress_sheet_gives_records(page_one):

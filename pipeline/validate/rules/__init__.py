@@ -120,7 +120,7 @@ class Context:
 
 def registered() -> dict[str, RuleFn]:
     """Every rule, by name (importing the rule modules registers them)."""
-    from . import codes, evaluation, plan, sheets  # noqa: F401
+    from . import codes, evaluation, ocr, plan, sheets  # noqa: F401
 
     return RULES
 
