@@ -92,6 +92,9 @@ def extract_document(
         message = str(exc)
         doc["error"] = message if message.startswith(path.name) else f"{rel}: {message}"
         return DocumentOutcome(doc, seconds=time.thread_time() - started)
+    except MemoryError:  # past the memory limit of an isolated extraction (extractors.limits)
+        doc["error"] = f"{rel}: ran out of memory while extracting it — over the memory limit of one document"
+        return DocumentOutcome(doc, seconds=time.thread_time() - started)
     except Exception as exc:  # a parser bug must not take the run down: report it per document
         doc["error"] = (
             f"{rel}: internal error while extracting ({type(exc).__name__}: {exc}); please report it"

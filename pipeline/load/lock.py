@@ -7,6 +7,11 @@ therefore holds an advisory lock on ``curated/.plan-etl.lock`` (``flock``: the k
 it when the process ends, however it ends, so a killed run never leaves a stale lock). The
 holder writes who it is into the file, for the message the next run prints.
 
+While a run holds the lock, SIGTERM (a service manager, ``kill``, a container stop) is raised in
+it as :class:`Terminated`, a ``KeyboardInterrupt``: the run unwinds as it does for Ctrl-C —
+its child processes and workers are stopped by the code that started them — and only then is
+the lock released, so a second run never overlaps a run that is still stopping.
+
 Holding the lock, a run also removes the staging folders that a killed run left behind
 (``curated/.staging-*``; nothing else can be using them).
 """
@@ -17,6 +22,8 @@ import contextlib
 import datetime as dt
 import os
 import shutil
+import signal
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,6 +32,28 @@ LOCK_NAME = ".plan-etl.lock"
 
 class RunLocked(RuntimeError):
     """Another plan-etl process is writing the same curated folder."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM received while holding the lock (ended like Ctrl-C: nothing of the run is kept)."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated(f"signal {signum}")
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM raises :class:`Terminated` in the main thread while in this block (elsewhere:
+    signal handlers can only be set there, and the default, ending the process, stays)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @contextlib.contextmanager
@@ -56,7 +85,8 @@ def curated_lock(curated_dir: Path, what: str) -> Iterator[list[str]]:
         for folder in stale:
             shutil.rmtree(folder, ignore_errors=True)
         try:
-            yield [folder.name for folder in stale]
+            with _sigterm_interrupts():
+                yield [folder.name for folder in stale]
         finally:
             handle.seek(0)
             handle.truncate()

@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from extractors import cache as grid_cache
-from extractors.extract import extract_document
+from extractors.extract import DocumentOutcome
+from extractors.limits import ExtractionLimits, IsolatedExtractor
 from pipeline.derive.plans import derive
 from pipeline.discover.manifest import DocumentSpec, Plan
 from pipeline.refresh.progress import notify
@@ -52,6 +53,8 @@ class PlanBatch:
     )
     run_id: str
     now: dt.datetime
+    # hard time and memory limit of one document's extraction (a child process per batch)
+    limits: ExtractionLimits = field(default_factory=ExtractionLimits.from_environment)
 
     @property
     def label(self) -> str:
@@ -83,25 +86,9 @@ def process_batch(batch: PlanBatch) -> BatchResult:
     clock = time.thread_time
     t = clock()
     cache = cache_folder(batch.previous)
-    outcomes = []
-    for s in batch.work.extract:
-        outcomes.append(
-            extract_document(
-                s.path,
-                rel_path=s.rel_path,
-                plan_id=s.plan_id,
-                kind=s.kind,
-                password=s.password,
-                limits=s.limits,
-                pdf_engine=s.pdf_engine,
-                now=batch.now,
-                grid_cache=cache,
-            )
-        )
-        # Heard in the flow's process (a sequential run: the progress bar moves per document);
-        # a Dask worker has no listener, and the flow reports its documents when the batch is back.
-        notify("document", {"path": s.rel_path, "status": outcomes[-1].document["status"]})
-    cpu["extract"], t = clock() - t, clock()
+    outcomes = extract_isolated(batch, cache)
+    # (the child's CPU time is in the outcomes)
+    cpu["extract"], t = clock() - t + sum(o.seconds for o in outcomes), clock()
     records, docs = assemble(batch.work, outcomes, batch.previous, set(batch.plans))
     records["documents"] = [docs[k] for k in sorted(docs) if docs[k]["plan_id"] in batch.plans]
     messages = derive(records, batch.plans)
@@ -118,6 +105,34 @@ def process_batch(batch: PlanBatch) -> BatchResult:
     cpu["validate"] = clock() - t
     span = (started, time.time(), os.getpid())
     return BatchResult(docs, tables, messages, [o.document for o in outcomes], cpu, span)
+
+
+def extract_isolated(batch: PlanBatch, cache: Path | None) -> list[DocumentOutcome]:
+    """The batch's documents extracted one by one in a child process under the batch's hard
+    limits (:mod:`extractors.limits`: a document past them fails alone); the child is
+    stopped however this ends (an error, Ctrl-C, SIGTERM)."""
+    outcomes: list[DocumentOutcome] = []
+    if not batch.work.extract:
+        return outcomes
+    with IsolatedExtractor(batch.limits) as extractor:
+        for s in batch.work.extract:
+            outcomes.append(
+                extractor.extract(
+                    s.path,
+                    rel_path=s.rel_path,
+                    plan_id=s.plan_id,
+                    kind=s.kind,
+                    password=s.password,
+                    limits=s.limits,
+                    pdf_engine=s.pdf_engine,
+                    now=batch.now,
+                    grid_cache=cache,
+                )
+            )
+            # Heard in the flow's process (a sequential run: the progress bar moves per document);
+            # a Dask worker has no listener, and the flow reports its documents when the batch is back.
+            notify("document", {"path": s.rel_path, "status": outcomes[-1].document["status"]})
+    return outcomes
 
 
 def cache_folder(previous: Previous) -> Path | None:

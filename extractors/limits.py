@@ -1,0 +1,193 @@
+"""Hard limits on one document's extraction (文書ごとの上限): time and memory.
+
+The readers bound what they can see coming (pages, page sizes, rulings, line lengths,
+workbook dimensions), but a reader or parser can still spend minutes or gigabytes inside one
+library call. :class:`IsolatedExtractor` therefore runs :func:`extractors.extract.extract_document`
+in one child process per batch of documents: the child's address space is capped
+(``RLIMIT_AS``: past it an allocation fails with ``MemoryError``) and the parent waits for each
+document at most ``seconds``, then kills the child, reports the document as failed and starts
+a new child for the next one. The child dies with its parent (``PR_SET_PDEATHSIG``) and ignores
+Ctrl-C: the parent stops it (a SIGTERM'd run stops its children before its lock is released).
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from core.versions import ROOT
+
+SECONDS_VARIABLE = "PLAN_ETL_DOCUMENT_SECONDS"
+MEMORY_VARIABLE = "PLAN_ETL_DOCUMENT_MEMORY_MB"
+
+
+@dataclass(frozen=True)
+class ExtractionLimits:
+    """Hard limits on one document's extraction (抽出の上限): wall-clock ``seconds`` and the
+    child's address space in MiB (``memory_mb``; virtual memory, libraries included)."""
+
+    seconds: float = 600.0
+    memory_mb: int = 4096
+
+    @classmethod
+    def from_environment(cls) -> ExtractionLimits:
+        """The limits set by ``PLAN_ETL_DOCUMENT_SECONDS`` / ``PLAN_ETL_DOCUMENT_MEMORY_MB``."""
+        default = cls()
+        seconds = float(os.environ.get(SECONDS_VARIABLE) or default.seconds)
+        memory = int(os.environ.get(MEMORY_VARIABLE) or default.memory_mb)
+        return cls(seconds=seconds, memory_mb=memory)
+
+
+class IsolatedExtractor:
+    """Extract documents one at a time in a child process under :class:`ExtractionLimits`.
+
+    ``extract(path, **kw)`` takes :func:`extract_document`'s arguments and returns its
+    :class:`~extractors.extract.DocumentOutcome`; a document past a limit gives a failed
+    outcome that says which limit. Use it as a context manager: the child is stopped on exit,
+    whatever the exit (an exception, KeyboardInterrupt, SIGTERM turned into one)."""
+
+    def __init__(self, limits: ExtractionLimits | None = None) -> None:
+        self.limits = limits or ExtractionLimits.from_environment()
+        self._child: subprocess.Popen[bytes] | None = None
+        self._send: Connection | None = None
+        self._receive: Connection | None = None
+
+    def __enter__(self) -> IsolatedExtractor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def pid(self) -> int | None:
+        """The running child's process id (None before the first document or after a kill)."""
+        return self._child.pid if self._child else None
+
+    def _start(self) -> None:
+        child = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                f"import sys; sys.path.insert(0, {str(ROOT)!r}); "
+                "from extractors.limits import serve; serve()",
+                str(self.limits.memory_mb),
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            cwd=os.getcwd(),
+        )
+        assert child.stdin is not None and child.stdout is not None
+        self._send = Connection(os.dup(child.stdin.fileno()), readable=False)
+        self._receive = Connection(os.dup(child.stdout.fileno()), writable=False)
+        child.stdin.close()
+        child.stdout.close()
+        self._child = child
+
+    def extract(self, path: Path, **kwargs: Any) -> Any:
+        """One document's outcome, extracted in the child (started when none runs)."""
+        if self._child is None:
+            self._start()
+        assert self._send is not None and self._receive is not None
+        started = time.monotonic()
+        try:
+            self._send.send_bytes(pickle.dumps((path, kwargs)))
+            if self._receive.poll(self.limits.seconds):
+                return pickle.loads(self._receive.recv_bytes())
+            problem = (
+                f"stopped after {self.limits.seconds:g} s — longer than one document may take "
+                f"({SECONDS_VARIABLE})"
+            )
+        except (EOFError, OSError):
+            problem = self._death()
+        self.close()
+        return failed_outcome(
+            path, kwargs, f"{problem}; the other documents go on", time.monotonic() - started
+        )
+
+    def _death(self) -> str:
+        """Why the child ended without an answer."""
+        assert self._child is not None
+        code = self._child.wait()
+        if code < 0 and -code == signal.SIGKILL:
+            how = "was killed (out of memory?)"
+        else:
+            how = f"ended with code {code}" if code >= 0 else f"was ended by signal {-code}"
+        return (
+            f"the extraction process {how} while reading it — over the {self.limits.memory_mb:,} MiB "
+            f"memory limit or a crash in a reader library ({MEMORY_VARIABLE})"
+        )
+
+    def close(self) -> None:
+        """Stop the child (SIGKILL: it holds nothing worth saving) and wait for it."""
+        for conn in (self._send, self._receive):
+            if conn is not None:
+                conn.close()
+        self._send = self._receive = None
+        if self._child is not None:
+            if self._child.poll() is None:
+                self._child.kill()
+            self._child.wait()
+            self._child = None
+
+
+def failed_outcome(path: Path, kwargs: dict[str, Any], problem: str, seconds: float) -> Any:
+    """A failed outcome for a document the child could not finish, with its doc_id and format."""
+    from extractors.extract import DocumentOutcome, _document_row, sha256_bytes
+    from extractors.readers import detect_format
+
+    rel = kwargs.get("rel_path") or path.name
+    doc = _document_row(rel, kwargs.get("kind"), kwargs.get("plan_id"), kwargs.get("now"))
+    try:
+        data = path.read_bytes()
+        doc["doc_id"], doc["format"] = sha256_bytes(data), detect_format(path, data)
+    except OSError:
+        pass
+    doc["error"] = f"{rel}: {problem}"
+    return DocumentOutcome(doc, seconds=seconds)
+
+
+def _set_memory_limit(megabytes: int) -> None:
+    import resource
+
+    limit = megabytes * 1024 * 1024
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+
+
+def _die_with_parent() -> None:
+    """Linux: the kernel sends SIGKILL to this process when its parent dies."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def serve() -> None:
+    """The child: documents in on stdin, outcomes out on the original stdout (whatever a
+    library prints goes to stderr). Runs until its stdin closes."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the group: the parent stops us
+    _die_with_parent()
+    receive = Connection(os.dup(0), writable=False)
+    send = Connection(os.dup(1), readable=False)
+    os.dup2(2, 1)
+    from extractors.extract import extract_document
+
+    _set_memory_limit(int(sys.argv[1]))
+    while True:
+        try:
+            path, kwargs = pickle.loads(receive.recv_bytes())
+        except EOFError:
+            return
+        send.send_bytes(pickle.dumps(extract_document(path, **kwargs)))
