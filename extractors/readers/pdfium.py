@@ -108,25 +108,26 @@ _TEXT_OBJECT_ADDR = _proto("FPDFText_GetTextObject", _VP, _VP, ctypes.c_int)
 _GET_OBJECT = _proto("FPDFPage_GetObject", _VP, _VP, ctypes.c_int)
 _FORM_GET_OBJECT = _proto("FPDFFormObj_GetObject", _VP, _VP, ctypes.c_ulong)
 _OBJ_TYPE = _proto("FPDFPageObj_GetType", ctypes.c_int, _VP)
-_OBJ_MATRIX = _proto("FPDFPageObj_GetMatrix", ctypes.c_int, _VP, ctypes.POINTER(R.FS_MATRIX))
+_OBJ_MATRIX = _proto("FPDFPageObj_GetMatrix", ctypes.c_int, _VP, _VP)
 _OBJ_BOUNDS = _proto("FPDFPageObj_GetBounds", ctypes.c_int, _VP, _FP, _FP, _FP, _FP)
 _OBJ_MARKS = _proto("FPDFPageObj_CountMarks", ctypes.c_int, _VP)
 _TEXT_FONT = _proto("FPDFTextObj_GetFont", _VP, _VP)
-_TEXT_FONT_SIZE = _proto("FPDFTextObj_GetFontSize", ctypes.c_int, _VP, _FP)
+_TEXT_FONT_SIZE = _proto("FPDFTextObj_GetFontSize", ctypes.c_int, _VP, _VP)
 _FONT_NAME = _proto("FPDFFont_GetBaseFontName", ctypes.c_ulong, _VP, ctypes.c_char_p, ctypes.c_ulong)
 _GLYPH_WIDTH = _proto("FPDFFont_GetGlyphWidth", ctypes.c_int, _VP, ctypes.c_uint, ctypes.c_float, _FP)
 _FORM_COUNT = _proto("FPDFFormObj_CountObjects", ctypes.c_int, _VP)
 _PAGE_COUNT = _proto("FPDFPage_CountObjects", ctypes.c_int, _VP)
 
 
-_M = R.FS_MATRIX()
+_MATRIX = (ctypes.c_float * 6)()  # an FS_MATRIX: a, b, c, d, e, f
+_MATRIX_AT = ctypes.addressof(_MATRIX)
 
 
 def _matrix(obj: int) -> tuple[float, float, float, float, float, float]:
-    m = _M
-    if not _OBJ_MATRIX(obj, m):
+    if not _OBJ_MATRIX(obj, _MATRIX_AT):
         return (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
-    return (f32(m.a), f32(m.b), f32(m.c), f32(m.d), f32(m.e), f32(m.f))
+    a, b, c, d, e, f = _MATRIX
+    return (f32(a), f32(b), f32(c), f32(d), f32(e), f32(f))
 
 
 def _mult(m1: tuple[float, ...], m0: tuple[float, ...]) -> tuple[float, float, float, float, float, float]:
@@ -146,7 +147,7 @@ def _mult(m1: tuple[float, ...], m0: tuple[float, ...]) -> tuple[float, float, f
 class _Objects:
     order: dict[int, int] = field(default_factory=dict)  # text object address → content order
     texts: list[tuple[Any, tuple[float, ...]]] = field(default_factory=list)  # (object, form matrix)
-    paths: list[tuple[Any, tuple[float, ...]]] = field(default_factory=list)
+    paths: list[tuple[int, tuple[float, ...] | None]] = field(default_factory=list)
 
 
 def _walk(container: int, count: Any, get: Any, form: tuple[float, ...] | None, out: _Objects) -> None:
@@ -159,7 +160,7 @@ def _walk(container: int, count: Any, get: Any, form: tuple[float, ...] | None, 
             if _OBJ_MARKS(obj):
                 _check_marks(ctypes.cast(obj, R.FPDF_PAGEOBJECT))
         elif kind == R.FPDF_PAGEOBJ_PATH:
-            out.paths.append((ctypes.cast(obj, R.FPDF_PAGEOBJECT), form))
+            out.paths.append((obj, form))
         elif kind == R.FPDF_PAGEOBJ_FORM:
             inner = _matrix(obj) if form is None else _mult(_matrix(obj), form)
             _walk(obj, _FORM_COUNT, _FORM_GET_OBJECT, inner, out)
@@ -205,31 +206,42 @@ def load_page(doc: Any, index: int, geo: PageGeometry, cache: dict[Any, Any] | N
 # --- paths --------------------------------------------------------------------------------------
 
 
-def _subpaths(obj: Any) -> list[list[tuple[str, tuple[float, float]]]]:
+_PATH_COUNT = _proto("FPDFPath_CountSegments", ctypes.c_int, _VP)
+_PATH_SEGMENT = _proto("FPDFPath_GetPathSegment", _VP, _VP, ctypes.c_int)
+_SEGMENT_TYPE = _proto("FPDFPathSegment_GetType", ctypes.c_int, _VP)
+_SEGMENT_POINT = _proto("FPDFPathSegment_GetPoint", ctypes.c_int, _VP, _VP, _VP)
+_SEGMENT_CLOSE = _proto("FPDFPathSegment_GetClose", ctypes.c_int, _VP)
+_PATH_DRAW_MODE = _proto("FPDFPath_GetDrawMode", ctypes.c_int, _VP, _VP, _VP)
+_STROKE_WIDTH = _proto("FPDFPageObj_GetStrokeWidth", ctypes.c_int, _VP, _VP)
+_MOVETO, _LINETO, _BEZIERTO = R.FPDF_SEGMENT_MOVETO, R.FPDF_SEGMENT_LINETO, R.FPDF_SEGMENT_BEZIERTO
+_POINT = (ctypes.c_float * 2)()
+_POINT_X, _POINT_Y = ctypes.addressof(_POINT), ctypes.addressof(_POINT) + ctypes.sizeof(ctypes.c_float)
+
+
+def _subpaths(obj: int) -> list[list[tuple[str, tuple[float, float]]]]:
     """The path's sub-paths as pdfminer sees them: (operator, end point) in path space."""
-    x, y = ctypes.c_float(), ctypes.c_float()
     out: list[list[tuple[str, tuple[float, float]]]] = []
     cur: list[tuple[str, tuple[float, float]]] = []
     bezier = 0
-    for k in range(R.FPDFPath_CountSegments(obj)):
-        seg = R.FPDFPath_GetPathSegment(obj, k)
-        kind = R.FPDFPathSegment_GetType(seg)
-        R.FPDFPathSegment_GetPoint(seg, x, y)
-        pt = (f32(x.value), f32(y.value))
-        if kind == R.FPDF_SEGMENT_MOVETO:
+    for k in range(_PATH_COUNT(obj)):
+        seg = _PATH_SEGMENT(obj, k)
+        kind = _SEGMENT_TYPE(seg)
+        _SEGMENT_POINT(seg, _POINT_X, _POINT_Y)
+        pt = (f32(_POINT[0]), f32(_POINT[1]))
+        if kind == _MOVETO:
             cur = [("m", pt)]
             out.append(cur)
             bezier = 0
-        elif kind == R.FPDF_SEGMENT_BEZIERTO:
+        elif kind == _BEZIERTO:
             bezier += 1
             if bezier % 3:
                 continue
             cur.append(("c", pt))
-        elif kind == R.FPDF_SEGMENT_LINETO:
+        elif kind == _LINETO:
             cur.append(("l", pt))
         else:
             raise Unsupported("unknown path segment")
-        if R.FPDFPathSegment_GetClose(seg) and cur:
+        if _SEGMENT_CLOSE(seg) and cur:
             # pdfium closes with a line back to the start, or flags a last point on the start
             if pt == cur[0][1] and cur[-1][0] == "l" and len(cur) > 1:
                 cur[-1] = ("h", pt)
@@ -239,21 +251,22 @@ def _subpaths(obj: Any) -> list[list[tuple[str, tuple[float, float]]]]:
 
 
 def _read_paths(objects: _Objects, geo: PageGeometry, prims: PagePrimitives) -> None:
-    fillmode, stroke = ctypes.c_int(), ctypes.c_int()
+    modes = (ctypes.c_int * 2)()
+    fill_at, stroke_at = ctypes.addressof(modes), ctypes.addressof(modes) + ctypes.sizeof(ctypes.c_int)
     width = ctypes.c_float()
+    width_at = ctypes.addressof(width)
+    x0, y0 = geo.raw_mediabox[:2]
     for obj, form in objects.paths:
-        key = _addr(obj)
-        m = _matrix(key) if form is None else _mult(_matrix(key), form)
-        R.FPDFPath_GetDrawMode(obj, fillmode, stroke)
-        if not fillmode.value and not stroke.value:
+        _PATH_DRAW_MODE(obj, fill_at, stroke_at)
+        fillmode, stroke = modes[0], modes[1]
+        if not fillmode and not stroke:
             continue
-        lw = f32(width.value) if R.FPDFPageObj_GetStrokeWidth(obj, width) else 0.0
-        a, b, c, d, e, f = m
-        x0, y0 = geo.raw_mediabox[:2]
+        a, b, c, d, e, f = _matrix(obj) if form is None else _mult(_matrix(obj), form)
+        lw = f32(width.value) if _STROKE_WIDTH(obj, width_at) else 0.0
         for sub in _subpaths(obj):
             shape = "".join(op for op, _ in sub)
             pts = [(a * px + c * py + e - x0, b * px + d * py + f - y0) for _, (px, py) in sub]
-            _classify(shape, pts, lw, bool(stroke.value), fillmode.value != 0, geo, prims)
+            _classify(shape, pts, lw, bool(stroke), fillmode != 0, geo, prims)
 
 
 def _classify(
@@ -316,26 +329,49 @@ def _shape_dict(
 # --- characters ---------------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
+class _Style:
+    """A font at a size: what the glyphs of its text objects share."""
+
+    handle: int  # pdfium's font handle
+    size: float
+    font: str  # pdfplumber's fontname (one per font handle)
+    descent: float
+    space: float  # advance of the font's space glyph (0: no space glyph)
+    advances: dict[int, float]  # unicode → advance (cached for the document)
+    unmapped: dict[int, bool]  # unicode → no Unicode mapping (cached for the document)
+
+
 class _TextObject:
     """What a text object tells about its glyphs: pen start, font, size, space advance."""
 
-    order: int
-    x: float
-    y: float
-    size: float
-    font: str
-    descent: float
-    space: float  # advance of the font's space glyph (0: no space glyph)
-    right: float  # right end of its bounds (inkless glyphs count by their start)
-    handle: int = 0  # pdfium's font handle
-    chars: list[dict[str, Any]] = field(default_factory=list)
-    template: dict[str, Any] = field(default_factory=dict)  # what its glyphs' dicts share
-    rx0: float = 0.0  # the mediabox's left edge in PDF user space (pdfminer's x origin)
-    mb_x0: float = 0.0  # the same in pdfplumber's space
-    checked_y: float | None = None  # a baseline from pdfium found equal to ``y``
-    advances: dict[int, float] = field(default_factory=dict)  # unicode → advance (font, size)
-    unmapped: dict[int, bool] = field(default_factory=dict)  # unicode → no Unicode mapping (font)
+    __slots__ = ("obj", "order", "x", "y", "size", "handle", "space", "advances", "unmapped")
+    __slots__ += ("template", "rx0", "mb_x0", "chars", "checked_y")
+
+    def __init__(
+        self,
+        obj: int,
+        order: int,
+        x: float,
+        y: float,
+        style: _Style,
+        template: dict[str, Any],
+        geo: PageGeometry,
+    ) -> None:
+        self.obj, self.order, self.x, self.y = obj, order, x, y
+        self.size, self.handle, self.space = style.size, style.handle, style.space
+        self.advances, self.unmapped = style.advances, style.unmapped
+        self.template = template  # what its glyphs' char dicts share
+        self.rx0 = geo.raw_mediabox[0]  # the mediabox's left edge in PDF user space (pdfminer's)
+        self.mb_x0 = geo.mediabox[0]  # the same in pdfplumber's space
+        self.chars: list[dict[str, Any]] = []
+        self.checked_y: float | None = None  # a baseline from pdfium found equal to ``y``
+
+    @property
+    def right(self) -> float:
+        """The right end of its bounds (inkless glyphs count by their start)."""
+        _OBJ_BOUNDS(self.obj, *_BOUNDS)
+        return _BOUNDS[2].value
 
 
 class _Fonts:
@@ -346,6 +382,8 @@ class _Fonts:
         self.more = more
         self.names: dict[int, str] = {}
         self.widths: dict[tuple[int, int, float], float] = {}
+        self.styles: dict[tuple[int, float], _Style] = {}
+        self.templates: dict[tuple[int, float, float], dict[str, Any]] = {}
         self._buf = ctypes.create_string_buffer(256)
         self._w = ctypes.c_float()
 
@@ -366,6 +404,19 @@ class _Fonts:
     def descent(self, name: str) -> float:
         return self.descents[name.rsplit("#", 1)[0]]
 
+    def style(self, font: int, size: float, cache: dict[Any, Any]) -> _Style:
+        """Font ``font`` at ``size``; ``cache`` keeps advances and mapping errors per document."""
+        style = self.styles.get((font, size))
+        if style is None:
+            name = self.name(font)
+            advances = cache.setdefault(("advances", font, size), {})
+            unmapped = cache.setdefault(("unmapped", font), {})
+            style = _Style(
+                font, size, name, self.descent(name), self.width(font, 0x20, size), advances, unmapped
+            )
+            self.styles[(font, size)] = style
+        return style
+
     def width(self, font: int, unicode: int, size: float) -> float:
         key = (font, unicode, size)
         w = self.widths.get(key)
@@ -376,6 +427,7 @@ class _Fonts:
 
 
 _SIZE = ctypes.c_float()
+_SIZE_AT = ctypes.addressof(_SIZE)
 _BOUNDS = tuple(ctypes.c_float() for _ in range(4))
 
 
@@ -384,16 +436,14 @@ def _upright_position(obj: int, form: tuple[float, ...] | None) -> tuple[float, 
     is a plain translation. Without a form, pdfium's float32 matrix is checked as it is (1.0
     and 0.0 are exact in float32: the same test as on :func:`f32` values, fewer calls)."""
     if form is None:
-        m = _M
-        if not _OBJ_MATRIX(obj, m):
+        if not _OBJ_MATRIX(obj, _MATRIX_AT):
             return 0.0, 0.0
-        if m.b or m.c or m.a != 1.0 or m.d != 1.0:
-            raise Unsupported("scaled, rotated or vertical text")
-        return f32(m.e), f32(m.f)
-    a, b, c, d, e, f = _mult(_matrix(obj), form)
+        a, b, c, d, e, f = _MATRIX
+    else:
+        a, b, c, d, e, f = _mult(_matrix(obj), form)
     if b or c or a != 1.0 or d != 1.0:
         raise Unsupported("scaled, rotated or vertical text")
-    return e, f
+    return (f32(e), f32(f)) if form is None else (e, f)
 
 
 def _text_object(
@@ -405,32 +455,27 @@ def _text_object(
     geo: PageGeometry,
 ) -> _TextObject:
     e, f = _upright_position(obj, form)
-    _TEXT_FONT_SIZE(obj, _SIZE)
-    fs = f32(_SIZE.value)
-    font = _TEXT_FONT(obj)
-    name = fonts.name(font)
-    _OBJ_BOUNDS(obj, *_BOUNDS)
-    space = fonts.width(font, 0x20, fs)
-    t = _TextObject(order, e, f, fs, name, fonts.descent(name), space, _BOUNDS[2].value, font)
-    t.advances = cache.setdefault(("advances", font, fs), {})
-    t.unmapped = cache.setdefault(("unmapped", font), {})
-    t.template, t.rx0, t.mb_x0 = _char_template(t, geo), geo.raw_mediabox[0], geo.mediabox[0]
-    return t
+    _TEXT_FONT_SIZE(obj, _SIZE_AT)
+    style = fonts.style(_TEXT_FONT(obj), f32(_SIZE.value), cache)
+    template = fonts.templates.get((style.handle, style.size, f))
+    if template is None:
+        template = fonts.templates[(style.handle, style.size, f)] = _char_template(style, f, geo)
+    return _TextObject(obj, order, e, f, style, template, geo)
 
 
-def _char_template(t: _TextObject, geo: PageGeometry) -> dict[str, Any]:
-    """pdfminer's LTChar box for an upright glyph of ``t``, as a pdfplumber char dict: the
-    fields all its glyphs share (all sit on its baseline); ``text``, ``x0``, ``x1`` and
-    ``width`` are each glyph's (:func:`_char`)."""
-    f = t.y - geo.raw_mediabox[1]
-    descent = t.descent * t.size
+def _char_template(style: _Style, y: float, geo: PageGeometry) -> dict[str, Any]:
+    """pdfminer's LTChar box for an upright glyph on baseline ``y``, as a pdfplumber char
+    dict: the fields all glyphs of a font, size and baseline share; ``text``, ``x0``, ``x1``
+    and ``width`` are each glyph's (:func:`_char`)."""
+    f = y - geo.raw_mediabox[1]
+    descent = style.descent * style.size
     y0 = (descent + 0) + f  # pdfminer: box (0, descent + rise, adv, descent + rise + size)
-    y1 = (descent + 0 + t.size) + f
+    y1 = (descent + 0 + style.size) + f
     mb_top = geo.mediabox[1]
     top = (geo.height - y1) + mb_top
     return {
         "text": "",
-        "fontname": t.font,
+        "fontname": style.font,
         "size": y1 - y0,
         "upright": True,
         "x0": 0.0,
