@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
-import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -51,12 +49,6 @@ def _ocr_mode(ocr: str | None, pdf_engine: str | None) -> str | None:
     if ocr:
         os.environ["PLAN_ETL_OCR"] = ocr
     return "ocr" if ocr == "always" else pdf_engine
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, dt.date | dt.datetime):
-        return value.isoformat()
-    raise TypeError(f"not JSON serializable: {type(value).__name__}")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -242,7 +234,7 @@ def validate(curated_dir: Path, warehouse: str | None, brief: bool) -> None:
         with curated_lock(curated_dir, f"validate {run_id}"):
             tables = {name: read_curated(curated_dir, name) for name in TABLES}
             results, findings = validate_all(tables, run_id)
-            warehouse = warehouse or _warehouse_of_last_run(tables["runs"], curated_dir)
+            warehouse = warehouse or _warehouse_of_last_run(curated_dir, tables["runs"])
             replace_tables(
                 curated_dir, warehouse, {"validation_results": results, "validation_findings": findings}
             )
@@ -256,13 +248,61 @@ def validate(curated_dir: Path, warehouse: str | None, brief: bool) -> None:
     sys.exit(1 if failed_errors else 0)
 
 
-def _warehouse_of_last_run(runs: list[dict[str, Any]], curated_dir: Path) -> str:
+def _warehouse_of_last_run(curated_dir: Path, runs: list[dict[str, Any]] | None = None) -> str:
     """The warehouse the last run loaded (runs record it, its password masked: give the
     password with PGPASSWORD or ~/.pgpass), else the default DuckDB file."""
+    from pipeline.load.curated import read_curated
     from pipeline.refresh.run import default_warehouse
 
+    runs = read_curated(curated_dir, "runs") if runs is None else runs
     recorded = runs[-1].get("warehouse") if runs else None
     return recorded.replace(":***@", "@") if recorded else default_warehouse(curated_dir)
+
+
+@main.command()
+@click.argument("query")
+@curated_option
+@click.option("--warehouse", default=None, metavar="URL", help="Default: the warehouse the last run loaded.")
+@click.option("--csv", "as_csv", is_flag=True, help="Print the rows as CSV.")
+@click.option("--json", "as_json", is_flag=True, help="Print the rows as JSON.")
+def sql(query: str, curated_dir: Path, warehouse: str | None, as_csv: bool, as_json: bool) -> None:
+    """Run a SQL query (read-only) on the warehouse the last run loaded and print the rows."""
+    from rich.console import Console
+
+    from pipeline.report.query import run_sql
+    from pipeline.report.tabular import to_csv, to_json
+    from pipeline.report.terminal import print_rows
+
+    console = Console()
+    with _expected_errors(console):
+        rows = run_sql(warehouse or _warehouse_of_last_run(curated_dir), query)
+    if as_json:
+        click.echo(to_json(rows))
+    elif as_csv:
+        click.echo(to_csv({"rows": rows}), nl=False)
+    else:
+        print_rows(console, f"{len(rows)} rows", rows)
+
+
+@main.command()
+@click.argument("table")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="FILE.csv or FILE.xlsx",
+)
+@curated_option
+def export(table: str, output: Path, curated_dir: Path) -> None:
+    """Write a curated table, every column, to a CSV (UTF-8 with BOM, for Excel) or .xlsx file."""
+    from rich.console import Console
+
+    from pipeline.report.query import export_table
+
+    with _expected_errors(Console()):
+        n = export_table(curated_dir, table, output)
+    click.echo(f"wrote {output}: {n} rows of {table}")
 
 
 @main.command()
@@ -332,29 +372,50 @@ def actuals_template(plan_id: str, year: int, output: Path, curated_dir: Path) -
     type=click.Choice(KINDS),
     help="Document kind (auto-detected when omitted).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the records as JSON.")
+@click.option(
+    "--columns", default=None, metavar="A,B", help="Only these columns (in every table that has them)."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the document row and every record as JSON.")
+@click.option("--csv", "as_csv", is_flag=True, help="Print every record as CSV (a first column `table`).")
+@click.option("--limit", default=50, show_default=True, help="Records printed per table (0: all).")
 @click.option("--plan-id", default="", help="Plan id to stamp on the records.")
 @pdf_engine_option
 @ocr_option
 def extract(
-    file: Path, kind: str | None, as_json: bool, plan_id: str, pdf_engine: str | None, ocr: str | None
+    file: Path,
+    kind: str | None,
+    columns: str | None,
+    as_json: bool,
+    as_csv: bool,
+    limit: int,
+    plan_id: str,
+    pdf_engine: str | None,
+    ocr: str | None,
 ) -> None:
-    """Extract one document and print its normalized records."""
+    """Extract one document and print its normalized records: every column, as a table when
+    it fits the terminal, else one block per record."""
     from extractors.extract import extract_document
+    from pipeline.report.tabular import UnknownColumns, schema_columns, select_columns, to_csv, to_json
 
     pdf_engine = _ocr_mode(ocr, pdf_engine)
     outcome = extract_document(
         file, rel_path=str(file), plan_id=plan_id or None, kind=kind, pdf_engine=pdf_engine
     )
-    payload = {"document": outcome.document, "tables": outcome.tables}
+    wanted = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
+    try:
+        tables = select_columns(schema_columns(outcome.tables), wanted)
+    except UnknownColumns as exc:
+        raise click.UsageError(str(exc)) from None
     if as_json:
-        click.echo(json.dumps(payload, ensure_ascii=False, indent=2, default=_json_default))
+        click.echo(to_json({"document": outcome.document, "tables": tables}))
+    elif as_csv:
+        click.echo(to_csv(tables), nl=False)
     else:
         from rich.console import Console
 
         from pipeline.report.terminal import print_extract
 
-        print_extract(Console(), outcome)
+        print_extract(Console(), outcome.document, tables, limit or None)
     sys.exit(0 if outcome.ok else 1)
 
 

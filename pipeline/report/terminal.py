@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
+from rich.padding import Padding
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
-from extractors.extract import DocumentOutcome
+from pipeline.report.tabular import cell_text, column_names
 
 if TYPE_CHECKING:
     from pipeline.refresh.summary import RunSummary
 
 MAX_DOCUMENT_ROWS = 40  # documents listed one per line in a run summary
+SHOWN_ABOVE = ("plan_id", "source_doc_id")  # the document's, printed once above its records
 
 
 @contextlib.contextmanager
@@ -52,8 +55,7 @@ def print_summary(console: Console, summary: RunSummary, quiet: bool = False) ->
     line = _summary_line(summary)
     if quiet:
         console.print(line)
-        for d in summary.failed:
-            console.print(f"[red]failed:[/] {escape(d['error'] or '')}")
+        _print_problems(console, summary)
         return
     _print_documents(console, summary)
     if summary.stage_seconds:
@@ -87,6 +89,8 @@ def cells_read(document: dict[str, Any]) -> str:
 
 
 def _print_documents(console: Console, summary: RunSummary) -> None:
+    """The documents of the run: a table when it fits the console, else one block per
+    document (nothing is cut at 80 columns); their warnings listed below, every one."""
     shown = summary.documents
     if len(shown) > MAX_DOCUMENT_ROWS:  # a large corpus: tonight's news only
         shown = [d for d in shown if d["status"] != "ok" or d.get("extracted_at") == summary.started_at]
@@ -94,41 +98,104 @@ def _print_documents(console: Console, summary: RunSummary) -> None:
     title = "documents" + (
         f" extracted or not ok tonight ({hidden} unchanged and ok not shown)" if hidden else ""
     )
-    docs = Table(title=title, show_lines=False)
-    docs.add_column("path", overflow="fold", min_width=30)
-    for col in ("kind", "plan", "status", "cells read", "warnings"):
-        docs.add_column(col)
-    for d in shown[:MAX_DOCUMENT_ROWS]:
-        style = {"ok": "green", "partial": "yellow", "failed": "red"}.get(d["status"], "")
-        docs.add_row(
-            escape(d["source_path"]),
-            d.get("kind") or "?",
-            escape(d.get("plan_id") or "?"),
-            f"[{style}]{d['status']}[/]",
-            cells_read(d),
-            str(len(d.get("warnings") or [])),
-        )
-    console.print(docs)
+    rows = [_document_cells(d) for d in shown[:MAX_DOCUMENT_ROWS]]
+    print_rows(console, title, rows, key="path")
     if len(shown) > MAX_DOCUMENT_ROWS:
         console.print(f"[dim]… {len(shown) - MAX_DOCUMENT_ROWS} more documents: see the `documents` table[/]")
+    _print_warnings(console, shown[:MAX_DOCUMENT_ROWS])
+
+
+def _document_cells(d: dict[str, Any]) -> dict[str, Text]:
+    """One document as the cells of its summary row (document text kept as plain Text)."""
+    style = {"ok": "green", "partial": "yellow", "failed": "red"}.get(d["status"], "")
+    kind = (d.get("kind") or "?") + (" (OCR)" if d.get("extraction_method") == "ocr" else "")
+    return {
+        "path": Text(d["source_path"]),
+        "kind": Text(kind),
+        "plan": Text(d.get("plan_id") or "?"),
+        "status": Text(d["status"], style=style),
+        "cells read": Text(cells_read(d)),
+        "warnings": Text(str(len(d.get("warnings") or []))),
+    }
+
+
+def _print_warnings(console: Console, documents: Sequence[dict[str, Any]]) -> None:
+    """Every warning of the documents listed, under the document's path."""
+    with_warnings = [d for d in documents if d.get("warnings")]
+    if not with_warnings:
+        return
+    total = sum(len(d["warnings"]) for d in with_warnings)
+    console.print(f"[bold]warnings[/] ({total})")
+    for d in with_warnings:
+        console.print(Text(f"{d['source_path']}:", style="yellow"))
+        items = Table.grid(padding=(0, 1))
+        items.add_column(no_wrap=True)
+        items.add_column(overflow="fold")
+        for w in d["warnings"]:
+            items.add_row("  •", Text(w))
+        console.print(items)
+
+
+def print_rows(
+    console: Console, title: str, rows: Sequence[dict[str, Any]], key: str | None = None, max_width: int = 40
+) -> None:
+    """Rows (dicts of one column set) as a table when it fits the console's width, else one
+    block per row (``key`` its heading, each other column on its own line, wrapped): at any
+    width every column is shown. Values are plain text (str, or rich Text for a style):
+    document text is never read as markup."""
+    columns = column_names(rows)
+    cells = [{c: _text(r.get(c)) for c in columns} for r in rows]
+    atomic = {c for c in columns if all(_is_atomic(x[c].plain) for x in cells)}  # ids, codes, numbers
+    widths = {c: max([len(c), *(x[c].cell_len for x in cells)]) for c in columns}
+    widths = {c: w if c in atomic else min(w, max_width) for c, w in widths.items()}
+    if sum(widths.values()) + 3 * len(columns) - 1 <= console.width:
+        table = Table(title=title, show_edge=False)
+        for c in columns:
+            table.add_column(
+                c, overflow="fold", no_wrap=c in atomic, min_width=widths[c] if c in atomic else None
+            )
+        for x in cells:
+            table.add_row(*(x[c] for c in columns))
+        console.print(table)
+        return
+    console.print(Text(title, style="italic"), justify="center")
+    for i, x in enumerate(cells, 1):
+        block = Table.grid(padding=(0, 2))
+        block.add_column(no_wrap=True, style="dim")
+        block.add_column(overflow="fold")
+        heading = x[key] if key else Text(f"{i}/{len(cells)}", style="bold")
+        for c in columns:
+            if c != key:
+                block.add_row(c, x[c])
+        console.print(heading)
+        console.print(Padding(block, (0, 0, 0, 2), expand=False))
+
+
+def _is_atomic(text: str) -> bool:
+    """Text never to wrap: one ASCII word (an id, a code, a number, a path)."""
+    return text.isascii() and not any(ch.isspace() for ch in text)
+
+
+def _text(value: Any) -> Text:
+    return value if isinstance(value, Text) else Text(cell_text(value))
 
 
 def _print_rows(console: Console, summary: RunSummary) -> None:
     how = {"delta": "only the recomputed plans' rows were replaced", "replace": "every table was replaced"}
-    load = f" (warehouse: {how[summary.warehouse_load]})" if summary.warehouse_load in how else ""
-    rows = Table(title="rows per table" + load)
+    rows = Table(title="rows per table")
     rows.add_column("table")
     rows.add_column("rows", justify="right")
     for name, n in summary.row_counts.items():
         rows.add_row(name, str(n))
     console.print(rows)
+    if summary.warehouse_load in how:
+        console.print(f"warehouse: {how[summary.warehouse_load]}")
 
 
 def _print_notes(console: Console, summary: RunSummary) -> None:
-    for d in summary.failed:
-        console.print(f"[red]failed:[/] {escape(d['error'] or '')}")
+    _print_problems(console, summary, listed=True)
     for message in summary.messages[:20]:
-        console.print(f"[dim]note:[/] {escape(message)}")
+        console.print(Text.assemble(("note:", "dim"), " ", message))
     if len(summary.messages) > 20:
         console.print(f"[dim]note: … {len(summary.messages) - 20} more[/]")
     for path in summary.removed:
@@ -141,22 +208,44 @@ def _print_notes(console: Console, summary: RunSummary) -> None:
         )
 
 
-def print_extract(console: Console, outcome: DocumentOutcome) -> None:
-    d = outcome.document
+def _print_problems(console: Console, summary: RunSummary, listed: bool = False) -> None:
+    """Failed documents, and what each partial document could not read (an actual that is not
+    a number, a missing section …) — in full, or by path when its warnings were ``listed``."""
+    for d in summary.failed:
+        console.print(Text.assemble(("failed:", "red"), " ", d["error"] or ""))
+    for d in summary.documents:
+        if d["status"] == "partial":
+            what = f"{d['source_path']} — see its warnings above" if listed else d.get("error") or ""
+            console.print(Text.assemble(("partial:", "yellow"), " ", what))
+
+
+def print_extract(
+    console: Console,
+    document: dict[str, Any],
+    tables: dict[str, list[dict[str, Any]]],
+    limit: int | None = 50,
+) -> None:
+    """One extracted document: its status, then each table's records with every column
+    given, a table when it fits the console, else one block per record; at most ``limit``
+    records a table (None: all), saying how many more there are."""
+    d = document
     console.print(
-        f"[bold]{d['source_path']}[/]: {d.get('kind') or '?'}, {d['status']}"
-        f"{' — ' + d['error'] if d.get('error') else ''}"
+        Text.assemble(
+            (d["source_path"], "bold"),
+            f": {d.get('kind') or '?'}, {d['status']}{' — ' + d['error'] if d.get('error') else ''}",
+        )
     )
-    for name, rows in outcome.tables.items():
-        table = Table(title=f"{name} ({len(rows)})")
-        cols = [c for c in (rows[0].keys() if rows else []) if c not in ("plan_id", "source_doc_id")][:8]
-        for c in cols:
-            table.add_column(c, overflow="fold", max_width=40)
-        for r in rows[:50]:
-            table.add_row(*("" if r.get(c) is None else str(r.get(c)) for c in cols))
-        console.print(table)
+    console.print(Text(f"every record: plan_id {d.get('plan_id') or '-'}", style="dim"))
+    console.print(Text(f"source_doc_id {d.get('doc_id') or '-'}", style="dim"))
+    for name, rows in tables.items():
+        shown = [{k: v for k, v in r.items() if k not in SHOWN_ABOVE} for r in rows[:limit]]
+        print_rows(console, f"{name} ({len(rows)})", shown)
+        if len(rows) > len(shown):
+            console.print(
+                f"[dim]… {len(rows) - len(shown)} more {name}: --limit 0, --json or --csv for all[/]"
+            )
     for w in d.get("warnings") or []:
-        console.print(f"[yellow]warning:[/] {w}")
+        console.print(Text.assemble(("warning:", "yellow"), " ", w))
 
 
 def print_validation(console: Console, results: list[dict[str, Any]], verbose: bool = True) -> None:

@@ -289,7 +289,7 @@ def test_every_rule_has_a_suite_entry_and_every_entry_a_rule():
     from pipeline.validate.rules import registered
 
     assert set(registered()) == set(suites()["rules"])
-    assert len(registered()) == 31
+    assert len(registered()) == 32
 
 
 def test_a_rule_missing_from_the_suites_is_an_error_not_silence(monkeypatch):

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from extractors.parsers.actuals import KIND as ACTUALS
+from extractors.parsers.actuals import NOT_A_NUMBER
+
 from . import Check, Context, rule
 
 
@@ -59,3 +62,22 @@ def actuals_single_source(ctx: Context) -> Iterator[Check]:
             + " — the last document (by path) is used",
             items[-1],
         )
+
+
+@rule("actuals_are_numbers")
+def actuals_are_numbers(ctx: Context) -> Iterator[Check]:
+    """Every 実績 typed in an actuals workbook is a number (``18人``, ``未集計`` are not loaded:
+    the parser lists their cells in ``unparsed_cells`` with :data:`NOT_A_NUMBER`)."""
+    for doc in ctx.t.get("documents", []):
+        if doc.get("kind") != ACTUALS:
+            continue
+        cells = [
+            c
+            for c in ctx.rows("unparsed_cells", source_doc_id=doc["doc_id"])
+            if (c.get("reason") or "").startswith(NOT_A_NUMBER)
+        ]
+        for c in cells:
+            where = f"{doc['source_path']} sheet {c['source_page']} row {c['source_row']}"
+            yield ctx.check(False, f"{where}: {c['reason']} — not loaded", c)
+        if not cells:
+            yield ctx.check(True, f"{doc['source_path']}: every actual is a number", doc, doc["plan_id"])
