@@ -313,31 +313,36 @@ def export(table: str, output: Path, curated_dir: Path) -> None:
 )
 @curated_option
 def compare(plan_a: str, plan_b: str, html_path: Path | None, curated_dir: Path) -> None:
-    """Compare two plans by theme (municipal vs prefectural, or any two)."""
+    """Compare two plans by theme (municipal vs prefectural, or any two): distinct measures,
+    initiatives and KPIs, coverage as a share of each plan's measures."""
     from rich.console import Console
 
-    from pipeline.derive.compare import assign_themes
-    from pipeline.derive.compare import compare as compare_plans
+    from pipeline.derive.compare import NotComparable, check_comparable, comparison_report
     from pipeline.load.curated import read_curated
     from pipeline.report.terminal import print_comparison
     from schemas import TABLES
 
+    console = Console()
+    if not (curated_dir / "plans.parquet").exists():
+        console.print(
+            f"[bold red]error:[/] no tables in {escape(str(curated_dir))}: run `plan-etl run` first",
+            soft_wrap=True,
+        )
+        sys.exit(2)
     records = {name: read_curated(curated_dir, name) for name in TABLES}
-    known = {p["plan_id"] for p in records["plans"]}
-    for pid in (plan_a, plan_b):
-        if pid not in known:
-            raise click.ClickException(
-                f"unknown plan {pid!r} (known: {', '.join(sorted(known)) or 'none — run first'})"
-            )
-    assignments = assign_themes(records)
-    rows = compare_plans(records, plan_a, plan_b, assignments)
-    print_comparison(Console(), rows)
+    try:
+        check_comparable(records, plan_a, plan_b)
+    except NotComparable as exc:
+        console.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
+        sys.exit(2)
+    report = comparison_report(records, plan_a, plan_b)
+    print_comparison(console, report)
     if html_path:
         from pipeline.report.compare_html import comparison_html
 
         html_path.parent.mkdir(parents=True, exist_ok=True)
-        html_path.write_text(comparison_html(records, rows, assignments), encoding="utf-8")
-        click.echo(f"report: {html_path}")
+        html_path.write_text(comparison_html(report), encoding="utf-8")
+        console.print(f"report: {escape(str(html_path))}", soft_wrap=True)
 
 
 @main.command("actuals-template")

@@ -9,6 +9,7 @@ assignment keeps the words that matched as evidence; a user edits the YAML and r
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
@@ -16,7 +17,8 @@ from typing import Any
 
 import yaml
 
-from core.names import name_key
+from core.names import INITIATIVE_MATCH, name_key
+from pipeline.derive.link import best_initiative_match
 from schemas import HERE as SCHEMA_DIR
 
 Records = dict[str, list[dict[str, Any]]]
@@ -71,24 +73,96 @@ def _by_plan(records: Records) -> dict[str, Records]:
     return out
 
 
+def _initiative_key(i: dict[str, Any], kinds: dict[str, str | None]) -> str:
+    code = i.get("initiative_code") or f"#{i['seq']}"
+    prefix = "sheet " if kinds.get(i.get("source_doc_id")) == "progress_sheets" else ""
+    return f"{prefix}{i['policy_code']}-{i['measure_code']}-{code}"
+
+
+def _same_initiatives(initiatives: list[dict[str, Any]], kinds: dict[str, str | None]) -> dict[str, str]:
+    """Initiative key → the key of the one initiative it is (同一の取組): a 再掲 row of the
+    action plan → its original; a progress-sheet initiative → the action-plan row of its
+    measure it describes (name keys, ``INITIATIVE_MATCH``), or that row's original."""
+    rows = [i for i in initiatives if kinds.get(i.get("source_doc_id")) != "progress_sheets"]
+    keys = {_initiative_key(i, kinds) for i in rows}
+    reposted = {
+        _initiative_key(i, kinds): i["reposted_from"]
+        for i in rows
+        if i.get("reposted_from") in keys and i["reposted_from"] != _initiative_key(i, kinds)
+    }
+
+    def original(key: str) -> str:
+        seen = {key}
+        while key in reposted and reposted[key] not in seen:
+            key = reposted[key]
+            seen.add(key)
+        return key
+
+    same = {k: original(k) for k in reposted}
+    by_measure: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for i in rows:
+        by_measure.setdefault((i["policy_code"], str(i["measure_code"])), []).append(i)
+    for i in initiatives:
+        if kinds.get(i.get("source_doc_id")) != "progress_sheets":
+            continue
+        score, best = best_initiative_match(
+            i["title"], by_measure.get((i["policy_code"], str(i["measure_code"])), [])
+        )
+        if best is not None and score >= INITIATIVE_MATCH:
+            same[_initiative_key(i, kinds)] = original(_initiative_key(best, kinds))
+    return same
+
+
+def kpi_identity(indicator: dict[str, Any]) -> tuple[str, str, str]:
+    """What makes two indicator rows of a plan one KPI (同一指標): type, name key and unit."""
+    return indicator["indicator_type"], name_key(indicator["name"]), indicator.get("unit") or ""
+
+
+def same_indicators(indicators: list[dict[str, Any]]) -> dict[str, str]:
+    """Indicator id → the id of the row it repeats, within one plan: a 【再掲】 row, or the
+    same KPI listed again under another policy, points to the first row not marked 【再掲】."""
+    first: dict[tuple[str, str, str], str] = {}
+    for ind in sorted(indicators, key=lambda i: bool(i.get("is_reposted"))):  # stable: document order
+        first.setdefault(kpi_identity(ind), ind["indicator_id"])
+    return {
+        i["indicator_id"]: first[kpi_identity(i)]
+        for i in indicators
+        if first[kpi_identity(i)] != i["indicator_id"]
+    }
+
+
 def _objects(records: Records, kinds: dict[str, str | None]) -> list[dict[str, Any]]:
-    """Measures, initiatives and indicators of one plan, one entry per object (first document wins)."""
+    """Measures, initiatives and indicators of one plan, one entry per object (first document
+    wins); ``same_as`` names the object an entry repeats (another document's or a 再掲)."""
     objs: dict[tuple[str, str], dict[str, Any]] = {}
     for m in records.get("measures", []):
         objs.setdefault(
             ("measure", f"{m['policy_code']}-{m['measure_code']}"),
             {"text": m["title"], "title": m["title"], "rec": m},
         )
-    for i in records.get("initiatives", []):
-        code = i.get("initiative_code") or f"#{i['seq']}"
-        prefix = "sheet " if kinds.get(i.get("source_doc_id")) == "progress_sheets" else ""
+    initiatives = records.get("initiatives", [])
+    same = _same_initiatives(initiatives, kinds)
+    for i in initiatives:
+        key = _initiative_key(i, kinds)
         objs.setdefault(
-            ("initiative", f"{prefix}{i['policy_code']}-{i['measure_code']}-{code}"),
-            {"text": f"{i['title']} {i.get('description') or ''}", "title": i["title"], "rec": i},
+            ("initiative", key),
+            {
+                "text": f"{i['title']} {i.get('description') or ''}",
+                "title": i["title"],
+                "rec": i,
+                "same_as": same.get(key),
+            },
         )
+    repeats = same_indicators(records.get("indicators", []))
     for ind in records.get("indicators", []):
         objs.setdefault(
-            ("indicator", ind["indicator_id"]), {"text": ind["name"], "title": ind["name"], "rec": ind}
+            ("indicator", ind["indicator_id"]),
+            {
+                "text": ind["name"],
+                "title": ind["name"],
+                "rec": ind,
+                "same_as": repeats.get(ind["indicator_id"]),
+            },
         )
     return [{"object_type": t, "object_key": k, **v} for (t, k), v in objs.items()]
 
@@ -117,6 +191,7 @@ def assign_themes(records: Records, themes: tuple[Theme, ...] | None = None) -> 
                         "object_title": o["title"],
                         "theme": theme_id,
                         "evidence": "、".join(words),
+                        "same_as": o.get("same_as"),
                         "source_doc_id": rec.get("source_doc_id"),
                         "source_page": rec.get("source_page"),
                     }
@@ -196,19 +271,27 @@ def compare(
     return out
 
 
+def distinct_measures(keys: Iterable[str]) -> int:
+    """Measures (施策) counted once: a measure with sub-measures (``1-1`` → ``1-1.1``, ``1-1.2``)
+    counts through those of them among ``keys``, and as itself only when none is."""
+    keys = set(keys)
+    return sum(not any(other.startswith(k + ".") for other in keys) for k in keys)
+
+
 def _side(mine: list[dict[str, Any]]) -> tuple[int, int, tuple[str, ...], int]:
-    """One plan's side of a theme: measures, initiatives, indicator names (once each), objects."""
-    names = [a["object_title"] for a in mine if a["object_type"] == "indicator"]
-    return (
-        sum(a["object_type"] == "measure" for a in mine),
-        sum(a["object_type"] == "initiative" for a in mine),
-        tuple(dict.fromkeys(names)),
-        len(mine),
-    )
+    """One plan's side of a theme, distinct objects: measures (sub-measures rather than their
+    parent), initiatives (once across documents and 再掲), indicators (a 【再掲】 KPI once)."""
+    indicators: dict[str, str] = {}
+    for a in mine:
+        if a["object_type"] == "indicator":
+            indicators.setdefault(a.get("same_as") or a["object_key"], a["object_title"])
+    measures = distinct_measures(a["object_key"] for a in mine if a["object_type"] == "measure")
+    initiatives = len({a.get("same_as") or a["object_key"] for a in mine if a["object_type"] == "initiative"})
+    return measures, initiatives, tuple(indicators.values()), measures + initiatives + len(indicators)
 
 
 #: The theme_assignments columns a comparison reads.
-COMPARED = ["plan_id", "theme", "object_type", "object_title"]
+COMPARED = ["plan_id", "theme", "object_type", "object_key", "object_title", "same_as"]
 
 
 def index_assignments(assignments: list[dict[str, Any]]) -> dict[tuple[str, str], list[dict[str, Any]]]:
@@ -234,3 +317,195 @@ def compare_pairs(
     for a, b in pairs:
         rows += compare({}, a, b, themes=themes, index=index, sides=sides)
     return rows
+
+
+# --- the comparison report's data -----------------------------------------------------------
+
+LEVELS = ("municipal", "prefectural")
+
+
+class NotComparable(ValueError):
+    """A plan that cannot be compared (unknown id, no documents, nothing read, unknown level)."""
+
+
+def check_comparable(records: Records, plan_a: str, plan_b: str) -> None:
+    """Raise :class:`NotComparable` with one line when the two plans cannot be compared."""
+    plans = {p["plan_id"]: p for p in records.get("plans", [])}
+    if plan_a == plan_b:
+        raise NotComparable(f"{plan_a!r} compared with itself: give two different plans")
+    for pid in (plan_a, plan_b):
+        if pid not in plans:
+            known = ", ".join(sorted(plans)) or "none — run `plan-etl run` first"
+            raise NotComparable(f"unknown plan {pid!r} (known: {known})")
+        if plans[pid].get("level") not in LEVELS:
+            raise NotComparable(
+                f"plan {pid!r} has level {plans[pid].get('level')!r}, not one of {', '.join(LEVELS)}: "
+                "set `level:` in sources.yaml"
+            )
+        docs = [d for d in records.get("documents", []) if d.get("plan_id") == pid]
+        if not docs:
+            raise NotComparable(
+                f"plan {pid!r} has no documents: nothing to compare (add them to sources.yaml)"
+            )
+        if not any(r.get("plan_id") == pid for t in ("measures", "indicators") for r in records.get(t, [])):
+            states = ", ".join(f"{d['source_path']} {d.get('status')}" for d in docs)
+            raise NotComparable(
+                f"plan {pid!r}: no measure or indicator was read from its documents ({states})"
+            )
+
+
+def _latest_value(values: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The newest value (actual or latest) by fiscal year, then as-of date; actuals win ties."""
+    return max(
+        values,
+        key=lambda v: (v.get("fiscal_year") or 0, str(v.get("as_of_date") or ""), v.get("kind") == "actual"),
+        default=None,
+    )
+
+
+def _code_label(ind: dict[str, Any]) -> str:
+    return ind.get("indicator_code") or "-".join(
+        str(c) for c in (ind.get("policy_code"), ind.get("measure_code")) if c
+    )
+
+
+def _kpi_entry(ind: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "key": ind["indicator_id"],
+        "name": ind["name"],
+        "type": ind["indicator_type"],
+        "unit": ind.get("unit"),
+        "code": _code_label(ind),
+        "baseline": ind.get("baseline_value"),
+        "baseline_text": ind.get("baseline_text"),
+        "target": ind.get("target_value"),
+        "target_year": ind.get("target_fiscal_year"),
+        "cumulative_target": ind.get("cumulative_target"),
+        "reposts": [],
+        "themes": [],
+        "ids": [ind["indicator_id"]],
+    }
+
+
+def plan_kpis(
+    records: Records, assignments: list[dict[str, Any]], plan: str, themes: tuple[Theme, ...]
+) -> dict[str, dict[str, Any]]:
+    """The distinct KPIs (指標) of a plan, keyed by the id of their first row: each with its
+    reposts (``marked`` when the document prints 【再掲】), its themes, and its newest value
+    with the value's fiscal year beside the target's."""
+    inds = [i for i in records.get("indicators", []) if i["plan_id"] == plan]
+    repeats = same_indicators(inds)
+    order = {t.id: n for n, t in enumerate(themes)}
+    theme_of: dict[str, set[str]] = {}
+    for a in assignments:
+        if a["plan_id"] == plan and a["object_type"] == "indicator":
+            theme_of.setdefault(a["object_key"], set()).add(a["theme"])
+    kpis: dict[str, dict[str, Any]] = {}
+    for ind in sorted(inds, key=lambda i: i["indicator_id"] in repeats):  # originals first
+        iid = ind["indicator_id"]
+        entry = kpis.setdefault(repeats.get(iid, iid), _kpi_entry(ind))
+        if iid in repeats:
+            entry["ids"].append(iid)
+            entry["reposts"].append(
+                {"indicator_id": iid, "code": _code_label(ind), "marked": bool(ind.get("is_reposted"))}
+            )
+        entry["themes"] = sorted(
+            set(entry["themes"]) | theme_of.get(iid, set()), key=lambda t: order.get(t, len(order))
+        )
+    values: dict[str, list[dict[str, Any]]] = {}
+    for v in records.get("indicator_values", []):
+        values.setdefault(v["indicator_id"], []).append(v)
+    for entry in kpis.values():
+        v = _latest_value([x for iid in entry["ids"] for x in values.get(iid, [])])
+        entry["value"] = v and v["value"]
+        entry["value_year"] = v and v.get("fiscal_year")
+        entry["value_kind"] = v and v.get("kind")
+        entry["as_of_text"] = v and v.get("as_of_text")
+        entry["years_differ"] = bool(
+            v and entry["target_year"] and entry["value_year"] != entry["target_year"]
+        )
+    return kpis
+
+
+def _theme_side(row: dict[str, Any], side: str, size: int, kpis: dict, placed: dict) -> dict[str, Any]:
+    """One plan's cell of a theme: distinct counts, the share of its measures, its KPIs shown
+    here in full (``kpis``) and those shown in full under an earlier theme (``see``)."""
+    theme = row["theme"]
+    mine = [k for k, e in kpis.items() if theme in e["themes"]]
+    return {
+        "measures": row[f"plan_{side}_measures"],
+        "measure_share": row[f"plan_{side}_measures"] / size if size else 0.0,
+        "initiatives": row[f"plan_{side}_initiatives"],
+        "kpis": [k for k in mine if placed[k] == theme],
+        "see": [(k, placed[k]) for k in mine if placed[k] != theme],
+    }
+
+
+def _plan_summary(records: Records, plan: str, kpis: dict) -> dict[str, Any]:
+    """A plan's size in distinct objects: measures, initiatives, KPIs (by type)."""
+    p = next((x for x in records.get("plans", []) if x["plan_id"] == plan), {"plan_id": plan})
+    measures = {
+        f"{m['policy_code']}-{m['measure_code']}" for m in records.get("measures", []) if m["plan_id"] == plan
+    }
+    kinds = {d["doc_id"]: d.get("kind") for d in records.get("documents", [])}
+    mine = {"initiatives": [r for r in records.get("initiatives", []) if r["plan_id"] == plan]}
+    initiatives = {
+        o.get("same_as") or o["object_key"] for o in _objects(mine, kinds) if o["object_type"] == "initiative"
+    }
+    return {
+        "plan_id": plan,
+        "name": f"{p.get('issuer') or plan} ({p.get('level') or '?'})",
+        "title": p.get("title") or plan,
+        "measures": distinct_measures(measures),
+        "initiatives": len(initiatives),
+        "kpis": len(kpis),
+        "kpis_by_type": {t: sum(e["type"] == t for e in kpis.values()) for t in ("kpi", "outcome", "output")},
+    }
+
+
+def comparison_report(
+    records: Records,
+    plan_a: str,
+    plan_b: str,
+    assignments: list[dict[str, Any]] | None = None,
+    themes: tuple[Theme, ...] | None = None,
+) -> dict[str, Any]:
+    """The data the comparison report (HTML and terminal) is built from. Distinct objects
+    only: an initiative once across documents and 再掲, a KPI once — shown in full under its
+    first theme, referred to under the others, its 【再掲】 rows listed with it. Coverage is a
+    share of each plan's measures; the indicator balance keeps the types both plans use."""
+    themes = themes or load_themes()
+    assignments = assignments if assignments is not None else assign_themes(records, themes)
+    rows = compare(records, plan_a, plan_b, assignments, themes)
+    kpis = {pid: plan_kpis(records, assignments, pid, themes) for pid in (plan_a, plan_b)}
+    plans = {pid: _plan_summary(records, pid, kpis[pid]) for pid in (plan_a, plan_b)}
+    placed = {pid: {k: (e["themes"] or [None])[0] for k, e in kpis[pid].items()} for pid in (plan_a, plan_b)}
+    theme_rows = []
+    for r in rows:
+        sides = {
+            pid: _theme_side(r, s, plans[pid]["measures"], kpis[pid], placed[pid])
+            for s, pid in (("a", plan_a), ("b", plan_b))
+        }
+        theme_rows.append(
+            {"theme": r["theme"], "label": r["theme_label"], "covered_by": r["covered_by"], "sides": sides}
+        )
+    shared = [t for t in ("kpi", "outcome", "output") if all(plans[p]["kpis_by_type"][t] for p in plans)]
+    themed = {(a["plan_id"], a["object_key"]) for a in assignments if a["object_type"] == "measure"}
+    return {
+        "plan_a": plan_a,
+        "plan_b": plan_b,
+        "plans": plans,
+        "themes": theme_rows,
+        "kpis": kpis,
+        "unthemed_kpis": {pid: [k for k, e in kpis[pid].items() if not e["themes"]] for pid in plans},
+        "balance_types": shared,
+        "unassigned_measures": list(
+            {
+                (m["plan_id"], f"{m['policy_code']}-{m['measure_code']}"): m
+                for m in records.get("measures", [])
+                if m["plan_id"] in plans
+                and (m["plan_id"], f"{m['policy_code']}-{m['measure_code']}") not in themed
+            }.values()
+        ),
+        "rows": rows,
+    }

@@ -87,3 +87,22 @@ def link_plan_indicators(records: dict[str, list[dict[str, Any]]]) -> list[str]:
         elif ind.get("indicator_code"):
             ind.setdefault("indicator_code_source", "document")
     return messages
+
+
+def best_initiative_match(
+    title: str | None, candidates: list[dict[str, Any]]
+) -> tuple[float, dict[str, Any] | None]:
+    """The action-plan row (取組一覧) among ``candidates`` — the rows of one measure — that a
+    progress-sheet initiative (主な取り組み) titled ``title`` describes, with its score:
+    rapidfuzz ``partial_ratio`` of name keys against the row's short name (取組略称) or its
+    text, the best of the two. Scores below ``core.names.INITIATIVE_MATCH`` are no match."""
+    mine = name_key(title)
+    best: tuple[float, dict[str, Any] | None] = (0.0, None)
+    for c in candidates:
+        score = max(
+            fuzz.partial_ratio(mine, name_key(c["title"])),
+            fuzz.partial_ratio(mine, name_key(c.get("description"))),
+        )
+        if best[1] is None or score > best[0]:
+            best = (score, c)
+    return best

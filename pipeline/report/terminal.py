@@ -283,27 +283,49 @@ def print_validation(console: Console, results: list[dict[str, Any]], verbose: b
     )
 
 
-def print_comparison(console: Console, rows: list[dict[str, Any]]) -> None:
-    """Theme × plan coverage, with each side's indicators."""
-    a, b = rows[0]["plan_a"], rows[0]["plan_b"]
-    table = Table(title=f"{a} vs {b} by theme", show_lines=True, expand=True)
-    table.add_column("theme", no_wrap=True)
+def print_comparison(console: Console, report: dict[str, Any]) -> None:
+    """Theme × plan: the share of each plan's measures, distinct initiatives and KPIs; then
+    each theme's KPIs, every KPI named once (under its first theme), its 【再掲】 codes with it."""
+    a, b = report["plan_a"], report["plan_b"]
+    plans = report["plans"]
+    table = Table(title=f"{a} vs {b} by theme")
+    table.add_column("theme", overflow="fold")
     for pid in (a, b):
-        table.add_column(f"{pid}\nm / i / ind", justify="center", no_wrap=True)
-    table.add_column(f"indicators ({a} | {b})", overflow="fold", ratio=3)
-    for r in rows:
+        table.add_column(
+            f"{pid}\n% of {plans[pid]['measures']} measures\n· initiatives · KPIs",
+            justify="center",
+            overflow="fold",
+        )
+    for r in report["themes"]:
         cells = [
-            f"{r[f'plan_{s}_measures']} / {r[f'plan_{s}_initiatives']} / {len(r[f'plan_{s}_indicators'])}"
-            if r[f"plan_{s}_coverage"]
+            f"{s['measure_share']:.0%} · {s['initiatives']} · {len(s['kpis']) + len(s['see'])}"
+            if s["measures"] or s["initiatives"] or s["kpis"] or s["see"]
             else "[dim]—[/]"
-            for s in ("a", "b")
+            for s in (r["sides"][a], r["sides"][b])
         ]
-        inds = "、".join(r["plan_a_indicators"][:3]) + " | " + "、".join(r["plan_b_indicators"][:3])
-        style = "" if r["covered_by"] == "both" else "yellow"
-        table.add_row(f"[{style}]{r['theme_label']}[/]" if style else r["theme_label"], *cells, inds)
+        label = escape(r["label"]) if r["covered_by"] == "both" else f"[yellow]{escape(r['label'])}[/]"
+        table.add_row(label, *cells)
     console.print(table)
-    only = [
-        f"{r['theme_label']} ({r['covered_by']})" for r in rows if r["covered_by"] not in ("both", "none")
-    ]
+    only = [f"{r['label']} ({r['covered_by']})" for r in report["themes"] if r["covered_by"] in (a, b)]
     if only:
-        console.print("themes only one plan covers: " + ", ".join(only))
+        console.print("themes only one plan covers: " + ", ".join(only), soft_wrap=True)
+    console.print(
+        "KPIs by theme (each once; "
+        + ", ".join(f"{pid} {p['kpis']}" for pid, p in plans.items())
+        + " distinct, 【再掲】 rows with their original):",
+        soft_wrap=True,
+    )
+    for r in report["themes"]:
+        for pid in (a, b):
+            names = [_kpi_name(report["kpis"][pid][k]) for k in r["sides"][pid]["kpis"]]
+            if names:
+                console.print(f"  {escape(r['label'])} · {pid}: " + "、".join(names), soft_wrap=True)
+    for pid, keys in report["unthemed_kpis"].items():
+        if keys:
+            names = [_kpi_name(report["kpis"][pid][k]) for k in keys]
+            console.print(f"  no theme · {pid}: " + "、".join(names), soft_wrap=True)
+
+
+def _kpi_name(kpi: dict[str, Any]) -> str:
+    reposts = ", ".join(("【再掲】" if x["marked"] else "also ") + x["code"] for x in kpi["reposts"])
+    return escape(f"{kpi['code']} {kpi['name']}" + (f" ({reposts})" if reposts else ""))

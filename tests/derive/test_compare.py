@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 from conftest import RAW, by, extract_records
 
-from pipeline.derive.compare import assign_themes, compare, comparison_pairs, load_themes
+from pipeline.derive.compare import (
+    assign_themes,
+    compare,
+    comparison_pairs,
+    comparison_report,
+    load_themes,
+)
 from pipeline.report.compare_html import comparison_html
 
 
@@ -89,8 +95,7 @@ def test_pairs_prefer_the_own_prefecture():
 
 
 def test_html_report_is_offline_and_escapes_document_text(records, assignments):
-    rows = compare(records, "kama-sme-2", "chiba-genki-5", assignments)
-    html = comparison_html(records, rows, assignments)
+    html = comparison_html(comparison_report(records, "kama-sme-2", "chiba-genki-5", assignments))
     assert "<svg" in html and "http://" not in html.replace("http://www.w3.org/2000/svg", "")
     assert "Noto Sans CJK JP" in html
     assert "福岡県事業引継ぎ支援センターへの紹介事業者数" in html and "13,386" in html
@@ -106,7 +111,7 @@ def test_html_report_is_offline_and_escapes_document_text(records, assignments):
             }
         ],
     }
-    page = comparison_html(evil, rows, assign_themes(evil))
+    page = comparison_html(comparison_report(evil, "kama-sme-2", "chiba-genki-5"))
     assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
 
 
@@ -150,3 +155,98 @@ def test_comparisons_made_as_batches_arrive_equal_those_made_at_once(records, as
     key = lambda r: (r["plan_a"], r["plan_b"], r["theme"])  # noqa: E731
     assert sorted(rows, key=key) == sorted(at_once, key=key)
     assert any(r["covered_by"] == "both" for r in rows)
+
+
+# --- the comparison report's data: distinct objects, each KPI once, values with their year ----
+
+KAMA, CHIBA = "kama-sme-2", "chiba-genki-5"
+
+
+@pytest.fixture(scope="module")
+def report(records, assignments):
+    return comparison_report(records, KAMA, CHIBA, assignments)
+
+
+def kpi_by_code(report, plan, code, name=None):
+    found = [e for e in report["kpis"][plan].values() if e["code"] == code and name in (None, e["name"])]
+    assert len(found) == 1, found
+    return found[0]
+
+
+@pytest.mark.parametrize(("plan", "rows", "distinct"), [(KAMA, 29, 20), (CHIBA, 33, 32)])
+def test_each_kpi_appears_once_in_the_report_data(records, report, plan, rows, distinct):
+    """Kama's sheets list 29 KPI rows over 6 policies, 9 of them a KPI of an earlier policy
+    again (4 printed 【再掲】); Chiba's slides 33, 年間商品販売額 again under 第4 with 【再掲】."""
+    ids = [i["indicator_id"] for i in records["indicators"] if i["plan_id"] == plan]
+    kpis = report["kpis"][plan]
+    assert (len(ids), len(kpis), report["plans"][plan]["kpis"]) == (rows, distinct, distinct)
+    assert sorted(i for e in kpis.values() for i in e["ids"]) == sorted(ids)  # every row in one KPI
+    shown = [k for t in report["themes"] for k in t["sides"][plan]["kpis"]] + report["unthemed_kpis"][plan]
+    assert sorted(shown) == sorted(kpis)  # each KPI in full exactly once; other themes refer to it
+    referred = [k for t in report["themes"] for k, _ in t["sides"][plan]["see"]]
+    assert set(referred) <= set(kpis) and not set(referred) & set(report["unthemed_kpis"][plan])
+
+
+def test_reposted_kpis_are_linked_to_their_original_and_marked(report):
+    def reposts(plan, code, name=None):
+        return [(r["code"], r["marked"]) for r in kpi_by_code(report, plan, code, name)["reposts"]]
+
+    assert reposts(KAMA, "2-4") == [("4-3", True), ("6-2", False)]  # 経営革新計画の策定事業者数
+    assert reposts(KAMA, "2-5") == [("4-4", True), ("6-3", False)]  # 事業計画の策定事業者数
+    assert reposts(KAMA, "3-1") == [("4-5", True)]  # 企業マッチングの場の創設
+    assert reposts(KAMA, "2-3") == [("6-1", True)]  # 商工会・商工会議所の相談・指導件数
+    marked = [r["code"] for e in report["kpis"][KAMA].values() for r in e["reposts"] if r["marked"]]
+    assert sorted(marked) == ["4-3", "4-4", "4-5", "6-1"]  # the sheets' 【再掲】 lines
+    assert reposts(CHIBA, "1", "年間商品販売額") == [("4", True)]
+    row = by(report["themes"], theme="innovation")[0]["sides"][KAMA]
+    assert [report["kpis"][KAMA][k]["code"] for k in row["kpis"]] == ["2-4", "2-5"]  # not 3 times each
+
+
+def test_counts_are_distinct_objects(report):
+    kama, chiba = report["plans"][KAMA], report["plans"][CHIBA]
+    # Kama: 3+6+3+3+3+3 measures, printed in both documents; 86 action-plan rows, 11 of them
+    # (3-①-aの再掲) reposts; 58 sheet lines, all but 8 the same as an action-plan row.
+    assert (kama["measures"], kama["initiatives"]) == (21, 83)
+    # Chiba: 25 measures, 5 of them split into sub-measures (1-1 → 1.1 … 1.5): 20 counted.
+    assert (chiba["measures"], chiba["initiatives"]) == (20, 25)
+    innovation = by(report["themes"], theme="innovation")[0]["sides"]
+    # 1-1-b, 1-2-a, 2-2-b, 2-3-a, 2-3-b, 2-4-b, 6-1-a, 6-1-b: 4-1-d/e are 2-③-a/b's 再掲 and
+    # the sheets' lines (経営計画の策定支援 …) are those rows: 17 objects before, 8 initiatives.
+    assert (innovation[KAMA]["measures"], innovation[KAMA]["initiatives"]) == (3, 8)
+    assert innovation[KAMA]["measure_share"] == pytest.approx(3 / 21)
+    startup = by(report["themes"], theme="startup")[0]["sides"][CHIBA]
+    assert (startup["measures"], startup["measure_share"]) == (1, 1 / 20)  # 1-1.1, not also 1-1
+    row = by(report["rows"], theme="innovation")[0]
+    assert (row["plan_a_measures"], row["plan_a_initiatives"], row["plan_a_coverage"]) == (3, 8, 13)
+
+
+def test_each_value_has_its_fiscal_year(records, report):
+    loans = kpi_by_code(report, CHIBA, "2-1.2")  # 県制度融資の融資件数: 13,386 (R4年12月末時点)
+    assert (loans["value"], loans["value_year"], loans["as_of_text"]) == (13386.0, 2022, "R4年12月末時点")
+    assert (loans["target"], loans["years_differ"]) == (None, False)
+    referral = kpi_by_code(report, KAMA, "2-7")
+    actual = {
+        "indicator_id": referral["key"],
+        "plan_id": KAMA,
+        "fiscal_year": 2024,
+        "value": 2.0,
+        "kind": "actual",
+    }
+    later = comparison_report({**records, "indicator_values": [actual]}, KAMA, CHIBA)
+    entry = later["kpis"][KAMA][referral["key"]]
+    assert (entry["target"], entry["target_year"], entry["value_year"], entry["years_differ"]) == (
+        3.0,
+        2023,
+        2024,
+        True,
+    )
+    html = comparison_html(later)
+    assert "2 (actual FY2024)" in html and "≠ target year FY2023" in html and "3 (FY2023" in html
+
+
+def test_balance_is_like_for_like(report):
+    """Kama states KPIs only, Chiba outcome and output indicators: no type to compare."""
+    assert report["balance_types"] == []
+    assert report["plans"][KAMA]["kpis_by_type"] == {"kpi": 20, "outcome": 0, "output": 0}
+    assert report["plans"][CHIBA]["kpis_by_type"] == {"kpi": 0, "outcome": 8, "output": 24}
+    assert "share no indicator type" in comparison_html(report)
