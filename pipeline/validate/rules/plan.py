@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from rapidfuzz import fuzz
 
 from core.names import INITIATIVE_MATCH, SAME_ACTIVITY, SAME_TEXT
+from pipeline.derive.link import best_initiative_match
 
 from . import Check, Context, key, rule
 
@@ -61,19 +62,10 @@ def matched_initiatives(ctx: Context) -> Iterator[tuple[dict, dict | None, float
             if r["source_doc_id"] in plans:
                 by_measure.setdefault((r["policy_code"], r["measure_code"]), []).append(r)
         for ini in (r for r in ctx.rows("initiatives", plan_id=plan_id) if r["source_doc_id"] in sheets):
-            candidates = by_measure.get((ini["policy_code"], ini["measure_code"]), [])
-            scored = [
-                (
-                    max(
-                        fuzz.partial_ratio(key(ini["title"]), key(c["title"])),
-                        fuzz.partial_ratio(key(ini["title"]), key(c.get("description"))),
-                    ),
-                    c,
-                )
-                for c in candidates
-            ]
-            best = max(scored, key=lambda t: t[0], default=(0.0, None))
-            yield ini, best[1], best[0]
+            score, best = best_initiative_match(
+                ini["title"], by_measure.get((ini["policy_code"], ini["measure_code"]), [])
+            )
+            yield ini, best, score
 
 
 @rule("plan_initiative_match")
