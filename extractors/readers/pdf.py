@@ -242,10 +242,20 @@ def text_layer_problem(text: str) -> str | None:
     return None
 
 
-def _inside(word: dict[str, Any], bbox: tuple[float, float, float, float]) -> bool:
-    x = (word["x0"] + word["x1"]) / 2
-    y = (word["top"] + word["bottom"]) / 2
-    return bbox[0] <= x <= bbox[2] and bbox[1] <= y <= bbox[3]
+def _outside(
+    words: list[dict[str, Any]], boxes: list[tuple[float, float, float, float]]
+) -> list[dict[str, Any]]:
+    """The words whose middle is in none of ``boxes``."""
+    out = []
+    for word in words:
+        x = (word["x0"] + word["x1"]) / 2
+        y = (word["top"] + word["bottom"]) / 2
+        for x0, top, x1, bottom in boxes:
+            if x0 <= x <= x1 and top <= y <= bottom:
+                break
+        else:
+            out.append(word)
+    return out
 
 
 def _has_fake_bold(chars: list[dict[str, Any]]) -> bool:
@@ -342,17 +352,15 @@ def _cells_to_tables(cells: list[tuple[float, ...]]) -> list[list[tuple[float, .
     return [t for t in tables if len(t) > 1]
 
 
+_EDGE_BOX = itemgetter("x0", "top", "x1", "bottom")  # pdfplumber's obj_to_bbox
+
+
 def _intersections_to_cells(intersections: dict[Any, dict[str, list[Any]]]) -> list[tuple[float, ...]]:
-    """pdfplumber's ``intersections_to_cells`` with each point's edges and its neighbours below
-    and to the right looked up once instead of for every pair."""
-    from pdfplumber.utils import obj_to_bbox
-
-    vsets = {p: {obj_to_bbox(e) for e in d["v"]} for p, d in intersections.items()}
-    hsets = {p: {obj_to_bbox(e) for e in d["h"]} for p, d in intersections.items()}
-
-    def connects(p1: tuple[float, float], p2: tuple[float, float]) -> bool:
-        return bool((p1[0] == p2[0] and vsets[p1] & vsets[p2]) or (p1[1] == p2[1] and hsets[p1] & hsets[p2]))
-
+    """pdfplumber's ``intersections_to_cells`` with each point's edges, and its neighbours below
+    and to the right that an edge joins to it, looked up once instead of for every pair.
+    Points below share its x (only vertical edges can join them), points to its right its y."""
+    vsets = {p: {_EDGE_BOX(e) for e in d["v"]} for p, d in intersections.items()}
+    hsets = {p: {_EDGE_BOX(e) for e in d["h"]} for p, d in intersections.items()}
     points = sorted(intersections)
     by_x: dict[float, list[tuple[float, float]]] = {}
     by_y: dict[float, list[tuple[float, float]]] = {}
@@ -361,23 +369,29 @@ def _intersections_to_cells(intersections: dict[Any, dict[str, list[Any]]]) -> l
         by_y.setdefault(pt[1], []).append(pt)
     cells = []
     for pt in points[:-1]:
-        below = [p for p in by_x[pt[0]] if p > pt]
-        right = [p for p in by_y[pt[1]] if p > pt]
-        cell = _smallest_cell(pt, below, right, intersections, connects)
+        vs, hs = vsets[pt], hsets[pt]
+        below = [p for p in by_x[pt[0]] if p > pt and not vs.isdisjoint(vsets[p])]
+        right = [p for p in by_y[pt[1]] if p > pt and not hs.isdisjoint(hsets[p])] if below else []
+        cell = _smallest_cell(pt, below, right, vsets, hsets)
         if cell:
             cells.append(cell)
     return cells
 
 
-def _smallest_cell(pt: Any, below: list[Any], right: list[Any], intersections: Any, connects: Any) -> Any:
+def _smallest_cell(
+    pt: tuple[float, float], below: list[Any], right: list[Any], vsets: dict[Any, Any], hsets: dict[Any, Any]
+) -> tuple[float, float, float, float] | None:
+    """The first (below, right) pair, in pdfplumber's order, whose corner an edge joins to both."""
     for below_pt in below:
-        if not connects(pt, below_pt):
-            continue
+        hs = hsets  # the corner and below_pt share a y, the corner and right_pt an x
         for right_pt in right:
-            if not connects(pt, right_pt):
-                continue
             corner = (right_pt[0], below_pt[1])
-            if corner in intersections and connects(corner, right_pt) and connects(corner, below_pt):
+            cv = vsets.get(corner)
+            if (
+                cv is not None
+                and not cv.isdisjoint(vsets[right_pt])
+                and not hs[corner].isdisjoint(hs[below_pt])
+            ):
                 return (pt[0], pt[1], corner[0], corner[1])
     return None
 
@@ -499,7 +513,7 @@ def _page_rows(
             tops = [b[1] for _, b in cells if b]
             x0s = [b[0] for _, b in cells if b]
             items.append((min(tops), min(x0s), cells))
-    outside = [w for w in words if not any(_inside(w, bbox) for bbox, _, _ in tables)]
+    outside = _outside(words, [bbox for bbox, _, _ in tables])
     for line in _lines(outside):
         bbox = _line_box(line)
         items.append((bbox[1], bbox[0], [(_join_words(line), bbox)]))

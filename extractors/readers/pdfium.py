@@ -76,21 +76,28 @@ class PageGeometry:
     form_descents: Any = None  # () → the same with the fonts of the page's forms
 
 
-_F32: dict[float, float] = {}
+class _Float32Decimals(dict[float, float]):
+    """float32 value → the shortest decimal that rounds to it (what the file wrote), filled
+    on first use: a hit is one dict lookup in C."""
 
-
-def f32(value: float) -> float:
-    """The shortest decimal that rounds to pdfium's float32 ``value`` (what the file wrote)."""
-    out = _F32.get(value)
-    if out is None:
+    def __missing__(self, value: float) -> float:
         out = float(f"{ctypes.c_float(value).value:.7g}")
         # %.7g may need one more digit to round-trip a float32 exactly
         if ctypes.c_float(out).value != ctypes.c_float(value).value:
             out = float(f"{ctypes.c_float(value).value:.9g}")
-        if len(_F32) > 200_000:
-            _F32.clear()
-        _F32[value] = out
-    return out
+        if len(self) > 200_000:
+            self.clear()
+        self[value] = out
+        return out
+
+
+_F32 = _Float32Decimals()
+_f32 = _F32.__getitem__  # f32 without a Python call, for the loops over glyphs and path points
+
+
+def f32(value: float) -> float:
+    """The shortest decimal that rounds to pdfium's float32 ``value`` (what the file wrote)."""
+    return _F32[value]
 
 
 def _addr(ptr: Any) -> int:
@@ -127,7 +134,7 @@ def _matrix(obj: int) -> tuple[float, float, float, float, float, float]:
     if not _OBJ_MATRIX(obj, _MATRIX_AT):
         return (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
     a, b, c, d, e, f = _MATRIX
-    return (f32(a), f32(b), f32(c), f32(d), f32(e), f32(f))
+    return (_f32(a), _f32(b), _f32(c), _f32(d), _f32(e), _f32(f))
 
 
 def _mult(m1: tuple[float, ...], m0: tuple[float, ...]) -> tuple[float, float, float, float, float, float]:
@@ -227,7 +234,7 @@ def _subpaths(obj: int) -> list[list[tuple[str, tuple[float, float]]]]:
         seg = _PATH_SEGMENT(obj, k)
         kind = _SEGMENT_TYPE(seg)
         _SEGMENT_POINT(seg, _POINT_X, _POINT_Y)
-        pt = (f32(_POINT[0]), f32(_POINT[1]))
+        pt = (_f32(_POINT[0]), _f32(_POINT[1]))
         if kind == _MOVETO:
             cur = [("m", pt)]
             out.append(cur)
@@ -262,7 +269,7 @@ def _read_paths(objects: _Objects, geo: PageGeometry, prims: PagePrimitives) -> 
         if not fillmode and not stroke:
             continue
         a, b, c, d, e, f = _matrix(obj) if form is None else _mult(_matrix(obj), form)
-        lw = f32(width.value) if _STROKE_WIDTH(obj, width_at) else 0.0
+        lw = _f32(width.value) if _STROKE_WIDTH(obj, width_at) else 0.0
         for sub in _subpaths(obj):
             shape = "".join(op for op, _ in sub)
             pts = [(a * px + c * py + e - x0, b * px + d * py + f - y0) for _, (px, py) in sub]
@@ -443,7 +450,7 @@ def _upright_position(obj: int, form: tuple[float, ...] | None) -> tuple[float, 
         a, b, c, d, e, f = _mult(_matrix(obj), form)
     if b or c or a != 1.0 or d != 1.0:
         raise Unsupported("scaled, rotated or vertical text")
-    return (f32(e), f32(f)) if form is None else (e, f)
+    return (_f32(e), _f32(f)) if form is None else (e, f)
 
 
 def _text_object(
@@ -456,7 +463,7 @@ def _text_object(
 ) -> _TextObject:
     e, f = _upright_position(obj, form)
     _TEXT_FONT_SIZE(obj, _SIZE_AT)
-    style = fonts.style(_TEXT_FONT(obj), f32(_SIZE.value), cache)
+    style = fonts.style(_TEXT_FONT(obj), _f32(_SIZE.value), cache)
     template = fonts.templates.get((style.handle, style.size, f))
     if template is None:
         template = fonts.templates[(style.handle, style.size, f)] = _char_template(style, f, geo)
@@ -533,19 +540,27 @@ def _read_chars(
         # the first glyph of an object sits where the file put it (exact after f32); later ones
         # are pdfium's float sums, as close to pdfminer's double sums as f32 would make them.
         # pdfium's y is a float32: equal y ⇔ equal f32(y)
-        ox = x if t.chars else f32(x)
+        ox = x if t.chars else _f32(x)
         if key == last_key and ox == last_x and y == last_y and _same_box(textpage, i - 1, i):
             t.chars[-1]["text"] += chr(u)  # one glyph, several characters (ligature, "fi" mapping)
             continue
         last_key, last_x, last_y = key, ox, y
         if y != t.checked_y:
-            if f32(y) != t.y:
+            if _f32(y) != t.y:
                 raise Unsupported("glyphs off the baseline of their text object")
             t.checked_y = y
         adv = t.advances.get(u)
         if adv is None:
             adv = t.advances[u] = _first_advance(textpage, i, x, fonts, u, t)
-        t.chars.append(_char("-" if u == 2 else chr(u), ox, adv, t))
+        c = t.template.copy()  # _char, inlined: the loop runs once per glyph
+        x0 = ox - t.rx0
+        c["text"], c["x0"], c["x1"], c["width"] = (
+            "-" if u == 2 else chr(u),
+            x0 + t.mb_x0,
+            x0 + adv + t.mb_x0,
+            adv,
+        )
+        t.chars.append(c)
     return _with_dropped_spaces(by_addr, handles, objects, fonts, cache, geo)
 
 
@@ -599,7 +614,7 @@ def _advance(textpage: Any, i: int, x: float, fonts: _Fonts, unicode: int, t: _T
     width = fonts.width(t.handle, unicode, t.size)
     if abs(box.left - x) < 1e-3 and box.right > box.left:
         loose = box.right - box.left
-        return width if 0 < width <= loose + 1e-4 else f32(loose)
+        return width if 0 < width <= loose + 1e-4 else _f32(loose)
     return width
 
 
