@@ -25,8 +25,9 @@ text export, so the reader collapses the physical grid:
 * **Values are printed** as a person reads them: integers ``4755`` (``4,755`` with a
   ``#,##0`` format), floats without binary noise (``0.1+0.2`` → ``0.3``), fixed decimals per
   the format (``0.0``), percentages ``38.7%``, dates ``2024年3月31日`` (what
-  :func:`core.normalize.parse_as_of` reads), booleans ``TRUE``/``FALSE``. Literal text and
-  currency signs of a number format are not printed.
+  :func:`core.normalize.parse_as_of` reads) — in their era, ``令和6年4月30日``, when the
+  format prints one (``[$-411]ggge"年"m"月"d"日"``; 元年 with ``x-gannen``) —, booleans
+  ``TRUE``/``FALSE``. Literal text and currency signs of a number format are not printed.
 * **Formulas**: their cached values (``data_only``). A formula cell without one is an empty
   cell; when no formula of the workbook has a cached value (written by a program, never
   opened in Excel), ``grid.missing`` says so and the document is partial.
@@ -58,6 +59,7 @@ from xml.parsers import expat
 from openpyxl.utils import get_column_letter
 
 from core.models import Cell, ExtractionError, Grid
+from core.normalize import era_of
 
 MB = 1024 * 1024
 Merge = tuple[int, int, int, int]  # min_row, min_col, max_row, max_col (1-based, inclusive)
@@ -356,6 +358,9 @@ def cell_text(value: Any, number_format: str = "General") -> str:
     """A cell's value as printed: see the module doc for numbers, dates and percentages."""
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
+    if isinstance(value, dt.date) and (era := era_date_text(value, number_format)):
+        timed = isinstance(value, dt.datetime) and value.time() != dt.time()
+        return f"{era} {value.hour}:{value.minute:02d}" if timed else era
     if isinstance(value, dt.datetime):
         day = f"{value.year}年{value.month}月{value.day}日"
         return day if value.time() == dt.time() else f"{day} {value.hour}:{value.minute:02d}"
@@ -369,6 +374,42 @@ def cell_text(value: Any, number_format: str = "General") -> str:
 
 
 _LITERAL = re.compile(r'"[^"]*"|\\.|\[[^\]]*\]|_.|\*.')
+
+
+_ERA_CODE = re.compile(r"g+|e+", re.I)
+_DATE_TOKEN = re.compile(r'"([^"]*)"|\\(.)|\[[^\]]*\]|(g+|e+|y+|m+|d+)|(.)', re.I)
+_ERA_LETTER = {"令和": "R", "平成": "H", "昭和": "S"}
+
+
+def era_date_text(value: dt.date, number_format: str) -> str | None:
+    """A date printed by a format with era codes (和暦: ``ggg`` 令和, ``gg`` 令, ``g`` R, ``e`` the
+    era's year, 元 for year 1 in a ``x-gannen`` format); None when the format has none.
+
+    >>> era_date_text(dt.date(2024, 4, 30), '[$-411]ggge"年"m"月"d"日";@')
+    '令和6年4月30日'
+    """
+    section = number_format.split(";")[0]
+    day = value.date() if isinstance(value, dt.datetime) else value
+    codes = _LITERAL.sub("", section)
+    era = era_of(day) if codes.lower() != "general" and _ERA_CODE.search(codes) else None
+    if era is None:
+        return None
+    name, year = era
+    parts = {
+        "g": lambda n: name if n >= 3 else name[0] if n == 2 else _ERA_LETTER[name],
+        "e": lambda n: "元" if year == 1 and "gannen" in section else f"{year:0{min(n, 2)}d}",
+        "y": lambda n: f"{day.year}" if n > 2 else f"{day.year % 100:02d}",
+        "m": lambda n: f"{day.month:0{min(n, 2)}d}",
+        "d": lambda n: f"{day.day:0{min(n, 2)}d}",
+    }
+    out = []
+    for m in _DATE_TOKEN.finditer(section):
+        literal, escaped, code, other = m.groups()
+        if code:
+            out.append(parts[code[0].lower()](len(code)))
+        else:
+            out.append(literal or escaped or (other if other not in (None, "@") else ""))
+    return "".join(out)
 
 
 def format_number(value: float, number_format: str = "General") -> str:

@@ -204,7 +204,7 @@ def test_values_read_from_a_workbook(tmp_path):
         "A3": (0.387, "0.0%"),
         "A4": (dt.date(2024, 3, 31), "yyyy/m/d"),
         "A5": (dt.datetime(2023, 4, 1, 9, 30), "yyyy/m/d h:mm"),
-        "A6": (dt.date(2024, 1, 31), '[$-ja-JP]ggge"年"m"月"d"日"'),  # 和暦 display
+        "A6": (dt.date(2024, 1, 31), '[$-ja-JP]ggge"年"m"月"d"日"'),  # 和暦 display: as the PDF prints it
         "A7": (True, "General"),
     }
     for ref, (value, fmt) in cells.items():
@@ -212,7 +212,7 @@ def test_values_read_from_a_workbook(tmp_path):
         ws[ref].number_format = fmt
     grid = _grid(_save(tmp_path, wb))
     texts = [row[0].text for row in grid.rows]
-    assert texts == ["4,755", "0.3", "38.7%", "2024年3月31日", "2023年4月1日 9:30", "2024年1月31日", "TRUE"]
+    assert texts == ["4,755", "0.3", "38.7%", "2024年3月31日", "2023年4月1日 9:30", "令和6年1月31日", "TRUE"]
     as_of = nz.parse_as_of(texts[3])
     assert (as_of.date, as_of.fiscal_year) == (dt.date(2024, 3, 31), 2023)
     assert nz.parse_as_of(texts[5]).date == dt.date(2024, 1, 31)
