@@ -12,6 +12,7 @@ from flows.settings import configure_environment
 
 configure_environment()
 
+import dataclasses  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
@@ -30,6 +31,7 @@ from pipeline.refresh.summary import RunSummary  # noqa: E402
 from pipeline.state.work import plan_work  # noqa: E402
 
 Progress = Callable[[str, dict[str, Any]], None]
+ARTIFACT_KEY = "plan-etl-run-summary"  # the run summary's Markdown artifact, one per flow run
 # Task inputs here are whole tables: hashing them for a cache key or persisting results would
 # cost more than the work itself. Documents are skipped by content hash instead (plan_work).
 LIGHT: dict[str, Any] = {"cache_policy": NO_CACHE, "persist_result": False}
@@ -88,8 +90,23 @@ def nightly_refresh(
     """Refresh ``curated/`` and the warehouse from the documents under ``raw_dir``
     (:func:`pipeline.refresh.run.refresh`); ``remote``: the task runner runs batches in
     other processes (Dask)."""
-    steps = task_steps(remote)
-    return refresh(raw_dir, curated_dir, warehouse, prefer, workers, steps=steps, pdf_engine=pdf_engine)
+    from prefect.runtime import flow_run
+
+    steps = dataclasses.replace(task_steps(remote), flow_run_id=flow_run.id)
+    summary = refresh(raw_dir, curated_dir, warehouse, prefer, workers, steps=steps, pdf_engine=pdf_engine)
+    publish_summary(summary)
+    return summary
+
+
+def publish_summary(summary: RunSummary) -> None:
+    """The run summary as the flow run's Markdown artifact (key ``plan-etl-run-summary``)."""
+    from prefect.artifacts import create_markdown_artifact
+
+    from pipeline.report.markdown import summary_markdown
+
+    create_markdown_artifact(
+        markdown=summary_markdown(summary), key=ARTIFACT_KEY, description=f"plan-etl run {summary.run_id}"
+    )
 
 
 def run_refresh(

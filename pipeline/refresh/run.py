@@ -61,6 +61,7 @@ class Steps:
     submit: Callable[[PlanBatch], Any] = _process_now
     load: Callable[..., tuple[dict[str, int], str]] = load_all
     remote: bool = False
+    flow_run_id: str | None = None  # the Prefect flow run the steps belong to (recorded in runs)
 
 
 @dataclass
@@ -94,12 +95,13 @@ def refresh(
     """
     curated = Path(curated_dir)
     started = dt.datetime.now(dt.UTC)
-    summary = RunSummary(run_id=new_run_id(started), started_at=started)
+    steps = steps or Steps()
+    summary = RunSummary(run_id=new_run_id(started), started_at=started, flow_run_id=steps.flow_run_id)
     with curated_lock(curated, f"run {summary.run_id}") as stale:
         summary.messages += [f"removed {name}, left in {curated} by an interrupted run" for name in stale]
         raw = materialize(raw_dir, curated / ".raw-mirror")  # an fsspec URL is mirrored locally
         warehouse = warehouse or default_warehouse(curated)
-        return run_locked(raw, curated, warehouse, (prefer, pdf_engine), workers, summary, steps or Steps())
+        return run_locked(raw, curated, warehouse, (prefer, pdf_engine), workers, summary, steps)
 
 
 def preflight(
@@ -353,6 +355,7 @@ def run_row(summary: RunSummary, warehouse: str, plans_recomputed: int) -> dict[
         "warehouse": redact(warehouse),
         "derivation_version": derivation_version(),
         "plans_recomputed": plans_recomputed,
+        "prefect_flow_run_id": summary.flow_run_id,
     }
 
 

@@ -55,6 +55,7 @@ class RunSummary:
     task_spans: list[tuple[float, float, int]] = field(default_factory=list)  # each task: start, end, process
     warehouse_load: str = ""  # "delta" (only recomputed plans' rows changed) or "replace"
     report_path: str | None = None  # the validation report this run wrote
+    flow_run_id: str | None = None  # the Prefect flow run this run was, if any (runs.prefect_flow_run_id)
 
     @contextlib.contextmanager
     def stage(self, name: str) -> Iterator[None]:

@@ -52,7 +52,7 @@ def progress_bar(console: Console, disable: bool = False) -> Iterator[Any]:
 def print_summary(console: Console, summary: RunSummary, quiet: bool = False) -> None:
     """The run summary: documents, time per stage, rows per table, notes, validation counts.
     Document text is escaped: it is never read as terminal markup."""
-    line = _summary_line(summary)
+    line = summary_line(summary)
     if quiet:
         console.print(line)
         _print_problems(console, summary)
@@ -66,7 +66,8 @@ def print_summary(console: Console, summary: RunSummary, quiet: bool = False) ->
     console.print(line)
 
 
-def _summary_line(summary: RunSummary) -> str:
+def summary_line(summary: RunSummary) -> str:
+    """``run <id>: N documents — n extracted, …``: the run in one line."""
     rec = summary.run_record()
     seconds = (summary.finished_at - summary.started_at).total_seconds() if summary.finished_at else 0.0
     ocr = sum(1 for d in summary.documents if d.get("extraction_method") == "ocr" and d["status"] != "failed")

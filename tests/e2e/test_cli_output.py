@@ -78,8 +78,9 @@ def test_run_at_80_columns_keeps_every_warning(sample_run):
         assert re.search(rf"^{re.escape(d['source_path'])}\s*$", out, re.M), d["source_path"]
         assert re.search(rf"^\s+plan\s+{re.escape(d['plan_id'])}\s*$", out, re.M)
         assert re.search(rf"^\s+warnings\s+{len(d['warnings'])}\s*$", out, re.M)
-    run_id = pq.read_table(curated / "runs.parquet").to_pylist()[-1]["run_id"]
-    assert re.search(rf"^run {run_id}: 4 documents", out, re.M)
+    run = pq.read_table(curated / "runs.parquet").to_pylist()[-1]
+    assert re.search(rf"^run {run['run_id']}: 4 documents", out, re.M)
+    assert run["prefect_flow_run_id"] is None  # a plain local run: no Prefect flow run
     assert max(cell_len(line) for line in out.splitlines()) <= 80
 
 

@@ -96,6 +96,31 @@ def test_warehouse_holds_the_same_rows_as_parquet(two_runs):
         con.close()
 
 
+def test_runs_record_the_prefect_flow_run_and_publish_the_summary(two_runs):
+    from uuid import UUID
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    from flows.nightly_refresh import ARTIFACT_KEY
+    from pipeline.report.markdown import md
+
+    first, second, curated, _, _ = two_runs
+    ids = [r["prefect_flow_run_id"] for r in pq.read_table(curated / "runs.parquet").to_pylist()]
+    assert ids == [first.flow_run_id, second.flow_run_id] and None not in ids and ids[0] != ids[1]
+    runs = ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[UUID(first.flow_run_id)]))
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(artifact_filter=runs)
+    assert [(a.key, a.type) for a in artifacts] == [(ARTIFACT_KEY, "markdown")]
+    text = artifacts[0].data
+    assert (
+        first.run_id in text
+        and "| kama/progress\\_sheets.pdf | progress\\_sheets | kama-sme-2 | ok |" in text
+    )
+    warnings = [w for d in first.documents for w in d["warnings"]]
+    assert warnings and all(f"  - {md(w)}" in text for w in warnings)
+
+
 def test_kpi_codes_are_linked_from_the_action_plan(two_runs):
     _, _, curated, _, _ = two_runs
     rows = pq.read_table(curated / "indicators.parquet").to_pylist()
