@@ -20,16 +20,19 @@ KAMA, CHIBA = "kama-sme-2", "chiba-genki-5"
 @pytest.fixture(scope="module")
 def curated(tmp_path_factory):
     """Curated tables of the bundled samples (text exports), plus a plan with no documents and
-    one with no level."""
+    one with no level, and one whose only document failed."""
     import pyarrow.parquet as pq
 
     records = extract_records(RAW, prefer="text")
     records["plans"] = records["plans"] + [
         {"plan_id": "empty-city", "issuer": "空町", "level": "municipal", "prefecture": "千葉県"},
         {"plan_id": "no-level", "issuer": "某町", "level": None},
+        {"plan_id": "unread", "issuer": "読町", "level": "municipal"},
     ]
+    doc = records["documents"][0]
     records["documents"] = records["documents"] + [
-        dict(records["documents"][0], doc_id="x" * 64, plan_id="no-level", source_path="no-level/a.txt")
+        dict(doc, doc_id="x" * 64, plan_id="no-level", source_path="no-level/a.txt"),
+        dict(doc, doc_id="y" * 64, plan_id="unread", source_path="unread/a.pdf", status="failed"),
     ]
     out = tmp_path_factory.mktemp("curated")
     for name, table in build_tables(records).items():
@@ -46,11 +49,15 @@ def run(curated: Path, *args: str):
     [
         (
             (KAMA, "nowhere"),
-            "error: unknown plan 'nowhere' (known: chiba-genki-5, empty-city, kama-sme-2, no-level)",
+            "error: unknown plan 'nowhere' (known: chiba-genki-5, empty-city, kama-sme-2, no-level, unread)",
         ),
         ((KAMA, "empty-city"), "error: plan 'empty-city' has no documents: nothing to compare"),
         (("no-level", CHIBA), "error: plan 'no-level' has level None, not one of municipal, prefectural"),
         ((KAMA, KAMA), "error: 'kama-sme-2' compared with itself"),
+        (
+            (KAMA, "unread"),
+            "error: plan 'unread': no measure or indicator was read from its documents (unread/a.pdf failed)",
+        ),
     ],
 )
 def test_a_plan_that_cannot_be_compared_is_one_line_and_exit_2(curated, tmp_path, plans, message):
