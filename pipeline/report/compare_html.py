@@ -9,7 +9,7 @@ from typing import Any
 from pipeline.report.html import esc, page
 
 CSS = (
-    "<style>.repost{color:#8a5a00;font-size:.85em}.differ{color:#b00020;font-weight:bold}"
+    "<style>.repost{color:#8a5a00;font-size:.85em;white-space:nowrap}.differ{color:#b00020;font-weight:bold}"
     ".see td{color:#666;font-size:.85em}</style>"
 )
 
