@@ -32,12 +32,14 @@ def load_tables(
     warehouse: Warehouse,
     tables: dict[str, Any],
     delta: Delta | None = None,
-    ready: Callable[[], Any] | None = None,
+    ready: Callable[[], dict[str, Any] | None] | None = None,
     after_table: AfterTable | None = None,
 ) -> str:
     """Change the warehouse's tables to ``tables`` in one transaction: by ``delta`` when it
     applies, else by replacing every table. ``ready`` is called before COMMIT (what else
-    must succeed first; if it raises, nothing changes). Returns ``"delta"`` or ``"replace"``."""
+    must succeed first; if it raises, nothing changes) and may return tables to load last
+    (``runs`` with its checksums, known once the Parquet files are written). Returns
+    ``"delta"`` or ``"replace"``."""
     with warehouse.transaction():
         how = "delta" if delta and warehouse.in_sync(delta) else "replace"
         for done, (name, table) in enumerate(tables.items(), 1):
@@ -49,8 +51,9 @@ def load_tables(
             warehouse.insert(name, table)
             if after_table is not None:
                 after_table(name, done)
-        if ready is not None:
-            ready()
+        for name, table in ((ready() if ready is not None else None) or {}).items():
+            warehouse.replace_table(name)  # (only small tables come last: runs)
+            warehouse.insert(name, table)
     return how
 
 
@@ -58,14 +61,18 @@ def _write(
     curated_dir: Path, warehouse_url: str, tables: dict, delta: Delta | None, after_table: AfterTable | None
 ) -> str:
     """Stage Parquet (in a thread: Arrow writes without the GIL) while the warehouse tables
-    change in one transaction, then publish the Parquet files."""
+    change in one transaction, then publish the Parquet files. ``runs`` goes to the warehouse
+    last, as staged (its last row records the checksums of the files written)."""
     from concurrent.futures import ThreadPoolExecutor
 
     warehouse = open_warehouse(warehouse_url)
+    first = {name: table for name, table in tables.items() if name != "runs"}
     with ThreadPoolExecutor(1, thread_name_prefix="plan-etl-stage") as pool:
         staged = pool.submit(stage_curated, curated_dir, tables)
         try:  # the warehouse commits only once the Parquet files are staged (ready=)
-            how = load_tables(warehouse, tables, delta, ready=staged.result, after_table=after_table)
+            how = load_tables(
+                warehouse, first, delta, ready=lambda: _staged_runs(staged.result()), after_table=after_table
+            )
         except Exception:
             if staged.exception() is None:
                 shutil.rmtree(staged.result(), ignore_errors=True)
@@ -73,6 +80,14 @@ def _write(
         staging = staged.result()
     publish_curated(staging, curated_dir)
     return how
+
+
+def _staged_runs(staging: Path) -> dict[str, Any]:
+    """The staged ``runs`` table (with this load's checksums), to be loaded last."""
+    import pyarrow.parquet as pq
+
+    path = staging / "runs.parquet"
+    return {"runs": pq.read_table(path)} if path.exists() else {}
 
 
 def replace_tables(curated_dir: Path, warehouse_url: str, records: dict[str, list[dict[str, Any]]]) -> None:

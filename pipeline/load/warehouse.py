@@ -12,12 +12,13 @@ import contextlib
 import os
 import re
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from pipeline.state.integrity import count_problem
 from schemas import TABLES
 
 
@@ -30,12 +31,14 @@ class Delta:
     """What a run changed relative to the run the warehouse should hold.
 
     ``base_run`` and ``base_runs`` (the last run id and the number of runs before tonight)
-    identify that state; ``keep`` are the plans whose rows are unchanged since.
+    identify that state; ``keep`` are the plans whose rows are unchanged since; ``rows`` the
+    row count per table that run recorded (checked when given).
     """
 
     base_run: str
     base_runs: int
     keep: frozenset[str]
+    rows: Mapping[str, int] = field(default_factory=dict)
 
 
 class Warehouse:
@@ -54,6 +57,13 @@ class Warehouse:
     def run_counts(self, run_id: str) -> tuple[int, int]:
         """(rows of ``runs``, rows of ``runs`` with ``run_id``)."""
         raise NotImplementedError
+
+    def row_counts(self, names: list[str]) -> dict[str, int]:
+        """Rows of each of the tables ``names`` (which exist), in one query."""
+        if not names:
+            return {}
+        sql = " UNION ALL ".join(f"SELECT '{name}', count(*) FROM \"{name}\"" for name in names)
+        return dict(self.con.execute(sql).fetchall())
 
     def delete_plans(self, name: str, keep: frozenset[str]) -> None:
         """Delete the rows of ``name`` of every plan not in ``keep`` (and rows of no plan)."""
@@ -87,7 +97,8 @@ class Warehouse:
         runs, last = self.run_counts(delta.base_run)
         if runs != delta.base_runs or last != 1:
             return f"it holds {runs} runs, not the {delta.base_runs} ending with {delta.base_run}"
-        return None
+        found = self.row_counts([name for name in TABLES if name in delta.rows])
+        return count_problem(found, delta.rows, delta.base_run)
 
     def state_problem(self, delta: Delta) -> str | None:
         """:meth:`sync_problem`, in a transaction of its own (before a run loads anything)."""

@@ -27,6 +27,7 @@ from pipeline.refresh.batch import BatchResult, PlanBatch, plan_batches, process
 from pipeline.refresh.progress import notify
 from pipeline.refresh.summary import RunSummary, new_run_id
 from pipeline.report.html import write_report
+from pipeline.state.integrity import recorded_rows
 from pipeline.state.previous import PAIR_TABLE, Comparisons, Previous, carry_plans, merge, validation_counts
 from pipeline.state.versions import derivation_version
 from pipeline.state.work import WorkPlan, affected_plans, assemble, plan_work
@@ -75,6 +76,7 @@ class Decision:
     rebuild: bool = False  # every plan recomputed (derivation code or schema changed)
     unchanged: bool = False  # nothing to extract, remove or recompute
     last_run: dict[str, Any] = field(default_factory=dict)
+    warehouse_problem: str | None = None  # the warehouse does not hold the last run: no delta
 
 
 def refresh(
@@ -140,12 +142,17 @@ def run_locked(
 ) -> RunSummary:
     """A refresh, once the curated folder's lock is held (``reading``: prefer, PDF engine)."""
     decision = decide(raw, curated, reading, summary, steps)
+    if decision.last_run.get("warehouse") == redact(warehouse):  # the state check, warehouse side
+        decision.warehouse_problem = warehouse_problem(warehouse, decision)
     if decision.unchanged and decision.last_run.get("warehouse") == redact(warehouse):
-        problem = warehouse_problem(warehouse, decision)
-        if problem is None:
+        if decision.warehouse_problem is None:
             return record_noop(summary, curated, warehouse, decision.previous)
-        summary.messages.append(f"{redact(warehouse)}: {problem} — reloaded from {curated}")
+        summary.messages.append(
+            f"{redact(warehouse)}: {decision.warehouse_problem} — reloaded from {curated}"
+        )
         return reload_warehouse(summary, curated, warehouse, decision, steps)
+    if decision.warehouse_problem:
+        summary.messages.append(f"{redact(warehouse)}: {decision.warehouse_problem} — every table replaced")
     todo, rest = plan_batches(
         decision.manifest.plans,
         decision.work,
@@ -205,7 +212,7 @@ def last_state(curated: Path, summary: RunSummary) -> Previous:
     problems = previous.problems()
     if not problems:
         return previous
-    summary.messages += [f"{p} — every document is read again and every table rebuilt" for p in problems]
+    summary.messages.append(f"{'; '.join(problems)} — every document is read again and every table rebuilt")
     runs_whole = not any(str(curated / "runs.parquet") in p for p in problems)
     return Previous(curated, only=("runs",) if runs_whole else ())
 
@@ -263,11 +270,12 @@ def finish(
     last_run = decision.last_run
     delta = (
         None
-        if decision.rebuild or not last_run
+        if decision.rebuild or not last_run or decision.warehouse_problem
         else Delta(
             base_run=last_run["run_id"],
             base_runs=len(records["runs"]) - 1,
             keep=frozenset(decision.manifest.plans) - decision.affected,
+            rows=recorded_rows(last_run),
         )
     )
     with summary.stage("merge"):
@@ -293,8 +301,10 @@ def warehouse_problem(warehouse: str, decision: Decision) -> str | None:
     backup, loaded by another machine)? None when it does."""
     from pipeline.load.warehouse import open_warehouse
 
-    runs = len(decision.previous.rows("runs"))
-    return open_warehouse(warehouse).state_problem(Delta(decision.last_run["run_id"], runs, frozenset()))
+    runs, last = len(decision.previous.rows("runs")), decision.last_run
+    return open_warehouse(warehouse).state_problem(
+        Delta(last["run_id"], runs, frozenset(), rows=recorded_rows(last))
+    )
 
 
 def reload_warehouse(

@@ -12,6 +12,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from pipeline.state.integrity import check_file, recorded_checks
 from schemas import TABLES
 
 #: Tables whose every row belongs to one plan (``plan_id``) and is derived from that plan's
@@ -53,26 +54,36 @@ class Previous:
 
     def problems(self) -> list[str]:
         """What makes the last run's tables unusable: a table missing (when a run was
-        recorded), unreadable (truncated, corrupt) or in another schema. [] when the state
-        is whole or there was no run; cheap (Parquet footers only)."""
-        import pyarrow.parquet as pq
-
+        recorded), unreadable (truncated, corrupt), in another schema, or not the file the last
+        run recorded (rows, size, CRC-32: :mod:`pipeline.state.integrity`). [] when the state
+        is whole or there was no run; cheap (Parquet footers and one pass of CRC-32)."""
         if self.dir is None or not (self.dir / "runs.parquet").exists():
             return []
-        found = []
+        found, rows = {}, {}
         for name in TABLES:
-            path = self.dir / f"{name}.parquet"
-            if not path.exists():
-                found.append(f"{path} is missing")
-                continue
-            try:
-                schema = pq.read_schema(path)
-            except (OSError, ValueError) as exc:  # ArrowInvalid is a ValueError
-                found.append(f"{path} cannot be read ({type(exc).__name__}: {str(exc).splitlines()[0]})")
-                continue
-            if name != "runs" and not _same_columns(schema, TABLES[name].arrow_schema()):
-                found.append(f"{path} has the columns of another version of plan-etl")
-        return found
+            found[name], rows[name] = self._footer(name)
+        if found["runs"] is None:
+            last = (self.rows("runs") or [{}])[-1]
+            for name, want in recorded_checks(last).items():
+                if name in found and found[name] is None:
+                    found[name] = check_file(self.dir / f"{name}.parquet", rows[name], want, last["run_id"])
+        return [problem for problem in found.values() if problem]
+
+    def _footer(self, name: str) -> tuple[str | None, int]:
+        """(what is wrong with the table's file by its footer, or None; its row count)."""
+        import pyarrow.parquet as pq
+
+        path = self.dir / f"{name}.parquet"
+        if not path.exists():
+            return f"{path} is missing", 0
+        try:
+            with pq.ParquetFile(path) as parquet:
+                schema, count = parquet.schema_arrow, parquet.metadata.num_rows
+        except (OSError, ValueError) as exc:  # ArrowInvalid is a ValueError
+            return f"{path} cannot be read ({type(exc).__name__}: {str(exc).splitlines()[0]})", 0
+        if name != "runs" and not _same_columns(schema, TABLES[name].arrow_schema()):
+            return f"{path} has the columns of another version of plan-etl", count
+        return None, count
 
     def table(self, name: str):
         """The whole previous table as Arrow, in the current schema (empty if absent)."""

@@ -107,3 +107,42 @@ def test_schema_of_runs_kept_across_versions(state):
     runs = pq.read_table(path)
     assert runs.num_rows == 2 and runs.schema == TABLES["runs"].arrow_schema()
     assert isinstance(runs, pa.Table)
+
+
+def test_runs_record_rows_size_and_checksum_of_every_table(state):
+    from pipeline.state.integrity import file_check, recorded_checks
+
+    last = pq.read_table(state / "curated" / "runs.parquet").to_pylist()[-1]
+    checks = recorded_checks(last)
+    assert set(checks) == set(TABLES) - {"runs"}
+    assert checks["indicators"]["rows"] == 62 and checks["initiatives"]["rows"] == 169
+    for name, check in checks.items():
+        assert check == file_check(state / "curated" / f"{name}.parquet"), name
+
+
+def test_a_curated_table_edited_in_place_is_caught_by_its_checksum(state, clean):
+    path = state / "curated" / "indicators.parquet"
+    table = pq.read_table(path)
+    index = table.schema.get_field_index("target_value")
+    values = table["target_value"].to_pylist()
+    values[0] = (values[0] or 0) + 1  # same rows, same columns: only the checksum tells
+    pq.write_table(table.set_column(index, table.schema.field(index), pa.array(values, pa.float64())), path)
+    summary = _run(state)
+    assert summary.extracted == 3
+    [message] = [m for m in summary.messages if "indicators.parquet" in m]
+    assert "run " in message and "rebuilt" in message
+    _equal_to_clean(state, clean)
+
+
+def test_warehouse_rows_lost_under_the_same_run_are_reloaded(state, clean):
+    import duckdb
+
+    con = duckdb.connect(str(state / "curated" / "warehouse.duckdb"))
+    con.execute("DELETE FROM indicators WHERE plan_id = 'kama-sme-2'")
+    con.close()
+    summary = _run(state)
+    assert summary.extracted == 0 and summary.warehouse_load == "replace"
+    assert any(
+        "indicators has 33 rows, not the 62 of run" in m and "reloaded from" in m for m in summary.messages
+    )
+    _equal_to_clean(state, clean)
