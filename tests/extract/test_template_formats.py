@@ -6,8 +6,9 @@ made by ``tests/fixtures/make_xlsx_fixtures.py``) and as that workbook exported 
 * every table scores F1 ≥ 0.98 against the fixture's ``.expected.json`` (one test per fixture ×
   format × table, so a failure names them; the scores are printed, ``pytest -s``);
 * the KPIs are graded by the sheet's own printed rule (評価基準), as the expected JSON grades them;
-* ``cells_consumed / cells_total`` is printed and equals the text export's, and every cell not
-  consumed is a ``unparsed_cells`` row with a reason — the same cells in every format.
+* ``cells_consumed / cells_total`` is printed and equals the text export's, and every cell of
+  the grid not consumed is a ``unparsed_cells`` row with a reason — the same cells in every
+  format.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from conftest import FIXTURES
 from f1 import table_scores
 from openpyxl import load_workbook
 
-from extractors.extract import DocumentOutcome, extract_document
+from extractors.extract import DocumentOutcome, extract_document, parse_grid
+from extractors.readers import read_document
 from pipeline.derive.evaluate import evaluate
 
 TEMPLATES = FIXTURES / "templates"
@@ -101,6 +103,17 @@ def test_cells_consumed_and_every_other_cell_reported_alike_in_every_format(outc
         assert all(u["reason"].strip() for u in unparsed), fmt
         reported[fmt] = Counter(u["text"] for u in unparsed)
     assert reported["xlsx"] == reported["txt"] and reported["pdf"] == reported["txt"]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("name", FIXTURE_NAMES)
+def test_every_cell_of_the_grid_is_read_or_reported(name, fmt):
+    """Not a count: each non-empty cell of the grid the reader gives is consumed or has a reason."""
+    path = TEMPLATES / f"{name}.{fmt}"
+    grid = read_document(path, path.read_bytes())
+    result = parse_grid(grid, EXPECTED[name]["kind"])
+    filled = {(c.row, c.col) for row in grid.rows for c in row if c.text.strip()}
+    assert filled - result.consumed - set(result.unplaced) == set()
 
 
 # --- the fixtures are what staff publish ------------------------------------------------------
