@@ -434,11 +434,12 @@ def serve(cron: str, timezone: str, raw_dir: str, curated_dir: Path, warehouse: 
     """Run the nightly refresh on a schedule (Prefect serve) until interrupted."""
     from rich.console import Console
 
-    from flows.deployments import serve as serve_deployment
     from pipeline.refresh.run import preflight
 
     with _expected_errors(Console()):
-        warehouse = preflight(raw_dir, curated_dir, warehouse)
+        warehouse = preflight(raw_dir, curated_dir, warehouse)  # before Prefect is imported (~1–3 s)
+        from flows.deployments import serve as serve_deployment
+
         click.echo(f"serving plan-etl nightly refresh: {cron} ({timezone}); Ctrl-C to stop")
         serve_deployment(
             cron=cron,
