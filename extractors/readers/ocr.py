@@ -45,6 +45,8 @@ OCR_VERSION = "1"  # bump when the image processing changes what a page reads as
 DPI = 300
 SCALE = DPI / 72  # pixels per PDF point
 LOW_CONFIDENCE = 60.0  # cells read with less are reported (documents warnings)
+MARGIN = 10  # white pixels around each line given to Tesseract
+EDGE_REACH = 8  # pixels either side of a cell's edge where its ruling is erased
 TESSDATA_DIRS = (
     "/usr/share/tesseract-ocr/5/tessdata",
     "/usr/share/tesseract-ocr/4.00/tessdata",
@@ -59,9 +61,9 @@ DIGITS = "0123456789,.()%-"
 _NUMERIC = re.compile(r"^[\d０-９,，.．()（）%％\-−ー一—－~〜\s]+$")
 _CONFUSABLE = str.maketrans({"S": "5", "O": "0", "o": "0", "l": "1", "I": "1", "|": "1", "B": "8", "Z": "2"})
 _CJK = r"\u3000-\u30ff\u3400-\u9fff\uf900-\ufaff\uff01-\uff60"
-_CJK_SPACE = re.compile(
-    rf"(?<=[{_CJK}])\s+(?=[{_CJK}])|(?<=[{_CJK}])\s+(?=[\d(（])|(?<=[\d)）])\s+(?=[{_CJK}])"
-)
+# Spaces Tesseract puts between Japanese characters go; a space between a number and a word
+# stays (第1 成長の後押し: the heading's number and title; the normalizer drops it later).
+_CJK_SPACE = re.compile(rf"(?<=[{_CJK}])\s+(?=[{_CJK}])|(?<=[{_CJK}])\s+(?=[(（])|(?<=[)）])\s+(?=[{_CJK}])")
 
 
 @cache
@@ -121,12 +123,29 @@ class _Engine:
     def set_page(self, grey: np.ndarray) -> None:
         from PIL import Image
 
+        self.page = grey
         self.api.SetImage(Image.fromarray(grey))
+        self.on_page = True
 
-    def read(self, box: tuple[int, int, int, int], digits: bool = False) -> tuple[str, float]:
-        """Text and confidence of one line in ``box`` (x0, y0, x1, y1 pixels) of the page."""
+    def read(
+        self, box: tuple[int, int, int, int], digits: bool = False, alone: bool = False
+    ) -> tuple[str, float]:
+        """Text and confidence of one line in ``box`` (x0, y0, x1, y1 pixels) of the page;
+        ``alone``: the line cut out and recognised on a white margin of :data:`MARGIN` pixels
+        (a lone ９ read on the page is ``e)`` at 61, alone 9 at 96)."""
+        from PIL import Image
+
         x0, y0, x1, y1 = box
-        self.api.SetRectangle(x0, y0, max(1, x1 - x0), max(1, y1 - y0))
+        if alone:
+            crop = self.page[max(0, y0) : max(y0 + 1, y1), max(0, x0) : max(x0 + 1, x1)]
+            canvas = np.full((crop.shape[0] + 2 * MARGIN, crop.shape[1] + 2 * MARGIN), 255, np.uint8)
+            canvas[MARGIN : MARGIN + crop.shape[0], MARGIN : MARGIN + crop.shape[1]] = crop
+            self.api.SetImage(Image.fromarray(canvas))
+            self.on_page = False
+        else:
+            if not self.on_page:
+                self.set_page(self.page)
+            self.api.SetRectangle(x0, y0, max(1, x1 - x0), max(1, y1 - y0))
         self.api.SetVariable("tessedit_char_whitelist", DIGITS if digits else "")
         text = self.api.GetUTF8Text().strip()
         conf = float(self.api.MeanTextConf()) if text else 0.0
@@ -191,17 +210,44 @@ def skew_angle(ink: np.ndarray) -> float:
 
 
 def deskew(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
-    """The page turned straight: (grey, ink, the angle it was turned by)."""
+    """The page turned straight, its white-on-dark banners turned dark-on-white
+    (:func:`uninvert`): (grey, ink, the angle it was turned by)."""
     import cv2
 
     ink = binarize(grey)
     angle = skew_angle(ink)
-    if abs(angle) < 0.03:
-        return grey, ink, 0.0
-    h, w = grey.shape
-    turn = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
-    grey = cv2.warpAffine(grey, turn, (w, h), flags=cv2.INTER_LINEAR, borderValue=255)
-    return grey, binarize(grey), angle
+    if abs(angle) >= 0.03:
+        h, w = grey.shape
+        turn = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
+        grey = cv2.warpAffine(grey, turn, (w, h), flags=cv2.INTER_LINEAR, borderValue=255)
+        ink = binarize(grey)
+    else:
+        angle = 0.0
+    if uninvert(grey, ink):
+        ink = binarize(grey)
+    return grey, ink, angle
+
+
+def uninvert(grey: np.ndarray, ink: np.ndarray) -> bool:
+    """Turn solid dark boxes (a slide's heading banner: 第1 成長の後押し in white on dark grey)
+    into dark text on white, in place; True when there was one. A box is a component of ink
+    at least 20 × 8 pt that fills 80 % of its bounding box; its fill becomes white, what is
+    lighter than the fill (the letters) dark, so a swatch without letters vanishes."""
+    import cv2
+
+    n, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    found = False
+    for x, y, w, h, area in stats[1:]:
+        if w < 20 * SCALE or h < 8 * SCALE or area < 0.8 * w * h:
+            continue
+        box = grey[y : y + h, x : x + w].astype(np.float32)
+        fill = float(np.median(box))
+        if fill > 160:  # light shading: the text on it is dark already
+            continue
+        lifted = (box - fill - 25) * (255.0 / max(1.0, 230.0 - fill))
+        grey[y : y + h, x : x + w] = (255 - np.clip(lifted, 0, 255)).astype(np.uint8)
+        found = True
+    return found
 
 
 def despeckle(ink: np.ndarray, area: int = 6) -> np.ndarray:
@@ -410,7 +456,12 @@ def find_tables(hmask: np.ndarray, vmask: np.ndarray) -> list[_Table]:
         if cells:
             moved = {key: (b[0] + x, b[1] + y, b[2] + x, b[3] + y) for key, b in cells.items()}
             tables.append(_Table((x, y, x + w, y + h), moved))
-    return tables
+    return [t for t in tables if not any(o is not t and _inside(t.bbox, o.bbox) for o in tables)]
+
+
+def _inside(inner: Box, outer: Box) -> bool:
+    """``inner`` lies within ``outer`` (a bold glyph's box, 盤's 皿, inside a table's cell)."""
+    return outer[0] <= inner[0] and outer[1] <= inner[1] and inner[2] <= outer[2] and inner[3] <= outer[3]
 
 
 # --- text -----------------------------------------------------------------------------------
@@ -487,6 +538,19 @@ def looks_numeric(text: str) -> bool:
     return is_numeric(folded) and sum(ch.isdigit() for ch in text) >= len(folded) / 2
 
 
+_NOT_A_NUMBER = re.compile(r"[\u3040-\u309f\u3400-\u9fff]")  # hiragana or kanji: 第1, 計
+
+
+_CODE = re.compile(r"^([A-DS]|[RH]\d{1,2}|[①-⑳]|★+|—)$")  # grades, era years, circled numbers, dashes
+
+
+def maybe_number(text: str) -> bool:
+    """A short line that may be a number misread (a lone ９ as O or |, ２４ as 2フ 4): at
+    most four characters, no hiragana or kanji, not a grade, era year or circled number."""
+    plain = text.replace(" ", "")
+    return 0 < len(plain) <= 4 and not _NOT_A_NUMBER.search(plain) and not _CODE.match(plain)
+
+
 def read_line(engine: _Engine, box: Box) -> tuple[str, float]:
     """One line: recognised with the Japanese model, read again with digits only when it looks
     numeric (the better-confident reading that still looks numeric is kept)."""
@@ -497,6 +561,11 @@ def read_line(engine: _Engine, box: Box) -> tuple[str, float]:
         digits = tidy(digits)
         if is_numeric(digits) and (dconf >= conf - 5 or not is_numeric(text)):
             return digits, dconf
+    elif maybe_number(text):  # a short misread (a lone digit): read alone, kept when surer
+        alone, aconf = engine.read(box, alone=True)
+        alone = tidy(alone)
+        if aconf > conf and (is_numeric(alone) or not is_numeric(text)):
+            return alone, aconf
     return text, conf
 
 
@@ -596,9 +665,22 @@ def text_items(engine: _Engine, ink: np.ndarray, notes: list[str]) -> list[_Item
             words.append({"text": text, "x0": x0, "top": top, "x1": x1, "bottom": bottom, "conf": conf})
     items = []
     for line in _lines(words):
-        bbox = _line_box(line)
-        items.append(_Item(bbox[1], bbox[0], [(_join_words(line), bbox, min(w["conf"] for w in line))]))
+        for part in _apart(line):
+            bbox = _line_box(part)
+            items.append(_Item(bbox[1], bbox[0], [(_join_words(part), bbox, min(w["conf"] for w in part))]))
     return items
+
+
+def _apart(line: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """A line's words in groups more than three heights apart (a heading and a legend beside
+    it): lines of their own, as a text layer prints text boxes whose tops differ a little."""
+    groups = [[line[0]]]
+    for prev, w in zip(line, line[1:], strict=False):
+        if w["x0"] - prev["x1"] > 3 * max(w["bottom"] - w["top"], 1.0):
+            groups.append([w])
+        else:
+            groups[-1].append(w)
+    return groups
 
 
 # --- pages and documents --------------------------------------------------------------------
@@ -624,9 +706,11 @@ def _rulings(lines: np.ndarray, tables: list[_Table], long_pt: float = 30) -> np
     import cv2
 
     out = np.zeros_like(lines)
-    for t in tables:
-        x0, y0, x1, y1 = t.bbox
-        out[y0:y1, x0:x1] = lines[y0:y1, x0:x1]
+    edges = np.zeros_like(lines)  # a band along every cell's edges: a large character's strokes
+    for t in tables:  # inside a cell are no ruling (目's strokes are 12 pt long in a slide's font)
+        for x0, y0, x1, y1 in t.cells.values():
+            cv2.rectangle(edges, (x0, y0), (x1, y1), 255, thickness=2 * EDGE_REACH + 1)
+    out[edges > 0] = lines[edges > 0]
     n, labels, stats, _ = cv2.connectedComponentsWithStats(lines, connectivity=8)
     long = np.flatnonzero(np.maximum(stats[:, 2], stats[:, 3]) >= long_pt * SCALE)
     long = long[long > 0]
@@ -808,6 +892,8 @@ def _read_pages(path: Path, data: bytes, password: str | None, limits: Any) -> G
 
 _STARS = re.compile(r"(?<==)([\u3400-\u9fff★☆]{1,5})(?=[、,]|$)")
 _THOUSANDS = re.compile(r"^\d{1,3}(\.\d{3})+$")
+# 1.636 件: a count with a thousands point before its unit (decimals have 1–2 places)
+_THOUSANDS_IN_TEXT = re.compile(r"(?<![\d.,])(\d{1,3})\.(\d{3})(?=\s*[件人名社者回団体事業所か所%％])")
 _ERA_CODE = re.compile(r"\bR[S$](\d)")
 _DASHES = {"ー", "一", "－", "-", "―", "‐", "1"}
 
@@ -860,6 +946,8 @@ def correct_cell(text: str, confidence: float | None) -> tuple[str, str | None]:
         fixed = fixed.replace(".", ",")
     elif text in _DASHES and (confidence or 0) < LOW_CONFIDENCE and text != "1":
         fixed = "—"
+    if "\n" in fixed or not looks_numeric(fixed):  # 1.636 件 in a line of text
+        fixed = _THOUSANDS_IN_TEXT.sub(r"\1,\2", fixed)
     fixed = _ERA_CODE.sub(r"R\1", fixed)
     if "評価" in fixed and "=" in fixed:
         fixed = _STARS.sub(lambda m: "★" * len(m.group(1)), fixed)

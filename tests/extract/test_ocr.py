@@ -192,6 +192,12 @@ def test_without_tesseract_the_message_says_how_to_install(monkeypatch, tmp_path
         ("15 (25)", 90.0, "15 (25)"),
         ("38.7", 90.0, "38.7"),
         ("4.755", 90.0, "4,755"),
+        (
+            "技術相談・支援件数\n1.636 件( R5 年 1 月末時点)",
+            87.0,
+            "技術相談・支援件数\n1,636 件( R5 年 1 月末時点)",
+        ),
+        ("就職した者の割合\n38.7 %", 90.0, "就職した者の割合\n38.7 %"),
         ("ー", 30.0, "—"),
         ("RS5", 80.0, "R5"),
         ("①", 80.0, "①"),
@@ -204,3 +210,23 @@ def test_domain_corrections(text, conf, want):
     fixed, note = correct_cell(text, conf)
     assert fixed == want
     assert (note is None) == (text == want)
+
+
+def test_scanned_framework_slide_keeps_its_white_on_dark_heading(tesseract, tmp_path):
+    """Chiba's slide 3: the direction 第1 成長の後押し is white on a dark banner, the 社会目標
+    box is a one-cell table in a large font; both read, so the slide's records are those of
+    the born-digital page."""
+    from extractors.extract import parse_grid
+    from extractors.readers.ocr import read_ocr
+    from extractors.readers.pdf import read_pdf
+
+    src = SAMPLES / "chiba" / "strategy_framework.pdf"
+    scan = read_ocr(tmp_path / "slide3.pdf", _bench().scan_pdf(src, [3]))
+    texts = [c.text for row in scan.rows for c in row]
+    assert "第 1 成長の後押し" in texts  # its own line, not joined to the legend beside it
+    assert any(t.startswith("社会目標(アウトカム) : 開業率、製造品出荷額等、年間商品販売額") for t in texts)
+    ref = read_pdf(src, src.read_bytes())
+    ref.rows = [r for r in ref.rows if r and r[0].page == 3]
+    want, got = parse_grid(ref, "strategy_framework").tables, parse_grid(scan, "strategy_framework").tables
+    assert [p["title"] for p in got["policies"]] == [p["title"] for p in want["policies"]] == ["成長の後押し"]
+    assert [m["measure_code"] for m in got["measures"]] == [m["measure_code"] for m in want["measures"]]
