@@ -314,17 +314,110 @@ class _EdgePage:
 
 
 def _find_tables(page: _EdgePage) -> list[Any]:
-    """``page.find_tables(TABLE_SETTINGS)``: pdfplumber's steps, with the cell search indexed."""
+    """``page.find_tables(TABLE_SETTINGS)``: pdfplumber's steps on edges as tuples, with the
+    crossings found by numpy and the cell search indexed."""
     from pdfplumber import table as T
 
     settings = T.TableSettings.resolve(TABLE_SETTINGS)
-    finder = T.TableFinder.__new__(T.TableFinder)
-    finder.page, finder.settings = page, settings
-    edges = finder.get_edges()
-    points = T.edges_to_intersections(
-        edges, settings.intersection_x_tolerance, settings.intersection_y_tolerance
-    )
+    edges = _merged_edges(page.edges, settings)
+    points = _crossings(edges, settings.intersection_x_tolerance, settings.intersection_y_tolerance)
     return [T.Table(page, group) for group in _cells_to_tables(_intersections_to_cells(points))]
+
+
+# An edge as a tuple: (orientation, x0, top, x1, bottom, width, height), pdfplumber's fields.
+_O, _EX0, _ETOP, _EX1, _EBOTTOM, _EWIDTH, _EHEIGHT = range(7)
+_EdgeTuple = tuple[str, float, float, float, float, float, float]
+
+
+def _merged_edges(edges: list[dict[str, Any]], settings: Any) -> list[_EdgeTuple]:
+    """``TableFinder.get_edges`` (lines strategy): edges at least ``edge_min_length_prefilter``
+    long, snapped to their clusters' mean, joined along each line, at least
+    ``edge_min_length`` long — pdfplumber's arithmetic in pdfplumber's order."""
+    prefilter = settings.edge_min_length_prefilter
+    fields = itemgetter("orientation", "x0", "top", "x1", "bottom", "width", "height")
+    v = [fields(e) for e in edges if e["orientation"] == "v" and e["height"] >= prefilter]
+    h = [fields(e) for e in edges if e["orientation"] == "h" and e["width"] >= prefilter]
+    snapped = _snap(v, _EX0, settings.snap_x_tolerance) + _snap(h, _ETOP, settings.snap_y_tolerance)
+    by_group: dict[tuple[str, float], list[_EdgeTuple]] = {}
+    for e in sorted(snapped, key=_edge_group):
+        by_group.setdefault(_edge_group(e), []).append(e)
+    joined: list[_EdgeTuple] = []
+    for (orientation, _), line in by_group.items():
+        if orientation == "h":
+            joined += _join(line, _EX0, _EX1, settings.join_x_tolerance)
+        else:
+            joined += _join(line, _ETOP, _EBOTTOM, settings.join_y_tolerance)
+    minimum = settings.edge_min_length
+    return [e for e in joined if e[_EHEIGHT if e[_O] == "v" else _EWIDTH] >= minimum]
+
+
+def _edge_group(e: _EdgeTuple) -> tuple[str, float]:
+    """pdfplumber's ``get_group``: the line an edge is on, ("h", top) or ("v", x0)."""
+    return (e[_O], e[_ETOP] if e[_O] == "h" else e[_EX0])
+
+
+def _snap(edges: list[_EdgeTuple], at: int, tolerance: float) -> list[_EdgeTuple]:
+    """pdfplumber's ``snap_objects``: each cluster of edges moved to its mean ``at`` (x0 of
+    vertical edges, top of horizontal ones), the other end by the same amount."""
+    out: list[_EdgeTuple] = []
+    for cluster in _clusters(edges, itemgetter(at), tolerance):
+        avg = sum(e[at] for e in cluster) / len(cluster)
+        for o, x0, top, x1, bottom, width, height in cluster:
+            if at == _EX0:
+                value = avg - x0
+                out.append((o, x0 + value, top, x1 + value, bottom, width, height))
+            else:
+                value = avg - top
+                out.append((o, x0, top + value, x1, bottom + value, width, height))
+    return out
+
+
+def _join(line: list[_EdgeTuple], lo: int, hi: int, tolerance: float) -> list[_EdgeTuple]:
+    """pdfplumber's ``join_edge_group``: edges of one line that overlap or nearly touch become
+    one (``resize_object``: the end moves, the length with it)."""
+    ordered = sorted(line, key=itemgetter(lo))
+    joined = [ordered[0]]
+    for e in ordered[1:]:
+        last = joined[-1]
+        if e[lo] <= last[hi] + tolerance:
+            if e[hi] > last[hi]:
+                o, x0, top, x1, bottom, width, height = last
+                if hi == _EX1:
+                    joined[-1] = (o, x0, top, e[hi], bottom, e[hi] - x0, height)
+                else:
+                    joined[-1] = (o, x0, top, x1, e[hi], width, height + (e[hi] - bottom))
+        else:
+            joined.append(e)
+    return joined
+
+
+def _crossings(
+    edges: list[_EdgeTuple], x_tolerance: float, y_tolerance: float
+) -> dict[tuple[float, float], tuple[set[Any], set[Any]]]:
+    """pdfplumber's ``edges_to_intersections``: each point where a vertical edge meets a
+    horizontal one (within the tolerances), with the boxes of the edges that meet there."""
+    import numpy as np
+
+    v = sorted((e for e in edges if e[_O] == "v"), key=itemgetter(_EX0, _ETOP))
+    h = sorted((e for e in edges if e[_O] == "h"), key=itemgetter(_ETOP, _EX0))
+    if not v or not h:
+        return {}
+    va, ha = np.array([e[1:5] for e in v]), np.array([e[1:5] for e in h])  # x0, top, x1, bottom
+    vx, vtop, vbottom = va[:, 0:1], va[:, 1:2], va[:, 3:4]
+    htop, hx0, hx1 = ha[:, 1], ha[:, 0], ha[:, 2]
+    meets = (
+        (vtop <= htop + y_tolerance)
+        & (vbottom >= htop - y_tolerance)
+        & (vx >= hx0 - x_tolerance)
+        & (vx <= hx1 + x_tolerance)
+    )
+    points: dict[tuple[float, float], tuple[set[Any], set[Any]]] = {}
+    for i, j in zip(*np.nonzero(meets), strict=True):
+        ve, he = v[i], h[j]
+        vs, hs = points.setdefault((ve[_EX0], he[_ETOP]), (set(), set()))
+        vs.add(ve[1:5])
+        hs.add(he[1:5])
+    return points
 
 
 def _cells_to_tables(cells: list[tuple[float, ...]]) -> list[list[tuple[float, ...]]]:
@@ -352,27 +445,27 @@ def _cells_to_tables(cells: list[tuple[float, ...]]) -> list[list[tuple[float, .
     return [t for t in tables if len(t) > 1]
 
 
-_EDGE_BOX = itemgetter("x0", "top", "x1", "bottom")  # pdfplumber's obj_to_bbox
-
-
-def _intersections_to_cells(intersections: dict[Any, dict[str, list[Any]]]) -> list[tuple[float, ...]]:
-    """pdfplumber's ``intersections_to_cells`` with each point's edges, and its neighbours below
-    and to the right that an edge joins to it, looked up once instead of for every pair.
-    Points below share its x (only vertical edges can join them), points to its right its y."""
-    vsets = {p: {_EDGE_BOX(e) for e in d["v"]} for p, d in intersections.items()}
-    hsets = {p: {_EDGE_BOX(e) for e in d["h"]} for p, d in intersections.items()}
+def _intersections_to_cells(
+    intersections: dict[tuple[float, float], tuple[set[Any], set[Any]]],
+) -> list[tuple[float, ...]]:
+    """pdfplumber's ``intersections_to_cells``, with the points below and to the right of a
+    point found by position instead of by scanning all points.
+    ``intersections``: point → (boxes of its vertical edges, of its horizontal edges)."""
+    vsets = {p: vs for p, (vs, _) in intersections.items()}
+    hsets = {p: hs for p, (_, hs) in intersections.items()}
     points = sorted(intersections)
     by_x: dict[float, list[tuple[float, float]]] = {}
     by_y: dict[float, list[tuple[float, float]]] = {}
+    at: dict[tuple[float, float], tuple[int, int]] = {}
     for pt in points:  # sorted by (x, y): each list in the order pdfplumber scans it
-        by_x.setdefault(pt[0], []).append(pt)
-        by_y.setdefault(pt[1], []).append(pt)
+        column, row = by_x.setdefault(pt[0], []), by_y.setdefault(pt[1], [])
+        at[pt] = (len(column), len(row))
+        column.append(pt)
+        row.append(pt)
     cells = []
     for pt in points[:-1]:
-        vs, hs = vsets[pt], hsets[pt]
-        below = [p for p in by_x[pt[0]] if p > pt and not vs.isdisjoint(vsets[p])]
-        right = [p for p in by_y[pt[1]] if p > pt and not hs.isdisjoint(hsets[p])] if below else []
-        cell = _smallest_cell(pt, below, right, vsets, hsets)
+        i, j = at[pt]
+        cell = _smallest_cell(pt, by_x[pt[0]][i + 1 :], by_y[pt[1]][j + 1 :], vsets, hsets)
         if cell:
             cells.append(cell)
     return cells
@@ -381,16 +474,25 @@ def _intersections_to_cells(intersections: dict[Any, dict[str, list[Any]]]) -> l
 def _smallest_cell(
     pt: tuple[float, float], below: list[Any], right: list[Any], vsets: dict[Any, Any], hsets: dict[Any, Any]
 ) -> tuple[float, float, float, float] | None:
-    """The first (below, right) pair, in pdfplumber's order, whose corner an edge joins to both."""
+    """pdfplumber's ``find_smallest_cell``: the first point below and the first to the right
+    (in that order of loops) that an edge joins to ``pt`` and whose corner an edge joins to
+    both. A point below shares ``pt``'s x, so only vertical edges can join them (and the
+    corner to the right point); a point to the right its y (and the corner to the one below)."""
+    vs, hs = vsets[pt], hsets[pt]
+    joined_right = None
     for below_pt in below:
-        hs = hsets  # the corner and below_pt share a y, the corner and right_pt an x
-        for right_pt in right:
+        if vs.isdisjoint(vsets[below_pt]):
+            continue
+        if joined_right is None:
+            joined_right = [p for p in right if not hs.isdisjoint(hsets[p])]
+        below_h = hsets[below_pt]
+        for right_pt in joined_right:
             corner = (right_pt[0], below_pt[1])
-            cv = vsets.get(corner)
+            corner_v = vsets.get(corner)
             if (
-                cv is not None
-                and not cv.isdisjoint(vsets[right_pt])
-                and not hs[corner].isdisjoint(hs[below_pt])
+                corner_v is not None
+                and not corner_v.isdisjoint(vsets[right_pt])
+                and not hsets[corner].isdisjoint(below_h)
             ):
                 return (pt[0], pt[1], corner[0], corner[1])
     return None
@@ -432,9 +534,14 @@ def _cell_texts(
 def _clusters(objs: list[Any], key: Any, tolerance: float) -> list[list[Any]]:
     """pdfplumber's ``cluster_objects``: values (``key`` of each object) chained within
     ``tolerance``, stable order."""
+    values = {key(o) for o in objs}
+    if not values:
+        return []
+    if max(values) <= min(values) + tolerance:  # one cluster (the chain's test, on its ends)
+        return [list(objs)]
     ids: dict[float, int] = {}
     last: float | None = None
-    for v in sorted({key(o) for o in objs}):
+    for v in sorted(values):
         ids[v] = 0 if last is None else ids[last] + (v > last + tolerance)
         last = v
     groups: dict[int, list[Any]] = {}
