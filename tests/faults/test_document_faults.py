@@ -1,0 +1,150 @@
+"""Hostile documents (issue 19 §3–§5, issue 17 §3): a document past a limit fails alone, in
+seconds, with one line that names the limit; the run goes on and loads the other documents.
+
+Elsewhere: the xlsx bombs' time and memory (under 5 s and 200 MB) —
+tests/extract/test_xlsx.py::test_bombs_fail_fast_small_and_in_one_line; control characters
+removed from every cell — tests/validate/test_validation.py; random and damaged bytes —
+tests/e2e/test_bad_input.py."""
+
+from __future__ import annotations
+
+import shutil
+import time
+
+import pytest
+from conftest import FIXTURES, RAW
+from faults_site import Site, assert_new_state, copy_site, error_lines
+from hostile import TEXT, pdf, ruled_grid
+
+from extractors.extract import extract_document
+from extractors.limits import ExtractionLimits, IsolatedExtractor
+
+KPI = "デジタルを活用し、新サービスを開始した企業数"
+
+
+@pytest.fixture
+def site(tmp_path) -> Site:
+    return copy_site(tmp_path)
+
+
+def test_document_text_that_looks_like_markup_is_printed_and_stored_as_it_is(site):
+    name = "デジタル[/]を活用し、[bold red]新サービス<script>&amp;を開始した企業数"
+    path = site.raw / "kama" / "progress_sheets.txt"
+    path.write_text(path.read_text(encoding="utf-8").replace(KPI, name), encoding="utf-8")
+    result = site.run()
+    assert result.exit_code == 0, result.output
+    assert error_lines(result) == []
+    assert f"note: kama-sme-2: KPI '{name}' (policy 2) matches no KPI code cited in the action plan" in (
+        result.output
+    )
+    state = assert_new_state(site)
+    assert {i["name"] for i in state["curated"]["indicators"] if "[/]" in i["name"]} == {name}
+
+
+def test_a_dimension_bomb_fails_alone_and_the_other_documents_load(site):
+    shutil.copy(FIXTURES / "xlsx" / "dimension_bomb.xlsx", site.raw / "kama" / "bomb.xlsx")
+    started = time.monotonic()
+    result = site.run()
+    assert time.monotonic() - started < 30
+    assert result.exit_code == 1
+    lines = error_lines(result)
+    assert len(lines) == 1 and lines[0].startswith("failed: bomb.xlsx: sheet 'S' declares 1,048,576 rows")
+    state = assert_new_state(site)
+    status = {d["source_path"]: d["status"] for d in state["curated"]["documents"]}
+    assert status == {
+        "chiba/strategy_framework.txt": "ok",
+        "kama/action_plan.txt": "ok",
+        "kama/progress_sheets.txt": "ok",
+        "kama/bomb.xlsx": "failed",
+    }
+    assert len(state["warehouse"]["initiatives"]) == 169
+
+
+def _wide_export() -> bytes:
+    """490,000 cells in 17 MB: under the text reader's caps, over half a GB to read."""
+    line = "\t".join(["あいうえおかきくけこさし"] * 30)
+    return "\n".join([line] * (490_000 // 30)).encode()
+
+
+HOSTILE = {
+    # name: (file bytes, what the one line says)
+    "pages.pdf": (lambda: pdf(TEXT, pages=2001), "2,001 pages — more than the 2,000 pages"),
+    "mediabox.pdf": (lambda: pdf(TEXT, width=14400, height=14400), "page 1 is 14,400 × 14,400 pt"),
+    "ruled.pdf": (
+        lambda: pdf(ruled_grid(231), width=842, height=1191),
+        "page 1 is ruled with 231 horizontal × 231 vertical lines",
+    ),
+    "long_line.txt": (lambda: "方針\t".encode() + b"x" * 20_001, "line 1 has 20,004 characters"),
+    "cells.txt": (lambda: ("\t" * 99 + "\n").encode() * 5_001, "500,101 cells — more than the 500,000"),
+    "size.txt": (lambda: (b"x" * 999 + b"\n") * 21_000, "20.0 MB — larger than the 20 MB"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_a_document_past_a_reader_limit_fails_in_seconds_with_its_reason(tmp_path, name):
+    make, reason = HOSTILE[name]
+    path = tmp_path / name
+    path.write_bytes(make())
+    started = time.monotonic()
+    outcome = extract_document(path, kind="progress_sheets")
+    assert time.monotonic() - started < 3
+    assert outcome.document["status"] == "failed"
+    assert outcome.document["error"].startswith(f"{name}: ") and reason in outcome.document["error"]
+
+
+def test_the_limits_hold_in_a_run_and_the_other_documents_load(site):
+    for name in ("ruled.pdf", "long_line.txt", "mediabox.pdf"):
+        (site.raw / "kama" / name).write_bytes(HOSTILE[name][0]())
+    result = site.run()
+    assert result.exit_code == 1
+    lines = error_lines(result)
+    assert len(lines) == 3
+    for reason in ("line 1 has 20,004 characters", "page 1 is 14,400 × 14,400 pt", "231 horizontal × 231"):
+        assert sum(reason in line for line in lines) == 1, lines
+    state = assert_new_state(site)
+    assert sorted(d["source_path"] for d in state["curated"]["documents"] if d["status"] == "ok") == [
+        "chiba/strategy_framework.txt",
+        "kama/action_plan.txt",
+        "kama/progress_sheets.txt",
+    ]
+
+
+def test_a_document_over_the_time_limit_is_stopped_and_the_next_one_is_read(tmp_path):
+    """A ruled grid just under the ruling limit takes pdfplumber ~7 s: past a 2 s limit its
+    child is killed, and a new child reads the next document."""
+    slow = tmp_path / "slow.pdf"
+    slow.write_bytes(pdf(ruled_grid(151), width=842, height=1191))
+    started = time.monotonic()
+    with IsolatedExtractor(ExtractionLimits(seconds=2)) as extractor:
+        stopped = extractor.extract(slow, pdf_engine="plumber", rel_path="kama/slow.pdf")
+        first = extractor.pid
+        assert time.monotonic() - started < 4
+        after = extractor.extract(RAW / "kama" / "progress_sheets.txt", kind="progress_sheets")
+        assert extractor.pid != first
+    assert stopped.document["status"] == "failed" and stopped.document["doc_id"]
+    assert stopped.document["error"].startswith("kama/slow.pdf: stopped after 2 s — longer than one document")
+    assert after.document["status"] == "ok" and len(after.tables["indicators"]) == 29
+
+
+def test_a_document_over_the_memory_limit_fails_and_the_next_one_is_read(tmp_path):
+    """The wide export needs over 500 MB; under a 350 MiB address space it fails with
+    MemoryError in the child, which then reads the next document."""
+    wide = tmp_path / "wide.txt"
+    wide.write_bytes(_wide_export())
+    with IsolatedExtractor(ExtractionLimits(memory_mb=350)) as extractor:
+        failed = extractor.extract(wide, kind="progress_sheets")
+        after = extractor.extract(RAW / "kama" / "progress_sheets.txt", kind="progress_sheets")
+    assert failed.document["status"] == "failed"
+    assert failed.document["error"] == (
+        "wide.txt: ran out of memory while extracting it — over the memory limit of one document"
+    )
+    assert after.document["status"] == "ok" and len(after.tables["indicators"]) == 29
+
+
+def test_the_extraction_child_ends_with_the_extractor(tmp_path):
+    import psutil
+
+    with IsolatedExtractor() as extractor:
+        extractor.extract(RAW / "chiba" / "strategy_framework.txt")
+        child = psutil.Process(extractor.pid)
+    assert not child.is_running() or child.status() == psutil.STATUS_ZOMBIE
