@@ -418,23 +418,6 @@ def parse_era_year(era: str, year: str) -> int | None:
     return None if y is None else base + y
 
 
-# The day each era began (改元日), newest first: ``era_of`` reads a date back into its era.
-ERA_STARTS: tuple[tuple[str, dt.date], ...] = (
-    ("令和", dt.date(2019, 5, 1)),
-    ("平成", dt.date(1989, 1, 8)),
-    ("昭和", dt.date(1926, 12, 25)),
-)
-
-
-def era_of(day: dt.date) -> tuple[str, int] | None:
-    """和暦 of a date: ``2024-04-30`` → ``('令和', 6)``; ``2019-04-30`` → ``('平成', 31)``; None
-    before 昭和."""
-    for era, start in ERA_STARTS:
-        if day >= start:
-            return era, day.year - start.year + 1
-    return None
-
-
 def parse_fiscal_year(text: str | None) -> int | None:
     """A (fiscal) year written any of the usual ways.
 

@@ -59,7 +59,6 @@ from xml.parsers import expat
 from openpyxl.utils import get_column_letter
 
 from core.models import Cell, ExtractionError, Grid
-from core.normalize import era_of
 
 MB = 1024 * 1024
 Merge = tuple[int, int, int, int]  # min_row, min_col, max_row, max_col (1-based, inclusive)
@@ -376,6 +375,24 @@ def cell_text(value: Any, number_format: str = "General") -> str:
 _LITERAL = re.compile(r'"[^"]*"|\\.|\[[^\]]*\]|_.|\*.')
 
 
+# The day each era began (改元日), newest first. Kept here, not in core/normalize.py: a reader
+# depends on core/models.py alone, so that the grid cache's reader version covers all it uses.
+ERA_STARTS: tuple[tuple[str, dt.date], ...] = (
+    ("令和", dt.date(2019, 5, 1)),
+    ("平成", dt.date(1989, 1, 8)),
+    ("昭和", dt.date(1926, 12, 25)),
+)
+
+
+def era_of(day: dt.date) -> tuple[str, int] | None:
+    """和暦 of a date: ``2024-04-30`` → ``('令和', 6)``; ``2019-04-30`` → ``('平成', 31)``; None
+    before 昭和."""
+    for era, start in ERA_STARTS:
+        if day >= start:
+            return era, day.year - start.year + 1
+    return None
+
+
 _ERA_CODE = re.compile(r"g+|e+", re.I)
 _DATE_TOKEN = re.compile(r'"([^"]*)"|\\(.)|\[[^\]]*\]|(g+|e+|y+|m+|d+)|(.)', re.I)
 _ERA_LETTER = {"令和": "R", "平成": "H", "昭和": "S"}
@@ -388,7 +405,7 @@ def era_date_text(value: dt.date, number_format: str) -> str | None:
     >>> era_date_text(dt.date(2024, 4, 30), '[$-411]ggge"年"m"月"d"日";@')
     '令和6年4月30日'
     """
-    section = number_format.split(";")[0]
+    section = re.split(r"\s*(?=[hH])", number_format.split(";")[0])[0]  # the date part (time after it)
     day = value.date() if isinstance(value, dt.datetime) else value
     codes = _LITERAL.sub("", section)
     era = era_of(day) if codes.lower() != "general" and _ERA_CODE.search(codes) else None

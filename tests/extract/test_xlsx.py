@@ -219,6 +219,20 @@ def test_values_read_from_a_workbook(tmp_path):
     assert cell_text(dt.time(9, 5)) == "9:05"
 
 
+@pytest.mark.parametrize(
+    ("value", "number_format", "printed"),
+    [
+        (dt.date(2019, 4, 30), '[$-411]ggge"年"m"月"d"日";@', "平成31年4月30日"),
+        (dt.date(2019, 5, 1), '[$-411]ggge"年"m"月"d"日";@', "令和1年5月1日"),
+        (dt.date(2019, 5, 1), '[$-ja-JP-x-gannen]ggge"年"m"月"d"日";@', "令和元年5月1日"),
+        (dt.datetime(2024, 4, 30, 9, 5), "[$-411]ge.m.d h:mm", "R6.4.30 9:05"),
+        (dt.date(2024, 4, 30), '[$-411]gge"年"mm"月"dd"日"', "令6年04月30日"),
+    ],
+)
+def test_era_date_formats_print_the_era(value, number_format, printed):
+    assert cell_text(value, number_format) == printed
+
+
 def _rewrite_sheet(data: bytes, change) -> bytes:
     """The same workbook with its first sheet's XML rewritten by ``change(bytes) -> bytes``."""
     out = io.BytesIO()
