@@ -147,7 +147,7 @@ def _expected_errors(console: Any) -> Iterator[None]:
     except (ManifestError, WarehouseError, RunLocked, RunFailed) as exc:
         if _debug():
             raise
-        console.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
+        console.print(f"[bold red]error:[/] {escape(_first_line(exc))}", soft_wrap=True)
         sys.exit(2)
     except KeyboardInterrupt:
         if _debug():
@@ -158,11 +158,17 @@ def _expected_errors(console: Any) -> Iterator[None]:
         if _debug():
             raise
         console.print(
-            f"[bold red]error:[/] internal error ({type(exc).__name__}: {escape(str(exc))}) — "
+            f"[bold red]error:[/] internal error ({type(exc).__name__}: {escape(_first_line(exc))}) — "
             "nothing was loaded by this run; rerun with --debug for the traceback and please report it",
             soft_wrap=True,
         )
         sys.exit(3)
+
+
+def _first_line(exc: BaseException) -> str:
+    """An error's message in one line (a database's message may add a caret diagram; --debug
+    shows it all)."""
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 def _debug() -> bool:
@@ -218,7 +224,7 @@ def validate(curated_dir: Path, warehouse: str | None, brief: bool) -> None:
 
     from pipeline.load import replace_tables
     from pipeline.load.curated import read_curated
-    from pipeline.load.lock import RunLocked, curated_lock
+    from pipeline.load.lock import curated_lock
     from pipeline.refresh.summary import new_run_id
     from pipeline.report.html import write_report
     from pipeline.report.terminal import print_validation
@@ -230,18 +236,14 @@ def validate(curated_dir: Path, warehouse: str | None, brief: bool) -> None:
         console.print(f"[red]error:[/] no tables in {curated_dir}: run `plan-etl run` first")
         sys.exit(2)
     run_id = new_run_id(dt.datetime.now(dt.UTC))
-    try:
-        with curated_lock(curated_dir, f"validate {run_id}"):
-            tables = {name: read_curated(curated_dir, name) for name in TABLES}
-            results, findings = validate_all(tables, run_id)
-            warehouse = warehouse or _warehouse_of_last_run(curated_dir, tables["runs"])
-            replace_tables(
-                curated_dir, warehouse, {"validation_results": results, "validation_findings": findings}
-            )
-            report = write_report(results, curated_dir / "validation" / "index.html")
-    except RunLocked as exc:
-        console.print(f"[bold red]error:[/] {exc}")
-        sys.exit(2)
+    with _expected_errors(console), curated_lock(curated_dir, f"validate {run_id}"):
+        tables = {name: read_curated(curated_dir, name) for name in TABLES}
+        results, findings = validate_all(tables, run_id)
+        warehouse = warehouse or _warehouse_of_last_run(curated_dir, tables["runs"])
+        replace_tables(
+            curated_dir, warehouse, {"validation_results": results, "validation_findings": findings}
+        )
+        report = write_report(results, curated_dir / "validation" / "index.html")
     print_validation(console, results, verbose=not brief)
     console.print(f"report: {report}")
     failed_errors = [r for r in results if not r["success"] and r["severity"] == "error"]

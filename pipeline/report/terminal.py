@@ -250,38 +250,41 @@ def print_extract(
 
 
 def print_validation(console: Console, results: list[dict[str, Any]], verbose: bool = True) -> None:
-    """Validation findings grouped by plan and severity."""
+    """Validation findings grouped by plan and severity: each failed check on a line of its
+    own (its name whole, never folded), its findings below it as a wrapped list."""
     failed = [r for r in results if not r["success"]]
     plans = sorted({r.get("plan_id") or "" for r in failed})
     for plan in plans:
         for severity, style in (("error", "red"), ("warning", "yellow")):
             rows = [r for r in failed if (r.get("plan_id") or "") == plan and r["severity"] == severity]
-            if not rows:
-                continue
-            table = Table(
-                title=f"{plan or 'all plans'} — {severity}s ({len(rows)})",
-                title_style=style,
-                show_lines=True,
-                expand=True,
-            )
-            table.add_column("check", overflow="fold", ratio=1, min_width=26)
-            table.add_column("n", justify="right")
-            table.add_column("findings", overflow="fold", ratio=3)
-            for r in rows:
-                meaning, _, findings = (r.get("details") or "").partition(" — ")
-                items = findings.split(" | ")
-                shown = "\n".join(f"• {f}" for f in (items if verbose else items[:3]))
-                more = "" if verbose or len(items) <= 3 else f"\n… {len(items) - 3} more"
-                table.add_row(
-                    f"{r['expectation']}\n[dim]{meaning}[/]", str(r["unexpected_count"]), shown + more
-                )
-            console.print(table)
+            if rows:
+                console.rule(Text(f"{plan or 'all plans'} — {severity}s ({len(rows)})", style=style))
+                for r in rows:
+                    _print_check(console, r, verbose)
     errors = sum(r["severity"] == "error" for r in failed)
     warnings = sum(r["severity"] == "warning" for r in failed)
     console.print(
         f"validation: {len(results)} expectations, [red]{errors} failed with errors[/], "
         f"[yellow]{warnings} with warnings[/], {len(results) - len(failed)} passed"
     )
+
+
+def _print_check(console: Console, result: dict[str, Any], verbose: bool) -> None:
+    """One failed check: ``name (n)  meaning``, then its findings (three unless ``verbose``)."""
+    meaning, _, findings = (result.get("details") or "").partition(" — ")
+    items = findings.split(" | ") if findings else []
+    shown = items if verbose else items[:3]
+    console.print(
+        Text.assemble((result["expectation"], "bold"), f" ({result['unexpected_count']})  ", (meaning, "dim"))
+    )
+    listing = Table.grid(padding=(0, 1))
+    listing.add_column(no_wrap=True)
+    listing.add_column(overflow="fold")
+    for item in shown:
+        listing.add_row("  •", Text(item))
+    if len(items) > len(shown):
+        listing.add_row("", Text(f"… {len(items) - len(shown)} more (without --brief: all)", style="dim"))
+    console.print(listing)
 
 
 def print_comparison(console: Console, report: dict[str, Any]) -> None:

@@ -202,3 +202,18 @@ def test_extract_shows_every_column_and_prints_csv_and_json():
     assert ("開業率", "indicators") in {(r["name"], r["table"]) for r in picked_rows}
     bad = runner.invoke(main, ["extract", doc, "--columns", "nope"])
     assert bad.exit_code == 2 and "no column nope" in bad.output
+
+
+def test_validate_at_80_columns_names_every_failed_check_whole(sample_run):
+    _, curated, _, _ = sample_run
+    result = CliRunner().invoke(main, ["validate", "--curated", str(curated), "--brief"], env=NARROW)
+    assert result.exit_code == 1, result.output  # actuals_are_numbers is an error
+    failed = [
+        r for r in pq.read_table(curated / "validation_results.parquet").to_pylist() if not r["success"]
+    ]
+    assert "actuals_are_numbers" in {r["expectation"] for r in failed}
+    for r in failed:
+        assert re.search(
+            rf"^{re.escape(r['expectation'])} \({r['unexpected_count']}\)", result.output, re.M
+        ), r
+    assert max(cell_len(line) for line in result.output.splitlines()) <= 80
