@@ -554,6 +554,9 @@ _TOP, _X0 = itemgetter("top"), itemgetter("x0")
 _WORD_TOP = itemgetter(3)
 
 
+_CHAR_FIELDS = itemgetter("text", "x0", "x1", "top", "bottom")
+
+
 def _word_boxes(chars: list[dict[str, Any]]) -> list[tuple[str, float, float, float, float]]:
     """``extract_words(chars, **WORD_SETTINGS)`` for upright characters, without its
     overhead: (text, x0, x1, top, bottom) of each word."""
@@ -563,30 +566,27 @@ def _word_boxes(chars: list[dict[str, Any]]) -> list[tuple[str, float, float, fl
     words: list[tuple[str, float, float, float, float]] = []
     for line in _clusters(chars, _TOP, y_tol):
         parts: list[str] = []
-        prev: dict[str, Any] = {}
         x0 = x1 = top = bottom = 0.0  # the current word's box
-        for c in sorted(line, key=_X0):
-            text = c["text"]
+        px0 = px1 = ptop = 0.0  # the previous character's
+        for text, cx0, cx1, ctop, cbottom in map(_CHAR_FIELDS, sorted(line, key=_X0)):
             if text.isspace() or text == "":
                 if parts:
                     words.append(("".join(parts), x0, x1, top, bottom))
                     parts = []
                 if text == "":  # pdfplumber makes it a word of its own
-                    words.append(("", c["x0"], c["x1"], c["top"], c["bottom"]))
+                    words.append(("", cx0, cx1, ctop, cbottom))
                 continue
-            if parts and (
-                c["x0"] < prev["x0"] or c["x0"] > prev["x1"] + x_tol or abs(c["top"] - prev["top"]) > y_tol
-            ):
+            if parts and (cx0 < px0 or cx0 > px1 + x_tol or abs(ctop - ptop) > y_tol):
                 words.append(("".join(parts), x0, x1, top, bottom))
                 parts = []
             if parts:  # max()/min() as pdfplumber: the first value unless another is beyond it
-                x1 = c["x1"] if c["x1"] > x1 else x1
-                top = c["top"] if c["top"] < top else top
-                bottom = c["bottom"] if c["bottom"] > bottom else bottom
+                x1 = cx1 if cx1 > x1 else x1
+                top = ctop if ctop < top else top
+                bottom = cbottom if cbottom > bottom else bottom
             else:  # characters come sorted by x0: the first one starts the word
-                x0, x1, top, bottom = c["x0"], c["x1"], c["top"], c["bottom"]
+                x0, x1, top, bottom = cx0, cx1, ctop, cbottom
             parts.append(LIGATURES.get(text, text))
-            prev = c
+            px0, px1, ptop = cx0, cx1, ctop
         if parts:
             words.append(("".join(parts), x0, x1, top, bottom))
     return words
