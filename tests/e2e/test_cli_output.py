@@ -10,6 +10,7 @@ import json
 import re
 import shlex
 import shutil
+import socket
 
 import pyarrow.parquet as pq
 import pytest
@@ -217,3 +218,19 @@ def test_validate_at_80_columns_names_every_failed_check_whole(sample_run):
             rf"^{re.escape(r['expectation'])} \({r['unexpected_count']}\)", result.output, re.M
         ), r
     assert max(cell_len(line) for line in result.output.splitlines()) <= 80
+
+
+def test_sql_on_postgresql_by_its_url(pg_url, tmp_path):
+    """The PostgreSQL path of `plan-etl sql` (a query that reads no table: the server is shared)."""
+    query = "select 1 as one, '嘉麻市' as issuer, 2.5::float8 as x"
+    result = CliRunner().invoke(main, ["sql", query, "--warehouse", pg_url, "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output) == [{"one": 1, "issuer": "嘉麻市", "x": 2.5}]
+    bad = CliRunner().invoke(main, ["sql", "select nope", "--warehouse", pg_url], env=NARROW)
+    assert bad.exit_code == 2 and bad.output.startswith("error: the query failed:"), bad.output
+    assert len(bad.output.strip().splitlines()) == 1
+    with socket.socket() as s:  # a server that is down
+        s.bind(("127.0.0.1", 0))
+        down = f"postgresql://plan@127.0.0.1:{s.getsockname()[1]}/plans"
+    gone = CliRunner().invoke(main, ["sql", "select 1", "--warehouse", down], env=NARROW)
+    assert gone.exit_code == 2 and gone.output.startswith("error: cannot reach the warehouse"), gone.output
