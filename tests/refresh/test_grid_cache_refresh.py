@@ -13,7 +13,7 @@ import extractors.readers.pdf as pdf_reader
 from pipeline.discover.manifest import load_manifest
 from pipeline.refresh.batch import cache_folder, plan_batches
 from pipeline.refresh.run import refresh
-from pipeline.report.terminal import _summary_line
+from pipeline.report.terminal import summary_line
 from pipeline.state.previous import Previous
 from pipeline.state.work import WorkPlan
 
@@ -43,7 +43,7 @@ def test_a_parser_only_change_reads_no_pdf(tmp_path, monkeypatch):
     monkeypatch.setattr(pdf_reader, "read_pdf", fail)
     second = refresh(raw, curated)
     assert second.extracted == 3 and second.grids_from_cache == 3 and not second.failed
-    assert "3 extracted (3 grids from the cache)" in _summary_line(second)
+    assert "3 extracted (3 grids from the cache)" in summary_line(second)
     after = curated_tables(curated)
     assert {d["grid_source"] for d in after["documents"]} == {"cache"}
     assert {d["parser_version"] for d in after["documents"]} == {"0.1.0+newparser000"}
