@@ -121,7 +121,7 @@ _OBJ_MARKS = _proto("FPDFPageObj_CountMarks", ctypes.c_int, _VP)
 _TEXT_FONT = _proto("FPDFTextObj_GetFont", _VP, _VP)
 _TEXT_FONT_SIZE = _proto("FPDFTextObj_GetFontSize", ctypes.c_int, _VP, _VP)
 _FONT_NAME = _proto("FPDFFont_GetBaseFontName", ctypes.c_ulong, _VP, ctypes.c_char_p, ctypes.c_ulong)
-_GLYPH_WIDTH = _proto("FPDFFont_GetGlyphWidth", ctypes.c_int, _VP, ctypes.c_uint, ctypes.c_float, _FP)
+_GLYPH_WIDTH = _proto("FPDFFont_GetGlyphWidth", ctypes.c_int, _VP, ctypes.c_uint, ctypes.c_float, _VP)
 _FORM_COUNT = _proto("FPDFFormObj_CountObjects", ctypes.c_int, _VP)
 _PAGE_COUNT = _proto("FPDFPage_CountObjects", ctypes.c_int, _VP)
 
@@ -392,7 +392,6 @@ class _Fonts:
         self.styles: dict[tuple[int, float], _Style] = {}
         self.templates: dict[tuple[int, float, float], dict[str, Any]] = {}
         self._buf = ctypes.create_string_buffer(256)
-        self._w = ctypes.c_float()
 
     def name(self, font: int) -> str:
         name = self.names.get(font)
@@ -428,9 +427,18 @@ class _Fonts:
         key = (font, unicode, size)
         w = self.widths.get(key)
         if w is None:
-            w = self._w.value if _GLYPH_WIDTH(font, unicode, size, self._w) else 0.0
+            w = _glyph_width(font, unicode, size)
             self.widths[key] = w
         return w
+
+
+_WIDTH = ctypes.c_float()
+_WIDTH_AT = ctypes.addressof(_WIDTH)
+
+
+def _glyph_width(font: int, unicode: int, size: float) -> float:
+    """pdfium's advance of ``unicode`` in ``font`` at ``size`` (0 when it has no glyph for it)."""
+    return _WIDTH.value if _GLYPH_WIDTH(font, unicode, size, _WIDTH_AT) else 0.0
 
 
 _SIZE = ctypes.c_float()
@@ -541,7 +549,7 @@ def _read_chars(
         # are pdfium's float sums, as close to pdfminer's double sums as f32 would make them.
         # pdfium's y is a float32: equal y ⇔ equal f32(y)
         ox = x if t.chars else _f32(x)
-        if key == last_key and ox == last_x and y == last_y and _same_box(textpage, i - 1, i):
+        if key == last_key and ox == last_x and y == last_y and _same_box(tp, i - 1, i):
             t.chars[-1]["text"] += chr(u)  # one glyph, several characters (ligature, "fi" mapping)
             continue
         last_key, last_x, last_y = key, ox, y
@@ -551,7 +559,7 @@ def _read_chars(
             t.checked_y = y
         adv = t.advances.get(u)
         if adv is None:
-            adv = t.advances[u] = _first_advance(textpage, i, x, fonts, u, t)
+            adv = t.advances[u] = _first_advance(tp, i, x, u, t)
         c = t.template.copy()  # _char, inlined: the loop runs once per glyph
         x0 = ox - t.rx0
         c["text"], c["x0"], c["x1"], c["width"] = (
@@ -564,15 +572,15 @@ def _read_chars(
     return _with_dropped_spaces(by_addr, handles, objects, fonts, cache, geo)
 
 
-def _first_advance(textpage: Any, i: int, x: float, fonts: _Fonts, unicode: int, t: _TextObject) -> float:
+def _first_advance(tp: int, i: int, x: float, unicode: int, t: _TextObject) -> float:
     """The advance of a character met for the first time in its font and size; Unsupported
     when the font does not map it to Unicode."""
     bad = t.unmapped.get(unicode)
     if bad is None:
-        bad = t.unmapped[unicode] = bool(R.FPDFText_HasUnicodeMapError(textpage, i)) or unicode == 0
+        bad = t.unmapped[unicode] = bool(_TEXT_MAP_ERROR(tp, i)) or unicode == 0
     if bad:  # pdfminer writes (cid:N) for it, pdfium decodes codes its own way: same error
         raise Unsupported("glyphs without a Unicode mapping")
-    return _advance(textpage, i, x, fonts, unicode, t)
+    return _advance(tp, i, x, unicode, t)
 
 
 def _with_dropped_spaces(
@@ -598,22 +606,27 @@ def _with_dropped_spaces(
     return chars
 
 
-def _same_box(textpage: Any, i: int, j: int) -> bool:
-    a, b = R.FS_RECTF(), R.FS_RECTF()
-    R.FPDFText_GetLooseCharBox(textpage, i, a)
-    R.FPDFText_GetLooseCharBox(textpage, j, b)
-    return (a.left, a.right, a.top, a.bottom) == (b.left, b.right, b.top, b.bottom)
+_TEXT_MAP_ERROR = _proto("FPDFText_HasUnicodeMapError", ctypes.c_int, _VP, ctypes.c_int)
+_TEXT_LOOSE_BOX = _proto("FPDFText_GetLooseCharBox", ctypes.c_int, _VP, ctypes.c_int, _VP)
+_BOX, _BOX2 = (ctypes.c_float * 4)(), (ctypes.c_float * 4)()  # FS_RECTF: left, top, right, bottom
+_BOX_AT, _BOX2_AT = ctypes.addressof(_BOX), ctypes.addressof(_BOX2)
 
 
-def _advance(textpage: Any, i: int, x: float, fonts: _Fonts, unicode: int, t: _TextObject) -> float:
+def _same_box(tp: int, i: int, j: int) -> bool:
+    _TEXT_LOOSE_BOX(tp, i, _BOX_AT)
+    _TEXT_LOOSE_BOX(tp, j, _BOX2_AT)
+    return _BOX[:] == _BOX2[:]
+
+
+def _advance(tp: int, i: int, x: float, unicode: int, t: _TextObject) -> float:
     """The glyph's advance (pdfminer's box width): the font's width for the character; pdfium's
     loose box is as wide or wider (ink past the advance) and serves when the font cannot map
     the character back to its code."""
-    box = R.FS_RECTF()
-    R.FPDFText_GetLooseCharBox(textpage, i, box)
-    width = fonts.width(t.handle, unicode, t.size)
-    if abs(box.left - x) < 1e-3 and box.right > box.left:
-        loose = box.right - box.left
+    _TEXT_LOOSE_BOX(tp, i, _BOX_AT)
+    left, _, right, _ = _BOX
+    width = _glyph_width(t.handle, unicode, t.size)
+    if abs(left - x) < 1e-3 and right > left:
+        loose = right - left
         return width if 0 < width <= loose + 1e-4 else _f32(loose)
     return width
 
