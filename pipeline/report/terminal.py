@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
+from core.normalize import strip_control
 from pipeline.report.tabular import cell_text, column_names
 
 if TYPE_CHECKING:
@@ -30,7 +31,7 @@ def progress_bar(console: Console, disable: bool = False) -> Iterator[Any]:
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False),
         console=console,
         disable=disable,
         transient=True,
@@ -43,7 +44,7 @@ def progress_bar(console: Console, disable: bool = False) -> Iterator[Any]:
         if event == "start":
             state["task"] = progress.add_task("", total=data["total"])
         elif event == "document" and "task" in state:
-            progress.update(state["task"], advance=1, description=data["path"])
+            progress.update(state["task"], advance=1, description=safe(data["path"]))
 
     with progress:
         yield notify
@@ -111,9 +112,9 @@ def _document_cells(d: dict[str, Any]) -> dict[str, Text]:
     style = {"ok": "green", "partial": "yellow", "failed": "red"}.get(d["status"], "")
     kind = (d.get("kind") or "?") + (" (OCR)" if d.get("extraction_method") == "ocr" else "")
     return {
-        "path": Text(d["source_path"]),
+        "path": Text(safe(d["source_path"])),
         "kind": Text(kind),
-        "plan": Text(d.get("plan_id") or "?"),
+        "plan": Text(safe(d.get("plan_id") or "?")),
         "status": Text(d["status"], style=style),
         "cells read": Text(cells_read(d)),
         "warnings": Text(str(len(d.get("warnings") or []))),
@@ -128,12 +129,12 @@ def _print_warnings(console: Console, documents: Sequence[dict[str, Any]]) -> No
     total = sum(len(d["warnings"]) for d in with_warnings)
     console.print(f"[bold]warnings[/] ({total})")
     for d in with_warnings:
-        console.print(Text(f"{d['source_path']}:", style="yellow"))
+        console.print(Text(safe(f"{d['source_path']}:"), style="yellow"))
         items = Table.grid(padding=(0, 1))
         items.add_column(no_wrap=True)
         items.add_column(overflow="fold")
         for w in d["warnings"]:
-            items.add_row("  •", Text(w))
+            items.add_row("  •", Text(safe(w)))
         console.print(items)
 
 
@@ -178,7 +179,13 @@ def _is_atomic(text: str) -> bool:
 
 
 def _text(value: Any) -> Text:
-    return value if isinstance(value, Text) else Text(cell_text(value))
+    return value if isinstance(value, Text) else Text(safe(cell_text(value)))
+
+
+def safe(text: str) -> str:
+    """Document text for the terminal: control characters (ESC, NUL …) removed, so that none
+    reaches the terminal as a control sequence (markup is escaped where it is printed)."""
+    return strip_control(text)[0]
 
 
 def _print_rows(console: Console, summary: RunSummary) -> None:
@@ -196,16 +203,18 @@ def _print_rows(console: Console, summary: RunSummary) -> None:
 def _print_notes(console: Console, summary: RunSummary) -> None:
     _print_problems(console, summary, listed=True)
     for message in summary.messages[:20]:
-        console.print(Text.assemble(("note:", "dim"), " ", message))
+        console.print(Text.assemble(("note:", "dim"), " ", safe(message)))
     if len(summary.messages) > 20:
         console.print(f"[dim]note: … {len(summary.messages) - 20} more[/]")
     for path in summary.removed:
-        console.print(f"[yellow]removed:[/] {escape(path)} is no longer under raw/; its rows were dropped")
+        console.print(
+            f"[yellow]removed:[/] {escape(safe(path))} is no longer under raw/; its rows were dropped"
+        )
     counts = summary.validation_counts
     if counts.get("total"):
         console.print(
             f"validation: {counts['error']} errors, {counts['warning']} warnings — `plan-etl validate` "
-            f"lists them{f'; report: {escape(summary.report_path)}' if summary.report_path else ''}"
+            f"lists them{f'; report: {escape(safe(summary.report_path))}' if summary.report_path else ''}"
         )
 
 
@@ -213,11 +222,11 @@ def _print_problems(console: Console, summary: RunSummary, listed: bool = False)
     """Failed documents, and what each partial document could not read (an actual that is not
     a number, a missing section …) — in full, or by path when its warnings were ``listed``."""
     for d in summary.failed:
-        console.print(Text.assemble(("failed:", "red"), " ", d["error"] or ""))
+        console.print(Text.assemble(("failed:", "red"), " ", safe(d["error"] or "")))
     for d in summary.documents:
         if d["status"] == "partial":
             what = f"{d['source_path']} — see its warnings above" if listed else d.get("error") or ""
-            console.print(Text.assemble(("partial:", "yellow"), " ", what))
+            console.print(Text.assemble(("partial:", "yellow"), " ", safe(what)))
 
 
 def print_extract(
@@ -232,11 +241,11 @@ def print_extract(
     d = document
     console.print(
         Text.assemble(
-            (d["source_path"], "bold"),
-            f": {d.get('kind') or '?'}, {d['status']}{' — ' + d['error'] if d.get('error') else ''}",
+            (safe(d["source_path"]), "bold"),
+            safe(f": {d.get('kind') or '?'}, {d['status']}{' — ' + d['error'] if d.get('error') else ''}"),
         )
     )
-    console.print(Text(f"every record: plan_id {d.get('plan_id') or '-'}", style="dim"))
+    console.print(Text(safe(f"every record: plan_id {d.get('plan_id') or '-'}"), style="dim"))
     console.print(Text(f"source_doc_id {d.get('doc_id') or '-'}", style="dim"))
     for name, rows in tables.items():
         shown = [{k: v for k, v in r.items() if k not in SHOWN_ABOVE} for r in rows[:limit]]
@@ -246,7 +255,7 @@ def print_extract(
                 f"[dim]… {len(rows) - len(shown)} more {name}: --limit 0, --json or --csv for all[/]"
             )
     for w in d.get("warnings") or []:
-        console.print(Text.assemble(("warning:", "yellow"), " ", w))
+        console.print(Text.assemble(("warning:", "yellow"), " ", safe(w)))
 
 
 def print_validation(console: Console, results: list[dict[str, Any]], verbose: bool = True) -> None:
@@ -258,7 +267,7 @@ def print_validation(console: Console, results: list[dict[str, Any]], verbose: b
         for severity, style in (("error", "red"), ("warning", "yellow")):
             rows = [r for r in failed if (r.get("plan_id") or "") == plan and r["severity"] == severity]
             if rows:
-                console.rule(Text(f"{plan or 'all plans'} — {severity}s ({len(rows)})", style=style))
+                console.rule(Text(safe(f"{plan or 'all plans'} — {severity}s ({len(rows)})"), style=style))
                 for r in rows:
                     _print_check(console, r, verbose)
     errors = sum(r["severity"] == "error" for r in failed)
@@ -271,11 +280,13 @@ def print_validation(console: Console, results: list[dict[str, Any]], verbose: b
 
 def _print_check(console: Console, result: dict[str, Any], verbose: bool) -> None:
     """One failed check: ``name (n)  meaning``, then its findings (three unless ``verbose``)."""
-    meaning, _, findings = (result.get("details") or "").partition(" — ")
+    meaning, _, findings = safe(result.get("details") or "").partition(" — ")
     items = findings.split(" | ") if findings else []
     shown = items if verbose else items[:3]
     console.print(
-        Text.assemble((result["expectation"], "bold"), f" ({result['unexpected_count']})  ", (meaning, "dim"))
+        Text.assemble(
+            (safe(result["expectation"]), "bold"), f" ({result['unexpected_count']})  ", (meaning, "dim")
+        )
     )
     listing = Table.grid(padding=(0, 1))
     listing.add_column(no_wrap=True)
@@ -292,11 +303,11 @@ def print_comparison(console: Console, report: dict[str, Any]) -> None:
     each theme's KPIs, every KPI named once (under its first theme), its 【再掲】 codes with it."""
     a, b = report["plan_a"], report["plan_b"]
     plans = report["plans"]
-    table = Table(title=f"{a} vs {b} by theme")
+    table = Table(title=escape(f"{a} vs {b} by theme"))
     table.add_column("theme", overflow="fold")
     for pid in (a, b):
         table.add_column(
-            f"{pid}\n% of {plans[pid]['measures']} measures\n· initiatives · KPIs",
+            f"{escape(pid)}\n% of {plans[pid]['measures']} measures\n· initiatives · KPIs",
             justify="center",
             overflow="fold",
         )
@@ -310,12 +321,14 @@ def print_comparison(console: Console, report: dict[str, Any]) -> None:
         label = escape(r["label"]) if r["covered_by"] == "both" else f"[yellow]{escape(r['label'])}[/]"
         table.add_row(label, *cells)
     console.print(table)
-    only = [f"{r['label']} ({r['covered_by']})" for r in report["themes"] if r["covered_by"] in (a, b)]
+    only = [
+        escape(f"{r['label']} ({r['covered_by']})") for r in report["themes"] if r["covered_by"] in (a, b)
+    ]
     if only:
         console.print("themes only one plan covers: " + ", ".join(only), soft_wrap=True)
     console.print(
         "KPIs by theme (each once; "
-        + ", ".join(f"{pid} {p['kpis']}" for pid, p in plans.items())
+        + ", ".join(f"{escape(pid)} {p['kpis']}" for pid, p in plans.items())
         + " distinct, 【再掲】 rows with their original):",
         soft_wrap=True,
     )
@@ -323,13 +336,13 @@ def print_comparison(console: Console, report: dict[str, Any]) -> None:
         for pid in (a, b):
             names = [_kpi_name(report["kpis"][pid][k]) for k in r["sides"][pid]["kpis"]]
             if names:
-                console.print(f"  {escape(r['label'])} · {pid}: " + "、".join(names), soft_wrap=True)
+                console.print(f"  {escape(r['label'])} · {escape(pid)}: " + "、".join(names), soft_wrap=True)
     for pid, keys in report["unthemed_kpis"].items():
         if keys:
             names = [_kpi_name(report["kpis"][pid][k]) for k in keys]
-            console.print(f"  no theme · {pid}: " + "、".join(names), soft_wrap=True)
+            console.print(f"  no theme · {escape(pid)}: " + "、".join(names), soft_wrap=True)
 
 
 def _kpi_name(kpi: dict[str, Any]) -> str:
     reposts = ", ".join(("【再掲】" if x["marked"] else "also ") + x["code"] for x in kpi["reposts"])
-    return escape(f"{kpi['code']} {kpi['name']}" + (f" ({reposts})" if reposts else ""))
+    return escape(safe(f"{kpi['code']} {kpi['name']}" + (f" ({reposts})" if reposts else "")))
