@@ -640,7 +640,7 @@ def table_items(engine: _Engine, ink: np.ndarray, table: _Table, notes: list[str
                 cells.append(("", None, None))
                 continue
             text, conf = read_box(engine, ink, box)
-            text, note = correct_cell(text, conf)
+            text, note, conf = correct_cell(text, conf)
             if note:
                 notes.append(note)
             cells.append((text, _points(box), conf))
@@ -657,7 +657,7 @@ def text_items(engine: _Engine, ink: np.ndarray, notes: list[str]) -> list[_Item
     words = []
     for box in outside_boxes(ink):
         text, conf = read_line(engine, box)
-        text, note = correct_cell(text, conf)
+        text, note, conf = correct_cell(text, conf)
         if note:
             notes.append(note)
         if text:
@@ -894,6 +894,7 @@ _STARS = re.compile(r"(?<==)([\u3400-\u9fff★☆]{1,5})(?=[、,]|$)")
 _THOUSANDS = re.compile(r"^\d{1,3}(\.\d{3})+$")
 # 1.636 件: a count with a thousands point before its unit (decimals have 1–2 places)
 _THOUSANDS_IN_TEXT = re.compile(r"(?<![\d.,])(\d{1,3})\.(\d{3})(?=\s*[件人名社者回団体事業所か所%％])")
+_REIWA = re.compile(r"[金信今合冷]和(?=\s*[\d元])")  # 令和 4 年度 read as 金和 / 信和
 _ERA_CODE = re.compile(r"\bR[S$](\d)")
 _DASHES = {"ー", "一", "－", "-", "―", "‐", "1"}
 
@@ -934,11 +935,13 @@ def snap_label(text: str) -> str | None:
     return keys[near[0]] if len(near) == 1 else None
 
 
-def correct_cell(text: str, confidence: float | None) -> tuple[str, str | None]:
-    """A cell's OCR text corrected by what plan documents hold, and what was changed (None:
-    nothing): numbers with letters read for digits (4,7S5 → 4,755), a dash read as ー/一/1 in a
-    low-confidence single-character cell (—), era codes (RS5 → R5), star grades in rating
-    legends (=文文太 → =★★★), labels one character from the vocabulary (当初俺 → 当初値)."""
+def correct_cell(text: str, confidence: float | None) -> tuple[str, str | None, float | None]:
+    """A cell's OCR text corrected by what plan documents hold, what was changed (None:
+    nothing) and its confidence: numbers with letters read for digits (4,7S5 → 4,755), a dash
+    read as ー/一/1 in a low-confidence single-character cell (—), era codes (RS5 → R5), star
+    grades in rating legends (=文文太 → =★★★), labels one character from the vocabulary
+    (当初俺 → 当初値). Readings that are guesses (:func:`_guess`) keep a confidence below
+    :data:`LOW_CONFIDENCE`, so they are reported, never taken on trust."""
     fixed = text
     if looks_numeric(text) and not is_numeric(text.replace(" ", "")):
         fixed = text.translate(_CONFUSABLE)
@@ -949,10 +952,28 @@ def correct_cell(text: str, confidence: float | None) -> tuple[str, str | None]:
     if "\n" in fixed or not looks_numeric(fixed):  # 1.636 件 in a line of text
         fixed = _THOUSANDS_IN_TEXT.sub(r"\1,\2", fixed)
     fixed = _ERA_CODE.sub(r"R\1", fixed)
+    fixed = _REIWA.sub("令和", fixed)
     if "評価" in fixed and "=" in fixed:
         fixed = _STARS.sub(lambda m: "★" * len(m.group(1)), fixed)
     if "\n" not in fixed:
         label = snap_label(fixed)
         if label:
             fixed = label
-    return fixed, (None if fixed == text else f"「{text}」 read as 「{fixed}」")
+    fixed, doubtful = _guess(fixed)
+    if doubtful and confidence is not None:
+        confidence = min(confidence, LOW_CONFIDENCE - 1)
+    return fixed, (None if fixed == text else f"「{text}」 read as 「{fixed}」"), confidence
+
+
+_LONE_ONE = {"ユ"}  # a lone full-width １ as Tesseract's jpn model reads it (a lone | is a ruling's rest)
+_SPLIT_PERCENT = re.compile(r"(\d) 9%")  # 30.5 ％ read as 30.5 9%: the wide ％ split in two
+_PERCENT_NINE = re.compile(r"\d\.\d9%")  # 29.3% read as 29.39% (or a real 29.39%: cannot tell)
+
+
+def _guess(text: str) -> tuple[str, bool]:
+    """Misreadings measured on scans whose right reading is a guess: the text (corrected
+    where the guess is the likely one) and whether it is doubtful."""
+    if 0 < len(text) <= 2 and set(text) <= _LONE_ONE | {"1"} and not text.isdigit():  # ユ, ユ1
+        return "1", True
+    fixed = _SPLIT_PERCENT.sub(r"\1 %", text)
+    return fixed, fixed != text or bool(_PERCENT_NINE.search(fixed))

@@ -200,6 +200,7 @@ def test_without_tesseract_the_message_says_how_to_install(monkeypatch, tmp_path
         ("就職した者の割合\n38.7 %", 90.0, "就職した者の割合\n38.7 %"),
         ("ー", 30.0, "—"),
         ("RS5", 80.0, "R5"),
+        ("4 回(金和 4 年度実績)", 88.0, "4 回(令和 4 年度実績)"),
         ("①", 80.0, "①"),
         ("(1)", 80.0, "(1)"),
         ("総合評価:評価できる=文文太、評価できない=雄", 70.0, "総合評価:評価できる=★★★、評価できない=★"),
@@ -207,9 +208,24 @@ def test_without_tesseract_the_message_says_how_to_install(monkeypatch, tmp_path
     ],
 )
 def test_domain_corrections(text, conf, want):
-    fixed, note = correct_cell(text, conf)
+    fixed, note, confidence = correct_cell(text, conf)
     assert fixed == want
     assert (note is None) == (text == want)
+    assert confidence == conf
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("ユ", "1"),  # a lone full-width １
+        ("ユ1", "1"),
+        ("割合\n30.5 9% ( R5 年 1 月末時点)", "割合\n30.5 % ( R5 年 1 月末時点)"),  # ％ read as 9%
+        ("就職者の割合 29.39% ( R5 年 1 月末時点)", "就職者の割合 29.39% ( R5 年 1 月末時点)"),  # 29.3%?
+    ],
+)
+def test_guessed_readings_are_flagged(text, want):
+    fixed, _, confidence = correct_cell(text, 90.0)
+    assert fixed == want and confidence < LOW_CONFIDENCE
 
 
 def test_scanned_framework_slide_keeps_its_white_on_dark_heading(tesseract, tmp_path):
@@ -230,3 +246,7 @@ def test_scanned_framework_slide_keeps_its_white_on_dark_heading(tesseract, tmp_
     want, got = parse_grid(ref, "strategy_framework").tables, parse_grid(scan, "strategy_framework").tables
     assert [p["title"] for p in got["policies"]] == [p["title"] for p in want["policies"]] == ["成長の後押し"]
     assert [m["measure_code"] for m in got["measures"]] == [m["measure_code"] for m in want["measures"]]
+
+
+def test_an_empty_cell_stays_empty():
+    assert correct_cell("", None) == ("", None, None)
