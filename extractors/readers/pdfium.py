@@ -74,6 +74,7 @@ class PageGeometry:
     initial_doctop: float
     descents: dict[str, float]  # font base name → descent (fraction of the font size)
     form_descents: Any = None  # () → the same with the fonts of the page's forms
+    ligature_width: Any = None  # (base font, text) → width of the one glyph mapped to text
 
 
 class _Float32Decimals(dict[float, float]):
@@ -533,6 +534,8 @@ def _read_chars(
     tp, xy = _addr(textpage), (ctypes.c_double * 2)()
     xa, ya = ctypes.addressof(xy), ctypes.addressof(xy) + ctypes.sizeof(ctypes.c_double)
     last_key, last_x, last_y = 0, 0.0, 0.0  # the previous glyph: object, x, y
+    last_u, fresh = 0, False  # its character, and whether its advance was found for it
+    ligatures: list[tuple[_TextObject, dict[str, Any], float]] = []
     get_unicode, origin, text_object = _TEXT_UNICODE, _TEXT_ORIGIN, _TEXT_OBJECT_ADDR
     for i in range(_TEXT_COUNT(tp)):
         u = get_unicode(tp, i)
@@ -550,7 +553,12 @@ def _read_chars(
         # pdfium's y is a float32: equal y ⇔ equal f32(y)
         ox = x if t.chars else _f32(x)
         if key == last_key and ox == last_x and y == last_y and _same_box(tp, i - 1, i):
-            t.chars[-1]["text"] += chr(u)  # one glyph, several characters (ligature, "fi" mapping)
+            c = t.chars[-1]  # one glyph, several characters (ligature, "fi" mapping)
+            if len(c["text"]) == 1:
+                ligatures.append((t, c, ox))
+                if fresh:  # the advance found for the glyph is not its first character's
+                    del t.advances[last_u]
+            c["text"] += chr(u)
             continue
         last_key, last_x, last_y = key, ox, y
         if y != t.checked_y:
@@ -558,6 +566,7 @@ def _read_chars(
                 raise Unsupported("glyphs off the baseline of their text object")
             t.checked_y = y
         adv = t.advances.get(u)
+        fresh, last_u = adv is None, u
         if adv is None:
             adv = t.advances[u] = _first_advance(tp, i, x, u, t)
         c = t.template.copy()  # _char, inlined: the loop runs once per glyph
@@ -569,6 +578,8 @@ def _read_chars(
             adv,
         )
         t.chars.append(c)
+    for t, c, ox in ligatures:
+        _ligature_advance(c, ox, t, geo)
     return _with_dropped_spaces(by_addr, handles, objects, fonts, cache, geo)
 
 
@@ -616,6 +627,18 @@ def _same_box(tp: int, i: int, j: int) -> bool:
     _TEXT_LOOSE_BOX(tp, i, _BOX_AT)
     _TEXT_LOOSE_BOX(tp, j, _BOX2_AT)
     return _BOX[:] == _BOX2[:]
+
+
+def _ligature_advance(c: dict[str, Any], ox: float, t: _TextObject, geo: PageGeometry) -> None:
+    """Give ``c``, a glyph that maps to several characters (a ligature), its own advance as
+    pdfminer computes it (the font's width for the glyph's code), not its first character's;
+    Unsupported when the font does not tell it."""
+    width = geo.ligature_width(c["fontname"].rsplit("#", 1)[0], c["text"]) if geo.ligature_width else None
+    if width is None:
+        raise Unsupported(f"a glyph mapped to {c['text']!r} whose width the font does not tell")
+    adv = width * t.size
+    x0 = ox - t.rx0
+    c["x1"], c["width"] = x0 + adv + t.mb_x0, adv
 
 
 def _advance(tp: int, i: int, x: float, unicode: int, t: _TextObject) -> float:
@@ -677,6 +700,7 @@ class FontDescents:
     def __init__(self, pdf: Any) -> None:
         self.pdf = pdf
         self._fonts: dict[Any, tuple[str, float] | None] = {}
+        self._specs: dict[str, list[Any]] = {}  # base font name → its font dictionaries
 
     def page(self, page_obj: Any, forms: bool = False) -> dict[str, float]:
         from pdfminer.pdftypes import resolve1
@@ -690,6 +714,8 @@ class FontDescents:
                 key = getattr(spec_ref, "objid", None) or id(spec_ref)
                 if key not in self._fonts:
                     self._fonts[key] = self._descent(spec_ref)
+                    if self._fonts[key] is not None:
+                        self._specs.setdefault(self._fonts[key][0], []).append(spec_ref)
                 if self._fonts[key] is None:
                     continue
                 base, descent = self._fonts[key]
@@ -703,6 +729,20 @@ class FontDescents:
                     seen.add(key)
                     stack.append(xobj.attrs.get("Resources"))
         return {k: v for k, v in out.items() if k not in ambiguous}
+
+    def ligature_width(self, base: str, text: str) -> float | None:
+        """The width (per unit of font size, pdfminer's ``char_width``) of the glyph of font
+        ``base`` that its ToUnicode map turns into ``text`` (several characters: a ligature);
+        None unless the codes mapped so agree on one width. pdfium gives no glyph's width by
+        its code, only by a character it maps back to a code."""
+        from pdfminer.pdftypes import resolve1
+
+        widths = set()
+        for spec_ref in self._specs.get(base, ()):
+            font = self.pdf.rsrcmgr.get_font(getattr(spec_ref, "objid", None), resolve1(spec_ref))
+            codes = getattr(getattr(font, "unicode_map", None), "cid2unichr", None) or {}
+            widths |= {font.char_width(cid) for cid, mapped in codes.items() if mapped == text}
+        return widths.pop() if len(widths) == 1 else None
 
     def _descent(self, spec_ref: Any) -> tuple[str, float] | None:
         from pdfminer.pdftypes import resolve1
@@ -746,6 +786,7 @@ def geometry(fonts: FontDescents, page: Any) -> PageGeometry:
         initial_doctop=page.initial_doctop,
         descents=fonts.page(page.page_obj),
         form_descents=lambda: fonts.page(page.page_obj, forms=True),
+        ligature_width=fonts.ligature_width,
     )
 
 
