@@ -18,14 +18,21 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pipeline.load.curated import publish_curated, stage_curated
+from pipeline.load.curated import OnStep, complete_publish, publish_curated, stage_curated
 from pipeline.load.warehouse import Delta, Warehouse, WarehouseError, open_warehouse
 from pipeline.state.previous import PLAN_TABLES, canonical_order, fresh_rows
 from schemas import TABLES
 
 AfterTable = Callable[[str, int], Any]  # (table name, tables done): called inside the transaction
 
-__all__ = ["Delta", "WarehouseError", "load_all", "load_tables", "replace_tables"]
+__all__ = [
+    "Delta",
+    "WarehouseError",
+    "complete_interrupted_publish",
+    "load_all",
+    "load_tables",
+    "replace_tables",
+]
 
 
 def load_tables(
@@ -58,7 +65,12 @@ def load_tables(
 
 
 def _write(
-    curated_dir: Path, warehouse_url: str, tables: dict, delta: Delta | None, after_table: AfterTable | None
+    curated_dir: Path,
+    warehouse_url: str,
+    tables: dict,
+    delta: Delta | None,
+    after_table: AfterTable | None,
+    on_publish: OnStep | None = None,
 ) -> str:
     """Stage Parquet (in a thread: Arrow writes without the GIL) while the warehouse tables
     change in one transaction, then publish the Parquet files. ``runs`` goes to the warehouse
@@ -78,7 +90,7 @@ def _write(
                 shutil.rmtree(staged.result(), ignore_errors=True)
             raise
         staging = staged.result()
-    publish_curated(staging, curated_dir)
+    publish_curated(staging, curated_dir, on_publish)
     return how
 
 
@@ -102,9 +114,18 @@ def load_all(
     tables: dict[str, Any],
     delta: Delta | None = None,
     after_table: AfterTable | None = None,
+    on_publish: OnStep | None = None,
 ) -> tuple[dict[str, int], str]:
     """Write every table (Arrow, as :func:`pipeline.state.previous.merge` gives them) to
     ``curated/`` and the warehouse (by ``delta`` when the warehouse holds the run it starts
-    from). Returns (row counts per table, ``"delta"`` or ``"replace"``)."""
-    how = _write(curated_dir, warehouse_url, tables, delta, after_table)
+    from). Returns (row counts per table, ``"delta"`` or ``"replace"``). ``after_table`` and
+    ``on_publish`` are called inside the transaction and before each step of the publish."""
+    how = _write(curated_dir, warehouse_url, tables, delta, after_table, on_publish)
     return {name: t.num_rows for name, t in tables.items()}, how
+
+
+def complete_interrupted_publish(curated_dir: Path, warehouse_url: str) -> list[str]:
+    """Before a run reads ``curated/``: publish a generation a killed process left staged
+    when the warehouse committed it, remove one it did not (one line each, what was done)."""
+    warehouse = open_warehouse(warehouse_url)
+    return complete_publish(curated_dir, warehouse.holds_generation)

@@ -1,15 +1,40 @@
-"""The curated folder: one Parquet file per table, staged in a folder of its own and moved
-into place only after the warehouse committed."""
+"""The curated folder, published whole (公開, crash-safe): each load writes a *generation*, a
+folder holding every table of the run, and one atomic switch makes it current.
+
+```
+curated/
+  .generations/<generation>/<table>.parquet   one folder per load (tables a load does not
+                                              change are hard links to the previous one's)
+  .generations/<generation>/staged.json       written last: which run, and its checksums
+  .current -> .generations/<generation>       the switch: a symlink replaced by rename
+  <table>.parquet -> .current/<table>.parquet the paths users read (CONTRACT.md), unchanged
+```
+
+The generation is written while the warehouse loads; the warehouse commits only once it is
+complete; then ``.current`` is switched with one ``os.replace`` — so ``curated/*.parquet``
+is always one whole run, whatever moment a process dies at. The next run (holding the lock)
+completes a generation whose warehouse commit happened (:func:`complete_publish`) and
+removes one whose commit did not. The generation before the current one is kept, so a
+reader that resolved ``.current`` before a switch can finish reading it.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import os
 import shutil
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pipeline.state.integrity import file_check, recorded_checks, with_checks
+from pipeline.state.integrity import CHECKS_COLUMN, file_check, recorded_checks, with_checks
+
+GENERATIONS = ".generations"
+CURRENT = ".current"
+MARKER = "staged.json"
+OnStep = Callable[[str], Any]  # called before each step of a publish (what a test kills at)
 
 
 def read_curated(curated_dir: Path, table: str) -> list[dict[str, Any]]:
@@ -23,14 +48,14 @@ def read_curated(curated_dir: Path, table: str) -> list[dict[str, Any]]:
 
 
 def stage_curated(curated_dir: Path, tables: dict) -> Path:
-    """Write every table (Arrow) to a new ``.staging-*`` folder under ``curated_dir``, and
-    ``runs`` last, its last row recording what the run leaves (rows, size and CRC-32 of every
-    other table's file: those written here, and those of ``curated_dir`` it keeps)."""
+    """Write a new generation: every table (Arrow); the tables of ``curated_dir`` not given,
+    hard-linked; ``runs`` last, its last row recording what the generation holds (rows, size
+    and CRC-32 of every other table's file); then its marker."""
     import pyarrow.parquet as pq
 
-    curated_dir.mkdir(parents=True, exist_ok=True)
-    staging = curated_dir / f".staging-{uuid.uuid4().hex[:8]}"
-    staging.mkdir()
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    staging = curated_dir / GENERATIONS / f"{stamp}-{uuid.uuid4().hex[:8]}"
+    staging.mkdir(parents=True)
     written = {}
     for name, table in tables.items():
         if name != "runs":
@@ -39,30 +64,144 @@ def stage_curated(curated_dir: Path, tables: dict) -> Path:
     runs = tables.get("runs")
     if runs is None and (curated_dir / "runs.parquet").exists():  # the run's record gets these tables
         runs = pq.read_table(curated_dir / "runs.parquet")
+    kept = _link_kept(curated_dir, staging, set(tables) | {"runs"})
     if runs is not None:
-        runs = with_checks(runs, {**kept_checks(curated_dir, runs, set(written)), **written})
+        runs = with_checks(runs, {**kept_checks(curated_dir, runs, kept), **written})
         pq.write_table(runs, staging / "runs.parquet", compression="zstd")
+        last = runs.slice(runs.num_rows - 1).to_pylist()[0] if runs.num_rows else {}
+        marker = {"runs": runs.num_rows, "run_id": last.get("run_id"), CHECKS_COLUMN: last.get(CHECKS_COLUMN)}
+        _write_atomic(staging / MARKER, json.dumps(marker))
     return staging
 
 
-def kept_checks(curated_dir: Path, runs: Any, written: set[str]) -> dict[str, dict[str, Any]]:
-    """The checks of the tables a load does not write (they stay as they are in ``curated_dir``):
-    as the run before recorded them (checked at the start of this run), else computed."""
+def _link_kept(curated_dir: Path, staging: Path, written: set[str]) -> list[str]:
+    """Hard-link (else copy) the current tables a load does not write into its generation."""
     from schemas import TABLES
 
-    rows = runs.slice(max(runs.num_rows - 2, 0)).to_pylist()  # the run before tonight's, and tonight's
-    recorded = {**recorded_checks(rows[0] if len(rows) == 2 else None), **recorded_checks(rows[-1])}
-    kept = {}
+    kept = []
     for name in TABLES:
-        path = curated_dir / f"{name}.parquet"
-        if name in written or name == "runs" or not path.exists():
+        source = curated_dir / f"{name}.parquet"
+        if name in written or not source.exists():
             continue
-        kept[name] = recorded.get(name) or file_check(path)
+        try:
+            os.link(source.resolve(), staging / source.name)
+        except OSError:  # another filesystem, or no hard links: a copy
+            shutil.copyfile(source, staging / source.name)
+        kept.append(name)
     return kept
 
 
-def publish_curated(staging: Path, curated_dir: Path) -> None:
-    """Move the staged files into ``curated_dir`` and remove the staging folder."""
-    for f in sorted(staging.glob("*.parquet")):
-        os.replace(f, curated_dir / f.name)
-    shutil.rmtree(staging, ignore_errors=True)
+def kept_checks(curated_dir: Path, runs: Any, kept: list[str]) -> dict[str, dict[str, Any]]:
+    """The checks of the tables a load keeps as they are: as the run before recorded them
+    (checked at the start of this run), else computed."""
+    rows = runs.slice(max(runs.num_rows - 2, 0)).to_pylist()  # the run before tonight's, and tonight's
+    recorded = {
+        **recorded_checks(rows[0] if len(rows) == 2 else None),
+        **recorded_checks(rows[-1] if rows else None),
+    }
+    return {name: recorded.get(name) or file_check(curated_dir / f"{name}.parquet") for name in kept}
+
+
+def publish_curated(staging: Path, curated_dir: Path, on_step: OnStep | None = None) -> None:
+    """Make the generation ``staging`` current: switch ``.current`` to it (one rename), make
+    sure every table's top-level path links through ``.current``, and remove the generations
+    older than the one it replaces. ``on_step`` is called before each step."""
+    step = on_step or (lambda name: None)
+    before = _current(curated_dir)
+    if before != staging.name:
+        step("switch")
+        _symlink_atomic(Path(GENERATIONS) / staging.name, curated_dir / CURRENT)
+        _fsync_dir(curated_dir)
+    for table in sorted(staging.glob("*.parquet")):
+        link, target = curated_dir / table.name, Path(CURRENT) / table.name
+        if not (link.is_symlink() and Path(os.readlink(link)) == target):
+            step(f"link {table.name}")
+            _symlink_atomic(target, link)
+    for old in sorted((curated_dir / GENERATIONS).iterdir()):
+        if old.name not in (staging.name, before):
+            step(f"remove {old.name}")
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def complete_publish(curated_dir: Path, committed: Callable[[dict[str, Any]], bool]) -> list[str]:
+    """After a process died: publish the newest generation newer than the current one whose
+    warehouse load committed (``committed(marker)``), remove the others; finish a publish
+    interrupted between its steps. Returns what was done, one line each."""
+    folder = curated_dir / GENERATIONS
+    if not folder.is_dir():
+        return []
+    current = _current(curated_dir)
+    pending = sorted(g for g in folder.iterdir() if current is None or g.name > current)
+    done: list[str] = []
+    chosen = next((g for g in reversed(pending) if (g / MARKER).exists() and committed(_marker(g))), None)
+    for generation in pending:
+        if generation != chosen:
+            shutil.rmtree(generation, ignore_errors=True)
+            done.append(f"removed {GENERATIONS}/{generation.name}, left by a run whose load never committed")
+    if chosen is not None:
+        publish_curated(chosen, curated_dir)
+        done.append(
+            f"completed the publish of run {_marker(chosen).get('run_id')} in {curated_dir}: its warehouse "
+            "load had committed (the process stopped before its files were in place)"
+        )
+    elif (
+        current is not None and (folder / current).is_dir() and _links_missing(curated_dir, folder / current)
+    ):
+        publish_curated(folder / current, curated_dir)
+        done.append(f"{curated_dir}: the paths of the current tables were linked again (missing or replaced)")
+    return done
+
+
+def _links_missing(curated_dir: Path, generation: Path) -> bool:
+    return any(
+        not (
+            (curated_dir / t.name).is_symlink()
+            and Path(os.readlink(curated_dir / t.name)) == Path(CURRENT) / t.name
+        )
+        for t in generation.glob("*.parquet")
+    )
+
+
+def _marker(generation: Path) -> dict[str, Any]:
+    try:
+        return json.loads((generation / MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def _current(curated_dir: Path) -> str | None:
+    """The current generation's name (None before the first publish, or in a copied folder)."""
+    link = curated_dir / CURRENT
+    return Path(os.readlink(link)).name if link.is_symlink() else None
+
+
+def _symlink_atomic(target: Path, link: Path) -> None:
+    """``link`` → ``target``, replaced in one rename (a real folder there — a copied
+    ``curated/`` — is removed first)."""
+    temporary = link.with_name(f".{link.name}.{uuid.uuid4().hex[:8]}.tmp")
+    os.symlink(target, temporary)
+    if link.is_dir() and not link.is_symlink():
+        shutil.rmtree(link)
+    os.replace(temporary, link)
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    temporary = path.with_name(f".{path.name}.tmp")
+    with open(temporary, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

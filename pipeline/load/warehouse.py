@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from pipeline.state.integrity import count_problem
+from pipeline.state.integrity import CHECKS_COLUMN, count_problem
 from schemas import TABLES
 
 
@@ -100,6 +100,20 @@ class Warehouse:
         found = self.row_counts([name for name in TABLES if name in delta.rows])
         return count_problem(found, delta.rows, delta.base_run)
 
+    def holds_generation(self, marker: Mapping[str, Any]) -> bool:
+        """Did the load of a staged generation commit? (its ``runs`` count, and its last run
+        with the same checksums: ``marker`` of :mod:`pipeline.load.curated`)."""
+        with self.transaction():
+            if CHECKS_COLUMN not in self.columns().get("runs", []):
+                return False
+            runs, _ = self.run_counts(str(marker.get("run_id")))
+            found = self.run_checksums(str(marker.get("run_id")))
+        return runs == marker.get("runs") and found == [marker.get(CHECKS_COLUMN)]
+
+    def run_checksums(self, run_id: str) -> list[str | None]:
+        """``runs.table_checksums`` of the rows of ``run_id``."""
+        raise NotImplementedError
+
     def state_problem(self, delta: Delta) -> str | None:
         """:meth:`sync_problem`, in a transaction of its own (before a run loads anything)."""
         with self.transaction():
@@ -173,6 +187,10 @@ class DuckDBWarehouse(Warehouse):
         sql = "SELECT count(*), count(*) FILTER (WHERE run_id = ?) FROM runs"
         return tuple(self.con.execute(sql, [run_id]).fetchall()[0])
 
+    def run_checksums(self, run_id: str) -> list[str | None]:
+        sql = f"SELECT {CHECKS_COLUMN} FROM runs WHERE run_id = ?"
+        return [row[0] for row in self.con.execute(sql, [run_id]).fetchall()]
+
     def delete_plans(self, name: str, keep: frozenset[str]) -> None:
         import pyarrow as pa
 
@@ -234,6 +252,10 @@ class PostgresWarehouse(Warehouse):
     def run_counts(self, run_id: str) -> tuple[int, int]:
         sql = "SELECT count(*), count(*) FILTER (WHERE run_id = %s) FROM runs"
         return tuple(self.con.execute(sql, [run_id]).fetchall()[0])
+
+    def run_checksums(self, run_id: str) -> list[str | None]:
+        sql = f"SELECT {CHECKS_COLUMN} FROM runs WHERE run_id = %s"
+        return [row[0] for row in self.con.execute(sql, [run_id]).fetchall()]
 
     def delete_plans(self, name: str, keep: frozenset[str]) -> None:
         self.con.execute(

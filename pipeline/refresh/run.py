@@ -21,7 +21,7 @@ from typing import Any
 
 from pipeline.discover.manifest import Manifest, load_manifest
 from pipeline.discover.sources import materialize
-from pipeline.load import Delta, load_all, replace_tables
+from pipeline.load import Delta, complete_interrupted_publish, load_all, replace_tables
 from pipeline.load.lock import curated_lock
 from pipeline.refresh.batch import BatchResult, PlanBatch, plan_batches, process_batch
 from pipeline.refresh.progress import notify
@@ -103,6 +103,7 @@ def refresh(
         summary.messages += [f"removed {name}, left in {curated} by an interrupted run" for name in stale]
         raw = materialize(raw_dir, curated / ".raw-mirror")  # an fsspec URL is mirrored locally
         warehouse = warehouse or default_warehouse(curated)
+        summary.messages += complete_interrupted_publish(curated, warehouse)
         return run_locked(raw, curated, warehouse, (prefer, pdf_engine), workers, summary, steps)
 
 

@@ -41,7 +41,7 @@ def clean(tmp_path_factory):
 def state(clean, tmp_path):
     """A copy of the clean state (documents, curated/ with its warehouse)."""
     shutil.copytree(clean / "raw", tmp_path / "raw")
-    shutil.copytree(clean / "curated", tmp_path / "curated")
+    shutil.copytree(clean / "curated", tmp_path / "curated", symlinks=True)  # (links into .generations/)
     return tmp_path
 
 
@@ -76,7 +76,8 @@ def test_a_warehouse_restored_from_an_older_run_is_reloaded(state, clean):
 @pytest.mark.parametrize("table", ["indicators", "documents", "validation_results", "plan_comparison"])
 def test_a_damaged_curated_table_is_rebuilt_from_the_documents(state, clean, table, how):
     path = state / "curated" / f"{table}.parquet"
-    if how == "delete":
+    if how == "delete":  # the file itself, in the current generation, and its path
+        path.resolve().unlink()
         path.unlink()
     elif how == "truncate":
         path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
@@ -145,4 +146,12 @@ def test_warehouse_rows_lost_under_the_same_run_are_reloaded(state, clean):
     assert any(
         "indicators has 33 rows, not the 62 of run" in m and "reloaded from" in m for m in summary.messages
     )
+    _equal_to_clean(state, clean)
+
+
+def test_a_deleted_curated_path_is_linked_again_to_the_current_tables(state, clean):
+    (state / "curated" / "indicators.parquet").unlink()  # the path, not the generation's file
+    summary = _run(state)
+    assert summary.extracted == 0
+    assert any("linked again" in m for m in summary.messages)
     _equal_to_clean(state, clean)

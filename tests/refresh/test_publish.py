@@ -1,0 +1,121 @@
+"""curated/ is published whole: a process that dies after the warehouse committed — at any step
+of the publish — leaves a generation the next run completes; one that dies before the commit
+leaves one the next run removes. Either way the next run ends with the warehouse and curated/
+equal to a clean run's (every table), and says what it did."""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+
+import pyarrow.parquet as pq
+import pytest
+from conftest import RAW, curated_tables, read_warehouse, warehouse_tables
+
+from pipeline.load import load_all
+from pipeline.load.curated import CURRENT, GENERATIONS
+from pipeline.refresh.run import Steps, refresh
+
+WAREHOUSE = "duckdb:///curated/warehouse.duckdb"
+
+
+class Killed(BaseException):
+    """Stands for the process dying: nothing in plan-etl catches it, nothing cleans up."""
+
+
+def kill_at(wanted: str):
+    def step(name: str) -> None:
+        if name == wanted:
+            raise Killed(name)
+
+    return step
+
+
+def _run(base, steps: Steps | None = None):
+    cwd = os.getcwd()
+    os.chdir(base)
+    try:
+        return refresh("raw", "curated", WAREHOUSE, prefer="text", steps=steps)
+    finally:
+        os.chdir(cwd)
+
+
+def _killed_run(base, **faults) -> None:
+    with pytest.raises(Killed):
+        _run(base, Steps(load=functools.partial(load_all, **faults)))
+
+
+@pytest.fixture(scope="module")
+def clean(tmp_path_factory):
+    base = tmp_path_factory.mktemp("clean")
+    shutil.copytree(RAW, base / "raw")
+    _run(base)
+    return base
+
+
+def _equal_to_clean(base, clean):
+    assert curated_tables(base / "curated") == curated_tables(clean / "curated")
+    url = f"duckdb:///{base / 'curated' / 'warehouse.duckdb'}"
+    assert warehouse_tables(url) == warehouse_tables(f"duckdb:///{clean / 'curated' / 'warehouse.duckdb'}")
+    runs = pq.read_table(base / "curated" / "runs.parquet").to_pylist()
+    assert sorted(r["run_id"] for r in runs) == sorted(r["run_id"] for r in read_warehouse(url, "runs"))
+
+
+def test_curated_paths_are_links_through_one_switch(clean):
+    curated = clean / "curated"
+    current = curated / CURRENT
+    assert current.is_symlink() and os.readlink(current).startswith(GENERATIONS)
+    assert os.readlink(curated / "indicators.parquet") == f"{CURRENT}/indicators.parquet"
+    assert (
+        pq.read_metadata(curated / "indicators.parquet").num_rows == 62
+    )  # the contract path reads as before
+
+
+# The first run: the switch, then each table's top-level link (each a file move).
+@pytest.mark.parametrize(
+    "step",
+    ["switch", "link declared_counts.parquet", "link validation_results.parquet"],
+)
+def test_first_run_killed_after_the_commit_is_completed(tmp_path, clean, step):
+    shutil.copytree(RAW, tmp_path / "raw")
+    _killed_run(tmp_path, on_publish=kill_at(step))
+    url = f"duckdb:///{tmp_path / 'curated' / 'warehouse.duckdb'}"
+    assert len(read_warehouse(url, "indicators")) == 62  # the warehouse had committed
+    summary = _run(tmp_path)
+    assert any(m.startswith("completed the publish of run") for m in summary.messages), summary.messages
+    assert summary.extracted == 0
+    _equal_to_clean(tmp_path, clean)
+
+
+# A later run (every plan recomputed): the switch, and the removal of the generation before.
+@pytest.mark.parametrize("step", ["switch", "remove"])
+def test_later_run_killed_after_the_commit_is_completed(tmp_path, clean, step, monkeypatch):
+    shutil.copytree(clean, tmp_path, dirs_exist_ok=True, symlinks=True)
+    _run(tmp_path)  # a second generation: the next publish removes the first
+    first = sorted((tmp_path / "curated" / GENERATIONS).iterdir())[0].name
+    monkeypatch.setattr("pipeline.refresh.run.derivation_version", lambda: "0.1.0+changed")
+    wanted = "switch" if step == "switch" else f"remove {first}"
+    _killed_run(tmp_path, on_publish=kill_at(wanted))
+    summary = _run(tmp_path)
+    completed = [m for m in summary.messages if m.startswith("completed the publish of run")]
+    assert len(completed) == (1 if step == "switch" else 0) and summary.extracted == 0  # (switched before)
+    assert (
+        len(list((tmp_path / "curated" / GENERATIONS).iterdir())) == 2
+    )  # the current one and the one before
+    _equal_to_clean(tmp_path, clean)
+
+
+def test_a_run_killed_before_the_commit_leaves_its_generation_removed(tmp_path, clean, monkeypatch):
+    shutil.copytree(clean, tmp_path, dirs_exist_ok=True, symlinks=True)
+    monkeypatch.setattr("pipeline.refresh.run.derivation_version", lambda: "0.1.0+changed")
+
+    def die_mid_load(name, done):
+        if done == 3:
+            raise Killed(name)
+
+    _killed_run(tmp_path, after_table=die_mid_load)
+    summary = _run(tmp_path)
+    assert any("load never committed" in m for m in summary.messages), summary.messages
+    assert summary.warehouse_load == "replace"  # the recomputation is done again
+    _equal_to_clean(tmp_path, clean)
