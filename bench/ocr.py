@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -143,30 +144,33 @@ def _best_overlap(ref, cells):
     return best if share > 0.3 else None
 
 
+def _record_key(rec: dict) -> tuple:
+    """A record as compared: lineage, ids and OCR columns left out, texts by name_key."""
+    from core.names import name_key
+
+    items = []
+    for k, v in sorted(rec.items()):
+        if k.startswith(("source_", "ocr_")) or k.endswith("_id") or k in ("plan_id", "extraction_method"):
+            continue
+        if isinstance(v, str) and not k.endswith("_code"):
+            v = name_key(v)
+        if isinstance(v, list):
+            v = tuple(v)
+        items.append((k, v))
+    return tuple(items)
+
+
 def record_f1(got: dict, want: dict) -> dict[str, tuple[float, float, float]]:
     """Table-level (precision, recall, F1) of records; codes, numbers and years exact, texts
     compared by :func:`core.names.name_key`; lineage and derived ids left out."""
-    from core.names import name_key
-
-    def key(rec: dict) -> tuple:
-        items = []
-        for k, v in sorted(rec.items()):
-            if k.startswith("source_") or k.endswith("_id") or k in ("plan_id",):
-                continue
-            if isinstance(v, str) and not k.endswith("_code"):
-                v = name_key(v)
-            if isinstance(v, list):
-                v = tuple(v)
-            items.append((k, v))
-        return tuple(items)
 
     out = {}
     totals = [0, 0, 0]
     for table in sorted(want):
         if table == "unparsed_cells":
             continue
-        pool = [key(r) for r in got.get(table, [])]
-        wanted = [key(r) for r in want[table]]
+        pool = [_record_key(r) for r in got.get(table, [])]
+        wanted = [_record_key(r) for r in want[table]]
         hit = 0
         for w in wanted:
             if w in pool:
@@ -176,6 +180,62 @@ def record_f1(got: dict, want: dict) -> dict[str, tuple[float, float, float]]:
         totals = [totals[0] + len(wanted), totals[1] + len(got.get(table, [])), totals[2] + hit]
     out["ALL"] = _prf(*totals)
     return out
+
+
+def number_check(got: dict, want: dict) -> dict[str, Any]:
+    """The numbers that would reach the warehouse wrong. Records equal to a born-digital one
+    (:func:`record_f1`'s key) are right; each other scanned record is paired with the unmatched
+    born-digital record sharing most of its other fields (half at least), and each of its
+    numbers that differs is wrong — flagged when the record's OCR confidence
+    (:func:`extractors.extract.mark_ocr`) is below the low-confidence threshold."""
+    from extractors.readers.ocr import LOW_CONFIDENCE
+
+    wrong, flagged, examples = 0, 0, []
+    for table, records in want.items():
+        if table == "unparsed_cells":
+            continue
+        left = [w for w in records]
+        extra = []
+        keys = [_record_key(w) for w in left]
+        for g in got.get(table, []):
+            k = _record_key(g)
+            if k in keys:
+                i = keys.index(k)
+                keys.pop(i), left.pop(i)
+            else:
+                extra.append(g)
+        for g in extra:
+            nums = [k for k, v in g.items() if _is_number(v) and not k.startswith(("source_", "ocr_"))]
+            other = [
+                k for k in g if k not in nums and not k.startswith(("source_", "ocr_")) and k[-3:] != "_id"
+            ]
+            if not nums or not left:
+                continue
+            best = max(left, key=lambda w: sum(_same(g.get(k), w.get(k)) for k in other))
+            if sum(_same(g.get(k), best.get(k)) for k in other) * 2 < len(other):
+                continue
+            left.remove(best)
+            for k in nums:
+                if g[k] != best.get(k):
+                    low = (g.get("ocr_confidence") or 100.0) < LOW_CONFIDENCE
+                    wrong, flagged = wrong + 1, flagged + low
+                    if not low:
+                        examples.append(
+                            f"{table}.{k} {best.get(k)!r} read {g[k]!r} (p.{g.get('source_page')})"
+                        )
+    return {"wrong": wrong, "flagged": flagged, "unflagged": examples}
+
+
+def _same(a: Any, b: Any) -> bool:
+    from core.names import name_key
+
+    if isinstance(a, str) and isinstance(b, str):
+        return name_key(a) == name_key(b)
+    return a == b
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _prf(expected: int, produced: int, hit: int) -> tuple[float, float, float]:
@@ -189,7 +249,7 @@ def bench_document(name: str, *, dpi: int, pages: int | None, cache: Path | None
     import time
 
     from core.models import ExtractionError
-    from extractors.extract import parse_grid
+    from extractors.extract import mark_ocr, parse_grid
     from extractors.readers.ocr import read_ocr
     from extractors.readers.pdf import read_pdf
 
@@ -210,6 +270,7 @@ def bench_document(name: str, *, dpi: int, pages: int | None, cache: Path | None
         tables, failure = parse_grid(got, kind).tables, None
     except ExtractionError as exc:  # the scan's grid does not parse: no records, and why
         tables, failure = {}, str(exc)
+    mark_ocr(tables, got)
     return {
         "doc": name,
         "dpi": dpi,
@@ -219,6 +280,7 @@ def bench_document(name: str, *, dpi: int, pages: int | None, cache: Path | None
         "arrows": f"{len(got.shapes)}/{len(ref.shapes)}",
         **cell_accuracy(ref, got),
         "f1": record_f1(tables, want.tables),
+        "record_numbers": number_check(tables, want.tables),
         "failure": failure,
         "warnings": [w for w in got.warnings if "OCR confidence" in w],
     }
@@ -235,6 +297,13 @@ def report(r: dict) -> None:
         f"numbers {r['numbers_exact']:.3f} of {r['numbers']} ({r['numbers_silent']} wrong unflagged)  "
         f"arrows {r['arrows']}  low-confidence cells {len(r['warnings'])}  record F1 {f1:.3f} ({verdict})"
     )
+    n = r["record_numbers"]
+    print(
+        f"    record numbers wrong: {n['wrong']} ({n['flagged']} flagged by low confidence, "
+        f"{len(n['unflagged'])} unflagged)"
+    )
+    for example in n["unflagged"][:30]:
+        print(f"      unflagged: {example}")
     if r["failure"]:
         print(f"    the scan's grid does not parse: {r['failure']}")
     for table, (p, rc, f) in r["f1"].items():

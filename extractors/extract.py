@@ -208,9 +208,13 @@ def mark_ocr(tables: dict[str, list[dict[str, Any]]], grid: Grid) -> None:
         for cell in row:
             if cell.text.strip() and cell.confidence is not None:
                 by_row.setdefault(cell.row + 1, []).append(cell)
+    # a value printed inside its indicator's cell (a framework's latest value) has no row of
+    # its own: it takes its indicator's
+    rows_of = {r["indicator_id"]: r.get("source_row") for r in tables.get("indicators", [])}
     for table, records in tables.items():
         for rec in records:
-            cells = by_row.get(rec.get("source_row") or 0, [])
+            row = rec.get("source_row") or rows_of.get(rec.get("indicator_id"))
+            cells = by_row.get(row or 0, [])
             if table == "unparsed_cells":  # one cell each, its source_row 0-based (unparsed_cells())
                 cells = [c for c in by_row.get(rec["source_row"] + 1, []) if c.col == rec["cell_column"]]
             rec["extraction_method"] = "ocr"

@@ -891,7 +891,7 @@ def _read_pages(path: Path, data: bytes, password: str | None, limits: Any) -> G
 # --- domain-aware correction ----------------------------------------------------------------
 
 _STARS = re.compile(r"(?<==)([\u3400-\u9fff★☆]{1,5})(?=[、,]|$)")
-_THOUSANDS = re.compile(r"^\d{1,3}(\.\d{3})+$")
+_THOUSANDS = re.compile(r"(?<![\d.,])\d{1,3}(\.\d{3})+(?![\d.,])")
 # 1.636 件: a count with a thousands point before its unit (decimals have 1–2 places)
 _THOUSANDS_IN_TEXT = re.compile(r"(?<![\d.,])(\d{1,3})\.(\d{3})(?=\s*[件人名社者回団体事業所か所%％])")
 _REIWA = re.compile(r"[金信今合冷]和(?=\s*[\d元])")  # 令和 4 年度 read as 金和 / 信和
@@ -945,9 +945,9 @@ def correct_cell(text: str, confidence: float | None) -> tuple[str, str | None, 
     fixed = text
     if looks_numeric(text) and not is_numeric(text.replace(" ", "")):
         fixed = text.translate(_CONFUSABLE)
-    if _THOUSANDS.match(fixed):  # 4.755: a thousands comma read as a point (decimals have 1–2 places)
-        fixed = fixed.replace(".", ",")
-    elif text in _DASHES and (confidence or 0) < LOW_CONFIDENCE and text != "1":
+    if is_numeric(fixed.replace(" ", "")):  # 4.755, 4.800 (9,555): a thousands comma read as a
+        fixed = _THOUSANDS.sub(lambda m: m[0].replace(".", ","), fixed)  # point (decimals: 1–2 places)
+    if text in _DASHES and (confidence or 0) < LOW_CONFIDENCE and text != "1":
         fixed = "—"
     if "\n" in fixed or not looks_numeric(fixed):  # 1.636 件 in a line of text
         fixed = _THOUSANDS_IN_TEXT.sub(r"\1,\2", fixed)
