@@ -490,6 +490,7 @@ def text_lines(ink: np.ndarray, box: Box, inset: int = 4) -> list[Box]:
         return []
     heights = [b - a for a, b in runs if b - a >= 0.35 * 6 * SCALE] or [b - a for a, b in runs]
     typical = float(np.median(heights))
+    runs = [part for run in runs for part in _split_tall(run, sub.sum(axis=1), typical)]
     merged: list[list[int]] = []
     for run in runs:
         if merged and (
@@ -516,6 +517,23 @@ def text_lines(ink: np.ndarray, box: Box, inset: int = 4) -> list[Box]:
             )
         )
     return lines
+
+
+def _split_tall(run: list[int], profile: np.ndarray, typical: float) -> list[list[int]]:
+    """A run of ink rows as tall as two lines or more (lines set so tight that they touch:
+    経営指導員等による支 / 援及びフォローアップ) cut at the emptiest row near each expected
+    boundary; other runs as they are."""
+    a, b = run
+    parts = round((b - a) / typical) if typical > 0 else 1
+    if parts < 2 or (b - a) < 1.6 * typical:
+        return [run]
+    cuts, step, reach = [a], (b - a) / parts, max(1, int(0.25 * typical))
+    for k in range(1, parts):
+        at = int(a + k * step)
+        lo, hi = max(a + 1, at - reach), min(b - 1, at + reach)
+        cuts.append(lo + int(np.argmin(profile[lo:hi])) if hi > lo else at)
+    cuts.append(b)
+    return [[cuts[k], cuts[k + 1]] for k in range(parts)]
 
 
 def tidy(text: str) -> str:
