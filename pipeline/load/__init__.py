@@ -31,6 +31,7 @@ __all__ = [
     "complete_interrupted_publish",
     "load_all",
     "load_tables",
+    "read_history",
     "replace_tables",
 ]
 
@@ -122,6 +123,12 @@ def load_all(
     ``on_publish`` are called inside the transaction and before each step of the publish."""
     how = _write(curated_dir, warehouse_url, tables, delta, after_table, on_publish)
     return {name: t.num_rows for name, t in tables.items()}, how
+
+
+def read_history(warehouse_url: str) -> Any | None:
+    """The warehouse's ``runs`` table as Arrow (today's schema), or None when it holds none."""
+    rows = open_warehouse(warehouse_url).history()
+    return TABLES["runs"].to_arrow(rows) if rows else None
 
 
 def complete_interrupted_publish(curated_dir: Path, warehouse_url: str) -> list[str]:

@@ -145,15 +145,21 @@ def complete_publish(curated_dir: Path, committed: Callable[[dict[str, Any]], bo
             "load had committed (the process stopped before its files were in place)"
         )
     elif (
-        current is not None and (folder / current).is_dir() and _links_missing(curated_dir, folder / current)
+        current is not None
+        and (folder / current).is_dir()
+        and (missing := _links_missing(curated_dir, folder / current))
     ):
         publish_curated(folder / current, curated_dir)
-        done.append(f"{curated_dir}: the paths of the current tables were linked again (missing or replaced)")
+        done.append(
+            f"{curated_dir}: {missing} table paths linked again to the tables of run "
+            f"{_marker(folder / current).get('run_id')} (a publish cut short, or paths removed)"
+        )
     return done
 
 
-def _links_missing(curated_dir: Path, generation: Path) -> bool:
-    return any(
+def _links_missing(curated_dir: Path, generation: Path) -> int:
+    """How many of the generation's tables have no top-level path linked through ``.current``."""
+    return sum(
         not (
             (curated_dir / t.name).is_symlink()
             and Path(os.readlink(curated_dir / t.name)) == Path(CURRENT) / t.name

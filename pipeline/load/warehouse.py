@@ -100,6 +100,20 @@ class Warehouse:
         found = self.row_counts([name for name in TABLES if name in delta.rows])
         return count_problem(found, delta.rows, delta.base_run)
 
+    def history(self) -> list[dict[str, Any]]:
+        """The rows of the warehouse's ``runs`` table, oldest first ([] when it has none): the
+        run history, read back when ``curated/runs.parquet`` is gone."""
+        with self.transaction():
+            found = self.columns().get("runs")
+            if not found:
+                return []
+            columns = [c for c in TABLES["runs"].column_names if c in found]
+            listed = ", ".join(f'"{c}"' for c in columns)
+            rows = self.con.execute(
+                f"SELECT {listed} FROM runs ORDER BY started_at NULLS FIRST, run_id"
+            ).fetchall()
+        return [dict(zip(columns, row, strict=True)) for row in rows]
+
     def holds_generation(self, marker: Mapping[str, Any]) -> bool:
         """Did the load of a staged generation commit? (its ``runs`` count, and its last run
         with the same checksums: ``marker`` of :mod:`pipeline.load.curated`)."""
@@ -133,6 +147,9 @@ class DuckDBWarehouse(Warehouse):
 
     def __init__(self, url: str) -> None:
         self.url, self.path = url, duckdb_path(url)
+
+    def history(self) -> list[dict[str, Any]]:
+        return super().history() if self.path.exists() else []  # (not created just to look)
 
     def check(self) -> None:
         import duckdb

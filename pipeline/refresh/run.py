@@ -21,7 +21,7 @@ from typing import Any
 
 from pipeline.discover.manifest import Manifest, load_manifest
 from pipeline.discover.sources import materialize
-from pipeline.load import Delta, complete_interrupted_publish, load_all, replace_tables
+from pipeline.load import Delta, complete_interrupted_publish, load_all, read_history, replace_tables
 from pipeline.load.lock import curated_lock
 from pipeline.refresh.batch import BatchResult, PlanBatch, plan_batches, process_batch
 from pipeline.refresh.progress import notify
@@ -142,7 +142,7 @@ def run_locked(
     steps: Steps,
 ) -> RunSummary:
     """A refresh, once the curated folder's lock is held (``reading``: prefer, PDF engine)."""
-    decision = decide(raw, curated, reading, summary, steps)
+    decision = decide(raw, curated, reading, summary, steps, warehouse)
     if decision.last_run.get("warehouse") == redact(warehouse):  # the state check, warehouse side
         decision.warehouse_problem = warehouse_problem(warehouse, decision)
     if decision.unchanged and decision.last_run.get("warehouse") == redact(warehouse):
@@ -177,14 +177,21 @@ def run_locked(
 
 
 def decide(
-    raw: Path, curated: Path, reading: tuple[str | None, str | None], summary: RunSummary, steps: Steps
+    raw: Path,
+    curated: Path,
+    reading: tuple[str | None, str | None],
+    summary: RunSummary,
+    steps: Steps,
+    warehouse: str | None = None,
 ) -> Decision:
     """Discover the documents and compare them with the last run: what to extract, which
     plans to recompute, whether anything changed at all."""
     with summary.stage("discover"):
         manifest = steps.discover(raw, *reading)
         summary.messages += manifest.warnings
-        previous = last_state(curated.resolve(), summary)  # the last run's tables, each read once, as Arrow
+        previous = last_state(
+            curated.resolve(), summary, warehouse
+        )  # the last run's tables, each read once, as Arrow
         previous_docs = previous.rows("documents")
         work = steps.plan(manifest, previous_docs)
     summary.note_work(manifest, work)
@@ -205,17 +212,33 @@ def decide(
     return Decision(manifest, previous, work, affected, rebuild, unchanged, last_run)
 
 
-def last_state(curated: Path, summary: RunSummary) -> Previous:
-    """The last run's tables; when one is missing, unreadable or of another schema, say so and
-    rebuild: every document is read again and every table written anew (the run history is
-    kept when it can be read)."""
-    previous = Previous(curated)
+def last_state(curated: Path, summary: RunSummary, warehouse: str | None = None) -> Previous:
+    """The last run's tables; when one is missing, unreadable, of another schema or not what
+    the last run recorded, say so in one line and rebuild: every document is read again and
+    every table written anew. The run history is kept — read back from the warehouse when
+    ``runs.parquet`` is gone or unreadable."""
+    given = _history(curated, summary, warehouse)
+    previous = Previous(curated, given=given)
     problems = previous.problems()
     if not problems:
         return previous
-    summary.messages.append(f"{'; '.join(problems)} — every document is read again and every table rebuilt")
-    runs_whole = not any(str(curated / "runs.parquet") in p for p in problems)
-    return Previous(curated, only=("runs",) if runs_whole else ())
+    shown = problems[:3] + ([f"… ({len(problems)} tables in all)"] if len(problems) > 3 else [])
+    summary.messages.append(f"{'; '.join(shown)} — every document is read again and every table rebuilt")
+    runs_whole = bool(given) or previous.runs_problem() is None
+    return Previous(curated, only=("runs",) if runs_whole else (), given=given)
+
+
+def _history(curated: Path, summary: RunSummary, warehouse: str | None) -> dict[str, Any]:
+    """``runs`` read back from the warehouse when ``curated/runs.parquet`` is missing or
+    unreadable and the warehouse has some ({} otherwise)."""
+    problem = Previous(curated).runs_problem()
+    runs = read_history(warehouse) if problem and warehouse else None
+    if runs is None:
+        return {}
+    summary.messages.append(
+        f"{problem}: the history of {runs.num_rows} runs was read back from {redact(warehouse)}"
+    )
+    return {"runs": runs}
 
 
 def process_plans(

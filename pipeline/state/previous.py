@@ -34,17 +34,23 @@ class Previous:
     travels: the worker reads what it needs itself.
     """
 
-    def __init__(self, curated_dir: Path | None, only: tuple[str, ...] | None = None) -> None:
+    def __init__(
+        self,
+        curated_dir: Path | None,
+        only: tuple[str, ...] | None = None,
+        given: dict[str, Any] | None = None,
+    ) -> None:
         self.dir = curated_dir
         self.only = only  # the tables read; the others are empty (a damaged state: runs only)
-        self._tables: dict[str, Any] = {}
+        self.given = dict(given or {})  # tables not read from curated/ (runs read back from the warehouse)
+        self._tables: dict[str, Any] = dict(self.given)
         self._locks: dict[str, threading.Lock] = {}
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"dir": self.dir, "only": self.only}
+        return {"dir": self.dir, "only": self.only, "given": self.given}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["dir"], state.get("only"))
+        self.__init__(state["dir"], state.get("only"), state.get("given"))
 
     def _path(self, name: str) -> Path | None:
         if self.dir is None or (self.only is not None and name not in self.only):
@@ -57,17 +63,21 @@ class Previous:
         recorded), unreadable (truncated, corrupt), in another schema, or not the file the last
         run recorded (rows, size, CRC-32: :mod:`pipeline.state.integrity`). [] when the state
         is whole or there was no run; cheap (Parquet footers and one pass of CRC-32)."""
-        if self.dir is None or not (self.dir / "runs.parquet").exists():
+        if self.dir is None or not ("runs" in self.given or (self.dir / "runs.parquet").exists()):
             return []
         found, rows = {}, {}
         for name in TABLES:
-            found[name], rows[name] = self._footer(name)
+            found[name], rows[name] = (None, 0) if name in self.given else self._footer(name)
         if found["runs"] is None:
             last = (self.rows("runs") or [{}])[-1]
             for name, want in recorded_checks(last).items():
                 if name in found and found[name] is None:
                     found[name] = check_file(self.dir / f"{name}.parquet", rows[name], want, last["run_id"])
         return [problem for problem in found.values() if problem]
+
+    def runs_problem(self) -> str | None:
+        """What is wrong with ``runs.parquet`` (missing, unreadable), None when it is whole."""
+        return self._footer("runs")[0] if self.dir is not None else None
 
     def _footer(self, name: str) -> tuple[str | None, int]:
         """(what is wrong with the table's file by its footer, or None; its row count)."""

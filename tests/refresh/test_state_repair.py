@@ -10,7 +10,7 @@ import shutil
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import RAW, curated_tables, warehouse_tables
+from conftest import RAW, curated_tables, read_warehouse, warehouse_tables
 
 from pipeline.refresh.run import refresh
 from schemas import TABLES
@@ -90,13 +90,37 @@ def test_a_damaged_curated_table_is_rebuilt_from_the_documents(state, clean, tab
     _equal_to_clean(state, clean)
 
 
-def test_a_truncated_runs_table_loses_the_history_but_not_the_data(state, clean):
+def test_a_truncated_runs_table_is_read_back_from_the_warehouse(state, clean):
     path = state / "curated" / "runs.parquet"
     path.write_bytes(path.read_bytes()[:100])
     summary = _run(state)
-    assert summary.extracted == 3
-    assert pq.read_table(path).num_rows == 1
-    assert curated_tables(state / "curated") == curated_tables(clean / "curated")
+    assert any(
+        "runs.parquet cannot be read" in m and "history of 1 runs was read back" in m
+        for m in summary.messages
+    )
+    assert summary.extracted == 0  # the other tables are what the last run recorded (checked)
+    assert pq.read_table(path).num_rows == 2
+    _equal_to_clean(state, clean)
+
+
+@pytest.mark.parametrize("what", ["runs.parquet", "curated/"])
+def test_run_history_survives_a_deleted_curated(state, clean, what):
+    if what == "runs.parquet":  # the file in the current generation, and its path
+        (state / "curated" / "runs.parquet").resolve().unlink()
+        (state / "curated" / "runs.parquet").unlink()
+    else:  # every table and generation: only the warehouse is left
+        (state / "curated" / "warehouse.duckdb").rename(state / "warehouse.duckdb")
+        shutil.rmtree(state / "curated")
+        (state / "curated").mkdir()
+        (state / "warehouse.duckdb").rename(state / "curated" / "warehouse.duckdb")
+    first = pq.read_table(clean / "curated" / "runs.parquet")["run_id"].to_pylist()
+    summary = _run(state)
+    assert any("history of 1 runs was read back from duckdb:///" in m for m in summary.messages)
+    assert summary.extracted == (0 if what == "runs.parquet" else 3)
+    runs = pq.read_table(state / "curated" / "runs.parquet")["run_id"].to_pylist()
+    assert runs == [*first, summary.run_id]
+    assert sorted(r["run_id"] for r in read_warehouse(_warehouse(state), "runs")) == sorted(runs)
+    _equal_to_clean(state, clean)
 
 
 def test_schema_of_runs_kept_across_versions(state):
@@ -153,5 +177,5 @@ def test_a_deleted_curated_path_is_linked_again_to_the_current_tables(state, cle
     (state / "curated" / "indicators.parquet").unlink()  # the path, not the generation's file
     summary = _run(state)
     assert summary.extracted == 0
-    assert any("linked again" in m for m in summary.messages)
+    assert any("1 table paths linked again" in m for m in summary.messages)
     _equal_to_clean(state, clean)
