@@ -71,6 +71,11 @@ class IsolatedExtractor:
         """The running child's process id (None before the first document or after a kill)."""
         return self._child.pid if self._child else None
 
+    def start(self) -> None:
+        """Start the child now (it imports the readers meanwhile); else the first document does."""
+        if self._child is None:
+            self._start()
+
     def _start(self) -> None:
         child = subprocess.Popen(
             [

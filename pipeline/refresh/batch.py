@@ -79,14 +79,16 @@ class BatchResult:
 def process_batch(batch: PlanBatch) -> BatchResult:
     """Extract → assemble → derive → validate the plans of ``batch`` (bad documents become
     failed outcomes; only unexpected I/O errors raise, and the task is retried)."""
-    from pipeline.validate.gx import validate_all
-
     started = time.time()
     cpu: dict[str, float] = {}
     clock = time.thread_time
-    t = clock()
-    cache = cache_folder(batch.previous)
-    outcomes = extract_isolated(batch, cache)
+    with IsolatedExtractor(batch.limits) as extractor:
+        if batch.work.extract:
+            extractor.start()  # the child imports the readers while this process imports GX
+        from pipeline.validate.gx import validate_all
+
+        t = clock()
+        outcomes = extract_isolated(batch, cache_folder(batch.previous), extractor)
     # (the child's CPU time is in the outcomes)
     cpu["extract"], t = clock() - t + sum(o.seconds for o in outcomes), clock()
     records, docs = assemble(batch.work, outcomes, batch.previous, set(batch.plans))
@@ -107,31 +109,30 @@ def process_batch(batch: PlanBatch) -> BatchResult:
     return BatchResult(docs, tables, messages, [o.document for o in outcomes], cpu, span)
 
 
-def extract_isolated(batch: PlanBatch, cache: Path | None) -> list[DocumentOutcome]:
-    """The batch's documents extracted one by one in a child process under the batch's hard
-    limits (:mod:`extractors.limits`: a document past them fails alone); the child is
-    stopped however this ends (an error, Ctrl-C, SIGTERM)."""
+def extract_isolated(
+    batch: PlanBatch, cache: Path | None, extractor: IsolatedExtractor
+) -> list[DocumentOutcome]:
+    """The batch's documents extracted one by one by ``extractor``, a child process under the
+    batch's hard limits (:mod:`extractors.limits`: a document past them fails alone; the
+    caller stops the child however the batch ends: an error, Ctrl-C, SIGTERM)."""
     outcomes: list[DocumentOutcome] = []
-    if not batch.work.extract:
-        return outcomes
-    with IsolatedExtractor(batch.limits) as extractor:
-        for s in batch.work.extract:
-            outcomes.append(
-                extractor.extract(
-                    s.path,
-                    rel_path=s.rel_path,
-                    plan_id=s.plan_id,
-                    kind=s.kind,
-                    password=s.password,
-                    limits=s.limits,
-                    pdf_engine=s.pdf_engine,
-                    now=batch.now,
-                    grid_cache=cache,
-                )
+    for s in batch.work.extract:
+        outcomes.append(
+            extractor.extract(
+                s.path,
+                rel_path=s.rel_path,
+                plan_id=s.plan_id,
+                kind=s.kind,
+                password=s.password,
+                limits=s.limits,
+                pdf_engine=s.pdf_engine,
+                now=batch.now,
+                grid_cache=cache,
             )
-            # Heard in the flow's process (a sequential run: the progress bar moves per document);
-            # a Dask worker has no listener, and the flow reports its documents when the batch is back.
-            notify("document", {"path": s.rel_path, "status": outcomes[-1].document["status"]})
+        )
+        # Heard in the flow's process (a sequential run: the progress bar moves per document);
+        # a Dask worker has no listener, and the flow reports its documents when the batch is back.
+        notify("document", {"path": s.rel_path, "status": outcomes[-1].document["status"]})
     return outcomes
 
 

@@ -72,7 +72,7 @@ def baseline() -> Path:
 def copy_site(tmp_path: Path) -> Site:
     """A copy of the baseline under ``tmp_path``."""
     shutil.copytree(baseline() / "raw", tmp_path / "raw")
-    shutil.copytree(baseline() / "curated", tmp_path / "curated")
+    shutil.copytree(baseline() / "curated", tmp_path / "curated", symlinks=True)  # links kept as links
     return Site(tmp_path)
 
 
