@@ -311,7 +311,15 @@ def open_warehouse(url: str) -> Warehouse:
         return DuckDBWarehouse(url)
     if scheme in ("postgresql", "postgres") or scheme.startswith("postgresql+"):
         return PostgresWarehouse(url)
-    raise WarehouseError(f"warehouse URL {url!r} is not one of {URL_FORMS}")
+    raise WarehouseError(f"warehouse URL {redact(url)!r} is not one of {URL_FORMS}")
+
+
+def redact(url: str) -> str:
+    """A warehouse URL as it is stored (``runs.warehouse``) and printed: a password, in the
+    user part or as a ``password=`` parameter, replaced by ``***`` (give it with PGPASSWORD or
+    ~/.pgpass instead)."""
+    url = re.sub(r"(://[^/@?#]*?:)[^@/?#]*@", r"\1***@", url)
+    return re.sub(r"([?&]password=)[^&#]*", r"\1***", url, flags=re.IGNORECASE)
 
 
 URL_FORMS = (
@@ -323,15 +331,23 @@ def duckdb_path(url: str, base: Path | None = None) -> Path:
     """``duckdb:///curated/warehouse.duckdb`` → relative path; ``duckdb:////abs/w.duckdb`` → absolute.
     Anything else (``duckdb://x.duckdb``, two slashes: a host, not a path) is refused."""
     if not url.startswith("duckdb:///"):
-        raise WarehouseError(f"warehouse URL {url!r} is not one of {URL_FORMS}")
+        raise WarehouseError(f"warehouse URL {redact(url)!r} is not one of {URL_FORMS}")
     raw = url[len("duckdb:///") :]
     if not raw or raw.endswith("/"):
-        raise WarehouseError(f"warehouse URL {url!r} names no file: use {URL_FORMS}")
+        raise WarehouseError(f"warehouse URL {redact(url)!r} names no file: use {URL_FORMS}")
     path = Path(raw)
     return path if path.is_absolute() or base is None else base / path
 
 
 def postgres_dsn(url: str) -> str:
-    """SQLAlchemy-style ``postgresql+psycopg://…`` → the libpq URL psycopg takes."""
+    """SQLAlchemy-style ``postgresql+psycopg://…`` → the libpq URL psycopg takes. A password
+    masked by :func:`redact` (a URL read back from ``runs``) is left out: libpq then takes it
+    from PGPASSWORD or ~/.pgpass."""
+    from urllib.parse import urlsplit, urlunsplit
+
     scheme, rest = url.split("://", 1)
-    return f"postgresql://{rest}" if scheme.startswith(("postgresql", "postgres")) else url
+    if not scheme.startswith(("postgresql", "postgres")):
+        return url
+    parts = urlsplit(f"postgresql://{rest.replace(':***@', '@', 1)}")
+    query = "&".join(p for p in parts.query.split("&") if p and p.lower() != "password=***")
+    return urlunsplit(parts._replace(query=query))

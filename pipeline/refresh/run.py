@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +22,7 @@ from pipeline.discover.manifest import Manifest, load_manifest
 from pipeline.discover.sources import materialize
 from pipeline.load import Delta, complete_interrupted_publish, load_all, read_history, replace_tables
 from pipeline.load.lock import curated_lock
+from pipeline.load.warehouse import redact
 from pipeline.refresh.batch import BatchResult, PlanBatch, plan_batches, process_batch
 from pipeline.refresh.progress import notify
 from pipeline.refresh.summary import RunSummary, new_run_id
@@ -375,11 +375,6 @@ def record_noop(summary: RunSummary, curated: Path, warehouse: str, previous: Pr
         replace_tables(curated, warehouse, {"runs": previous.rows("runs") + [run_row(summary, warehouse, 0)]})
     notify("done", {"run_id": summary.run_id})
     return summary
-
-
-def redact(url: str) -> str:
-    """A warehouse URL without its password (it is stored in ``runs``)."""
-    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
 
 
 def run_row(summary: RunSummary, warehouse: str, plans_recomputed: int) -> dict[str, Any]:

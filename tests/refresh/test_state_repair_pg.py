@@ -128,3 +128,23 @@ def test_run_history_is_read_back_when_curated_is_deleted(site, pg, clean):
     assert any("history of 1 runs was read back from postgresql://" in m for m in summary.messages)
     assert pq.read_table(site / "curated" / "runs.parquet")["run_id"].to_pylist() == [*first, summary.run_id]
     _equal_to_clean(site, pg, clean)
+
+
+@pytest.mark.parametrize("how", ["user part", "query"])
+def test_a_password_in_the_url_is_never_stored(tmp_path, pg, how):
+    """(The test server trusts loopback: the password is accepted and ignored.)"""
+    host, name = pg.split("://", 1)[1].rsplit("/", 1)
+    url = (
+        f"postgresql://{host.replace('@', ':s3cret@')}/{name}"
+        if how == "user part"
+        else f"postgresql://{host}/{name}?password=s3cret"
+    )
+    shutil.copytree(RAW, tmp_path / "raw")
+    _run(tmp_path, url)
+    _sql(pg, "DROP TABLE indicators")  # a repair: its message names the warehouse
+    summary = _run(tmp_path, url)
+    assert any("tables missing: indicators" in m for m in summary.messages)
+    stored = {r["warehouse"] for r in pq.read_table(tmp_path / "curated" / "runs.parquet").to_pylist()}
+    stored |= {r["warehouse"] for r in read_warehouse(pg, "runs")}
+    assert len(stored) == 1 and "***" in stored.pop()
+    assert not any("s3cret" in m for m in summary.messages)
