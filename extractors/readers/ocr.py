@@ -478,7 +478,7 @@ def _runs(profile: np.ndarray, gap: int) -> list[list[int]]:
     return runs
 
 
-def text_lines(ink: np.ndarray, box: Box, inset: int = 4) -> list[Box]:
+def text_lines(ink: np.ndarray, box: Box, inset: int = 4, line_height: float | None = None) -> list[Box]:
     """The text lines in ``box`` of the cleaned ink, top to bottom, each trimmed to its ink and
     padded: rows of ink split where a gap is; slivers (a 二's stroke) join their neighbour."""
     x0, y0, x1, y1 = box[0] + inset, box[1] + inset, box[2] - inset, box[3] - inset
@@ -490,7 +490,8 @@ def text_lines(ink: np.ndarray, box: Box, inset: int = 4) -> list[Box]:
         return []
     heights = [b - a for a, b in runs if b - a >= 0.35 * 6 * SCALE] or [b - a for a, b in runs]
     typical = float(np.median(heights))
-    runs = [part for run in runs for part in _split_tall(run, sub.sum(axis=1), typical)]
+    tall = min(typical, line_height) if line_height else typical  # one run alone: the page's
+    runs = [part for run in runs for part in _split_tall(run, sub.sum(axis=1), tall)]
     merged: list[list[int]] = []
     for run in runs:
         if merged and (
@@ -517,6 +518,17 @@ def text_lines(ink: np.ndarray, box: Box, inset: int = 4) -> list[Box]:
             )
         )
     return lines
+
+
+def line_height(ink: np.ndarray, tables: list[_Table]) -> float | None:
+    """The page's usual height of a line of text in its cells (the median run of ink rows at
+    least 2 pt tall), or None when its cells hold no text."""
+    heights = []
+    for t in tables:
+        for x0, y0, x1, y1 in t.cells.values():
+            profile = (ink[y0 + 4 : y1 - 4, x0 + 4 : x1 - 4] > 0).sum(axis=1)
+            heights += [b - a for a, b in _runs(profile, 1) if b - a >= 2 * SCALE]
+    return float(np.median(heights)) if heights else None
 
 
 def _split_tall(run: list[int], profile: np.ndarray, typical: float) -> list[list[int]]:
@@ -587,10 +599,12 @@ def read_line(engine: _Engine, box: Box) -> tuple[str, float]:
     return text, conf
 
 
-def read_box(engine: _Engine, ink: np.ndarray, box: Box) -> tuple[str, float | None]:
+def read_box(
+    engine: _Engine, ink: np.ndarray, box: Box, line_height: float | None = None
+) -> tuple[str, float | None]:
     """A cell's text (lines joined by newlines) and its lowest line confidence (None: empty)."""
     texts, confs = [], []
-    for line in text_lines(ink, box):
+    for line in text_lines(ink, box, line_height=line_height):
         if line[3] - line[1] < 1.2 * SCALE + 2 * int(1.5 * SCALE) + 1:
             text, conf = "—", 90.0  # a flat stroke alone on its line: a dash, by its shape
         else:
@@ -644,7 +658,9 @@ def _points(box: Box) -> tuple[float, float, float, float]:
     return tuple(round(v / SCALE, 2) for v in box)  # type: ignore[return-value]
 
 
-def table_items(engine: _Engine, ink: np.ndarray, table: _Table, notes: list[str]) -> list[_Item]:
+def table_items(
+    engine: _Engine, ink: np.ndarray, table: _Table, notes: list[str], line_height: float | None = None
+) -> list[_Item]:
     """A table's rows as pdfplumber gives them: one row per distinct cell top, one column per
     distinct cell left; a merged cell is in its first row, the rows it covers have None there."""
     tops = sorted({i for i, _ in table.cells})
@@ -657,7 +673,7 @@ def table_items(engine: _Engine, ink: np.ndarray, table: _Table, notes: list[str
             if box is None:
                 cells.append(("", None, None))
                 continue
-            text, conf = read_box(engine, ink, box)
+            text, conf = read_box(engine, ink, box, line_height)
             text, note, conf = correct_cell(text, conf)
             if note:
                 notes.append(note)
@@ -752,7 +768,8 @@ def read_page(
     clean_grey, clean_ink = _clean(grey, ink, _rulings(cv2.bitwise_or(hmask, vmask), tables), arrows)
     engine.set_page(clean_grey)
     notes: list[str] = []
-    items = [item for t in tables for item in table_items(engine, clean_ink, t, notes)]
+    height = line_height(clean_ink, tables)
+    items = [item for t in tables for item in table_items(engine, clean_ink, t, notes, height)]
     outside = clean_ink.copy()
     for t in tables:
         x0, y0, x1, y1 = t.bbox

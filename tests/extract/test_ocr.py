@@ -252,3 +252,21 @@ def test_scanned_framework_slide_keeps_its_white_on_dark_heading(tesseract, tmp_
 
 def test_an_empty_cell_stays_empty():
     assert correct_cell("", None) == ("", None, None)
+
+
+def test_lines_set_so_tight_they_touch_are_cut_apart():
+    """Two 10 pt lines touching (セミナー等の企画・開 / 催 on Kama's p.9) are two lines, cut at
+    the thinnest row, even in a cell that holds no other line to compare with."""
+    import numpy as np
+
+    from extractors.readers.ocr import SCALE, text_lines
+
+    line = int(10 * SCALE)
+    ink = np.zeros((4 * line, 20 * line), np.uint8)
+    ink[line : 2 * line, line : 15 * line] = 255  # the first line, full width
+    ink[2 * line - 2 : 2 * line + 2, 2 * line : 3 * line] = 255  # a stroke touching both
+    ink[2 * line : 3 * line, line : 3 * line] = 255  # the second line: one character
+    box = (0, 0, ink.shape[1], ink.shape[0])
+    assert len(text_lines(ink, box)) == 1  # alone, the cell cannot tell
+    lines = text_lines(ink, box, line_height=line)
+    assert len(lines) == 2 and abs(lines[0][3] - lines[1][1]) < 2 * int(1.5 * SCALE) + 4
