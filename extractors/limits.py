@@ -12,12 +12,15 @@ Ctrl-C: the parent stops it (a SIGTERM'd run stops its children before its lock 
 
 from __future__ import annotations
 
+import itertools
 import os
 import pickle
 import signal
 import subprocess
 import sys
+import threading
 import time
+import weakref
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -46,6 +49,28 @@ class ExtractionLimits:
         return cls(seconds=seconds, memory_mb=memory)
 
 
+class Stopped(RuntimeError):
+    """The run is stopping (SIGTERM, Ctrl-C): no document is extracted any more."""
+
+
+_LIVE: weakref.WeakSet[IsolatedExtractor] = weakref.WeakSet()  # extractors with a child running
+_STOPS = itertools.count(1)
+_stop_generation = 0
+_guard = threading.Lock()
+
+
+def stop_all() -> None:
+    """Kill every extraction child of this process, whichever thread runs it, and make the
+    extractors that exist now refuse further documents (:class:`Stopped`): a run being
+    stopped calls this before it releases its lock. Extractors made later work as usual."""
+    global _stop_generation
+    with _guard:
+        _stop_generation = next(_STOPS)
+        live = list(_LIVE)
+    for extractor in live:
+        extractor.kill()
+
+
 class IsolatedExtractor:
     """Extract documents one at a time in a child process under :class:`ExtractionLimits`.
 
@@ -56,6 +81,7 @@ class IsolatedExtractor:
 
     def __init__(self, limits: ExtractionLimits | None = None) -> None:
         self.limits = limits or ExtractionLimits.from_environment()
+        self._generation = _stop_generation
         self._child: subprocess.Popen[bytes] | None = None
         self._send: Connection | None = None
         self._receive: Connection | None = None
@@ -76,7 +102,12 @@ class IsolatedExtractor:
         if self._child is None:
             self._start()
 
+    def _stopped(self) -> bool:
+        return self._generation != _stop_generation
+
     def _start(self) -> None:
+        if self._stopped():
+            raise Stopped("the run is stopping: no further document is extracted")
         child = subprocess.Popen(
             [
                 sys.executable,
@@ -95,6 +126,8 @@ class IsolatedExtractor:
         child.stdin.close()
         child.stdout.close()
         self._child = child
+        with _guard:
+            _LIVE.add(self)
 
     def extract(self, path: Path, **kwargs: Any) -> Any:
         """One document's outcome, extracted in the child (started when none runs)."""
@@ -111,6 +144,9 @@ class IsolatedExtractor:
                 f"({SECONDS_VARIABLE})"
             )
         except (EOFError, OSError):
+            if self._stopped():
+                self.close()
+                raise Stopped("the run is stopping: the extraction was stopped") from None
             problem = self._death()
         self.close()
         return failed_outcome(
@@ -130,8 +166,16 @@ class IsolatedExtractor:
             f"memory limit or a crash in a reader library ({MEMORY_VARIABLE})"
         )
 
+    def kill(self) -> None:
+        """SIGKILL the child now (from any thread; its owner sees it end)."""
+        child = self._child
+        if child is not None and child.poll() is None:
+            child.kill()
+
     def close(self) -> None:
         """Stop the child (SIGKILL: it holds nothing worth saving) and wait for it."""
+        with _guard:
+            _LIVE.discard(self)
         for conn in (self._send, self._receive):
             if conn is not None:
                 conn.close()

@@ -9,8 +9,10 @@ holder writes who it is into the file, for the message the next run prints.
 
 While a run holds the lock, SIGTERM (a service manager, ``kill``, a container stop) is raised in
 it as :class:`Terminated`, a ``KeyboardInterrupt``: the run unwinds as it does for Ctrl-C —
-its child processes and workers are stopped by the code that started them — and only then is
-the lock released, so a second run never overlaps a run that is still stopping.
+its child processes and workers are stopped by the code that started them, and every
+extraction child of the process is killed (:func:`extractors.limits.stop_all`, for batches
+running in other threads) — and only then is the lock released, so a second run never
+overlaps a run that is still stopping.
 
 Holding the lock, a run also removes the staging folders that a killed run left behind
 (``curated/.staging-*``; nothing else can be using them).
@@ -87,6 +89,11 @@ def curated_lock(curated_dir: Path, what: str) -> Iterator[list[str]]:
         try:
             with _sigterm_interrupts():
                 yield [folder.name for folder in stale]
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM: no extraction of this process outlives the lock
+            from extractors.limits import stop_all
+
+            stop_all()
+            raise
         finally:
             handle.seek(0)
             handle.truncate()

@@ -148,3 +148,40 @@ def test_the_extraction_child_ends_with_the_extractor(tmp_path):
         extractor.extract(RAW / "chiba" / "strategy_framework.txt")
         child = psutil.Process(extractor.pid)
     assert not child.is_running() or child.status() == psutil.STATUS_ZOMBIE
+
+
+def test_a_stopping_run_kills_the_extraction_running_in_another_thread(tmp_path):
+    """A batch run by a task thread (Prefect without Dask): when the run is stopped, its lock
+    kills every extraction child of the process (stop_all) and that batch ends at once."""
+    import threading
+
+    import psutil
+
+    from extractors.limits import Stopped, stop_all
+
+    slow = tmp_path / "slow.pdf"
+    slow.write_bytes(pdf(ruled_grid(151), width=842, height=1191))  # ~7 s with pdfplumber
+    extractor = IsolatedExtractor()
+    ended: list[BaseException] = []
+
+    def batch() -> None:
+        try:
+            with extractor:
+                extractor.extract(slow, pdf_engine="plumber")
+        except BaseException as exc:  # what ended the thread is the result
+            ended.append(exc)
+
+    thread = threading.Thread(target=batch)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while extractor.pid is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    child = psutil.Process(extractor.pid)
+    started = time.monotonic()
+    stop_all()
+    thread.join(5)
+    assert not thread.is_alive() and time.monotonic() - started < 2
+    assert len(ended) == 1 and isinstance(ended[0], Stopped)
+    assert not child.is_running() or child.status() == psutil.STATUS_ZOMBIE
+    with IsolatedExtractor() as later:  # a later run extracts as usual
+        assert later.extract(RAW / "kama" / "progress_sheets.txt").document["status"] == "ok"
