@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from core.versions import ROOT
+from extractors import versions
 
 SECONDS_VARIABLE = "PLAN_ETL_DOCUMENT_SECONDS"
 MEMORY_VARIABLE = "PLAN_ETL_DOCUMENT_MEMORY_MB"
@@ -138,7 +139,10 @@ class IsolatedExtractor:
         try:
             self._send.send_bytes(pickle.dumps((path, kwargs)))
             if self._receive.poll(self.limits.seconds):
-                return pickle.loads(self._receive.recv_bytes())
+                outcome = pickle.loads(self._receive.recv_bytes())
+                # the versions of this process, which planned the run (the child runs the same files)
+                outcome.document.update(versions(kwargs.get("pdf_engine")))
+                return outcome
             problem = (
                 f"stopped after {self.limits.seconds:g} s — longer than one document may take "
                 f"({SECONDS_VARIABLE})"

@@ -420,14 +420,14 @@ def test_a_transient_error_is_retried_by_prefect(tmp_path, prefect_server, monke
     shutil.copytree(RAW, raw)
     import pipeline.refresh.batch as batch
 
-    real, calls = batch.extract_document, []
+    real, calls = batch.IsolatedExtractor.extract, []  # (documents are extracted in a child process)
 
-    def flaky(*args, **kwargs):
+    def flaky(self, *args, **kwargs):
         calls.append(args[0])
         if len(calls) == 1:
             raise OSError("network file system hiccup")
-        return real(*args, **kwargs)
+        return real(self, *args, **kwargs)
 
-    monkeypatch.setattr(batch, "extract_document", flaky)
+    monkeypatch.setattr(batch.IsolatedExtractor, "extract", flaky)
     summary = nr.nightly_refresh(raw, curated, prefer="text")
     assert summary.run_record()["documents_extracted"] == 3 and len(calls) == 4  # one batch retried once
