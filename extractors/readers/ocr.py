@@ -680,7 +680,39 @@ def table_items(
             cells.append((text, _points(box), conf))
         boxes = [b for _, b, _ in cells if b]
         items.append(_Item(min(b[1] for b in boxes), min(b[0] for b in boxes), cells))
+    for j in range(len(lefts)):
+        code_column(items, j, notes)
     return items
+
+
+_CIRCLED = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"
+_AS_LETTER = {"8": "a", "3": "a", "0": "o"}  # a lone a read by the jpn model as 8
+_AS_CIRCLED = {"@": "②"}  # ② read as @
+
+
+def code_column(items: list[_Item], j: int, notes: list[str]) -> None:
+    """A column of codes (取組コード a, b, c … or 体系分類 ①, ②) read as one: where most of
+    its short cells are lowercase letters (or circled numbers), the others are the same kind
+    of code misread — a lone a read as 8, c as C, ② as @ — and are read as such (in place)."""
+    short = [it.cells[j][0] for it in items if j < len(it.cells) and 0 < len(it.cells[j][0]) <= 3]
+    letters = sum(len(t) == 1 and "a" <= t <= "z" for t in short)
+    circled = sum(len(t) == 1 and t in _CIRCLED for t in short)
+    like = sum(len(t) == 1 and ("A" <= t <= "Z" or t in _AS_LETTER) for t in short)
+    like = like if letters > circled else sum(t in _AS_CIRCLED for t in short)
+    if max(letters, circled) < 3 or max(letters, circled) + like < 0.8 * len(short):
+        return
+    for it in items:
+        if j >= len(it.cells) or not 0 < len(it.cells[j][0]) <= 3:
+            continue
+        text, box, conf = it.cells[j]
+        fixed = text
+        if letters > circled and len(text) == 1 and not "a" <= text <= "z":
+            fixed = _AS_LETTER.get(text, text.lower() if "A" <= text <= "Z" else text)
+        elif circled > letters and text not in _CIRCLED:
+            fixed = _AS_CIRCLED.get(text, text)
+        if fixed != text:
+            it.cells[j] = (fixed, box, conf)
+            notes.append(f"「{text}」 read as 「{fixed}」 (a column of codes)")
 
 
 def text_items(engine: _Engine, ink: np.ndarray, notes: list[str]) -> list[_Item]:
@@ -929,6 +961,9 @@ _STARS = re.compile(r"(?<==)([\u3400-\u9fff★☆]{1,5})(?=[、,]|$)")
 _THOUSANDS = re.compile(r"(?<![\d.,])\d{1,3}(\.\d{3})+(?![\d.,])")
 # 1.636 件: a count with a thousands point before its unit (decimals have 1–2 places)
 _THOUSANDS_IN_TEXT = re.compile(r"(?<![\d.,])(\d{1,3})\.(\d{3})(?=\s*[件人名社者回団体事業所か所%％])")
+_KPI_CODE = re.compile(r"^(\d{1,2}-\d{1,2})(?:\s+|_\s+)(?=[^\s\d_])", re.M)  # 1-2_市の… read as 1-2 市の…
+_UNIT_OPEN = re.compile(r"(?<=[^\s(（])\s*([%人件社回])\)$", re.M)  # 割合 (%) read as 割合 %)
+_BULLET = re.compile(rf"^\*(?=[{_CJK}])", re.M)  # a line's bullet ・ read as *
 _REIWA = re.compile(r"[金信今合冷]和(?=\s*[\d元])")  # 令和 4 年度 read as 金和 / 信和
 _ERA_CODE = re.compile(r"\bR[S$](\d)")
 _DASHES = {"ー", "一", "－", "-", "―", "‐", "1"}
@@ -988,6 +1023,9 @@ def correct_cell(text: str, confidence: float | None) -> tuple[str, str | None, 
         fixed = _THOUSANDS_IN_TEXT.sub(r"\1,\2", fixed)
     fixed = _ERA_CODE.sub(r"R\1", fixed)
     fixed = _REIWA.sub("令和", fixed)
+    fixed = _KPI_CODE.sub(r"\1_", fixed)
+    fixed = _UNIT_OPEN.sub(r" (\1)", fixed)
+    fixed = _BULLET.sub("・", fixed)
     if "評価" in fixed and "=" in fixed:
         fixed = _STARS.sub(lambda m: "★" * len(m.group(1)), fixed)
     if "\n" not in fixed:

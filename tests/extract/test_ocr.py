@@ -202,6 +202,10 @@ def test_without_tesseract_the_message_says_how_to_install(monkeypatch, tmp_path
         ("就職した者の割合\n38.7 %", 90.0, "就職した者の割合\n38.7 %"),
         ("ー", 30.0, "—"),
         ("RS5", 80.0, "R5"),
+        ("1-2 市の支援制度", 90.0, "1-2_市の支援制度"),  # a KPI code's underscore lost
+        ("企業におけるデジタル化進捗割合 %)", 90.0, "企業におけるデジタル化進捗割合 (%)"),
+        ("*情報発信を強化する", 85.0, "・情報発信を強化する"),
+        ("観光入込客数* (千人/年)", 85.0, "観光入込客数* (千人/年)"),
         ("4 回(金和 4 年度実績)", 88.0, "4 回(令和 4 年度実績)"),
         ("①", 80.0, "①"),
         ("(1)", 80.0, "(1)"),
@@ -270,3 +274,21 @@ def test_lines_set_so_tight_they_touch_are_cut_apart():
     assert len(text_lines(ink, box)) == 1  # alone, the cell cannot tell
     lines = text_lines(ink, box, line_height=line)
     assert len(lines) == 2 and abs(lines[0][3] - lines[1][1]) < 2 * int(1.5 * SCALE) + 4
+
+
+def test_a_column_of_codes_is_read_as_one():
+    """Kama's action plan: the 取組コード column holds a, b, c …; the jpn model reads a lone a
+    as 8 and c as C, and ② as @ in the 体系分類2コード column."""
+    from extractors.readers.ocr import _Item, code_column
+
+    letters = [_Item(0, 0, [(t, (0, 0, 1, 1), 90.0)]) for t in ["取組\nコード", "8", "b", "C", "d", "e", "8"]]
+    notes: list[str] = []
+    code_column(letters, 0, notes)
+    assert [it.cells[0][0] for it in letters] == ["取組\nコード", "a", "b", "c", "d", "e", "a"]
+    assert len(notes) == 3
+    circled = [_Item(0, 0, [(t, None, 90.0)]) for t in ["①", "①", "@", "@", "③", "③"]]
+    code_column(circled, 0, notes)
+    assert [it.cells[0][0] for it in circled] == ["①", "①", "②", "②", "③", "③"]
+    numbers = [_Item(0, 0, [(t, None, 90.0)]) for t in ["8", "10", "3", "C", "b"]]  # not a code column
+    code_column(numbers, 0, notes)
+    assert [it.cells[0][0] for it in numbers] == ["8", "10", "3", "C", "b"]
