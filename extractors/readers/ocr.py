@@ -701,18 +701,34 @@ def code_column(items: list[_Item], j: int, notes: list[str]) -> None:
     like = like if letters > circled else sum(t in _AS_CIRCLED for t in short)
     if max(letters, circled) < 3 or max(letters, circled) + like < 0.8 * len(short):
         return
-    for it in items:
-        if j >= len(it.cells) or not 0 < len(it.cells[j][0]) <= 3:
-            continue
+    rows = [it for it in items if j < len(it.cells) and 0 < len(it.cells[j][0]) <= 3]
+    valid = (lambda t: len(t) == 1 and "a" <= t <= "z") if letters > circled else (lambda t: t in _CIRCLED)
+    read = [it.cells[j][0] for it in rows]  # as read: a fix never becomes a neighbour
+    for k, it in enumerate(rows):
         text, box, conf = it.cells[j]
-        fixed = text
-        if letters > circled and len(text) == 1 and not "a" <= text <= "z":
-            fixed = _AS_LETTER.get(text, text.lower() if "A" <= text <= "Z" else text)
-        elif circled > letters and text not in _CIRCLED:
-            fixed = _AS_CIRCLED.get(text, text)
+        before = next((t for t in reversed(read[:k]) if valid(t)), None)
+        after = next((t for t in read[k + 1 :] if valid(t)), None)
+        fixed = _code_between(text, before, after, letters > circled)
         if fixed != text:
             it.cells[j] = (fixed, box, conf)
             notes.append(f"「{text}」 read as 「{fixed}」 (a column of codes)")
+
+
+def _code_between(text: str, before: str | None, after: str | None, letters: bool) -> str:
+    """A code of a column of codes between ``before`` and ``after`` (the nearest well-read
+    codes): the one between them where they are one apart (d, 6, f → e), the same where they
+    agree (③, ②, ③ → ③), else what the misreading usually is (8 → a, C → c, @ → ②)."""
+    if letters and len(text) == 1 and "a" <= text <= "z" or not letters and text in _CIRCLED:
+        if before and after and before == after and text != before and not letters:
+            return before  # circled numbers run ①①②②: one unlike both its neighbours is misread
+        return text
+    if before and after and ord(after) - ord(before) == 2:
+        return chr(ord(before) + 1)
+    if before and after and before == after and not letters:
+        return before
+    if letters:
+        return _AS_LETTER.get(text, text.lower() if len(text) == 1 and "A" <= text <= "Z" else text)
+    return _AS_CIRCLED.get(text, text)
 
 
 def text_items(engine: _Engine, ink: np.ndarray, notes: list[str]) -> list[_Item]:

@@ -281,14 +281,16 @@ def test_a_column_of_codes_is_read_as_one():
     as 8 and c as C, and ② as @ in the 体系分類2コード column."""
     from extractors.readers.ocr import _Item, code_column
 
-    letters = [_Item(0, 0, [(t, (0, 0, 1, 1), 90.0)]) for t in ["取組\nコード", "8", "b", "C", "d", "e", "8"]]
+    letters = [
+        _Item(0, 0, [(t, (0, 0, 1, 1), 90.0)]) for t in ["取組\nコード", "8", "b", "C", "d", "6", "f", "8"]
+    ]
     notes: list[str] = []
     code_column(letters, 0, notes)
-    assert [it.cells[0][0] for it in letters] == ["取組\nコード", "a", "b", "c", "d", "e", "a"]
-    assert len(notes) == 3
-    circled = [_Item(0, 0, [(t, None, 90.0)]) for t in ["①", "①", "@", "@", "③", "③"]]
+    assert [it.cells[0][0] for it in letters] == ["取組\nコード", "a", "b", "c", "d", "e", "f", "a"]
+    assert len(notes) == 4
+    circled = [_Item(0, 0, [(t, None, 90.0)]) for t in ["①", "①", "@", "@", "③", "②", "③"]]
     code_column(circled, 0, notes)
-    assert [it.cells[0][0] for it in circled] == ["①", "①", "②", "②", "③", "③"]
+    assert [it.cells[0][0] for it in circled] == ["①", "①", "②", "②", "③", "③", "③"]
     numbers = [_Item(0, 0, [(t, None, 90.0)]) for t in ["8", "10", "3", "C", "b"]]  # not a code column
     code_column(numbers, 0, notes)
     assert [it.cells[0][0] for it in numbers] == ["8", "10", "3", "C", "b"]
