@@ -124,3 +124,34 @@ def test_a_run_killed_before_the_commit_leaves_its_generation_removed(tmp_path, 
     assert any("load never committed" in m for m in summary.messages), summary.messages
     assert summary.warehouse_load == "replace"  # the recomputation is done again
     _equal_to_clean(tmp_path, clean)
+
+
+KILLER = """
+import functools, os, signal, sys
+from flows.settings import configure_environment
+configure_environment()
+from pipeline.load import load_all
+from pipeline.refresh.run import Steps, refresh
+
+def die(step):  # a real SIGKILL: no finally, no cleanup
+    if step == "switch":
+        os.kill(os.getpid(), signal.SIGKILL)
+
+os.chdir(sys.argv[1])
+refresh("raw", "curated", sys.argv[2], prefer="text", steps=Steps(load=functools.partial(load_all, on_publish=die)))
+"""
+
+
+def test_a_real_sigkill_after_the_commit_is_completed(tmp_path, clean):
+    import signal
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    shutil.copytree(RAW, tmp_path / "raw")
+    proc = subprocess.run([sys.executable, "-c", KILLER, str(tmp_path), WAREHOUSE], cwd=ROOT, timeout=300)
+    assert proc.returncode == -signal.SIGKILL
+    summary = _run(tmp_path)
+    assert any(m.startswith("completed the publish of run") for m in summary.messages), summary.messages
+    _equal_to_clean(tmp_path, clean)
