@@ -974,12 +974,14 @@ def _read_pages(path: Path, data: bytes, password: str | None, limits: Any) -> G
 # --- domain-aware correction ----------------------------------------------------------------
 
 _STARS = re.compile(r"(?<==)([\u3400-\u9fff★☆]{1,5})(?=[、,]|$)")
+# ★ as the jpn model misreads it in a legend, when the 、 after the grade was lost too
+_STAR_LIKE = re.compile(r"(?<==)([文太大女雄☆★]{1,5})(?=[\u3040-\u9fff])")
 _THOUSANDS = re.compile(r"(?<![\d.,])\d{1,3}(\.\d{3})+(?![\d.,])")
 # 1.636 件: a count with a thousands point before its unit (decimals have 1–2 places)
 _THOUSANDS_IN_TEXT = re.compile(r"(?<![\d.,])(\d{1,3})\.(\d{3})(?=\s*[件人名社者回団体事業所か所%％])")
 _KPI_CODE = re.compile(r"^(\d{1,2}-\d{1,2})(?:\s+|_\s+)(?=[^\s\d_])", re.M)  # 1-2_市の… read as 1-2 市の…
-_UNIT_OPEN = re.compile(r"(?<=[^\s(（])\s*([%人件社回])\)$", re.M)  # 割合 (%) read as 割合 %)
-_BULLET = re.compile(rf"^\*(?=[{_CJK}])", re.M)  # a line's bullet ・ read as *
+# 割合 (%) read as 割合 %) (at a line's end, or before a footnote's *)
+_UNIT_OPEN = re.compile(r"(?<=[^\s(（])\s*([%人件社回])\)(?=\s*\*?$)", re.M)
 _REIWA = re.compile(r"[金信今合冷]和(?=\s*[\d元])")  # 令和 4 年度 read as 金和 / 信和
 _ERA_CODE = re.compile(r"\bR[S$](\d)")
 _DASHES = {"ー", "一", "－", "-", "―", "‐", "1"}
@@ -1041,9 +1043,9 @@ def correct_cell(text: str, confidence: float | None) -> tuple[str, str | None, 
     fixed = _REIWA.sub("令和", fixed)
     fixed = _KPI_CODE.sub(r"\1_", fixed)
     fixed = _UNIT_OPEN.sub(r" (\1)", fixed)
-    fixed = _BULLET.sub("・", fixed)
     if "評価" in fixed and "=" in fixed:
         fixed = _STARS.sub(lambda m: "★" * len(m.group(1)), fixed)
+        fixed = _STAR_LIKE.sub(lambda m: "★" * len(m.group(1)) + "、", fixed)
     if "\n" not in fixed:
         label = snap_label(fixed)
         if label:
