@@ -155,3 +155,19 @@ def test_a_real_sigkill_after_the_commit_is_completed(tmp_path, clean):
     summary = _run(tmp_path)
     assert any(m.startswith("completed the publish of run") for m in summary.messages), summary.messages
     _equal_to_clean(tmp_path, clean)
+
+
+def test_a_curated_folder_of_an_older_version_is_taken_over(tmp_path, clean):
+    """Plain files, no generations, runs without checksums: the next run links them in as its
+    first generation (nothing re-read) and equals a clean run."""
+    shutil.copytree(clean, tmp_path, dirs_exist_ok=True)  # links followed: plain files
+    curated = tmp_path / "curated"
+    shutil.rmtree(curated / CURRENT)
+    shutil.rmtree(curated / GENERATIONS)
+    runs = pq.read_table(curated / "runs.parquet")
+    pq.write_table(runs.drop_columns(["table_checksums"]), curated / "runs.parquet")
+    summary = _run(tmp_path)
+    assert summary.extracted == 0 and not summary.messages
+    assert os.readlink(curated / "indicators.parquet") == f"{CURRENT}/indicators.parquet"
+    assert (curated / CURRENT).is_symlink()
+    _equal_to_clean(tmp_path, clean)
