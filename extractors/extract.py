@@ -23,6 +23,8 @@ from extractors.detect import detect_kind, kind_scores
 from extractors.kinds import KINDS, REGISTRY
 from extractors.readers import detect_format
 
+OUT_OF_MEMORY = "ran out of memory while extracting it — over the memory limit of one document"
+
 
 @dataclass
 class DocumentOutcome:
@@ -93,7 +95,7 @@ def extract_document(
         doc["error"] = message if message.startswith(path.name) else f"{rel}: {message}"
         return DocumentOutcome(doc, seconds=time.thread_time() - started)
     except MemoryError:  # past the memory limit of an isolated extraction (extractors.limits)
-        doc["error"] = f"{rel}: ran out of memory while extracting it — over the memory limit of one document"
+        doc["error"] = f"{rel}: {OUT_OF_MEMORY}"
         return DocumentOutcome(doc, seconds=time.thread_time() - started)
     except Exception as exc:  # a parser bug must not take the run down: report it per document
         doc["error"] = (

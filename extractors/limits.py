@@ -26,8 +26,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+import extractors
 from core.versions import ROOT
-from extractors import versions
 
 SECONDS_VARIABLE = "PLAN_ETL_DOCUMENT_SECONDS"
 MEMORY_VARIABLE = "PLAN_ETL_DOCUMENT_MEMORY_MB"
@@ -116,6 +116,8 @@ class IsolatedExtractor:
                 f"import sys; sys.path.insert(0, {str(ROOT)!r}); "
                 "from extractors.limits import serve; serve()",
                 str(self.limits.memory_mb),
+                extractors.reader_version(),  # the run's versions (the child pins them)
+                extractors.parser_version(),
             ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -141,7 +143,7 @@ class IsolatedExtractor:
             if self._receive.poll(self.limits.seconds):
                 outcome = pickle.loads(self._receive.recv_bytes())
                 # the versions of this process, which planned the run (the child runs the same files)
-                outcome.document.update(versions(kwargs.get("pdf_engine")))
+                outcome.document.update(extractors.versions(kwargs.get("pdf_engine")))
                 return outcome
             problem = (
                 f"stopped after {self.limits.seconds:g} s — longer than one document may take "
@@ -227,6 +229,16 @@ def _die_with_parent() -> None:
         pass
 
 
+def _pin_versions(reader: str, parser: str) -> None:
+    """The child uses the run's reader and parser versions (computed by the parent when it
+    planned the run), even if a source file changed since: grid cache entries and documents
+    rows then agree with the run's plan."""
+    import extractors.cache
+
+    extractors.reader_version = extractors.cache.reader_version = lambda: reader
+    extractors.parser_version = lambda: parser
+
+
 def serve() -> None:
     """The child: documents in on stdin, outcomes out on the original stdout (whatever a
     library prints goes to stderr). Runs until its stdin closes."""
@@ -235,12 +247,23 @@ def serve() -> None:
     receive = Connection(os.dup(0), writable=False)
     send = Connection(os.dup(1), readable=False)
     os.dup2(2, 1)
-    from extractors.extract import extract_document
+    from extractors.extract import OUT_OF_MEMORY, extract_document
 
+    _pin_versions(sys.argv[2], sys.argv[3])
     _set_memory_limit(int(sys.argv[1]))
     while True:
         try:
             path, kwargs = pickle.loads(receive.recv_bytes())
         except EOFError:
             return
-        send.send_bytes(pickle.dumps(extract_document(path, **kwargs)))
+        try:
+            answer = pickle.dumps(extract_document(path, **kwargs))
+        except MemoryError:  # outside the extraction's own guard (its result too large to send …)
+            answer = pickle.dumps(failed_outcome(path, kwargs, OUT_OF_MEMORY, 0.0))
+        except Exception as exc:  # SystemError: the interpreter itself could not allocate
+            problem = (
+                f"the extraction failed in the interpreter ({type(exc).__name__}) — most likely over the "
+                "memory limit of one document"
+            )
+            answer = pickle.dumps(failed_outcome(path, kwargs, problem, 0.0))
+        send.send_bytes(answer)
