@@ -739,7 +739,7 @@ def text_items(engine: _Engine, ink: np.ndarray, notes: list[str]) -> list[_Item
     words = []
     for box in outside_boxes(ink):
         text, conf = read_line(engine, box)
-        text, note, conf = correct_cell(text, conf)
+        text, note, conf = correct_cell(text, conf, in_table=False)
         if note:
             notes.append(note)
         if text:
@@ -982,6 +982,7 @@ _THOUSANDS_IN_TEXT = re.compile(r"(?<![\d.,])(\d{1,3})\.(\d{3})(?=\s*[件人名�
 _KPI_CODE = re.compile(r"^(\d{1,2}-\d{1,2})(?:\s+|_\s+)(?=[^\s\d_])", re.M)  # 1-2_市の… read as 1-2 市の…
 # 割合 (%) read as 割合 %) (at a line's end, or before a footnote's *)
 _UNIT_OPEN = re.compile(r"(?<=[^\s(（])\s*([%人件社回])\)(?=\s*\*?$)", re.M)
+_BULLET = re.compile(rf"^\*(?=[{_CJK}])", re.M)
 _REIWA = re.compile(r"[金信今合冷]和(?=\s*[\d元])")  # 令和 4 年度 read as 金和 / 信和
 _ERA_CODE = re.compile(r"\bR[S$](\d)")
 _DASHES = {"ー", "一", "－", "-", "―", "‐", "1"}
@@ -1023,7 +1024,9 @@ def snap_label(text: str) -> str | None:
     return keys[near[0]] if len(near) == 1 else None
 
 
-def correct_cell(text: str, confidence: float | None) -> tuple[str, str | None, float | None]:
+def correct_cell(
+    text: str, confidence: float | None, in_table: bool = True
+) -> tuple[str, str | None, float | None]:
     """A cell's OCR text corrected by what plan documents hold, what was changed (None:
     nothing) and its confidence: numbers with letters read for digits (4,7S5 → 4,755), a dash
     read as ー/一/1 in a low-confidence single-character cell (—), era codes (RS5 → R5), star
@@ -1043,6 +1046,8 @@ def correct_cell(text: str, confidence: float | None) -> tuple[str, str | None, 
     fixed = _REIWA.sub("令和", fixed)
     fixed = _KPI_CODE.sub(r"\1_", fixed)
     fixed = _UNIT_OPEN.sub(r" (\1)", fixed)
+    if in_table:  # a table cell's bullet ・ read as * (a line of text outside keeps its footnote *)
+        fixed = _BULLET.sub("・", fixed)
     if "評価" in fixed and "=" in fixed:
         fixed = _STARS.sub(lambda m: "★" * len(m.group(1)), fixed)
         fixed = _STAR_LIKE.sub(lambda m: "★" * len(m.group(1)) + "、", fixed)

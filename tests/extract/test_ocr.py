@@ -205,7 +205,7 @@ def test_without_tesseract_the_message_says_how_to_install(monkeypatch, tmp_path
         ("1-2 市の支援制度", 90.0, "1-2_市の支援制度"),  # a KPI code's underscore lost
         ("企業におけるデジタル化進捗割合 %)", 90.0, "企業におけるデジタル化進捗割合 (%)"),
         ("個人事業者におけるデジタル化進捗割合 %) *", 90.0, "個人事業者におけるデジタル化進捗割合 (%) *"),
-        ("*デジタル化がある程度進んでいる", 85.0, "*デジタル化がある程度進んでいる"),  # a footnote's *
+        ("*情報発信を強化する", 85.0, "・情報発信を強化する"),  # a table cell's bullet
         ("観光入込客数* (千人/年)", 85.0, "観光入込客数* (千人/年)"),
         ("4 回(金和 4 年度実績)", 88.0, "4 回(令和 4 年度実績)"),
         ("①", 80.0, "①"),
@@ -300,3 +300,8 @@ def test_a_column_of_codes_is_read_as_one():
     numbers = [_Item(0, 0, [(t, None, 90.0)]) for t in ["8", "10", "3", "C", "b"]]  # not a code column
     code_column(numbers, 0, notes)
     assert [it.cells[0][0] for it in numbers] == ["8", "10", "3", "C", "b"]
+
+
+def test_a_footnote_outside_the_tables_keeps_its_star():
+    text = "*デジタル化がある程度進んでいる"
+    assert correct_cell(text, 85.0, in_table=False)[0] == text
