@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pipeline.load.curated import OnStep, complete_publish, publish_curated, stage_curated
+from pipeline.load.curated import OnStep, complete_publish, publish_curated, record_generation, stage_curated
 from pipeline.load.warehouse import Delta, Warehouse, WarehouseError, open_warehouse
 from pipeline.state.previous import PLAN_TABLES, canonical_order, fresh_rows
 from schemas import TABLES
@@ -74,8 +74,8 @@ def _write(
     on_publish: OnStep | None = None,
 ) -> str:
     """Stage Parquet (in a thread: Arrow writes without the GIL) while the warehouse tables
-    change in one transaction, then publish the Parquet files. ``runs`` goes to the warehouse
-    last, as staged (its last row records the checksums of the files written)."""
+    change in one transaction, then publish the Parquet files. ``runs`` is written and loaded
+    last: its last row records the checksums of the files and of the warehouse's tables."""
     from concurrent.futures import ThreadPoolExecutor
 
     warehouse = open_warehouse(warehouse_url)
@@ -84,7 +84,11 @@ def _write(
         staged = pool.submit(stage_curated, curated_dir, tables)
         try:  # the warehouse commits only once the Parquet files are staged (ready=)
             how = load_tables(
-                warehouse, first, delta, ready=lambda: _staged_runs(staged.result()), after_table=after_table
+                warehouse,
+                first,
+                delta,
+                ready=lambda: _record(staged.result(), curated_dir, tables.get("runs"), warehouse),
+                after_table=after_table,
             )
         except Exception:
             if staged.exception() is None:
@@ -95,12 +99,11 @@ def _write(
     return how
 
 
-def _staged_runs(staging: Path) -> dict[str, Any]:
-    """The staged ``runs`` table (with this load's checksums), to be loaded last."""
-    import pyarrow.parquet as pq
-
-    path = staging / "runs.parquet"
-    return {"runs": pq.read_table(path)} if path.exists() else {}
+def _record(staging: Path, curated_dir: Path, runs: Any | None, warehouse: Warehouse) -> dict[str, Any]:
+    """Once the tables are staged and loaded (before COMMIT): the generation's ``runs``, with
+    the checksums of its files and of the warehouse's tables, to be loaded last."""
+    runs = record_generation(staging, curated_dir, runs, warehouse.content_checksums())
+    return {"runs": runs} if runs is not None else {}
 
 
 def replace_tables(curated_dir: Path, warehouse_url: str, records: dict[str, list[dict[str, Any]]]) -> None:

@@ -25,11 +25,11 @@ import json
 import os
 import shutil
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from pipeline.state.integrity import CHECKS_COLUMN, file_check, recorded_checks, with_checks
+from pipeline.state.integrity import CHECKS_COLUMN, file_check, with_checks
 
 GENERATIONS = ".generations"
 CURRENT = ".current"
@@ -48,30 +48,43 @@ def read_curated(curated_dir: Path, table: str) -> list[dict[str, Any]]:
 
 
 def stage_curated(curated_dir: Path, tables: dict) -> Path:
-    """Write a new generation: every table (Arrow); the tables of ``curated_dir`` not given,
-    hard-linked; ``runs`` last, its last row recording what the generation holds (rows, size
-    and CRC-32 of every other table's file); then its marker."""
+    """Write a new generation's tables: every table given but ``runs`` (Arrow), and the tables
+    of ``curated_dir`` not given, hard-linked. Its ``runs`` and marker are written by
+    :func:`record_generation` once the warehouse's tables are loaded."""
     import pyarrow.parquet as pq
 
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
     staging = curated_dir / GENERATIONS / f"{stamp}-{uuid.uuid4().hex[:8]}"
     staging.mkdir(parents=True)
-    written = {}
     for name, table in tables.items():
         if name != "runs":
             pq.write_table(table, staging / f"{name}.parquet", compression="zstd")
-            written[name] = file_check(staging / f"{name}.parquet", table.num_rows)
-    runs = tables.get("runs")
-    if runs is None and (curated_dir / "runs.parquet").exists():  # the run's record gets these tables
-        runs = pq.read_table(curated_dir / "runs.parquet")
-    kept = _link_kept(curated_dir, staging, set(tables) | {"runs"})
-    if runs is not None:
-        runs = with_checks(runs, {**kept_checks(curated_dir, runs, kept), **written})
-        pq.write_table(runs, staging / "runs.parquet", compression="zstd")
-        last = runs.slice(runs.num_rows - 1).to_pylist()[0] if runs.num_rows else {}
-        marker = {"runs": runs.num_rows, "run_id": last.get("run_id"), CHECKS_COLUMN: last.get(CHECKS_COLUMN)}
-        _write_atomic(staging / MARKER, json.dumps(marker))
+    _link_kept(curated_dir, staging, set(tables) | {"runs"})
     return staging
+
+
+def record_generation(
+    staging: Path, curated_dir: Path, runs: Any | None, warehouse: Mapping[str, str] | None = None
+) -> Any | None:
+    """Write the generation's ``runs`` (given, else the current one), its last row recording
+    every other table — rows, size and CRC-32 of its file, and the warehouse table's checksum
+    when the warehouse has a cheap one — then the generation's marker. Returns ``runs``."""
+    import pyarrow.parquet as pq
+
+    if runs is None and (curated_dir / "runs.parquet").exists():  # the last run's record gets these tables
+        runs = pq.read_table(curated_dir / "runs.parquet")
+    if runs is None:
+        return None
+    checks = {p.stem: file_check(p) for p in sorted(staging.glob("*.parquet")) if p.stem != "runs"}
+    for name, value in (warehouse or {}).items():
+        if name in checks:
+            checks[name]["warehouse"] = value
+    runs = with_checks(runs, checks)
+    pq.write_table(runs, staging / "runs.parquet", compression="zstd")
+    last = runs.slice(runs.num_rows - 1).to_pylist()[0] if runs.num_rows else {}
+    marker = {"runs": runs.num_rows, "run_id": last.get("run_id"), CHECKS_COLUMN: last.get(CHECKS_COLUMN)}
+    _write_atomic(staging / MARKER, json.dumps(marker))
+    return runs
 
 
 def _link_kept(curated_dir: Path, staging: Path, written: set[str]) -> list[str]:
@@ -89,17 +102,6 @@ def _link_kept(curated_dir: Path, staging: Path, written: set[str]) -> list[str]
             shutil.copyfile(source, staging / source.name)
         kept.append(name)
     return kept
-
-
-def kept_checks(curated_dir: Path, runs: Any, kept: list[str]) -> dict[str, dict[str, Any]]:
-    """The checks of the tables a load keeps as they are: as the run before recorded them
-    (checked at the start of this run), else computed."""
-    rows = runs.slice(max(runs.num_rows - 2, 0)).to_pylist()  # the run before tonight's, and tonight's
-    recorded = {
-        **recorded_checks(rows[0] if len(rows) == 2 else None),
-        **recorded_checks(rows[-1] if rows else None),
-    }
-    return {name: recorded.get(name) or file_check(curated_dir / f"{name}.parquet") for name in kept}
 
 
 def publish_curated(staging: Path, curated_dir: Path, on_step: OnStep | None = None) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from pipeline.state.integrity import CHECKS_COLUMN, count_problem
+from pipeline.state.integrity import CHECKS_COLUMN, checksum_problem, count_problem
 from schemas import TABLES
 
 
@@ -32,13 +32,15 @@ class Delta:
 
     ``base_run`` and ``base_runs`` (the last run id and the number of runs before tonight)
     identify that state; ``keep`` are the plans whose rows are unchanged since; ``rows`` the
-    row count per table that run recorded (checked when given).
+    row count per table that run recorded and ``checksums`` the content checksum of the
+    warehouse's tables (checked when given and the warehouse has a cheap one).
     """
 
     base_run: str
     base_runs: int
     keep: frozenset[str]
     rows: Mapping[str, int] = field(default_factory=dict)
+    checksums: Mapping[str, str] = field(default_factory=dict)  # of the warehouse's tables, where cheap
 
 
 class Warehouse:
@@ -98,7 +100,15 @@ class Warehouse:
         if runs != delta.base_runs or last != 1:
             return f"it holds {runs} runs, not the {delta.base_runs} ending with {delta.base_run}"
         found = self.row_counts([name for name in TABLES if name in delta.rows])
-        return count_problem(found, delta.rows, delta.base_run)
+        problem = count_problem(found, delta.rows, delta.base_run)
+        if problem is None and delta.checksums:
+            problem = checksum_problem(self.content_checksums() or {}, delta.checksums, delta.base_run)
+        return problem
+
+    def content_checksums(self) -> dict[str, str] | None:
+        """A checksum of the rows of every table (but ``runs``), in any order, when the warehouse
+        computes one cheaply; None when it does not (PostgreSQL: row counts only)."""
+        return None
 
     def history(self) -> list[dict[str, Any]]:
         """The rows of the warehouse's ``runs`` table, oldest first ([] when it has none): the
@@ -150,6 +160,17 @@ class DuckDBWarehouse(Warehouse):
 
     def history(self) -> list[dict[str, Any]]:
         return super().history() if self.path.exists() else []  # (not created just to look)
+
+    def content_checksums(self) -> dict[str, str] | None:
+        """XOR of DuckDB's hash of every row (0.08 s for the 1.56 M rows of 1,788 plans)."""
+        found = self.columns()
+        names = [name for name in TABLES if name in found and name != "runs"]
+        if not names:
+            return {}
+        sql = " UNION ALL ".join(
+            f'SELECT \'{name}\', coalesce(bit_xor(hash("{name}")), 0) FROM "{name}"' for name in names
+        )
+        return {name: f"{value:016x}" for name, value in self.con.execute(sql).fetchall()}
 
     def check(self) -> None:
         import duckdb

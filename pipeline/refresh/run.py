@@ -27,7 +27,7 @@ from pipeline.refresh.batch import BatchResult, PlanBatch, plan_batches, process
 from pipeline.refresh.progress import notify
 from pipeline.refresh.summary import RunSummary, new_run_id
 from pipeline.report.html import write_report
-from pipeline.state.integrity import recorded_rows
+from pipeline.state.integrity import recorded_rows, recorded_warehouse
 from pipeline.state.previous import PAIR_TABLE, Comparisons, Previous, carry_plans, merge, validation_counts
 from pipeline.state.versions import derivation_version
 from pipeline.state.work import WorkPlan, affected_plans, assemble, plan_work
@@ -300,6 +300,7 @@ def finish(
             base_runs=len(records["runs"]) - 1,
             keep=frozenset(decision.manifest.plans) - decision.affected,
             rows=recorded_rows(last_run),
+            checksums=recorded_warehouse(last_run),
         )
     )
     with summary.stage("merge"):
@@ -327,7 +328,7 @@ def warehouse_problem(warehouse: str, decision: Decision) -> str | None:
 
     runs, last = len(decision.previous.rows("runs")), decision.last_run
     return open_warehouse(warehouse).state_problem(
-        Delta(last["run_id"], runs, frozenset(), rows=recorded_rows(last))
+        Delta(last["run_id"], runs, frozenset(), rows=recorded_rows(last), checksums=recorded_warehouse(last))
     )
 
 

@@ -74,6 +74,19 @@ def check_file(path: Path, rows: int, want: Mapping[str, Any], run_id: str) -> s
     return None
 
 
+def recorded_warehouse(run: Mapping[str, Any] | None) -> dict[str, str]:
+    """The warehouse tables' checksums a ``runs`` row recorded (where the warehouse has them)."""
+    return {name: c["warehouse"] for name, c in recorded_checks(run).items() if "warehouse" in c}
+
+
+def checksum_problem(found: Mapping[str, str], want: Mapping[str, str], run_id: str) -> str | None:
+    """The first warehouse table whose rows are not those run ``run_id`` loaded (None: all agree)."""
+    for name, value in sorted(want.items()):
+        if name in found and found[name] != value:
+            return f"{name} does not hold the rows run {run_id} loaded (checksum)"
+    return None
+
+
 def count_problem(found: Mapping[str, int], want: Mapping[str, int], run_id: str) -> str | None:
     """The first table whose row count is not what run ``run_id`` recorded (None: all agree)."""
     for name, rows in sorted(want.items()):
