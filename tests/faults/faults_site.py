@@ -44,7 +44,7 @@ class Site:
         curated = {t: sorted(rows, key=repr) for t, rows in curated_tables(self.curated).items()}
         return {"curated": curated, "warehouse": warehouse_tables(warehouse or self.duckdb)}
 
-    def run(self, *args: str, debug: bool = False):
+    def run(self, *args: str, debug: bool = False, env: dict[str, str] | None = None):
         """``plan-etl run`` on this site (text exports), in this process; the click result."""
         from click.testing import CliRunner
 
@@ -52,7 +52,7 @@ class Site:
 
         argv = ["--debug"] if debug else []
         argv += ["run", "--raw", str(self.raw), "--curated", str(self.curated), "--prefer", "text", *args]
-        return CliRunner().invoke(main, argv, env={"COLUMNS": "400"})
+        return CliRunner().invoke(main, argv, env={"COLUMNS": "400", **(env or {})})
 
 
 @functools.cache

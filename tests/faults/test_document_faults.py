@@ -126,6 +126,25 @@ def test_a_document_over_the_time_limit_is_stopped_and_the_next_one_is_read(tmp_
     assert after.document["status"] == "ok" and len(after.tables["indicators"]) == 29
 
 
+def test_a_run_stops_a_document_past_the_time_limit_and_loads_the_others(site):
+    (site.raw / "kama" / "slow.pdf").write_bytes(pdf(ruled_grid(151), width=842, height=1191))
+    started = time.monotonic()
+    result = site.run("--pdf-engine", "plumber", env={"PLAN_ETL_DOCUMENT_SECONDS": "3"})
+    assert time.monotonic() - started < 20
+    assert result.exit_code == 1
+    assert error_lines(result) == [
+        "failed: kama/slow.pdf: stopped after 3 s — longer than one document may take "
+        "(PLAN_ETL_DOCUMENT_SECONDS); the other documents go on"
+    ]
+    state = assert_new_state(site)
+    assert sorted((d["source_path"], d["status"]) for d in state["warehouse"]["documents"]) == [
+        ("chiba/strategy_framework.txt", "ok"),
+        ("kama/action_plan.txt", "ok"),
+        ("kama/progress_sheets.txt", "ok"),
+        ("kama/slow.pdf", "failed"),
+    ]
+
+
 def test_a_document_over_the_memory_limit_fails_and_the_next_one_is_read(tmp_path):
     """The wide export needs ~150 MB more than reading the Kama sheets; under an address space
     60 MiB above what reading those takes, it fails in the child (MemoryError, or when the
