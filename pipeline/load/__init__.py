@@ -1,14 +1,18 @@
 """Load stage: curated Parquet files and the warehouse, each written all-or-nothing.
 
-Order of a load: build every Arrow table → write them to a staging folder (in a thread)
-while the warehouse tables change in one transaction, which commits only once the staging
-succeeded → move the staged Parquet files into ``curated/``. A failure before the commit
-leaves both the warehouse and ``curated/`` as they were.
+Order of a load: build every Arrow table → write them to a new generation of ``curated/``
+(in a thread) while the warehouse tables change in one transaction → once both are done,
+write the generation's ``runs`` (its last row records the checksums of the files and of the
+warehouse's tables: :mod:`pipeline.state.integrity`) and load it → COMMIT → switch
+``curated/.current`` to the generation (:mod:`pipeline.load.curated`). A failure before the
+commit leaves both the warehouse and ``curated/`` as they were; a process that dies after it
+leaves a generation the next run completes (:func:`complete_interrupted_publish`).
 
 A nightly refresh that recomputed only a few plans passes a :class:`Delta`: when the
-warehouse still holds exactly the last run (its ``runs`` agree), each plan table only loses
-the rows of the recomputed plans and gets their fresh rows; small tables are replaced. Any
-doubt (another run id, missing tables, other columns) falls back to replacing every table.
+warehouse still holds exactly the last run (its ``runs``, every table's row count and, in
+DuckDB, its rows' checksum agree), each plan table only loses the rows of the recomputed
+plans and gets their fresh rows; small tables are replaced. Any doubt (another run id,
+missing tables, other columns, other rows) falls back to replacing every table.
 """
 
 from __future__ import annotations
