@@ -45,8 +45,14 @@ class ExtractionLimits:
     def from_environment(cls) -> ExtractionLimits:
         """The limits set by ``PLAN_ETL_DOCUMENT_SECONDS`` / ``PLAN_ETL_DOCUMENT_MEMORY_MB``."""
         default = cls()
-        seconds = float(os.environ.get(SECONDS_VARIABLE) or default.seconds)
-        memory = int(os.environ.get(MEMORY_VARIABLE) or default.memory_mb)
+        try:
+            seconds = float(os.environ.get(SECONDS_VARIABLE) or default.seconds)
+            memory = int(os.environ.get(MEMORY_VARIABLE) or default.memory_mb)
+        except ValueError:
+            raise ValueError(
+                f"{SECONDS_VARIABLE} takes seconds and {MEMORY_VARIABLE} whole MiB "
+                f"(got {os.environ.get(SECONDS_VARIABLE)!r}, {os.environ.get(MEMORY_VARIABLE)!r})"
+            ) from None
         return cls(seconds=seconds, memory_mb=memory)
 
 
