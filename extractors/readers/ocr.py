@@ -490,8 +490,8 @@ def text_lines(ink: np.ndarray, box: Box, inset: int = 4, line_height: float | N
         return []
     heights = [b - a for a, b in runs if b - a >= 0.35 * 6 * SCALE] or [b - a for a, b in runs]
     typical = float(np.median(heights))
-    tall = min(typical, line_height) if line_height else typical  # one run alone: the page's
-    runs = [part for run in runs for part in _split_tall(run, sub.sum(axis=1), tall)]
+    typical = min(typical, line_height) if line_height else typical  # one run alone: the page's
+    runs = [part for run in runs for part in _split_tall(run, sub.sum(axis=1), typical)]
     merged: list[list[int]] = []
     for run in runs:
         if merged and (
