@@ -7,7 +7,6 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
-from rich.markup import escape
 from rich.padding import Padding
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -184,7 +183,8 @@ def _text(value: Any) -> Text:
 
 def safe(text: str) -> str:
     """Document text for the terminal: control characters (ESC, NUL …) removed, so that none
-    reaches the terminal as a control sequence (markup is escaped where it is printed)."""
+    reaches the terminal as a control sequence. Print it as :class:`rich.text.Text`, never in a
+    markup string: ``rich.markup.escape`` loses the backslash of ``\\[創業``."""
     return strip_control(text)[0]
 
 
@@ -208,13 +208,17 @@ def _print_notes(console: Console, summary: RunSummary) -> None:
         console.print(f"[dim]note: … {len(summary.messages) - 20} more[/]")
     for path in summary.removed:
         console.print(
-            f"[yellow]removed:[/] {escape(safe(path))} is no longer under raw/; its rows were dropped"
+            Text.assemble(
+                ("removed:", "yellow"), f" {safe(path)} is no longer under raw/; its rows were dropped"
+            )
         )
     counts = summary.validation_counts
     if counts.get("total"):
         console.print(
-            f"validation: {counts['error']} errors, {counts['warning']} warnings — `plan-etl validate` "
-            f"lists them{f'; report: {escape(safe(summary.report_path))}' if summary.report_path else ''}"
+            Text(
+                f"validation: {counts['error']} errors, {counts['warning']} warnings — `plan-etl validate` "
+                f"lists them{f'; report: {safe(summary.report_path)}' if summary.report_path else ''}"
+            )
         )
 
 
@@ -303,11 +307,11 @@ def print_comparison(console: Console, report: dict[str, Any]) -> None:
     each theme's KPIs, every KPI named once (under its first theme), its 【再掲】 codes with it."""
     a, b = report["plan_a"], report["plan_b"]
     plans = report["plans"]
-    table = Table(title=escape(f"{a} vs {b} by theme"))
+    table = Table(title=Text(safe(f"{a} vs {b} by theme")))
     table.add_column("theme", overflow="fold")
     for pid in (a, b):
         table.add_column(
-            f"{escape(pid)}\n% of {plans[pid]['measures']} measures\n· initiatives · KPIs",
+            Text(safe(f"{pid}\n% of {plans[pid]['measures']} measures\n· initiatives · KPIs")),
             justify="center",
             overflow="fold",
         )
@@ -318,31 +322,31 @@ def print_comparison(console: Console, report: dict[str, Any]) -> None:
             else "[dim]—[/]"
             for s in (r["sides"][a], r["sides"][b])
         ]
-        label = escape(r["label"]) if r["covered_by"] == "both" else f"[yellow]{escape(r['label'])}[/]"
+        label = Text(safe(r["label"]), style="" if r["covered_by"] == "both" else "yellow")
         table.add_row(label, *cells)
     console.print(table)
-    only = [
-        escape(f"{r['label']} ({r['covered_by']})") for r in report["themes"] if r["covered_by"] in (a, b)
-    ]
+    only = [safe(f"{r['label']} ({r['covered_by']})") for r in report["themes"] if r["covered_by"] in (a, b)]
     if only:
-        console.print("themes only one plan covers: " + ", ".join(only), soft_wrap=True)
+        console.print(Text("themes only one plan covers: " + ", ".join(only)), soft_wrap=True)
     console.print(
-        "KPIs by theme (each once; "
-        + ", ".join(f"{escape(pid)} {p['kpis']}" for pid, p in plans.items())
-        + " distinct, 【再掲】 rows with their original):",
+        Text(
+            "KPIs by theme (each once; "
+            + ", ".join(f"{safe(pid)} {p['kpis']}" for pid, p in plans.items())
+            + " distinct, 【再掲】 rows with their original):"
+        ),
         soft_wrap=True,
     )
     for r in report["themes"]:
         for pid in (a, b):
             names = [_kpi_name(report["kpis"][pid][k]) for k in r["sides"][pid]["kpis"]]
             if names:
-                console.print(f"  {escape(r['label'])} · {escape(pid)}: " + "、".join(names), soft_wrap=True)
+                console.print(Text(safe(f"  {r['label']} · {pid}: ") + "、".join(names)), soft_wrap=True)
     for pid, keys in report["unthemed_kpis"].items():
         if keys:
             names = [_kpi_name(report["kpis"][pid][k]) for k in keys]
-            console.print(f"  no theme · {escape(pid)}: " + "、".join(names), soft_wrap=True)
+            console.print(Text(f"  no theme · {safe(pid)}: " + "、".join(names)), soft_wrap=True)
 
 
 def _kpi_name(kpi: dict[str, Any]) -> str:
     reposts = ", ".join(("【再掲】" if x["marked"] else "also ") + x["code"] for x in kpi["reposts"])
-    return escape(safe(f"{kpi['code']} {kpi['name']}" + (f" ({reposts})" if reposts else "")))
+    return safe(f"{kpi['code']} {kpi['name']}" + (f" ({reposts})" if reposts else ""))
