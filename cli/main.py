@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 from rich.markup import escape
+from rich.text import Text
 
 from core import __version__
 from extractors.kinds import KINDS
@@ -147,7 +148,7 @@ def _expected_errors(console: Any) -> Iterator[None]:
     except (ManifestError, WarehouseError, RunLocked, RunFailed) as exc:
         if _debug():
             raise
-        console.print(f"[bold red]error:[/] {escape(_first_line(exc))}", soft_wrap=True)
+        console.print(Text.assemble(("error:", "bold red"), " ", _first_line(exc)), soft_wrap=True)
         sys.exit(2)
     except KeyboardInterrupt:
         if _debug():
@@ -158,8 +159,11 @@ def _expected_errors(console: Any) -> Iterator[None]:
         if _debug():
             raise
         console.print(
-            f"[bold red]error:[/] internal error ({type(exc).__name__}: {escape(_first_line(exc))}) — "
-            "nothing was loaded by this run; rerun with --debug for the traceback and please report it",
+            Text.assemble(
+                ("error:", "bold red"),
+                f" internal error ({type(exc).__name__}: {_first_line(exc)}) — nothing was loaded by this "
+                "run; rerun with --debug for the traceback and please report it",
+            ),
             soft_wrap=True,
         )
         sys.exit(3)
@@ -206,7 +210,7 @@ def labels(file: Path, kind: str | None, unknown_only: bool) -> None:
     for column in ("where", "label", "read as", "note"):
         table.add_column(column, overflow="fold")
     for r in readings:
-        table.add_row(r.where, escape(r.text), r.meaning or "[yellow]unknown[/]", escape(r.note))
+        table.add_row(r.where, Text(r.text), r.meaning or "[yellow]unknown[/]", Text(r.note))
     console.print(table)
     unknown = sum(1 for r in readings if r.meaning is None)
     console.print(f"{len(readings)} labels, {unknown} unknown", soft_wrap=True)
