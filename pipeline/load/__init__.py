@@ -91,7 +91,7 @@ def _write(
                 warehouse,
                 first,
                 delta,
-                ready=lambda: _record(staged.result(), curated_dir, tables.get("runs"), warehouse),
+                ready=lambda: _record(staged.result(), curated_dir, tables, warehouse),
                 after_table=after_table,
             )
         except Exception:
@@ -103,10 +103,12 @@ def _write(
     return how
 
 
-def _record(staging: Path, curated_dir: Path, runs: Any | None, warehouse: Warehouse) -> dict[str, Any]:
+def _record(staging: Path, curated_dir: Path, tables: dict[str, Any], warehouse: Warehouse) -> dict[str, Any]:
     """Once the tables are staged and loaded (before COMMIT): the generation's ``runs``, with
-    the checksums of its files and of the warehouse's tables, to be loaded last."""
-    runs = record_generation(staging, curated_dir, runs, warehouse.content_checksums())
+    the checksums of its files and of the warehouse tables this load changed (the others'
+    are carried from the last run's record), to be loaded last."""
+    loaded = warehouse.content_checksums(only=set(tables) - {"runs"})
+    runs = record_generation(staging, curated_dir, tables.get("runs"), loaded)
     return {"runs": runs} if runs is not None else {}
 
 

@@ -29,7 +29,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from pipeline.state.integrity import CHECKS_COLUMN, file_check, with_checks
+from pipeline.state.integrity import CHECKS_COLUMN, file_check, recorded_warehouse, with_checks
 
 GENERATIONS = ".generations"
 CURRENT = ".current"
@@ -71,12 +71,16 @@ def record_generation(
     when the warehouse has a cheap one — then the generation's marker. Returns ``runs``."""
     import pyarrow.parquet as pq
 
-    if runs is None and (curated_dir / "runs.parquet").exists():  # the last run's record gets these tables
+    given = runs is not None
+    if not given and (curated_dir / "runs.parquet").exists():  # the last run's record gets these tables
         runs = pq.read_table(curated_dir / "runs.parquet")
     if runs is None:
         return None
+    index = runs.num_rows - (2 if given else 1)  # the last run's row (before tonight's, if given)
+    last_run = runs.slice(index, 1).to_pylist()[0] if warehouse is not None and index >= 0 else None
+    kept = recorded_warehouse(last_run)  # the tables this load did not change: as last recorded
     checks = {p.stem: file_check(p) for p in sorted(staging.glob("*.parquet")) if p.stem != "runs"}
-    for name, value in (warehouse or {}).items():
+    for name, value in {**kept, **(warehouse or {})}.items():
         if name in checks:
             checks[name]["warehouse"] = value
     runs = with_checks(runs, checks)

@@ -197,3 +197,13 @@ def test_warehouse_rows_changed_in_place_are_caught_by_its_checksum(state, clean
         "indicators does not hold the rows run" in m and "reloaded from" in m for m in summary.messages
     )
     _equal_to_clean(state, clean)
+
+
+def test_a_no_op_run_carries_the_warehouse_checksums_it_verified(state):
+    from pipeline.state.integrity import recorded_checks
+
+    first = recorded_checks(pq.read_table(state / "curated" / "runs.parquet").to_pylist()[-1])
+    summary = _run(state)
+    assert summary.extracted == 0 and not summary.messages  # a no-op: only runs was loaded
+    second = recorded_checks(pq.read_table(state / "curated" / "runs.parquet").to_pylist()[-1])
+    assert second == first and all(len(c["warehouse"]) == 16 for c in second.values())
