@@ -114,12 +114,18 @@ def preflight(
     prefer: str | None = None,
     pdf_engine: str | None = None,
 ) -> str:
-    """Check what a run needs before any work starts — the manifest and its paths, the
-    warehouse URL and that the warehouse can be opened — and return the warehouse URL.
-    Raises ManifestError or WarehouseError with one line that says what to fix."""
+    """Check what a run needs before any work starts — the per-document limits set in the
+    environment, the manifest and its paths, the warehouse URL and that the warehouse can be
+    opened — and return the warehouse URL. Raises RunFailed, ManifestError or WarehouseError
+    with one line that says what to fix."""
+    from extractors.limits import ExtractionLimits
     from pipeline.discover.sources import is_url
     from pipeline.load.warehouse import open_warehouse
 
+    try:
+        ExtractionLimits.from_environment()
+    except ValueError as exc:
+        raise RunFailed(str(exc)) from None
     warehouse = warehouse or default_warehouse(Path(curated_dir))
     if not is_url(str(raw_dir)):
         load_manifest(Path(raw_dir), prefer, pdf_engine)

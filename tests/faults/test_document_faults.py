@@ -209,3 +209,14 @@ def test_a_stopping_run_kills_the_extraction_running_in_another_thread(tmp_path)
     assert not child.is_running() or child.status() == psutil.STATUS_ZOMBIE
     with IsolatedExtractor() as later:  # a later run extracts as usual
         assert later.extract(RAW / "kama" / "progress_sheets.txt").document["status"] == "ok"
+
+
+def test_a_per_document_limit_that_is_not_a_number_is_one_line_before_any_work(site):
+    before = site.state()
+    result = site.run(env={"PLAN_ETL_DOCUMENT_SECONDS": "ten"})
+    assert result.exit_code == 2
+    assert error_lines(result) == [
+        "error: PLAN_ETL_DOCUMENT_SECONDS takes seconds and PLAN_ETL_DOCUMENT_MEMORY_MB whole MiB "
+        "(got 'ten', None)"
+    ]
+    assert site.state() == before
