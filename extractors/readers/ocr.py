@@ -507,8 +507,8 @@ def text_lines(ink: np.ndarray, box: Box, inset: int = 4, line_height: float | N
     for a, b in merged:
         cols = np.flatnonzero(sub[a:b].any(axis=0))
         flat = b - a < 1.2 * SCALE
-        if sub[a:b].sum() < 12 or (flat and not 3 * SCALE <= cols[-1] - cols[0] <= 20 * SCALE):
-            continue  # specks; a flat run 3–20 pt wide is a dash (—), kept
+        if sub[a:b].sum() < 10 or (flat and not 1.2 * SCALE <= cols[-1] - cols[0] <= 20 * SCALE):
+            continue  # specks; a flat run 1.2–20 pt wide is a dash (— or a 6 pt -), kept
         lines.append(
             (
                 x0 + max(0, cols[0] - pad),
