@@ -727,8 +727,13 @@ def _code_between(text: str, before: str | None, after: str | None, letters: boo
     if before and after and before == after and not letters:
         return before
     if letters:
-        return _AS_LETTER.get(text, text.lower() if len(text) == 1 and "A" <= text <= "Z" else text)
-    return _AS_CIRCLED.get(text, text)
+        fixed = _AS_LETTER.get(text, text.lower() if len(text) == 1 and "A" <= text <= "Z" else text)
+        if fixed == text and after and not before and after > "a":  # first on its page: 6, f → e
+            fixed = chr(ord(after) - 1)
+        return fixed
+    fixed = _AS_CIRCLED.get(text, text)
+    edge = before if not after else after if not before else None  # last (first) on its page
+    return edge if fixed == text and edge else fixed
 
 
 def text_items(engine: _Engine, ink: np.ndarray, notes: list[str]) -> list[_Item]:

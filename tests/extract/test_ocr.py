@@ -297,6 +297,12 @@ def test_a_column_of_codes_is_read_as_one():
     circled = [_Item(0, 0, [(t, None, 90.0)]) for t in ["①", "①", "@", "@", "③", "②", "③"]]
     code_column(circled, 0, notes)
     assert [it.cells[0][0] for it in circled] == ["①", "①", "②", "②", "③", "③", "③"]
+    edges = [_Item(0, 0, [(t, None, 90.0)]) for t in ["6", "f", "g", "h", "i"]]  # first on its page
+    code_column(edges, 0, notes)
+    assert [it.cells[0][0] for it in edges] == ["e", "f", "g", "h", "i"]
+    edges = [_Item(0, 0, [(t, None, 90.0)]) for t in ["①", "②", "②", "②", "の)"]]  # last on its page
+    code_column(edges, 0, notes)
+    assert [it.cells[0][0] for it in edges][-1] == "②"
     numbers = [_Item(0, 0, [(t, None, 90.0)]) for t in ["8", "10", "3", "C", "b"]]  # not a code column
     code_column(numbers, 0, notes)
     assert [it.cells[0][0] for it in numbers] == ["8", "10", "3", "C", "b"]
