@@ -119,10 +119,9 @@ def publish_curated(staging: Path, curated_dir: Path, on_step: OnStep | None = N
         _symlink_atomic(Path(GENERATIONS) / staging.name, curated_dir / CURRENT)
         _fsync_dir(curated_dir)
     for table in sorted(staging.glob("*.parquet")):
-        link, target = curated_dir / table.name, Path(CURRENT) / table.name
-        if not (link.is_symlink() and Path(os.readlink(link)) == target):
+        if not _linked(curated_dir, table.name):
             step(f"link {table.name}")
-            _symlink_atomic(target, link)
+            _symlink_atomic(Path(CURRENT) / table.name, curated_dir / table.name)
     for old in sorted((curated_dir / GENERATIONS).iterdir()):
         if old.name not in (staging.name, before):
             step(f"remove {old.name}")
@@ -165,13 +164,13 @@ def complete_publish(curated_dir: Path, committed: Callable[[dict[str, Any]], bo
 
 def _links_missing(curated_dir: Path, generation: Path) -> int:
     """How many of the generation's tables have no top-level path linked through ``.current``."""
-    return sum(
-        not (
-            (curated_dir / t.name).is_symlink()
-            and Path(os.readlink(curated_dir / t.name)) == Path(CURRENT) / t.name
-        )
-        for t in generation.glob("*.parquet")
-    )
+    return sum(not _linked(curated_dir, table.name) for table in generation.glob("*.parquet"))
+
+
+def _linked(curated_dir: Path, name: str) -> bool:
+    """``curated/<name>`` is the link through ``.current`` (not a file, not missing)."""
+    link = curated_dir / name
+    return link.is_symlink() and Path(os.readlink(link)) == Path(CURRENT) / name
 
 
 def _marker(generation: Path) -> dict[str, Any]:
