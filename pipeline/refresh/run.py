@@ -296,11 +296,12 @@ def finish(
     """Merge the fresh rows with those carried over, load them, write the report."""
     summary.finished_at = dt.datetime.now(dt.UTC)
     records["runs"] = decision.previous.rows("runs") + [run_row(summary, warehouse, len(decision.affected))]
-    # The warehouse changes by plan when it still holds the last run (the loader checks).
+    # The warehouse changes by plan when it still holds the last run (the loader checks); not
+    # when the history was read back from it (curated/ had nothing to carry: every table replaced).
     last_run = decision.last_run
     delta = (
         None
-        if decision.rebuild or not last_run or decision.warehouse_problem
+        if decision.rebuild or not last_run or decision.warehouse_problem or decision.previous.given
         else Delta(
             base_run=last_run["run_id"],
             base_runs=len(records["runs"]) - 1,
