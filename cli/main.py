@@ -25,6 +25,13 @@ curated_option = click.option(
 )
 
 
+def output_option(text: str):
+    """``-o/--output FILE``, required."""
+    return click.option(
+        "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True, help=text
+    )
+
+
 pdf_engine_option = click.option(
     "--pdf-engine",
     type=click.Choice(["pdfium", "plumber"]),
@@ -292,13 +299,7 @@ def sql(query: str, curated_dir: Path, warehouse: str | None, as_csv: bool, as_j
 
 @main.command()
 @click.argument("table")
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
-    help="FILE.csv or FILE.xlsx",
-)
+@output_option("FILE.csv or FILE.xlsx")
 @curated_option
 def export(table: str, output: Path, curated_dir: Path) -> None:
     """Write a curated table, every column, to a CSV (UTF-8 with BOM, for Excel) or .xlsx file."""
@@ -354,13 +355,7 @@ def compare(plan_a: str, plan_b: str, html_path: Path | None, curated_dir: Path)
 @main.command("actuals-template")
 @click.argument("plan_id")
 @click.option("--year", type=int, required=True, help="Fiscal year the actuals are for (e.g. 2024).")
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
-    help="Workbook to write (.xlsx).",
-)
+@output_option("Workbook to write (.xlsx).")
 @curated_option
 def actuals_template(plan_id: str, year: int, output: Path, curated_dir: Path) -> None:
     """Write an actuals workbook for PLAN_ID: one row per indicator, an empty 実績 column."""
