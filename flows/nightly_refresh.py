@@ -22,6 +22,7 @@ from prefect.cache_policies import NO_CACHE  # noqa: E402
 from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
 from prefect.utilities.annotations import quote  # noqa: E402  (big inputs: Prefect does not walk them)
 
+from flows.stop import quiet_shutdown, stoppable  # noqa: E402
 from pipeline.discover.manifest import load_manifest  # noqa: E402
 from pipeline.load import load_all  # noqa: E402
 from pipeline.refresh.batch import BatchResult, PlanBatch, process_batch  # noqa: E402
@@ -90,9 +91,11 @@ def nightly_refresh(
     """Refresh ``curated/`` and the warehouse from the documents under ``raw_dir``
     (:func:`pipeline.refresh.run.refresh`); ``remote``: the task runner runs batches in
     other processes (Dask)."""
+    from prefect.context import FlowRunContext
     from prefect.runtime import flow_run
 
     steps = dataclasses.replace(task_steps(remote), flow_run_id=flow_run.id)
+    steps = stoppable(steps, FlowRunContext.get().task_runner)  # SIGTERM/Ctrl-C stops the workers too
     summary = refresh(raw_dir, curated_dir, warehouse, prefer, workers, steps=steps, pdf_engine=pdf_engine)
     publish_summary(summary)
     return summary
@@ -123,7 +126,7 @@ def run_refresh(
     or on the Dask cluster at ``dask_address``. Dask runs against a real Prefect server: the
     one in PREFECT_API_URL, or a temporary one on loopback."""
     if workers <= 1 and not dask_address:
-        with listening(progress):
+        with quiet_shutdown(), listening(progress):
             return nightly_refresh(raw_dir, curated_dir, warehouse, prefer=prefer, pdf_engine=pdf_engine)
     from prefect_dask import DaskTaskRunner
 
@@ -142,7 +145,7 @@ def run_refresh(
             }
         )
     )
-    with prefect_server():
+    with quiet_shutdown(), prefect_server():
         flow_ = nightly_refresh.with_options(task_runner=runner)
         with listening(progress):
             return flow_(

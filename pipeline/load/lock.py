@@ -9,10 +9,10 @@ holder writes who it is into the file, for the message the next run prints.
 
 While a run holds the lock, SIGTERM (a service manager, ``kill``, a container stop) is raised in
 it as :class:`Terminated`, a ``KeyboardInterrupt``: the run unwinds as it does for Ctrl-C —
-its child processes and workers are stopped by the code that started them, and every
-extraction child of the process is killed (:func:`extractors.limits.stop_all`, for batches
-running in other threads) — and only then is the lock released, so a second run never
-overlaps a run that is still stopping.
+every extraction child of the process is killed (:func:`extractors.limits.stop_all`, for
+batches running in other threads), then the holder's ``on_stop`` callbacks stop the work it
+runs elsewhere (the flow's Dask workers and their extraction children) — and only then is the
+lock released, so a second run never overlaps a run that is still stopping.
 
 Holding the lock, a run also removes the staging folders that a killed run left behind
 (``curated/.staging-*``; nothing else can be using them).
@@ -26,7 +26,7 @@ import os
 import shutil
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 LOCK_NAME = ".plan-etl.lock"
@@ -59,9 +59,13 @@ def _sigterm_interrupts() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def curated_lock(curated_dir: Path, what: str) -> Iterator[list[str]]:
+def curated_lock(
+    curated_dir: Path, what: str, on_stop: Iterable[Callable[[], None]] = ()
+) -> Iterator[list[str]]:
     """Hold the folder's lock for ``what`` (e.g. ``run 20261123T…``); yield the stale staging
-    folders removed. Raises :class:`RunLocked`, naming the holder, if another process has it."""
+    folders removed. Raises :class:`RunLocked`, naming the holder, if another process has it.
+    ``on_stop``: called in order when the block ends by Ctrl-C or SIGTERM, before the lock is
+    released (each stops work the holder started outside this process's extraction children)."""
     try:
         import fcntl
     except ImportError:  # not POSIX: no advisory locks; runs must not overlap
@@ -93,6 +97,8 @@ def curated_lock(curated_dir: Path, what: str) -> Iterator[list[str]]:
             from extractors.limits import stop_all
 
             stop_all()
+            for stop in on_stop:
+                stop()
             raise
         finally:
             handle.seek(0)

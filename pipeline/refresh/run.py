@@ -63,6 +63,7 @@ class Steps:
     load: Callable[..., tuple[dict[str, int], str]] = load_all
     remote: bool = False
     flow_run_id: str | None = None  # the Prefect flow run the steps belong to (recorded in runs)
+    stop: Callable[[], None] | None = None  # Ctrl-C/SIGTERM: stops the batches running elsewhere
 
 
 @dataclass
@@ -99,7 +100,8 @@ def refresh(
     started = dt.datetime.now(dt.UTC)
     steps = steps or Steps()
     summary = RunSummary(run_id=new_run_id(started), started_at=started, flow_run_id=steps.flow_run_id)
-    with curated_lock(curated, f"run {summary.run_id}") as stale:
+    on_stop = [steps.stop] if steps.stop else []
+    with curated_lock(curated, f"run {summary.run_id}", on_stop) as stale:
         summary.messages += [f"removed {name}, left in {curated} by an interrupted run" for name in stale]
         raw = materialize(raw_dir, curated / ".raw-mirror")  # an fsspec URL is mirrored locally
         warehouse = warehouse or default_warehouse(curated)

@@ -1,0 +1,122 @@
+"""SIGTERM during a run on a local Dask cluster (issue 17 §3, issue 19): ``plan-etl run
+--workers 2`` stops its Dask workers and their extraction children before it releases the
+curated folder's lock, prints its one line (no Dask or Prefect shutdown warnings) and leaves the
+previous state whole. The sequential run's signal test: test_state_faults.py."""
+
+from __future__ import annotations
+
+import fcntl
+import multiprocessing
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+from faults_site import Site, copy_site
+from hostile import pdf, ruled_grid
+
+#: Processes of the run that are not its work: the temporary Prefect server (stopped when the
+#: flow has ended, after the lock) and multiprocessing's resource tracker (ends with the run).
+NOT_WORK = ("prefect server start", "uvicorn", "multiprocessing.resource_tracker")
+#: A load warning of distributed's, not a shutdown message (the machine is shared).
+LOAD_WARNING = "Event loop was unresponsive"
+
+
+def _dask_cannot_start() -> str | None:
+    """Why a local Dask cluster cannot start here (no spawn locks, no loopback), else None."""
+    try:
+        import distributed  # noqa: F401
+        import prefect_dask  # noqa: F401
+
+        multiprocessing.get_context("spawn").Lock()
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+    except (ImportError, OSError) as exc:
+        return f"a local Dask cluster cannot start here: {exc}"
+    return None
+
+
+@pytest.fixture
+def site(tmp_path) -> Site:
+    reason = _dask_cannot_start()
+    if reason:
+        pytest.skip(reason)
+    site = copy_site(tmp_path)
+    for name in ("slow_a.pdf", "slow_b.pdf"):  # pdfplumber: ~7 s each, one per worker
+        (site.raw / "kama" / name).write_bytes(pdf(ruled_grid(151), width=842, height=1191))
+    return site
+
+
+def _descendants(parent: psutil.Process, seen: dict[int, psutil.Process]) -> None:
+    try:
+        for child in parent.children(recursive=True):
+            seen.setdefault(child.pid, child)
+    except psutil.Error:
+        pass
+
+
+def _command(process: psutil.Process) -> str:
+    try:
+        return " ".join(process.cmdline())
+    except psutil.Error:
+        return ""
+
+
+def _running(process: psutil.Process) -> bool:
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def _start_and_wait_for_extraction(site: Site) -> tuple[subprocess.Popen, dict[int, psutil.Process]]:
+    """``plan-etl run --workers 2`` started; returns once a worker's extraction child runs, with
+    every descendant seen so far (their commands read while they ran)."""
+    command = [str(Path(sys.executable).with_name("plan-etl")), "run", "--workers", "2"]
+    command += ["--raw", str(site.raw), "--curated", str(site.curated), "--pdf-engine", "plumber", "-q"]
+    run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    parent, seen, commands = psutil.Process(run.pid), {}, {}
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and run.poll() is None:
+        _descendants(parent, seen)
+        commands.update({pid: _command(p) for pid, p in seen.items() if pid not in commands})
+        if any("extractors.limits" in c for c in commands.values()):
+            break
+        time.sleep(0.05)
+    if run.poll() is not None or not any("extractors.limits" in c for c in commands.values()):
+        run.kill()
+        out, err = run.communicate()
+        pytest.fail(f"the run never reached a worker's extraction: {out[-500:]} {err[-2000:]}")
+    time.sleep(0.5)  # the worker is inside the slow document
+    _descendants(parent, seen)
+    return run, {pid: p for pid, p in seen.items() if not any(n in _command(p) for n in NOT_WORK)}
+
+
+def test_sigterm_on_a_local_dask_cluster_stops_the_workers_before_the_lock_is_released(site):
+    before = site.state()
+    run, work = _start_and_wait_for_extraction(site)
+    workers = [p for p in work.values() if "multiprocessing.spawn" in _command(p)]
+    children = [p for p in work.values() if "extractors.limits" in _command(p)]
+    assert len(workers) == 2 and children, {pid: _command(p) for pid, p in work.items()}
+    run.send_signal(signal.SIGTERM)
+    with open(site.curated / ".plan-etl.lock", "a+") as lock:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                assert time.monotonic() < deadline, "the stopped run kept the lock for 30 s"
+                time.sleep(0.01)
+        left = [(p.pid, _command(p)) for p in work.values() if _running(p)]  # while we hold it
+        fcntl.flock(lock, fcntl.LOCK_UN)
+    assert left == []
+    out, err = run.communicate(timeout=60)
+    assert run.returncode == 130
+    assert out.splitlines() == ["interrupted: nothing was loaded by this run; the previous tables stay"]
+    assert [line for line in err.splitlines() if LOAD_WARNING not in line] == [], err
+    assert site.state() == before
