@@ -21,6 +21,7 @@ from extractors import versions
 from extractors.cache import read_grid
 from extractors.detect import detect_kind, kind_scores
 from extractors.kinds import KINDS, REGISTRY
+from extractors.parsers.common import cut_last_row
 from extractors.readers import detect_format
 
 OUT_OF_MEMORY = "ran out of memory while extracting it — over the memory limit of one document"
@@ -90,6 +91,8 @@ def extract_document(
         result = parse_grid(grid, kind)
         for note in grid.missing:
             result.mark_missing(note)
+        if cut := cut_last_row(grid):  # a text export that ends mid-row, whatever its kind
+            result.mark_missing(cut)
     except ExtractionError as exc:
         message = str(exc)
         doc["error"] = message if message.startswith(path.name) else f"{rel}: {message}"

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from core import normalize as nz
-from core.models import Cell, Shape
+from core.models import Cell, Grid, Shape
 
 
 def row_cells(row: list[Cell]) -> list[Cell]:
@@ -177,3 +177,33 @@ def is_rule_line(text: str | None) -> bool:
 def has_number(text: str | None) -> bool:
     """Does a cell hold a figure (a digit after NFKC)?"""
     return bool(re.search(r"\d", nz.clean_text(text)))
+
+
+def cut_last_row(grid: Grid) -> str | None:
+    """A text export that ends mid-row (途中で切れた表): its last line holds fewer cells than
+    every other row of its table (the lines above it up to a blank line, header included).
+
+    A text export keeps a row's empty cells (its tabs), so a complete row is as wide as its
+    header; a file cut inside its last row is narrower. Returns why, or None. Only text
+    exports: a PDF's or a workbook's rows hold only their filled cells.
+    """
+    if grid.format != "text":
+        return None
+    rows = grid.rows
+    end = len(rows)
+    while end and not rows[end - 1]:
+        end -= 1
+    start = end - 1
+    while start > 0 and rows[start - 1]:
+        start -= 1
+    if end - start < 2:
+        return None
+    last, table = rows[end - 1], rows[start : end - 1]
+    width = min(len(r) for r in table)
+    if len(last) >= width:
+        return None
+    line = last[0].line or last[0].row + 1
+    return (
+        f"line {line}, the last, ends after {len(last)} of the {width} cells of its table's rows "
+        f"(header at line {table[0][0].line or table[0][0].row + 1}) — the file may be cut mid-row"
+    )

@@ -64,6 +64,15 @@ class Sheet:
     has_kpi_table: bool = False
     reports: dict[str, str] = field(default_factory=dict)  # 事業実績 / 課題等 / 作成日 as filled in
     cells: set[tuple[int, int]] = field(default_factory=set)  # grid cells read into this sheet
+    #: The blocks the sheet holds, in the order they begin (title, headings, schedule, reports,
+    #: KPI table, rule lines): a last sheet without blocks the others all have was cut.
+    blocks: list[str] = field(default_factory=list)
+    cut: str | None = None  # why the sheet looks cut short (the file's end), when it does
+
+    def saw(self, block: str) -> None:
+        """Note that a block (schedule, KPI table …) begins on this sheet."""
+        if block not in self.blocks:
+            self.blocks.append(block)
 
     def where(self) -> str:
         m = f"{self.policy[0] if self.policy else '?'}-{self.measure[0] if self.measure else '?'}"
@@ -212,7 +221,9 @@ def _emit_sheet(s: Sheet, pcode: str, mcode: str, result: ParseResult, arrows: l
                 "source_page": s.page,
             },
         )
-    if not s.has_kpi_table:
+    if s.cut:
+        result.mark_missing(s.cut)
+    elif not s.has_kpi_table:
         result.mark_missing(f"{s.where()}: no KPI table (指標) on this sheet")
     result.add(
         "sheets",

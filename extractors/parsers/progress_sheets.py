@@ -32,6 +32,7 @@ from .progress_records import Initiative, Lane, Sheet, emit, report_unused_notes
 
 KIND = "progress_sheets"
 RULE_TYPES = {"grading_rule": "indicator_grade", "overall_rule": "overall"}  # 指標評価 / 総合評価
+RULE_BLOCKS = {"grading_rule": "grading rule line", "overall_rule": "overall rule line"}
 BLOCK_LABELS = [
     "policy",
     "direction",
@@ -49,6 +50,8 @@ IGNORED_BLOCKS = ("department", "remarks", "background")
 #: KPI columns read into records; the others (担当課, 備考, 番号 …) are recognised and reported.
 KPI_STORED = ("name", "unit", "baseline", "target", "final_target", "actual", "achievement_rate", "grade")
 KPI_VALUES = ("baseline", "target", "final_target", "interim_target", "actual")
+#: The block a label belongs to, for comparing the blocks of sheets (the rest: headings).
+_BLOCK_OF = {"initiatives": "schedule", "results": "reports", "issues": "reports"}
 _COLON = re.compile(r"^\s*([^:：]{1,12})\s*[:：]\s*(.*)$")
 _NOTE_MARK = re.compile(r"^[(（\[【〔]?\s*(?:注|備考|※|\*|＊)")
 _MAX_LABEL = 15  # a label is short: longer first cells are text, not labels
@@ -65,6 +68,10 @@ def parse(grid: Grid, vocab: Vocabulary | None = None) -> ParseResult:
             _release(s, result)
     if not kept:
         raise ExtractionError("no progress sheet found (no 方針 / 推進する施策 rows were recognised)")
+    last = sheets[-1]
+    last.cut = cut_short(last, [s for s in kept if s is not last])
+    if last.cut and last not in kept:  # a sheet cut before its 方針 gives no records: say so here
+        result.mark_missing(last.cut)
     emit(kept, result, [s for s in grid.shapes if s.kind == "arrow"])
     report_unused_notes(kept, result)
     return result
@@ -96,6 +103,23 @@ def _matches(vocab: Vocabulary, label: str, text: str) -> bool:
 @lru_cache(maxsize=1 << 16)
 def _column_meaning(vocab: Vocabulary, table: str, header: str) -> str | None:
     return vocab.column_meaning(KIND, table, header)
+
+
+def cut_short(last: Sheet, others: list[Sheet]) -> str | None:
+    """Why the document's last sheet looks cut (途中で切れたシート), or None: it lacks blocks
+    that every other sheet of the document has (its KPI table, its rule lines …), or it ends
+    on a table's header with no row under it."""
+    ends = f"{last.where()} ends after its {last.blocks[-1]}" if last.blocks else last.where()
+    required = [b for b in others[0].blocks if all(b in o.blocks for o in others)] if others else []
+    lacking = [b for b in required if b not in last.blocks]
+    if lacking:
+        which = "the other sheet has" if len(others) == 1 else f"the other {len(others)} sheets have"
+        what = " or ".join([", ".join(lacking[:-1]), lacking[-1]] if len(lacking) > 1 else lacking)
+        return f"{ends}: no {what}, which {which} — the file may be cut"
+    rows = {"schedule": len(last.initiatives), "KPI table": len(last.kpis)}
+    if last.blocks and rows.get(last.blocks[-1]) == 0:
+        return f"{ends}: its header has no row under it — the file may be cut"
+    return None
 
 
 def _release(sheet: Sheet, result: ParseResult) -> None:
@@ -148,6 +172,7 @@ class _Reader:
         joined = " ".join(c.text for c in filled)
         if self.vocab.matches(KIND, "sheet_title", joined) and len(label_key(joined)) <= 40:
             self.new_sheet(filled[0]).title = nz.clean_text(joined, join_wrapped=True)
+            self.sheet.saw("title")
             self.use(*filled)
             return
         if len(filled) <= 2 and self.rule(filled, joined):
@@ -214,6 +239,7 @@ class _Reader:
                 self.unplaced(c, "grading rule before the first sheet")
             return True
         self.sheet.rules[RULE_TYPES[labelled or "grading_rule"]] = nz.clean_text(joined)
+        self.sheet.saw(RULE_BLOCKS[labelled or "grading_rule"])
         self.use(*filled)
         self.mode, self.pending = None, None
         return True
@@ -231,6 +257,7 @@ class _Reader:
         elif label is not None:
             self.use(label)
         self.sheet.years = years
+        self.sheet.saw("schedule")
         self.sheet.year_cols = year_columns(cells, nz.parse_year_heading)
         self.use(*(c for c in cells if c.col in years))
         self.report_rest(
@@ -265,6 +292,7 @@ class _Reader:
             self.sheet.kpi_headers[c.col] = nz.clean_text(c.text)
         self.sheet.set_kpi_years(self.sheet.kpi_headers)
         self.sheet.has_kpi_table = True
+        self.sheet.saw("KPI table")
         self.mode, self.pending = "kpi", None
         return True
 
@@ -287,6 +315,7 @@ class _Reader:
         if self.sheet is None:
             self.new_sheet(first)
         self.use(first)
+        self.sheet.saw(_BLOCK_OF.get(label, "headings"))
         value = " ".join(t for t in [inline, *(c.text for c in values)] if t.strip())
         self.take(label, first, values, value)
         return True
@@ -368,6 +397,7 @@ class _Reader:
             return True
         self.unknown(first, "label/value", f"its value was read as the {field} by its position")
         self.use(*values)
+        sheet.saw("headings")
         if field == "direction":
             sheet.direction = nz.clean_text(value, join_wrapped=True)
         else:

@@ -57,8 +57,35 @@ def parse(grid: Grid, vocab: Vocabulary | None = None) -> ParseResult:
     result = ParseResult(kind=KIND)
     lines = _read_lines(grid)
     header_at = [i for i, ln in enumerate(lines) if ln and vocab.matches(KIND, "table_header", ln.text)]
-    if not header_at:
-        return _parse_tables(grid, vocab, result)
+    if header_at:
+        _parse_slides(grid, lines, header_at, vocab, result)
+    else:
+        _parse_tables(grid, vocab, result)
+    _declared_beyond_read(result)
+    return result
+
+
+def _declared_beyond_read(result: ParseResult) -> None:
+    """Declared counts (指標の数) above the indicators read: the document is partial, the
+    direction and the numbers named (validation compares them too, as a finding)."""
+    indicators = result.tables.get("indicators", [])
+    for d in result.tables.get("declared_counts", []):
+        kind, scope = d["indicator_type"], d["scope"]
+        found = sum(
+            1 for i in indicators if i["indicator_type"] == kind and scope in ("total", i["policy_code"])
+        )
+        if d["declared_count"] > found:
+            where = "in total" if scope == "total" else f"for direction {scope}"
+            result.mark_missing(
+                f"the document declares {d['declared_count']} {kind} indicators {where} (line "
+                f"{d['source_row']}); {found} were read — the file may be cut"
+            )
+
+
+def _parse_slides(
+    grid: Grid, lines: list[_Line | None], header_at: list[int], vocab: Vocabulary, result: ParseResult
+) -> None:
+    """A framework printed as slides: the declared counts, then each table with its direction."""
     counts_at = next((k for k, ln in enumerate(lines) if ln and _BARE_DIRECTION.match(ln.text)), None)
     if counts_at is not None:
         end = next((h for h in header_at if h > counts_at), len(lines))
@@ -73,12 +100,14 @@ def parse(grid: Grid, vocab: Vocabulary | None = None) -> ParseResult:
                 ln.cell, "strategy framework: text before the first strategy table (prose, no record)"
             )
     directions_seen: list[str] = []
-    for start, end in _segments(lines, header_at):
+    segments = _segments(lines, header_at)
+    for start, end in segments:
         segment = lines[start:end]
         code = _parse_direction(segment, vocab, result)
         if code is None:
+            cut = " (the file ends inside this table: it may be cut)" if end == segments[-1][1] else ""
             result.mark_missing(
-                f"table at line {lines[header_at[0]].row}: no 第N direction heading found; rows skipped"
+                f"table at line {lines[start].row}: no 第N direction heading found; rows skipped{cut}"
             )
             continue
         directions_seen.append(code)
@@ -96,7 +125,6 @@ def parse(grid: Grid, vocab: Vocabulary | None = None) -> ParseResult:
             result.unplaced.setdefault(
                 key, "strategy framework: a title or prose line outside the tables, no record"
             )
-    return result
 
 
 def _read_lines(grid: Grid) -> list[_Line | None]:
@@ -485,8 +513,15 @@ def _parse_tables(grid: Grid, vocab: Vocabulary, result: ParseResult) -> ParseRe
         if not _table_line(cells, state, vocab, result):
             for c in cells:
                 result.unplaced_cell(c, "strategy framework: line outside any heading or table it could read")
-    if not result.tables.get("policies"):
+    policies = result.tables.get("policies")
+    if not policies:
         raise ExtractionError("no direction heading (第１ / 基本目標Ⅰ …) found next to any strategy table")
+    if not any(result.tables.get(t) for t in ("measures", "indicators", "declared_counts")):
+        rows = ", ".join(str(p["source_row"]) for p in policies)
+        result.mark_missing(
+            f"direction headings (line {rows}) but no strategy table (施策 / 成果指標 / 指標の数) "
+            "under any of them — the file may be cut"
+        )
     return result
 
 
