@@ -278,9 +278,20 @@ def _parse_counts(region: list[_Line | None], vocab: Vocabulary, result: ParseRe
         for note in notes:
             if "再掲" in note and numbers[current]:
                 numbers[current][-1][1] = note
+    scopes = [str(d) for d in directions] + (["total"] if has_total else [])
+    if directions and not any(numbers.values()):
+        first = next(ln for ln in region if ln)
+        result.mark_missing(
+            f"declared counts at line {first.row}: the direction columns (第{directions[0]} …) and no "
+            "count under them — the file may be cut"
+        )
     for kind, values in numbers.items():
-        scopes = [str(d) for d in directions] + (["total"] if has_total else [])
-        if values and len(values) != len(scopes):
+        if values and len(values) < len(scopes):
+            result.mark_missing(
+                f"declared {kind} counts: {len(values)} numbers for {len(scopes)} columns "
+                f"({', '.join(scopes)}) — the counts table is incomplete; the file may be cut"
+            )
+        elif values and len(values) != len(scopes):
             result.warn(
                 f"declared {kind} counts: {len(values)} numbers for {len(scopes)} columns "
                 f"({', '.join(scopes)}); matched in order"

@@ -147,6 +147,28 @@ def test_declared_counts_above_what_was_read_make_the_framework_partial(tmp_path
     )
 
 
+@pytest.mark.parametrize(
+    ("lines", "reason"),
+    [
+        (
+            312,
+            "declared counts at line 301: the direction columns (第1 …) and no count under them — the file may be cut",
+        ),
+        (
+            318,
+            "declared outcome counts: 3 numbers for 5 columns (1, 2, 3, 4, total) — the counts "
+            "table is incomplete; the file may be cut",
+        ),
+    ],
+)
+def test_a_framework_cut_inside_its_declared_counts_is_partial(tmp_path, lines, reason):
+    """Chiba's last slide (社会目標と補助指標の数) cut after its direction columns or its first counts."""
+    text = (RAW / "chiba/strategy_framework.txt").read_text(encoding="utf-8").split("\n")
+    doc = extract_text(tmp_path, "sf.txt", "\n".join(text[:lines]) + "\n", "strategy_framework")
+    assert doc["status"] == "partial"
+    assert doc["error"] == f"sf.txt: partly extracted — {reason}"
+
+
 def test_declared_counts_of_a_tabular_framework(tmp_path):
     """The other prefecture's report (指標の数 in full-width digits) without one output row."""
     text = (FIXTURES / "templates/other_pref_strategy.txt").read_text(encoding="utf-8")
