@@ -185,7 +185,8 @@ def cut_last_row(grid: Grid) -> str | None:
 
     A text export keeps a row's empty cells (its tabs), so a complete row is as wide as its
     header; a file cut inside its last row is narrower. Returns why, or None. Only text
-    exports: a PDF's or a workbook's rows hold only their filled cells.
+    exports whose table rows are all equally wide (an exporter that drops trailing empty cells
+    makes rows of any width), and not PDFs or workbooks (their rows hold only filled cells).
     """
     if grid.format != "text":
         return None
@@ -199,8 +200,9 @@ def cut_last_row(grid: Grid) -> str | None:
     if end - start < 2:
         return None
     last, table = rows[end - 1], rows[start : end - 1]
-    width = min(len(r) for r in table)
-    if len(last) >= width:
+    widths = {len(r) for r in table}
+    width = widths.pop()
+    if widths or len(last) >= width:
         return None
     line = last[0].line or last[0].row + 1
     return (

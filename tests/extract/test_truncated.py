@@ -13,6 +13,8 @@ import pytest
 from conftest import FIXTURES, RAW
 
 from extractors.extract import extract_document
+from extractors.parsers.common import cut_last_row
+from extractors.readers import read_text
 
 CUT = "may be cut"
 
@@ -195,3 +197,15 @@ def test_intact_documents_stay_ok_without_a_cut_warning(path, kind):
     doc = extract_document(path, kind=kind).document
     assert doc["status"] == "ok", doc["error"]
     assert not [w for w in doc["warnings"] if CUT in w]
+
+
+def test_a_ragged_table_is_no_evidence_of_a_cut():
+    """An exporter that drops trailing empty cells makes rows of any width: a narrower last row
+    is then no sign of a cut; with every row as wide as the header, it is."""
+    ragged = "指標\t当初値\t目標\t実績\t達成率\n件数A\t10\t15\n件数B\t2\t3\t2\n件数C\t1"
+    assert cut_last_row(read_text(ragged.encode())) is None
+    kept = "指標\t当初値\t目標\n件数A\t10\t15\n件数B\t2"
+    assert cut_last_row(read_text(kept.encode())) == (
+        "line 3, the last, ends after 2 of the 3 cells of its table's rows (header at line 1) — "
+        "the file may be cut mid-row"
+    )
