@@ -278,6 +278,18 @@ def _parse_counts(region: list[_Line | None], vocab: Vocabulary, result: ParseRe
         for note in notes:
             if "再掲" in note and numbers[current]:
                 numbers[current][-1][1] = note
+    _emit_counts(region, directions, has_total, numbers, result)
+
+
+def _emit_counts(
+    region: list[_Line | None],
+    directions: list[int],
+    has_total: bool,
+    numbers: dict[str, list[list]],
+    result: ParseResult,
+) -> None:
+    """The declared counts read from the slide, matched to its columns in order; a table with
+    fewer counts than columns, or none, is partial (a file cut inside its last slide)."""
     scopes = [str(d) for d in directions] + (["total"] if has_total else [])
     if directions and not any(numbers.values()):
         first = next(ln for ln in region if ln)
