@@ -40,17 +40,7 @@ def one_run(mode: str, prefer: str) -> None:
 
         def in_process(plan_batch, cache, extractor):
             return [
-                extract_document(
-                    s.path,
-                    rel_path=s.rel_path,
-                    plan_id=s.plan_id,
-                    kind=s.kind,
-                    password=s.password,
-                    limits=s.limits,
-                    pdf_engine=s.pdf_engine,
-                    now=plan_batch.now,
-                    grid_cache=cache,
-                )
+                extract_document(s.path, **batch.document_arguments(s, plan_batch, cache))
                 for s in plan_batch.work.extract
             ]
 

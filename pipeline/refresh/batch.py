@@ -109,6 +109,21 @@ def process_batch(batch: PlanBatch) -> BatchResult:
     return BatchResult(docs, tables, messages, [o.document for o in outcomes], cpu, span)
 
 
+def document_arguments(source: Any, batch: PlanBatch, cache: Path | None) -> dict[str, Any]:
+    """What :func:`extractors.extract.extract_document` takes besides the path, for one of the
+    batch's documents to extract."""
+    return {
+        "rel_path": source.rel_path,
+        "plan_id": source.plan_id,
+        "kind": source.kind,
+        "password": source.password,
+        "limits": source.limits,
+        "pdf_engine": source.pdf_engine,
+        "now": batch.now,
+        "grid_cache": cache,
+    }
+
+
 def extract_isolated(
     batch: PlanBatch, cache: Path | None, extractor: IsolatedExtractor
 ) -> list[DocumentOutcome]:
@@ -117,19 +132,7 @@ def extract_isolated(
     caller stops the child however the batch ends: an error, Ctrl-C, SIGTERM)."""
     outcomes: list[DocumentOutcome] = []
     for s in batch.work.extract:
-        outcomes.append(
-            extractor.extract(
-                s.path,
-                rel_path=s.rel_path,
-                plan_id=s.plan_id,
-                kind=s.kind,
-                password=s.password,
-                limits=s.limits,
-                pdf_engine=s.pdf_engine,
-                now=batch.now,
-                grid_cache=cache,
-            )
-        )
+        outcomes.append(extractor.extract(s.path, **document_arguments(s, batch, cache)))
         # Heard in the flow's process (a sequential run: the progress bar moves per document);
         # a Dask worker has no listener, and the flow reports its documents when the batch is back.
         notify("document", {"path": s.rel_path, "status": outcomes[-1].document["status"]})

@@ -11,13 +11,13 @@ import shutil
 
 import pyarrow.parquet as pq
 import pytest
-from conftest import RAW, curated_tables, read_warehouse, warehouse_tables
+from conftest import RAW, read_warehouse
+from refresh_site import WAREHOUSE, assert_equal_to_clean, clean_site, site_warehouse
+from refresh_site import run_site as _run
 
 from pipeline.load import load_all
 from pipeline.load.curated import CURRENT, GENERATIONS
-from pipeline.refresh.run import Steps, refresh
-
-WAREHOUSE = "duckdb:///curated/warehouse.duckdb"
+from pipeline.refresh.run import Steps
 
 
 class Killed(BaseException):
@@ -32,15 +32,6 @@ def kill_at(wanted: str):
     return step
 
 
-def _run(base, steps: Steps | None = None):
-    cwd = os.getcwd()
-    os.chdir(base)
-    try:
-        return refresh("raw", "curated", WAREHOUSE, prefer="text", steps=steps)
-    finally:
-        os.chdir(cwd)
-
-
 def _killed_run(base, **faults) -> None:
     with pytest.raises(Killed):
         _run(base, Steps(load=functools.partial(load_all, **faults)))
@@ -48,16 +39,12 @@ def _killed_run(base, **faults) -> None:
 
 @pytest.fixture(scope="module")
 def clean(tmp_path_factory):
-    base = tmp_path_factory.mktemp("clean")
-    shutil.copytree(RAW, base / "raw")
-    _run(base)
-    return base
+    return clean_site(tmp_path_factory.mktemp("clean"))
 
 
 def _equal_to_clean(base, clean):
-    assert curated_tables(base / "curated") == curated_tables(clean / "curated")
-    url = f"duckdb:///{base / 'curated' / 'warehouse.duckdb'}"
-    assert warehouse_tables(url) == warehouse_tables(f"duckdb:///{clean / 'curated' / 'warehouse.duckdb'}")
+    assert_equal_to_clean(base, clean)
+    url = site_warehouse(base)
     runs = pq.read_table(base / "curated" / "runs.parquet").to_pylist()
     assert sorted(r["run_id"] for r in runs) == sorted(r["run_id"] for r in read_warehouse(url, "runs"))
 

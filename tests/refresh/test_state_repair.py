@@ -4,37 +4,22 @@ next run rebuild from the documents — and says so."""
 
 from __future__ import annotations
 
-import os
 import shutil
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import RAW, curated_tables, read_warehouse, warehouse_tables
+from conftest import read_warehouse
+from refresh_site import assert_equal_to_clean as _equal_to_clean
+from refresh_site import clean_site, site_warehouse
+from refresh_site import run_site as _run
 
-from pipeline.refresh.run import refresh
 from schemas import TABLES
-
-WAREHOUSE = "duckdb:///curated/warehouse.duckdb"  # relative: a copied state names the same warehouse
-
-
-def _run(base):
-    """A refresh of ``base``/raw into ``base``/curated, run from ``base``."""
-    cwd = os.getcwd()
-    os.chdir(base)
-    try:
-        return refresh("raw", "curated", WAREHOUSE, prefer="text")
-    finally:
-        os.chdir(cwd)
 
 
 @pytest.fixture(scope="module")
 def clean(tmp_path_factory):
-    """A clean run of the text samples: the tables every repaired state must equal."""
-    base = tmp_path_factory.mktemp("clean")
-    shutil.copytree(RAW, base / "raw")
-    _run(base)
-    return base
+    return clean_site(tmp_path_factory.mktemp("clean"))
 
 
 @pytest.fixture
@@ -45,13 +30,12 @@ def state(clean, tmp_path):
     return tmp_path
 
 
-def _warehouse(base):
-    return f"duckdb:///{base / 'curated' / 'warehouse.duckdb'}"
+def _edit_warehouse(base, sql: str) -> None:
+    import duckdb
 
-
-def _equal_to_clean(base, clean):
-    assert curated_tables(base / "curated") == curated_tables(clean / "curated")
-    assert warehouse_tables(_warehouse(base)) == warehouse_tables(_warehouse(clean))
+    con = duckdb.connect(str(base / "curated" / "warehouse.duckdb"))
+    con.execute(sql)
+    con.close()
 
 
 def test_a_deleted_warehouse_is_reloaded_from_curated(state, clean):
@@ -120,7 +104,7 @@ def test_run_history_survives_a_deleted_curated(state, clean, what):
     assert what == "runs.parquet" or summary.warehouse_load == "replace"  # nothing carried: no delta
     runs = pq.read_table(state / "curated" / "runs.parquet")["run_id"].to_pylist()
     assert runs == [*first, summary.run_id]
-    assert sorted(r["run_id"] for r in read_warehouse(_warehouse(state), "runs")) == sorted(runs)
+    assert sorted(r["run_id"] for r in read_warehouse(site_warehouse(state), "runs")) == sorted(runs)
     _equal_to_clean(state, clean)
 
 
@@ -165,11 +149,7 @@ def test_a_curated_table_edited_in_place_is_caught_by_its_checksum(state, clean)
 
 
 def test_warehouse_rows_lost_under_the_same_run_are_reloaded(state, clean):
-    import duckdb
-
-    con = duckdb.connect(str(state / "curated" / "warehouse.duckdb"))
-    con.execute("DELETE FROM indicators WHERE plan_id = 'kama-sme-2'")
-    con.close()
+    _edit_warehouse(state, "DELETE FROM indicators WHERE plan_id = 'kama-sme-2'")
     summary = _run(state)
     assert summary.extracted == 0 and summary.warehouse_load == "replace"
     assert any(
@@ -187,11 +167,9 @@ def test_a_deleted_curated_path_is_linked_again_to_the_current_tables(state, cle
 
 
 def test_warehouse_rows_changed_in_place_are_caught_by_its_checksum(state, clean):
-    import duckdb
-
-    con = duckdb.connect(str(state / "curated" / "warehouse.duckdb"))
-    con.execute("UPDATE indicators SET target_value = target_value + 1 WHERE indicator_code = '2-3'")
-    con.close()
+    _edit_warehouse(
+        state, "UPDATE indicators SET target_value = target_value + 1 WHERE indicator_code = '2-3'"
+    )
     summary = _run(state)
     assert summary.extracted == 0 and summary.warehouse_load == "replace"
     assert any(
