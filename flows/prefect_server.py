@@ -47,6 +47,7 @@ def prefect_server(timeout: float = 180.0) -> Iterator[str]:
         stdout=log,
         stderr=subprocess.STDOUT,
         env={**os.environ, "PREFECT_UI_ENABLED": "false"},
+        start_new_session=True,  # a terminal's Ctrl-C is the run's to handle: it stops the server last
     )
     try:
         deadline = time.monotonic() + timeout
@@ -54,8 +55,13 @@ def prefect_server(timeout: float = 180.0) -> Iterator[str]:
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"the Prefect server did not start (see {log.name})")
             time.sleep(0.5)
-        os.environ["PREFECT_API_URL"] = url
-        yield url
+        os.environ["PREFECT_API_URL"] = url  # for the Dask workers this process starts
+        from prefect.settings import PREFECT_API_URL, temporary_settings
+
+        # and for this process, whose Prefect settings were read when Prefect was imported
+        # (without this the flow started a temporary server of its own beside this one)
+        with temporary_settings(updates={PREFECT_API_URL: url}):
+            yield url
     finally:
         os.environ.pop("PREFECT_API_URL", None)
         proc.terminate()

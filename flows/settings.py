@@ -16,6 +16,9 @@ ENVIRONMENT_DEFAULTS = {
     # event-loop health tick are tuned for millisecond tasks and only take CPU from them.
     "DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED": "False",
     "DASK_DISTRIBUTED__ADMIN__TICK__INTERVAL": "500ms",
+    # multiprocessing's resource tracker (Dask's local workers) warns at exit about the
+    # semaphores of workers that a stopped run killed; it removes them all the same.
+    "PYTHONWARNINGS": "ignore:resource_tracker:UserWarning",
     "GX_ANALYTICS_ENABLED": "false",
     "DO_NOT_TRACK": "1",
 }

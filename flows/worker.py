@@ -17,6 +17,9 @@ tasks is ready for them.
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import signal
+import threading
 import time
 from typing import Any
 
@@ -41,7 +44,17 @@ def warm() -> float:
     return time.perf_counter() - t
 
 
+def ignore_interrupts() -> None:
+    """In a worker process started by a nanny: Ctrl-C, which a terminal sends to every process
+    of the group, is left to the process that started the nanny (``plan-etl run`` kills its
+    local workers before it releases its lock; ``dask worker`` closes them through the nanny).
+    A worker without a nanny is the command itself and keeps its Ctrl-C."""
+    if multiprocessing.parent_process() is not None and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def dask_setup(worker: Any) -> None:
     """Dask's preload hook."""
+    ignore_interrupts()
     seconds = warm()
     logger.info("plan-etl worker %s warm in %.1f s", getattr(worker, "name", "?"), seconds)

@@ -1,5 +1,5 @@
-"""SIGTERM during a run on a local Dask cluster (issue 17 §3, issue 19): ``plan-etl run
---workers 2`` stops its Dask workers and their extraction children before it releases the
+"""SIGTERM, or Ctrl-C in a terminal (SIGINT to the whole process group), during a run on a
+local Dask cluster (issue 17 §3, issue 19): ``plan-etl run --workers 2`` stops its Dask workers and their extraction children before it releases the
 curated folder's lock, prints its one line (no Dask or Prefect shutdown warnings) and leaves the
 previous state whole. The sequential run's signal test: test_state_faults.py."""
 
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import fcntl
 import multiprocessing
+import os
 import signal
 import socket
 import subprocess
@@ -78,7 +79,9 @@ def _start_and_wait_for_extraction(site: Site) -> tuple[subprocess.Popen, dict[i
     every descendant seen so far (their commands read while they ran)."""
     command = [str(Path(sys.executable).with_name("plan-etl")), "run", "--workers", "2"]
     command += ["--raw", str(site.raw), "--curated", str(site.curated), "--pdf-engine", "plumber", "-q"]
-    run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    run = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )  # a process group of its own, as in a terminal
     parent, seen, commands = psutil.Process(run.pid), {}, {}
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline and run.poll() is None:
@@ -96,13 +99,18 @@ def _start_and_wait_for_extraction(site: Site) -> tuple[subprocess.Popen, dict[i
     return run, {pid: p for pid, p in seen.items() if not any(n in _command(p) for n in NOT_WORK)}
 
 
-def test_sigterm_on_a_local_dask_cluster_stops_the_workers_before_the_lock_is_released(site):
+@pytest.mark.parametrize(
+    "stop",
+    [lambda run: run.send_signal(signal.SIGTERM), lambda run: os.killpg(run.pid, signal.SIGINT)],
+    ids=["SIGTERM", "Ctrl-C to the group"],
+)
+def test_a_stopped_run_on_a_local_dask_cluster_stops_its_workers_before_the_lock_is_released(site, stop):
     before = site.state()
     run, work = _start_and_wait_for_extraction(site)
     workers = [p for p in work.values() if "multiprocessing.spawn" in _command(p)]
     children = [p for p in work.values() if "extractors.limits" in _command(p)]
     assert len(workers) == 2 and children, {pid: _command(p) for pid, p in work.items()}
-    run.send_signal(signal.SIGTERM)
+    stop(run)
     with open(site.curated / ".plan-etl.lock", "a+") as lock:
         deadline = time.monotonic() + 30
         while True:
