@@ -128,3 +128,30 @@ def test_a_stopped_run_on_a_local_dask_cluster_stops_its_workers_before_the_lock
     assert out.splitlines() == ["interrupted: nothing was loaded by this run; the previous tables stay"]
     assert [line for line in err.splitlines() if LOAD_WARNING not in line] == [], err
     assert site.state() == before
+
+
+def test_the_stop_callbacks_run_in_order_while_the_lock_is_still_held(tmp_path):
+    """``curated_lock``'s ``on_stop`` (``Steps.stop``: the flow's Dask workers) runs on Ctrl-C /
+    SIGTERM after the extraction children are killed and before the lock is released; not on
+    an ordinary error."""
+    from pipeline.load.lock import LOCK_NAME, curated_lock
+
+    heard: list[tuple[str, bool]] = []
+
+    def held() -> bool:
+        with open(tmp_path / LOCK_NAME, "a+") as other:
+            try:
+                fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            fcntl.flock(other, fcntl.LOCK_UN)
+            return False
+
+    stops = [lambda: heard.append(("workers", held())), lambda: heard.append(("futures", held()))]
+    with pytest.raises(KeyboardInterrupt), curated_lock(tmp_path, "run test", stops):
+        raise KeyboardInterrupt
+    assert heard == [("workers", True), ("futures", True)]
+    assert not held()
+    with pytest.raises(ValueError), curated_lock(tmp_path, "run test", stops):
+        raise ValueError("a bug")
+    assert len(heard) == 2
