@@ -29,6 +29,15 @@ def _healthy(url: str) -> bool:
         return False
 
 
+def _drain_events(timeout: float = 10.0) -> None:
+    """Send the events this process queued for the server while it still runs: an events
+    worker left holding them would retry a stopped server for ever (a later Prefect client of
+    the process, such as Prefect's own test harness, waits for it when it drains)."""
+    from prefect.events.worker import EventsWorker
+
+    EventsWorker.drain_all(timeout=timeout)
+
+
 @contextlib.contextmanager
 def prefect_server(timeout: float = 180.0) -> Iterator[str]:
     """Yield the API URL of a running Prefect server: the one in PREFECT_API_URL, else a
@@ -61,7 +70,10 @@ def prefect_server(timeout: float = 180.0) -> Iterator[str]:
         # and for this process, whose Prefect settings were read when Prefect was imported
         # (without this the flow started a temporary server of its own beside this one)
         with temporary_settings(updates={PREFECT_API_URL: url}):
-            yield url
+            try:
+                yield url
+            finally:
+                _drain_events()
     finally:
         os.environ.pop("PREFECT_API_URL", None)
         proc.terminate()
