@@ -99,6 +99,9 @@ def _print_documents(console: Console, summary: RunSummary) -> None:
     title = "documents" + (
         f" extracted or not ok tonight ({hidden} unchanged and ok not shown)" if hidden else ""
     )
+    if not shown:
+        console.print(f"documents: {hidden} unchanged and ok, none extracted tonight")
+        return
     rows = [_document_cells(d) for d in shown[:MAX_DOCUMENT_ROWS]]
     print_rows(console, title, rows, key="path")
     if len(shown) > MAX_DOCUMENT_ROWS:
@@ -190,6 +193,9 @@ def safe(text: str) -> str:
 
 def _print_rows(console: Console, summary: RunSummary) -> None:
     how = {"delta": "only the recomputed plans' rows were replaced", "replace": "every table was replaced"}
+    if not summary.row_counts:
+        console.print("rows per table: no table changed tonight")
+        return
     rows = Table(title="rows per table")
     rows.add_column("table")
     rows.add_column("rows", justify="right")

@@ -48,3 +48,14 @@ def test_a_small_corpus_lists_every_document():
     print_summary(console, summary)
     out = console.export_text()
     assert all(f"pref-0{i}/plan.txt" in out for i in range(3)) and "not shown" not in out
+
+
+def test_a_no_op_night_of_a_large_corpus_says_so_instead_of_printing_empty_tables():
+    summary = RunSummary(run_id="r1", started_at=NOW, finished_at=NOW)
+    summary.documents = [_doc(i) for i in range(100)]
+    console = Console(record=True, width=200)
+    print_summary(console, summary)
+    out = console.export_text()
+    assert "documents: 100 unchanged and ok, none extracted tonight" in out
+    assert "rows per table: no table changed tonight" in out
+    assert "┏" not in out  # no table frame at all
