@@ -359,13 +359,14 @@ def compare(plan_a: str, plan_b: str, html_path: Path | None, curated_dir: Path)
 @curated_option
 def actuals_template(plan_id: str, year: int, output: Path, curated_dir: Path) -> None:
     """Write an actuals workbook for PLAN_ID: one row per indicator, an empty 実績 column."""
+    from pipeline.derive.compare import unknown_plan
     from pipeline.load.curated import read_curated
     from pipeline.report.actuals_template import write_template
 
     plans = {p["plan_id"]: p for p in read_curated(curated_dir, "plans")}
     if plan_id not in plans:
-        known = ", ".join(sorted(plans)) or "none — run `plan-etl run` first"
-        raise click.ClickException(f"unknown plan {plan_id!r} (known: {known})")
+        click.echo(f"error: {unknown_plan(plan_id, plans)}")
+        sys.exit(2)
     indicators = [i for i in read_curated(curated_dir, "indicators") if i["plan_id"] == plan_id]
     n = write_template(output, plans[plan_id], indicators, year)
     click.echo(f"wrote {output}: {n} indicators of {plan_id} for FY{year}; fill 実績 and put it under raw/")

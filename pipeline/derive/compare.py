@@ -328,6 +328,15 @@ class NotComparable(ValueError):
     """A plan that cannot be compared (unknown id, no documents, nothing read, unknown level)."""
 
 
+def unknown_plan(plan_id: str, known: Iterable[str], shown: int = 8) -> str:
+    """``unknown plan 'x' (known: a, b, … and 1,780 more)``: one line however many plans there are."""
+    names = sorted(known)
+    if not names:
+        return f"unknown plan {plan_id!r} (known: none — run `plan-etl run` first)"
+    more = f" … and {len(names) - shown:,} more" if len(names) > shown else ""
+    return f"unknown plan {plan_id!r} (known: {', '.join(names[:shown])}{more})"
+
+
 def check_comparable(records: Records, plan_a: str, plan_b: str) -> None:
     """Raise :class:`NotComparable` with one line when the two plans cannot be compared."""
     plans = {p["plan_id"]: p for p in records.get("plans", [])}
@@ -335,8 +344,7 @@ def check_comparable(records: Records, plan_a: str, plan_b: str) -> None:
         raise NotComparable(f"{plan_a!r} compared with itself: give two different plans")
     for pid in (plan_a, plan_b):
         if pid not in plans:
-            known = ", ".join(sorted(plans)) or "none — run `plan-etl run` first"
-            raise NotComparable(f"unknown plan {pid!r} (known: {known})")
+            raise NotComparable(unknown_plan(pid, plans))
         if plans[pid].get("level") not in LEVELS:
             raise NotComparable(
                 f"plan {pid!r} has level {plans[pid].get('level')!r}, not one of {', '.join(LEVELS)}: "

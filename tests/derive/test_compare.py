@@ -250,3 +250,37 @@ def test_balance_is_like_for_like(report):
     assert report["plans"][KAMA]["kpis_by_type"] == {"kpi": 20, "outcome": 0, "output": 0}
     assert report["plans"][CHIBA]["kpis_by_type"] == {"kpi": 0, "outcome": 8, "output": 24}
     assert "share no indicator type" in comparison_html(report)
+
+
+def test_an_unknown_plan_is_one_line_however_many_plans_there_are():
+    from pipeline.derive.compare import unknown_plan
+
+    many = [f"plan-{n:04d}" for n in range(1788)]
+    assert unknown_plan("x", many) == (
+        "unknown plan 'x' (known: plan-0000, plan-0001, plan-0002, plan-0003, plan-0004, plan-0005, "
+        "plan-0006, plan-0007 … and 1,780 more)"
+    )
+    assert unknown_plan("x", []) == "unknown plan 'x' (known: none — run `plan-etl run` first)"
+
+
+def test_actuals_template_of_an_unknown_plan_is_one_error_line_and_exit_2(tmp_path):
+    from click.testing import CliRunner
+
+    from cli.main import main
+
+    result = CliRunner().invoke(
+        main,
+        [
+            "actuals-template",
+            "nope",
+            "--year",
+            "2024",
+            "-o",
+            str(tmp_path / "a.xlsx"),
+            "--curated",
+            str(tmp_path),
+        ],
+    )
+    assert result.exit_code == 2
+    assert result.output == "error: unknown plan 'nope' (known: none — run `plan-etl run` first)\n"
+    assert not (tmp_path / "a.xlsx").exists()
