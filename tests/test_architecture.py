@@ -5,6 +5,7 @@ count too; imports only for type checking do not)."""
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -74,3 +75,17 @@ def test_every_pipeline_module_belongs_to_a_stage():
     loose = [p.name for p in (ROOT / "pipeline").glob("*.py") if p.name != "__init__.py"]
     stages = {p.name for p in (ROOT / "pipeline").iterdir() if p.is_dir() and p.name != "__pycache__"}
     assert loose == [] and stages == set(STAGES)
+
+
+def test_every_file_the_readme_names_exists():
+    """A path the README gives (a test, a script, a module) is a file of the repository;
+    the example of a new kind's module (in a code block, marked as such) is the exception."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    named = set(
+        re.findall(
+            r"`((?:tests|bench|scripts|extractors|pipeline|flows|cli|core|schemas)/[\w/.-]+\.(?:py|sh|yaml))`",
+            readme,
+        )
+    )
+    assert len(named) > 20
+    assert sorted(p for p in named if not (ROOT / p).is_file()) == []
