@@ -68,6 +68,13 @@ MISTAKES: dict[str, Setup] = {
         "--warehouse", f"postgresql://plan@127.0.0.1:{_closed_port()}/plans"
     )(work),
     "serve --raw /nope": lambda work: ["serve", "--raw", "/nope", "--curated", str(work / "curated")],
+    # click's usage errors: one line with the command's --help, not click's usage block
+    "actuals-template without --year": lambda work: ["actuals-template", "kama-sme-2", "-o", "a.xlsx"],
+    "run --prefe text (unknown option)": _run("--prefe", "text"),
+    "run --prefer word (bad choice)": _run("--prefer", "word"),
+    "run --workers 0 (out of range)": _run("--workers", "0"),
+    "plan-etl rnu (unknown command)": lambda work: ["rnu"],
+    "extract without FILE": lambda work: ["extract"],
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -59,7 +60,51 @@ def _ocr_mode(ocr: str | None, pdf_engine: str | None) -> str | None:
     return "ocr" if ocr == "always" else pdf_engine
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _UsageLine(click.UsageError):
+    """A usage error shown as one ``error:`` line (exit 2) instead of click's usage block."""
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"error: {self.message}", err=True)
+
+
+def usage_line(exc: click.UsageError) -> str:
+    """Click's usage error as one line with the help to read: ``missing option --year
+    (plan-etl actuals-template --help)``."""
+    text = " ".join(exc.format_message().split()).rstrip(".")
+    text = re.sub(r"'(--?[\w-]+)'", r"\1", text).replace(". Did you mean", "; did you mean")
+    where = exc.ctx.command_path if exc.ctx else "plan-etl"
+    return f"{text[:1].lower()}{text[1:]} ({where} --help)"
+
+
+@contextlib.contextmanager
+def _one_line_usage(debug: bool) -> Iterator[None]:
+    try:
+        yield
+    except click.exceptions.NoArgsIsHelpError:
+        raise  # `plan-etl` alone prints the help
+    except click.UsageError as exc:
+        if debug or isinstance(exc, _UsageLine):
+            raise
+        raise _UsageLine(usage_line(exc), exc.ctx) from exc
+
+
+class OneLineGroup(click.Group):
+    """The command group whose usage errors (a missing or unknown option, a bad choice, an
+    unknown command …) are one ``error:`` line with a ``--help`` hint, exit 2, in every
+    command; ``--debug`` keeps click's usage block."""
+
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
+    ) -> click.Context:
+        with _one_line_usage(debug="--debug" in args):
+            return super().make_context(info_name, args, parent, **extra)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with _one_line_usage(debug=bool(ctx.params.get("debug"))):
+            return super().invoke(ctx)
+
+
+@click.group("plan-etl", cls=OneLineGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="plan-etl")
 @click.option("--debug", is_flag=True, help="Show the traceback of an error instead of one line.")
 def main(debug: bool) -> None:
