@@ -22,9 +22,10 @@ from prefect.cache_policies import NO_CACHE  # noqa: E402
 from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
 from prefect.utilities.annotations import quote  # noqa: E402  (big inputs: Prefect does not walk them)
 
-from flows.stop import quiet_shutdown, stoppable  # noqa: E402
+from flows.stop import quiet_shutdown, stop_resource_tracker, stoppable  # noqa: E402
 from pipeline.discover.manifest import load_manifest  # noqa: E402
 from pipeline.load import load_all  # noqa: E402
+from pipeline.load.lock import release_deferred  # noqa: E402
 from pipeline.refresh.batch import BatchResult, PlanBatch, process_batch  # noqa: E402
 from pipeline.refresh.progress import listening  # noqa: E402
 from pipeline.refresh.run import Steps, refresh  # noqa: E402
@@ -145,15 +146,20 @@ def run_refresh(
             }
         )
     )
-    with quiet_shutdown(), prefect_server():
-        flow_ = nightly_refresh.with_options(task_runner=runner)
-        with listening(progress):
-            return flow_(
-                raw_dir,
-                curated_dir,
-                warehouse,
-                prefer=prefer,
-                workers=workers,
-                remote=True,
-                pdf_engine=pdf_engine,
-            )
+    # The curated lock is released last: once the server and the resource tracker are stopped.
+    with release_deferred(), quiet_shutdown():
+        try:
+            with prefect_server():
+                flow_ = nightly_refresh.with_options(task_runner=runner)
+                with listening(progress):
+                    return flow_(
+                        raw_dir,
+                        curated_dir,
+                        warehouse,
+                        prefer=prefer,
+                        workers=workers,
+                        remote=True,
+                        pdf_engine=pdf_engine,
+                    )
+        finally:
+            stop_resource_tracker()

@@ -94,3 +94,13 @@ def quiet_shutdown() -> Iterator[None]:
         yield
     finally:
         logging.disable(previous)
+
+
+def stop_resource_tracker() -> None:
+    """Stop multiprocessing's resource tracker of this process (started with the local Dask
+    cluster; it would otherwise live until the process ends, after the lock). A later spawn
+    starts a new one."""
+    from multiprocessing import resource_tracker
+
+    with contextlib.suppress(OSError, ChildProcessError, AttributeError):
+        resource_tracker._resource_tracker._stop()  # noqa: SLF001 (no public stop in 3.11)

@@ -14,6 +14,11 @@ batches running in other threads), then the holder's ``on_stop`` callbacks stop 
 runs elsewhere (the flow's Dask workers and their extraction children) — and only then is the
 lock released, so a second run never overlaps a run that is still stopping.
 
+A caller that runs the refresh inside a service of its own (the flow's temporary Prefect server,
+Dask's resource tracker) wraps it in :func:`release_deferred`: the lock is then released when
+that block ends, once the services are stopped, not when the refresh returns — so no process of
+the run is alive when the next run can start.
+
 Holding the lock, a run also removes the staging folders that a killed run left behind
 (``curated/.staging-*``; nothing else can be using them).
 """
@@ -28,8 +33,13 @@ import signal
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 LOCK_NAME = ".plan-etl.lock"
+
+
+#: Lock files whose release waits for the end of a :func:`release_deferred` block (None: none).
+_deferred: list[Any] | None = None
 
 
 class RunLocked(RuntimeError):
@@ -103,6 +113,30 @@ def curated_lock(
         finally:
             handle.seek(0)
             handle.truncate()
-            fcntl.flock(handle, fcntl.LOCK_UN)
+            if _deferred is not None:
+                handle.write(f"pid {os.getpid()}, {what}, stopping its services\n")
+                handle.flush()
+                _deferred.append(handle)  # released by release_deferred(), still held
+                handle = None
+            else:
+                fcntl.flock(handle, fcntl.LOCK_UN)
     finally:
-        handle.close()
+        if handle is not None:
+            handle.close()
+
+
+@contextlib.contextmanager
+def release_deferred() -> Iterator[None]:
+    """Locks taken by :func:`curated_lock` in this block are released when the block ends (not
+    when their own block ends): what the caller stops last (a server, a resource tracker) is
+    gone before another run can take the lock."""
+    global _deferred
+    outer, _deferred = _deferred, []
+    try:
+        yield
+    finally:
+        held, _deferred = _deferred, outer
+        for handle in held:
+            handle.seek(0)
+            handle.truncate()
+            handle.close()  # the last descriptor of the lock: the kernel releases it

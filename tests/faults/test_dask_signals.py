@@ -20,9 +20,9 @@ import pytest
 from faults_site import Site, copy_site
 from hostile import pdf, ruled_grid
 
-#: Processes of the run that are not its work: the temporary Prefect server (stopped when the
-#: flow has ended, after the lock) and multiprocessing's resource tracker (ends with the run).
-NOT_WORK = ("prefect server start", "uvicorn", "multiprocessing.resource_tracker")
+#: Processes of the run that are not its work, stopped too before the lock is released: the
+#: temporary Prefect server (once the flow has ended) and multiprocessing's resource tracker.
+SERVICES = ("prefect server start", "uvicorn", "multiprocessing.resource_tracker")
 #: A load warning of distributed's, not a shutdown message (the machine is shared).
 LOAD_WARNING = "Event loop was unresponsive"
 
@@ -96,7 +96,26 @@ def _start_and_wait_for_extraction(site: Site) -> tuple[subprocess.Popen, dict[i
         pytest.fail(f"the run never reached a worker's extraction: {out[-500:]} {err[-2000:]}")
     time.sleep(0.5)  # the worker is inside the slow document
     _descendants(parent, seen)
-    return run, {pid: p for pid, p in seen.items() if not any(n in _command(p) for n in NOT_WORK)}
+    return run, seen
+
+
+def _left_when_the_lock_is_free(site: Site, run: subprocess.Popen, seen: dict) -> list[tuple[int, str]]:
+    """The run's descendants (any seen since it started) still running at the moment its lock
+    is free, read while this test holds the lock."""
+    parent = psutil.Process(run.pid)
+    with open(site.curated / ".plan-etl.lock", "a+") as lock:
+        deadline = time.monotonic() + 30
+        while True:
+            _descendants(parent, seen)  # a process started while stopping counts too
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                assert time.monotonic() < deadline, "the stopped run kept the lock for 30 s"
+                time.sleep(0.01)
+        left = [(p.pid, _command(p)) for p in seen.values() if _running(p)]
+        fcntl.flock(lock, fcntl.LOCK_UN)
+    return left
 
 
 @pytest.mark.parametrize(
@@ -106,22 +125,14 @@ def _start_and_wait_for_extraction(site: Site) -> tuple[subprocess.Popen, dict[i
 )
 def test_a_stopped_run_on_a_local_dask_cluster_stops_its_workers_before_the_lock_is_released(site, stop):
     before = site.state()
-    run, work = _start_and_wait_for_extraction(site)
-    workers = [p for p in work.values() if "multiprocessing.spawn" in _command(p)]
-    children = [p for p in work.values() if "extractors.limits" in _command(p)]
-    assert len(workers) == 2 and children, {pid: _command(p) for pid, p in work.items()}
+    run, seen = _start_and_wait_for_extraction(site)
+    commands = {pid: _command(p) for pid, p in seen.items()}
+    workers = [pid for pid, c in commands.items() if "multiprocessing.spawn" in c]
+    children = [pid for pid, c in commands.items() if "extractors.limits" in c]
+    services = [pid for pid, c in commands.items() if any(name in c for name in SERVICES)]
+    assert len(workers) == 2 and children and len(services) >= 2, commands
     stop(run)
-    with open(site.curated / ".plan-etl.lock", "a+") as lock:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                assert time.monotonic() < deadline, "the stopped run kept the lock for 30 s"
-                time.sleep(0.01)
-        left = [(p.pid, _command(p)) for p in work.values() if _running(p)]  # while we hold it
-        fcntl.flock(lock, fcntl.LOCK_UN)
+    left = _left_when_the_lock_is_free(site, run, seen)
     assert left == []
     out, err = run.communicate(timeout=60)
     assert run.returncode == 130
