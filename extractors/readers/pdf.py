@@ -229,12 +229,14 @@ def _check_rulings(edges: list[dict[str, Any]], number: int) -> None:
 
 
 def text_layer_problem(text: str) -> str | None:
-    """Why a text layer cannot be loaded as data: ``(cid:N)`` glyphs or mojibake, else None."""
+    """Why a text layer cannot be loaded as data: ``(cid:N)`` glyphs (more than 10, or more
+    than a tenth of the glyphs: a short document in such a font) or mojibake, else None."""
     if not text.strip():
         return "no text layer (scanned?) — OCR needed"
     cids = len(_CID.findall(text))
     bad = text.count("\ufffd")
-    if cids > 10 or bad / len(text) > 0.01:
+    glyphs = len("".join(_CID.sub("?", text).split()))  # each (cid:N) is one glyph
+    if cids > 10 or cids > 0.1 * glyphs or bad / len(text) > 0.01:
         return (
             f"the text layer is unreadable ({cids} (cid:N) glyphs, {bad} replacement characters: "
             "fonts without a Unicode map) — OCR needed"

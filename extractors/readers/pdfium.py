@@ -22,8 +22,9 @@ and what this loader does about it:
 
 Anything the loader cannot reproduce exactly — rotated pages, vertical or rotated text,
 scaled or mirrored text matrices, Type3 fonts, marked-content ``ActualText``, glyphs without a
-Unicode mapping, a gap in a text
-object that is not whole spaces (a glyph pdfium dropped) — raises :class:`Unsupported`; the
+Unicode mapping, a gap in a text object that is not whole spaces (a glyph pdfium dropped), an
+inkless text object in a CID font that is not embedded (the substitute font may lack the
+glyph: a character, not a space) — raises :class:`Unsupported`; the
 reader then reads that document with pdfplumber. pdfium is not thread-safe: every call into
 it holds :data:`PDFIUM_LOCK`.
 """
@@ -75,6 +76,8 @@ class PageGeometry:
     descents: dict[str, float]  # font base name → descent (fraction of the font size)
     form_descents: Any = None  # () → the same with the fonts of the page's forms
     ligature_width: Any = None  # (base font, text) → width of the one glyph mapped to text
+    substituted: set[str] = field(default_factory=set)  # CID fonts not embedded (base names)
+    vertical: set[str] = field(default_factory=set)  # fonts of vertical writing (base names)
 
 
 class _Float32Decimals(dict[float, float]):
@@ -385,9 +388,12 @@ class _TextObject:
 class _Fonts:
     """Base font name and glyph advances per pdfium font handle (cached)."""
 
-    def __init__(self, descents: dict[str, float], more: Any = None) -> None:
+    def __init__(
+        self, descents: dict[str, float], more: Any = None, vertical: set[str] | None = None
+    ) -> None:
         self.descents = dict(descents)
         self.more = more
+        self.vertical = vertical or set()
         self.names: dict[int, str] = {}
         self.widths: dict[tuple[int, int, float], float] = {}
         self.styles: dict[tuple[int, float], _Style] = {}
@@ -402,6 +408,8 @@ class _Fonts:
             if base not in self.descents and self.more is not None:
                 self.descents.update(self.more())
                 self.more = None
+            if base not in self.descents and base in self.vertical:
+                raise Unsupported(f"vertical text (font {base!r})")
             if base not in self.descents:
                 raise Unsupported(f"font {base!r} not found in the page resources (or not supported)")
             # pdfium drops the subset prefix: one name per font handle, as pdfminer has one per subset
@@ -528,7 +536,7 @@ def _read_chars(
     textpage: Any, objects: _Objects, geo: PageGeometry, cache: dict[Any, Any]
 ) -> list[dict[str, Any]]:
     """The page's glyphs in content order, with what pdfium's text page dropped put back."""
-    fonts = _Fonts(geo.descents, geo.form_descents)
+    fonts = _Fonts(geo.descents, geo.form_descents, geo.vertical)
     by_addr: dict[int, _TextObject] = {}
     handles = dict(objects.texts)
     tp, xy = _addr(textpage), (ctypes.c_double * 2)()
@@ -609,6 +617,9 @@ def _with_dropped_spaces(
             t = _text_object(key, form, objects.order[key], fonts, cache, geo)
             if t.right - t.x >= 0.01 or t.space <= 0:
                 raise Unsupported("a text object pdfium left out is not a space")
+            if t.template["fontname"].rsplit("#", 1)[0] in geo.substituted:
+                # its glyph may be a character the substitute font has no ink for, not a space
+                raise Unsupported("a text object without ink in a CID font that is not embedded")
             t.chars.append(_char(" ", t.x, t.space, t))
             by_addr[key] = t
     chars: list[dict[str, Any]] = []
@@ -701,6 +712,8 @@ class FontDescents:
         self.pdf = pdf
         self._fonts: dict[Any, tuple[str, float] | None] = {}
         self._specs: dict[str, list[Any]] = {}  # base font name → its font dictionaries
+        self.substituted: set[str] = set()  # CID fonts not embedded: pdfium substitutes glyphs
+        self.vertical: set[str] = set()  # fonts of vertical writing (-V encodings)
 
     def page(self, page_obj: Any, forms: bool = False) -> dict[str, float]:
         from pdfminer.pdftypes import resolve1
@@ -749,7 +762,10 @@ class FontDescents:
 
         spec = resolve1(spec_ref)
         name, subtype = _lit(spec.get("BaseFont")), _lit(spec.get("Subtype"))
-        if subtype == "Type3" or _lit(spec.get("Encoding", "")).endswith("-V"):
+        if subtype == "Type3":
+            return None
+        if _lit(spec.get("Encoding", "")).endswith("-V"):
+            self.vertical.add(_base_name(name))
             return None
         desc = resolve1(spec.get("FontDescriptor"))
         if desc is None and "DescendantFonts" in spec:
@@ -759,8 +775,15 @@ class FontDescents:
             descent = (-d if d > 0 else d) * 0.001
         else:
             descent = self.pdf.rsrcmgr.get_font(getattr(spec_ref, "objid", None), spec).get_descent()
-        base = name.split("+", 1)[1] if len(name) > 7 and name[6] == "+" else name
+        base = _base_name(name)
+        if subtype == "Type0" and not any(k in (desc or {}) for k in ("FontFile", "FontFile2", "FontFile3")):
+            self.substituted.add(base)
         return base, descent
+
+
+def _base_name(name: str) -> str:
+    """A font's base name without its subset prefix (``ABCDEF+``), as pdfium gives it."""
+    return name.split("+", 1)[1] if len(name) > 7 and name[6] == "+" else name
 
 
 def _lit(v: Any) -> str:
@@ -787,6 +810,8 @@ def geometry(fonts: FontDescents, page: Any) -> PageGeometry:
         descents=fonts.page(page.page_obj),
         form_descents=lambda: fonts.page(page.page_obj, forms=True),
         ligature_width=fonts.ligature_width,
+        substituted=fonts.substituted,
+        vertical=fonts.vertical,
     )
 
 
