@@ -136,6 +136,9 @@ def test_text_layer_problems():
     assert "(cid:N)" in text_layer_problem("(cid:12)" * 20 + "abc")
     assert "replacement" in text_layer_problem("\ufffd" * 5 + "a" * 20)
     assert text_layer_problem("方針 (1) 中小企業の創業の促進を図る") is None
+    # a short text mostly in a font without a Unicode map: 2 of 4 glyphs, OCR needed
+    assert "(2 (cid:N) glyphs" in text_layer_problem("(cid:3)(cid:4) 計画")
+    assert text_layer_problem("(cid:3) 中小企業の創業の促進を図る") is None  # 1 of 14 glyphs
 
 
 def test_libreoffice_variant_sheet_equals_its_text_version():
