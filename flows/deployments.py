@@ -4,9 +4,12 @@ work pool)."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from flows.nightly_refresh import nightly_refresh
+from pipeline.load.warehouse import redact
 
 DEFAULT_CRON = "0 2 * * *"  # 02:00
 DEFAULT_TIMEZONE = "Asia/Tokyo"
@@ -24,8 +27,8 @@ def nightly_deployment(
     from prefect.schedules import Cron
 
     parameters: dict[str, Any] = {"raw_dir": raw_dir, "curated_dir": curated_dir}
-    if warehouse:
-        parameters["warehouse"] = warehouse
+    if warehouse:  # stored by Prefect: without its password (serve() passes it as PGPASSWORD)
+        parameters["warehouse"] = redact(warehouse)
     return nightly_refresh.to_deployment(
         name=name,
         schedule=Cron(cron, timezone=timezone),
@@ -41,4 +44,14 @@ def serve(**kwargs: Any) -> None:
     or Prefect's temporary server)."""
     from prefect import serve as prefect_serve
 
+    export_password(kwargs.get("warehouse"))
     prefect_serve(nightly_deployment(**kwargs))
+
+
+def export_password(warehouse: str | None) -> None:
+    """A password given in the warehouse URL as PGPASSWORD of this process (unless set), for
+    the flow runs it starts: their stored parameter holds the URL without it."""
+    parts = urlsplit(warehouse or "")
+    password = parts.password or next(iter(parse_qs(parts.query).get("password", [])), None)
+    if password and password != "***":
+        os.environ.setdefault("PGPASSWORD", unquote(password))

@@ -26,6 +26,7 @@ from flows.stop import quiet_shutdown, stop_resource_tracker, stoppable  # noqa:
 from pipeline.discover.manifest import load_manifest  # noqa: E402
 from pipeline.load import load_all  # noqa: E402
 from pipeline.load.lock import release_deferred  # noqa: E402
+from pipeline.load.warehouse import redact  # noqa: E402
 from pipeline.refresh.batch import BatchResult, PlanBatch, process_batch  # noqa: E402
 from pipeline.refresh.progress import listening  # noqa: E402
 from pipeline.refresh.run import Steps, refresh  # noqa: E402
@@ -37,6 +38,28 @@ ARTIFACT_KEY = "plan-etl-run-summary"  # the run summary's Markdown artifact, on
 # Task inputs here are whole tables: hashing them for a cache key or persisting results would
 # cost more than the work itself. Documents are skipped by content hash instead (plan_work).
 LIGHT: dict[str, Any] = {"cache_policy": NO_CACHE, "persist_result": False}
+
+#: Warehouse URLs as given, by the form a flow run records: kept in this process only.
+_GIVEN_URLS: dict[str, str] = {}
+
+
+def flow_parameter(warehouse: str | None) -> str | None:
+    """The warehouse URL as a flow parameter, which Prefect stores: its password replaced by
+    ``***`` (:func:`pipeline.load.warehouse.redact`). The URL as given stays in this process,
+    where :func:`given_warehouse` finds it again."""
+    if not warehouse:
+        return warehouse
+    shown = redact(warehouse)
+    if shown != warehouse:
+        _GIVEN_URLS[shown] = warehouse
+    return shown
+
+
+def given_warehouse(parameter: str | None) -> str | None:
+    """The URL the flow connects with: as given to :func:`flow_parameter` in this process, else
+    the parameter itself (a masked password is then taken from PGPASSWORD or ~/.pgpass)."""
+    return _GIVEN_URLS.get(parameter, parameter) if parameter else parameter
+
 
 discover = task(load_manifest, name="discover", **LIGHT)
 plan = task(plan_work, name="plan-work", **LIGHT)
@@ -97,6 +120,7 @@ def nightly_refresh(
 
     steps = dataclasses.replace(task_steps(remote), flow_run_id=flow_run.id)
     steps = stoppable(steps, FlowRunContext.get().task_runner)  # SIGTERM/Ctrl-C stops the workers too
+    warehouse = given_warehouse(warehouse)  # the parameter holds no password (flow_parameter)
     summary = refresh(raw_dir, curated_dir, warehouse, prefer, workers, steps=steps, pdf_engine=pdf_engine)
     publish_summary(summary)
     return summary
@@ -128,7 +152,9 @@ def run_refresh(
     one in PREFECT_API_URL, or a temporary one on loopback."""
     if workers <= 1 and not dask_address:
         with quiet_shutdown(), listening(progress):
-            return nightly_refresh(raw_dir, curated_dir, warehouse, prefer=prefer, pdf_engine=pdf_engine)
+            return nightly_refresh(
+                raw_dir, curated_dir, flow_parameter(warehouse), prefer=prefer, pdf_engine=pdf_engine
+            )
     from prefect_dask import DaskTaskRunner
 
     from flows.prefect_server import prefect_server
@@ -155,7 +181,7 @@ def run_refresh(
                     return flow_(
                         raw_dir,
                         curated_dir,
-                        warehouse,
+                        flow_parameter(warehouse),
                         prefer=prefer,
                         workers=workers,
                         remote=True,

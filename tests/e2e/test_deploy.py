@@ -1,5 +1,7 @@
 """Scheduling: the served deployment and prefect.yaml describe the same nightly run."""
 
+import os
+
 import yaml
 from click.testing import CliRunner
 from conftest import ROOT
@@ -23,6 +25,20 @@ def test_nightly_deployment_schedule_and_parameters():
         "0 2 * * *",
         "Asia/Tokyo",
     )
+
+
+def test_a_served_deployment_stores_no_password(monkeypatch):
+    """Prefect stores a deployment's parameters: the URL's password is masked there and given
+    to the flow runs as PGPASSWORD (unless already set)."""
+    from flows.deployments import export_password
+
+    d = nightly_deployment(warehouse="postgresql://x:s3cret@localhost/db?password=s3cret")
+    assert d.parameters["warehouse"] == "postgresql://x:***@localhost/db?password=***"
+    monkeypatch.delenv("PGPASSWORD", raising=False)
+    export_password("postgresql://x:s%40cret@localhost/db")
+    assert os.environ["PGPASSWORD"] == "s@cret"
+    export_password("postgresql://x:other@localhost/db")  # a PGPASSWORD already set wins
+    assert os.environ["PGPASSWORD"] == "s@cret"
 
 
 def test_prefect_yaml_points_at_the_flow():

@@ -431,3 +431,25 @@ def test_a_transient_error_is_retried_by_prefect(tmp_path, prefect_server, monke
     monkeypatch.setattr(batch.IsolatedExtractor, "extract", flaky)
     summary = nr.nightly_refresh(raw, curated, prefer="text")
     assert summary.run_record()["documents_extracted"] == 3 and len(calls) == 4  # one batch retried once
+
+
+def test_the_flow_run_parameters_hold_no_password(tmp_path, prefect_server, pg_url):
+    """``run_refresh`` (what ``plan-etl run`` calls) gives the flow the warehouse URL with its
+    password masked: Prefect stores parameters; the password stays in the process (the test
+    server trusts loopback, so the load works either way)."""
+    from uuid import UUID
+
+    from prefect.client.orchestration import get_client
+
+    from flows.nightly_refresh import run_refresh
+
+    scheme_user, rest = pg_url.split("@", 1)
+    url = f"{scheme_user}:s3cret@{rest}?password=s3cret&connect_timeout=10"
+    raw, curated = tmp_path / "raw", tmp_path / "curated"
+    shutil.copytree(RAW, raw)
+    summary = run_refresh(raw, curated, warehouse=url, prefer="text")
+    assert summary.warehouse_load and {d["status"] for d in summary.documents} == {"ok"}
+    with get_client(sync_client=True) as client:
+        parameters = client.read_flow_run(UUID(summary.flow_run_id)).parameters
+    assert parameters["warehouse"] == f"{scheme_user}:***@{rest}?password=***&connect_timeout=10"
+    assert "s3cret" not in json.dumps(parameters, default=str)
