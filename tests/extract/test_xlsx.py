@@ -1,5 +1,5 @@
-"""Excel originals (issue 16 §5) give the records of their text exports; xlsx bombs (issue 19
-§5) fail fast, small and in one line.
+"""Excel originals (issue 16 §5) give the records of their text exports; the reader's limits are
+plain settings. (The xlsx bombs of issue 19 §5: tests/faults/test_xlsx_bombs.py.)
 
 The workbooks under ``tests/fixtures/xlsx/`` are built by ``tests/fixtures/make_xlsx_fixtures.py``.
 """
@@ -9,8 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
-import time
-import tracemalloc
 import zipfile
 from pathlib import Path
 
@@ -271,37 +269,6 @@ def test_formula_without_a_cached_value(tmp_path):
 
 
 # --- bad and hostile workbooks ------------------------------------------------------------
-
-BOMBS = {
-    "dimension_bomb.xlsx": "sheet 'S' declares 1,048,576 rows × 16,384 columns — larger than the 20,000 × 200",
-    "row_million.xlsx": "sheet 'S' has a value at A1000000 (row 1,000,000, column 1) — beyond the 20,000 × 200",
-    "ratio_bomb.xlsx": "xl/worksheets/sheet1.xml expands 1,001× (15.4 KB → 15.0 MB) — a zip bomb",
-}
-
-
-@pytest.mark.parametrize("name", BOMBS)
-def test_bombs_fail_fast_small_and_in_one_line(name):
-    path = XLSX / name
-    data = path.read_bytes()
-    assert len(data) < 25_000
-    tracemalloc.start()
-    started = time.perf_counter()
-    with pytest.raises(ExtractionError) as err:
-        read_xlsx(path, data)
-    seconds = time.perf_counter() - started
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    message = str(err.value)
-    assert message.startswith(f"{name}: ") and BOMBS[name] in message
-    assert "\n" not in message
-    assert seconds < 5 and peak < 200 * 1024 * 1024, (seconds, peak)
-
-
-@pytest.mark.parametrize("name", BOMBS)
-def test_bombs_are_failed_documents_not_crashes(name):
-    out = extract_document(XLSX / name)
-    assert out.document["status"] == "failed"
-    assert out.document["error"].startswith(f"{name}: ") and BOMBS[name] in out.document["error"]
 
 
 def test_limits_are_plain_settings():

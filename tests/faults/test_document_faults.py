@@ -1,8 +1,8 @@
 """Hostile documents (issue 19 §3–§5, issue 17 §3): a document past a limit fails alone, in
 seconds, with one line that names the limit; the run goes on and loads the other documents.
 
-Elsewhere: the xlsx bombs' time and memory (under 5 s and 200 MB) —
-tests/extract/test_xlsx.py::test_bombs_fail_fast_small_and_in_one_line; control characters
+Elsewhere: the xlsx bombs' message and memory (under 200 MB) — tests/faults/test_xlsx_bombs.py,
+their time (under 5 s) — bench/faults.py; control characters
 removed from every cell — tests/validate/test_validation.py; random and damaged bytes —
 tests/e2e/test_bad_input.py."""
 
@@ -43,9 +43,7 @@ def test_document_text_that_looks_like_markup_is_printed_and_stored_as_it_is(sit
 
 def test_a_dimension_bomb_fails_alone_and_the_other_documents_load(site):
     shutil.copy(FIXTURES / "xlsx" / "dimension_bomb.xlsx", site.raw / "kama" / "bomb.xlsx")
-    started = time.monotonic()
     result = site.run()
-    assert time.monotonic() - started < 30
     assert result.exit_code == 1
     lines = error_lines(result)
     assert len(lines) == 1 and lines[0].startswith("failed: bomb.xlsx: sheet 'S' declares 1,048,576 rows")
