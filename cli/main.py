@@ -270,9 +270,17 @@ def labels(file: Path, kind: str | None, unknown_only: bool) -> None:
 
 @main.command()
 @curated_option
+@click.option(
+    "--raw",
+    "raw_dir",
+    default="raw",
+    show_default=True,
+    type=click.Path(path_type=Path),
+    help="Folder of the documents: the report links each finding to its PDF page or line there.",
+)
 @click.option("--warehouse", default=None, metavar="URL", help="Also replace validation_results there.")
 @click.option("--brief", is_flag=True, help="Show at most three findings per check.")
-def validate(curated_dir: Path, warehouse: str | None, brief: bool) -> None:
+def validate(curated_dir: Path, raw_dir: Path, warehouse: str | None, brief: bool) -> None:
     """Run the validation suites over the curated tables; exit 1 on failed error-level checks."""
     import datetime as dt
 
@@ -282,7 +290,7 @@ def validate(curated_dir: Path, warehouse: str | None, brief: bool) -> None:
     from pipeline.load.curated import read_curated
     from pipeline.load.lock import curated_lock
     from pipeline.refresh.summary import new_run_id
-    from pipeline.report.html import write_report
+    from pipeline.report.html import ReportInput, write_report
     from pipeline.report.terminal import print_validation
     from pipeline.validate.gx import validate_all
     from schemas import TABLES
@@ -299,7 +307,8 @@ def validate(curated_dir: Path, warehouse: str | None, brief: bool) -> None:
         replace_tables(
             curated_dir, warehouse, {"validation_results": results, "validation_findings": findings}
         )
-        report = write_report(results, curated_dir / "validation" / "index.html")
+        shown = ReportInput(results, findings, tables["documents"], raw_dir=raw_dir)
+        report = write_report(shown, curated_dir / "validation" / "index.html")
     print_validation(console, results, verbose=not brief)
     console.print(f"report: {report}")
     failed_errors = [r for r in results if not r["success"] and r["severity"] == "error"]

@@ -26,7 +26,7 @@ from pipeline.load.warehouse import redact
 from pipeline.refresh.batch import BatchResult, PlanBatch, plan_batches, process_batch
 from pipeline.refresh.progress import notify
 from pipeline.refresh.summary import RunSummary, new_run_id
-from pipeline.report.html import write_report
+from pipeline.report.html import ReportInput, write_report
 from pipeline.state.integrity import recorded_rows, recorded_warehouse
 from pipeline.state.previous import PAIR_TABLE, Comparisons, Previous, carry_plans, merge, validation_counts
 from pipeline.state.versions import derivation_version
@@ -317,7 +317,8 @@ def finish(
         summary.validation_counts = validation_counts(tables["validation_results"])
     with summary.stage("report"):  # written before the load, put in place once it committed
         final = curated / "validation" / "index.html"
-        staged = stage_report(tables["validation_results"], final)
+        shown = (tables["validation_results"], tables["validation_findings"], tables["documents"])
+        staged = stage_report(ReportInput(*shown, raw_dir=decision.manifest.raw_dir), final)
     with summary.stage("load"):
         try:
             summary.row_counts, summary.warehouse_load = steps.load(curated, warehouse, tables, delta)
@@ -363,12 +364,12 @@ class RunFailed(Exception):
     """A run could not finish (e.g. the disk is full); nothing was changed. One line."""
 
 
-def stage_report(results: Any, path: Path) -> Path:
+def stage_report(report: ReportInput, path: Path) -> Path:
     """The validation report written beside ``path`` (moved into place once the load
     committed): a full disk stops the run before anything changed."""
     staged = path.with_name(f".{path.name}.staging")
     try:
-        return write_report(results, staged)
+        return write_report(report, staged)
     except OSError as exc:
         staged.unlink(missing_ok=True)
         raise RunFailed(f"writing the validation report {path} failed, nothing was changed: {exc}") from exc

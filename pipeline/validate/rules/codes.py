@@ -69,7 +69,8 @@ def initiative_sequence(ctx: Context) -> Iterator[Check]:
                 groups.setdefault((r["policy_code"], r["measure_code"]), []).append(r)
         for (policy, measure), items in groups.items():
             letters = [r["initiative_code"] for r in items]
-            problem = _sequence_problem([ord(c) - ord("a") + 1 for c in letters])
+            # a code that is not one letter (its own finding elsewhere) counts as 0: out of sequence
+            problem = _sequence_problem([ord(c) - ord("a") + 1 if len(c) == 1 else 0 for c in letters])
             yield ctx.check(
                 problem is None,
                 f"{ctx.where(items[0])}: initiatives of measure {policy}-{measure} are lettered "
