@@ -3,9 +3,9 @@ ends with one clear line and its documented exit code, and curated/ and the ware
 either the previous run or the new one, compared table by table.
 
 Elsewhere: another plan-etl run holding the curated lock —
-tests/e2e/test_incremental.py::test_a_second_writer_of_the_same_curated_folder_is_refused; every
-curated table damaged in turn — tests/refresh/test_state_repair.py; a SIGKILL mid-load and a
-failed Parquet staging — tests/e2e/test_bad_input.py."""
+tests/e2e/test_incremental.py::test_a_second_writer_of_the_same_curated_folder_is_refused; the run
+history (runs.parquet) damaged, the warehouse damaged — tests/refresh/test_state_repair.py; a
+SIGKILL mid-load and a failed Parquet staging — tests/e2e/test_bad_input.py."""
 
 from __future__ import annotations
 
@@ -14,10 +14,14 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import psutil
+import pyarrow.parquet as pq
 import pytest
 from faults_site import Site, copy_site, error_lines
+
+from schemas import TABLES
 
 KPI = "デジタルを活用し、新サービスを開始した企業数"
 
@@ -56,15 +60,38 @@ def test_a_warehouse_open_in_another_process_is_one_line_naming_its_pid(site):
     assert site.state() == before
 
 
-def test_a_corrupt_curated_table_is_reported_and_rebuilt_from_the_documents(site):
+def _damage(path: Path, how: str) -> None:
+    """A curated table damaged as an operator meets it: ``truncate`` (a full disk, a bad copy),
+    ``delete`` (the generation's file and its path), ``older schema`` (a column missing)."""
+    if how == "truncate":
+        target = path.resolve()  # (the file, where curated/ links it)
+        target.write_bytes(target.read_bytes()[: target.stat().st_size // 2])
+    elif how == "delete":
+        path.resolve().unlink()
+        path.unlink()
+    else:
+        old = pq.read_table(path)
+        pq.write_table(old.drop_columns([old.column_names[-1]]), path.resolve())
+
+
+DAMAGED = [(table, "truncate") for table in TABLES if table != "runs"]  # each table in turn
+DAMAGED += [(table, how) for table in ("indicators", "documents") for how in ("delete", "older schema")]
+
+
+@pytest.mark.parametrize(("table", "how"), DAMAGED, ids=[f"{t}-{h}" for t, h in DAMAGED])
+def test_a_damaged_curated_table_is_one_note_and_rebuilt_from_the_documents(site, table, how):
+    """Every curated table truncated in turn (and two deleted or of an older schema): the run
+    says so in one ``note:`` naming the file, reads every document again and ends with the
+    clean run's tables — curated/ and the warehouse compared table by table. (``runs``, the
+    history, is read back from the warehouse instead: tests/refresh/test_state_repair.py.)"""
     clean = site.state()
-    table = (site.curated / "indicators.parquet").resolve()  # (the file, where curated/ links it)
-    table.write_bytes(table.read_bytes()[:200])  # truncated by a full disk or a bad copy
+    _damage(site.curated / f"{table}.parquet", how)
     result = site.run()
     assert result.exit_code == 0, result.output
     assert error_lines(result) == []
-    notes = [line for line in result.output.splitlines() if "indicators.parquet" in line]
-    assert len(notes) == 1 and notes[0].startswith("note: "), result.output
+    notes = [line for line in result.output.splitlines() if f"{table}.parquet" in line]
+    assert len(notes) == 1 and notes[0].startswith("note: ") and "rebuilt" in notes[0], result.output
+    assert "3 documents — 3 extracted, 0 unchanged, 0 failed" in result.output  # every one read again
     assert site.state() == clean  # the same documents: the rebuilt tables are the clean run's
 
 

@@ -56,24 +56,6 @@ def test_a_warehouse_restored_from_an_older_run_is_reloaded(state, clean):
     _equal_to_clean(state, clean)
 
 
-@pytest.mark.parametrize("how", ["delete", "truncate", "older schema"])
-@pytest.mark.parametrize("table", ["indicators", "documents", "validation_results", "plan_comparison"])
-def test_a_damaged_curated_table_is_rebuilt_from_the_documents(state, clean, table, how):
-    path = state / "curated" / f"{table}.parquet"
-    if how == "delete":  # the file itself, in the current generation, and its path
-        path.resolve().unlink()
-        path.unlink()
-    elif how == "truncate":
-        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
-    else:
-        old = pq.read_table(path)
-        pq.write_table(old.drop_columns([old.column_names[-1]]), path)
-    summary = _run(state)
-    assert summary.extracted == 3  # every document read again
-    assert any(f"{table}.parquet" in m and "rebuilt" in m for m in summary.messages)
-    _equal_to_clean(state, clean)
-
-
 def test_a_truncated_runs_table_is_read_back_from_the_warehouse(state, clean):
     path = state / "curated" / "runs.parquet"
     path.write_bytes(path.read_bytes()[:100])
