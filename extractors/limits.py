@@ -15,6 +15,7 @@ from __future__ import annotations
 import itertools
 import os
 import pickle
+import re
 import signal
 import subprocess
 import sys
@@ -31,6 +32,11 @@ from core.versions import ROOT
 
 SECONDS_VARIABLE = "PLAN_ETL_DOCUMENT_SECONDS"
 MEMORY_VARIABLE = "PLAN_ETL_DOCUMENT_MEMORY_MB"
+#: Extractions of the same bytes that a limit may stop (再試行の上限) before the document is
+#: quarantined like any failed one: a busy night may stop what a quiet one reads.
+LIMIT_ATTEMPTS = 2
+_MEMORY_MARKS = (MEMORY_VARIABLE, "memory limit of one document")
+_ATTEMPT = re.compile(r"\(attempt (\d+) of \d+: ")
 
 
 @dataclass(frozen=True)
@@ -54,6 +60,34 @@ class ExtractionLimits:
                 f"(got {os.environ.get(SECONDS_VARIABLE)!r}, {os.environ.get(MEMORY_VARIABLE)!r})"
             ) from None
         return cls(seconds=seconds, memory_mb=memory)
+
+
+def stopped_by(error: str | None) -> str | None:
+    """Which per-document limit (上限) stopped an extraction, from its failed row's error:
+    ``"time"``, ``"memory"``, or None for any other failure (a parse error fails again on the
+    same bytes; a limit may not, on a quieter night)."""
+    if not error:
+        return None
+    if f"({SECONDS_VARIABLE})" in error:
+        return "time"
+    return "memory" if any(mark in error for mark in _MEMORY_MARKS) else None
+
+
+def limit_attempts(error: str | None) -> int:
+    """How many extractions of these bytes a limit stopped, as its error says (1 when it does
+    not count them)."""
+    found = _ATTEMPT.search(error or "")
+    return int(found.group(1)) if found else 1
+
+
+def attempt_note(attempt: int) -> str:
+    """What a limit-stopped document's error adds: which attempt, and what the next run does."""
+    then = (
+        "the next run tries it again"
+        if attempt < LIMIT_ATTEMPTS
+        else "quarantined until the file or the extractor changes"
+    )
+    return f" (attempt {attempt} of {LIMIT_ATTEMPTS}: {then})"
 
 
 class Stopped(RuntimeError):
@@ -199,6 +233,17 @@ class IsolatedExtractor:
             self._child = None
 
 
+def extract_limited(path: Path, limits: ExtractionLimits | None = None, **kwargs: Any) -> Any:
+    """One document extracted as a run extracts it (上限つきの抽出): in a child process under
+    the per-document limits (``PLAN_ETL_DOCUMENT_SECONDS`` / ``PLAN_ETL_DOCUMENT_MEMORY_MB``
+    unless ``limits`` is given), so a document past one is a failed outcome with one line, not
+    minutes or gigabytes of this process. Takes :func:`extractors.extract.extract_document`'s
+    arguments and returns its :class:`~extractors.extract.DocumentOutcome` (``plan-etl
+    extract FILE``)."""
+    with IsolatedExtractor(limits) as extractor:
+        return extractor.extract(path, **kwargs)
+
+
 def failed_outcome(path: Path, kwargs: dict[str, Any], problem: str, seconds: float) -> Any:
     """A failed outcome for a document the child could not finish, with its doc_id and format."""
     from extractors.extract import DocumentOutcome, _document_row, sha256_bytes
@@ -211,6 +256,7 @@ def failed_outcome(path: Path, kwargs: dict[str, Any], problem: str, seconds: fl
         doc["doc_id"], doc["format"] = sha256_bytes(data), detect_format(path, data)
     except OSError:
         pass
+    doc.update(extractors.versions(kwargs.get("pdf_engine")))  # as a run compares them
     doc["error"] = f"{rel}: {problem}"
     return DocumentOutcome(doc, seconds=seconds)
 

@@ -10,6 +10,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from extractors.limits import LIMIT_ATTEMPTS
+
 
 class Rows(Sequence[dict[str, Any]]):
     """A run's rows kept out of Prefect's sight: Prefect walks every list, dict and dataclass
@@ -97,6 +99,11 @@ class RunSummary:
             f"{spec.rel_path}: quarantined — it failed before with these very bytes "
             f"({failed.get('error')}); fix or replace the file to retry"
             for spec, failed, _ in work.quarantined
+        ]
+        self.messages += [
+            f"retrying {spec.rel_path}, stopped by the {limit} limit last run "
+            f"(attempt {attempts + 1} of {LIMIT_ATTEMPTS})"
+            for spec, limit, attempts in work.retried
         ]
 
     def add_batches(self, results: Iterable[Any]) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 
 from extractors import extractor_version
 from extractors.extract import DocumentOutcome
+from extractors.limits import LIMIT_ATTEMPTS, attempt_note, limit_attempts, stopped_by
 from pipeline.discover.manifest import DocumentSpec, Manifest
 from pipeline.state.previous import Previous
 from schemas import DOCUMENT_TABLES
@@ -28,6 +29,9 @@ class WorkPlan:
     quarantined: list[tuple[DocumentSpec, dict[str, Any], dict[str, Any] | None]] = field(
         default_factory=list
     )
+    # (spec, the limit that stopped it, attempts so far): failed before with the same bytes
+    # because a per-document limit stopped it — extracted again (it is in ``extract`` too)
+    retried: list[tuple[DocumentSpec, str, int]] = field(default_factory=list)
 
 
 def file_sha256(path: Path) -> str | None:
@@ -41,6 +45,25 @@ def _last_good(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
     return next((d for d in reversed(rows) if d["status"] in ("ok", "partial")), None)
 
 
+def _count_attempt(document: dict[str, Any], before: list[dict[str, Any]]) -> None:
+    """A document a limit stopped says which attempt on these bytes this was (the last run's
+    failed row of the same bytes and extractor, stopped by a limit, counts)."""
+    if not stopped_by(document.get("error")):
+        return
+    last = next(
+        (
+            d
+            for d in reversed(before)
+            if d["status"] == "failed"
+            and d["doc_id"] == document.get("doc_id")
+            and d.get("extractor_version") == document.get("extractor_version")
+            and stopped_by(d.get("error"))
+        ),
+        None,
+    )
+    document["error"] += attempt_note(limit_attempts(last["error"]) + 1 if last else 1)
+
+
 def plan_work(
     manifest: Manifest, previous_documents: list[dict[str, Any]], retry_failed: bool = False
 ) -> WorkPlan:
@@ -48,7 +71,9 @@ def plan_work(
 
     A document that failed with these very bytes and extractor is quarantined: not retried
     every night (its failed row and the rows of its last good version are carried over)
-    until its bytes or the extractor change, or ``retry_failed`` is set.
+    until its bytes or the extractor change, or ``retry_failed`` is set. One that a
+    per-document time or memory limit stopped is retried by the next runs, up to
+    ``LIMIT_ATTEMPTS`` extractions of the same bytes, then quarantined.
     """
     work = WorkPlan()
     by_path: dict[str, list[dict[str, Any]]] = {}
@@ -71,7 +96,12 @@ def plan_work(
         if good is not None:
             work.reuse.append((spec, good))
         elif failed is not None and not retry_failed:
-            work.quarantined.append((spec, failed, _last_good(rows)))
+            limit, attempts = stopped_by(failed.get("error")), limit_attempts(failed.get("error"))
+            if limit and attempts < LIMIT_ATTEMPTS:
+                work.extract.append(spec)
+                work.retried.append((spec, limit, attempts))
+            else:
+                work.quarantined.append((spec, failed, _last_good(rows)))
         else:
             work.extract.append(spec)
     current = {s.rel_path for s in manifest.documents}
@@ -132,6 +162,7 @@ def assemble(
         if outcome.ok:
             fresh[path] = outcome.tables
             continue
+        _count_attempt(outcome.document, prev_by_path.get(path, []))
         prev = _last_good(prev_by_path.get(path, []))
         if prev:
             carry[path] = (prev["plan_id"], prev["doc_id"])

@@ -132,7 +132,7 @@ def test_a_run_stops_a_document_past_the_time_limit_and_loads_the_others(site):
     assert result.exit_code == 1
     assert error_lines(result) == [
         "failed: kama/slow.pdf: stopped after 3 s — longer than one document may take "
-        "(PLAN_ETL_DOCUMENT_SECONDS); the other documents go on"
+        "(PLAN_ETL_DOCUMENT_SECONDS); the other documents go on (attempt 1 of 2: the next run tries it again)"
     ]
     state = assert_new_state(site)
     assert sorted((d["source_path"], d["status"]) for d in state["warehouse"]["documents"]) == [
@@ -218,3 +218,40 @@ def test_a_per_document_limit_that_is_not_a_number_is_one_line_before_any_work(s
         "(got 'ten', None)"
     ]
     assert site.state() == before
+
+
+# --- plan-etl extract FILE: the same limits as a run ----------------------------------------
+
+
+def test_one_document_is_extracted_under_the_limits_as_a_run_extracts_it(tmp_path):
+    """extract_limited (what ``plan-etl extract`` is to call): the records of the in-process
+    extraction for a normal document; a document past the time limit is a failed outcome with
+    its one line, its child killed (1 ms: reading the Kama sheets takes a few hundred times longer)."""
+    from extractors.limits import extract_limited
+
+    sheets = RAW / "kama" / "progress_sheets.txt"
+    outcome = extract_limited(sheets, rel_path="kama/progress_sheets.txt", kind="progress_sheets")
+    assert outcome.document["status"] == "ok" and len(outcome.tables["indicators"]) == 29
+    assert outcome.tables == extract_document(sheets, rel_path="kama/progress_sheets.txt").tables
+    stopped = extract_limited(sheets, ExtractionLimits(seconds=0.001), rel_path="x.txt")
+    assert stopped.document["status"] == "failed" and stopped.document["doc_id"] == outcome.document["doc_id"]
+    assert stopped.document["error"].startswith("x.txt: stopped after 0.001 s — longer than one document")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="cli/main.py (issue 18's file) still calls extract_document in its own process: "
+    "the one-line change is `from extractors.limits import extract_limited as extract_document` "
+    "in extract(); remove this mark with it",
+)
+def test_plan_etl_extract_applies_the_per_document_limits():
+    from click.testing import CliRunner
+
+    from cli.main import main
+
+    sheets = RAW / "kama" / "progress_sheets.txt"
+    result = CliRunner().invoke(
+        main, ["extract", str(sheets)], env={"COLUMNS": "400", "PLAN_ETL_DOCUMENT_SECONDS": "0.001"}
+    )
+    assert result.exit_code == 1
+    assert "stopped after 0.001 s — longer than one document may take" in result.output
