@@ -26,6 +26,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "tests" / "fixtures" / "samples"
+XLSX = ROOT / "tests" / "fixtures" / "xlsx"
 MODES = ("in-process", "isolated")
 
 
@@ -104,8 +105,17 @@ def _hostile() -> None:
         "231×231 ruled grid": ("g.pdf", lambda: pdf(ruled_grid(231), width=842, height=1191)),
         "21 MB text export": ("s.txt", lambda: (b"x" * 999 + b"\n") * 21_000),
         "20,001-char line": ("l.txt", lambda: b"x" * 20_001),
+        **{
+            f"xlsx {label}": (name, lambda name=name: (XLSX / name).read_bytes())
+            for label, name in (
+                ("dimension bomb", "dimension_bomb.xlsx"),
+                ("A1000000 bomb", "row_million.xlsx"),
+                ("zip-ratio bomb", "ratio_bomb.xlsx"),
+            )
+        },
     }
-    print("hostile document      seconds  peak MB (a fresh child each)")
+    print("hostile document      seconds  peak MB (a fresh child each; must-show: the 4.8 KB")
+    print("                                       dimension bomb under 5 s and 200 MB)")
     with tempfile.TemporaryDirectory() as tmp:
         for label, (name, make) in cases.items():
             path = Path(tmp) / name
@@ -121,6 +131,25 @@ def _hostile() -> None:
                 [sys.executable, "-c", code], check=True, capture_output=True, text=True
             ).stdout.split()
             print(f"{label:<21} {float(seconds):7.2f}  {float(peak):7.0f}")
+    _extract_command()
+
+
+def _extract_command() -> None:
+    """The dimension bomb as ``plan-etl extract`` reads it under the limits (extract_limited):
+    the whole command, interpreter start and extraction child included."""
+    code = (
+        f"import sys, time; sys.path.insert(0, {str(ROOT)!r}); t = time.perf_counter(); "
+        "from pathlib import Path; from extractors.limits import IsolatedExtractor; "
+        "e = IsolatedExtractor(); "
+        f"o = e.extract(Path({str(XLSX / 'dimension_bomb.xlsx')!r})); "
+        "hwm = next(l for l in open(f'/proc/{e.pid}/status') if l.startswith('VmHWM:')); e.close(); "
+        "assert o.document['status'] == 'failed', o.document; "
+        "print(time.perf_counter() - t, int(hwm.split()[1]) / 1024)"
+    )
+    seconds, peak = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True
+    ).stdout.split()
+    print(f"{'bomb, limited child':<21} {float(seconds):7.2f}  {float(peak):7.0f}  (start to failed outcome)")
 
 
 def main() -> None:

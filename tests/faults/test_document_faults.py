@@ -16,6 +16,7 @@ from conftest import FIXTURES, RAW
 from faults_site import Site, assert_new_state, copy_site, error_lines
 from hostile import TEXT, pdf, ruled_grid
 
+from extractors import extractor_version
 from extractors.extract import extract_document
 from extractors.limits import ExtractionLimits, IsolatedExtractor
 
@@ -141,6 +142,9 @@ def test_a_run_stops_a_document_past_the_time_limit_and_loads_the_others(site):
         ("kama/progress_sheets.txt", "ok"),
         ("kama/slow.pdf", "failed"),
     ]
+    # the engine's extractor version, as the next run compares it (the default engine's before)
+    slow = [d for d in state["warehouse"]["documents"] if d["source_path"] == "kama/slow.pdf"]
+    assert [d["extractor_version"] for d in slow] == [extractor_version("plumber")]
 
 
 def test_a_document_over_the_memory_limit_fails_and_the_next_one_is_read(tmp_path):
