@@ -281,37 +281,31 @@ def labels(file: Path, kind: str | None, unknown_only: bool) -> None:
 @click.option("--warehouse", default=None, metavar="URL", help="Also replace validation_results there.")
 @click.option("--brief", is_flag=True, help="Show at most three findings per check.")
 def validate(curated_dir: Path, raw_dir: Path, warehouse: str | None, brief: bool) -> None:
-    """Run the validation suites over the curated tables; exit 1 on failed error-level checks."""
+    """Run the validation suites over the curated tables; exit 1 on failed error-level checks.
+
+    Completes a publish an interrupted run left, and brings tables of an older version of
+    plan-etl (curated/ or the warehouse) to today's columns, as `plan-etl run` does."""
     import datetime as dt
 
     from rich.console import Console
 
-    from pipeline.load import replace_tables
-    from pipeline.load.curated import read_curated
-    from pipeline.load.lock import curated_lock
+    from pipeline.refresh.revalidate import revalidate
     from pipeline.refresh.summary import new_run_id
-    from pipeline.report.html import ReportInput, write_report
     from pipeline.report.terminal import print_validation
-    from pipeline.validate.gx import validate_all
-    from schemas import TABLES
 
     console = Console()
     if not (curated_dir / "documents.parquet").exists():
-        console.print(f"[red]error:[/] no tables in {curated_dir}: run `plan-etl run` first")
+        console.print(f"[red]error:[/] no tables in {escape(str(curated_dir))}: run `plan-etl run` first")
         sys.exit(2)
     run_id = new_run_id(dt.datetime.now(dt.UTC))
-    with _expected_errors(console), curated_lock(curated_dir, f"validate {run_id}"):
-        tables = {name: read_curated(curated_dir, name) for name in TABLES}
-        results, findings = validate_all(tables, run_id)
-        warehouse = warehouse or _warehouse_of_last_run(curated_dir, tables["runs"])
-        replace_tables(
-            curated_dir, warehouse, {"validation_results": results, "validation_findings": findings}
-        )
-        shown = ReportInput(results, findings, tables["documents"], raw_dir=raw_dir)
-        report = write_report(shown, curated_dir / "validation" / "index.html")
-    print_validation(console, results, verbose=not brief)
-    console.print(f"report: {report}")
-    failed_errors = [r for r in results if not r["success"] and r["severity"] == "error"]
+    with _expected_errors(console):
+        warehouse = warehouse or _warehouse_of_last_run(curated_dir)
+        done = revalidate(curated_dir, warehouse, run_id, raw_dir)
+    for message in done.messages:
+        console.print(Text.assemble(("note:", "yellow"), " ", message), soft_wrap=True)
+    print_validation(console, done.results, verbose=not brief)
+    console.print(Text(f"report: {done.report}"), soft_wrap=True)
+    failed_errors = [r for r in done.results if not r["success"] and r["severity"] == "error"]
     sys.exit(1 if failed_errors else 0)
 
 

@@ -87,8 +87,9 @@ class Warehouse:
         """The warehouse holds the run ``delta`` starts from, with today's columns."""
         return self.sync_problem(delta) is None
 
-    def sync_problem(self, delta: Delta) -> str | None:
-        """Why the warehouse does not hold the run ``delta`` starts from (None when it does)."""
+    def schema_problem(self) -> str | None:
+        """Tables missing or with other columns than today's (a warehouse an older version of
+        plan-etl loaded); None when every table is today's. Inside :meth:`transaction`."""
         found = self.columns()
         missing = [name for name in TABLES if name not in found]
         if missing:
@@ -96,6 +97,13 @@ class Warehouse:
         other = [name for name in TABLES if found[name] != TABLES[name].column_names]
         if other:
             return f"other columns than today's in {', '.join(other[:3])}"
+        return None
+
+    def sync_problem(self, delta: Delta) -> str | None:
+        """Why the warehouse does not hold the run ``delta`` starts from (None when it does)."""
+        problem = self.schema_problem()
+        if problem:
+            return problem
         runs, last = self.run_counts(delta.base_run)
         if runs != delta.base_runs or last != 1:
             return f"it holds {runs} runs, not the {delta.base_runs} ending with {delta.base_run}"

@@ -108,6 +108,26 @@ def test_actuals_typed_as_text_are_listed_validated_and_partial(sample_run):
     assert [v["value"] for v in actuals] == [float(NUMBER_ACTUAL[1])]  # the number is loaded, text is not
 
 
+def test_the_reports_of_run_and_validate_link_each_finding_to_its_document(sample_run):
+    """The run's report and `plan-etl validate --raw`'s: the actuals typed as text are findings
+    linked (relative to the report) to the workbook, with their row. (Placed before the other
+    tests that run `validate`: they rewrite the run's report.)"""
+    from urllib.parse import unquote
+
+    base, curated, _, rows = sample_run
+    report = curated / "validation" / "index.html"
+    for again in (False, True):
+        if again:  # validate rewrites the report from the curated tables
+            args = ["validate", "--curated", str(curated), "--raw", str(base / "raw")]
+            assert CliRunner().invoke(main, args, env=NARROW).exit_code == 1
+        page = report.read_text(encoding="utf-8")
+        links = re.findall(r'<li><a href="([^"]+)">row (\d+)</a> [^<]*is not a number: 「', page)
+        assert sorted(int(row) for _, row in links) == sorted(rows.values()), links
+        assert {(report.parent / unquote(h)).resolve() for h, _ in links} == {
+            (base / "raw" / "kama" / "actuals_2024.xlsx").resolve()
+        }
+
+
 def _sql(curated, *args, env=None):
     return CliRunner().invoke(main, ["sql", *args, "--curated", str(curated)], env=env or NARROW)
 
@@ -234,22 +254,3 @@ def test_sql_on_postgresql_by_its_url(pg_url, tmp_path):
         down = f"postgresql://plan@127.0.0.1:{s.getsockname()[1]}/plans"
     gone = CliRunner().invoke(main, ["sql", "select 1", "--warehouse", down], env=NARROW)
     assert gone.exit_code == 2 and gone.output.startswith("error: cannot reach the warehouse"), gone.output
-
-
-def test_the_reports_of_run_and_validate_link_each_finding_to_its_document(sample_run):
-    """The run's report and `plan-etl validate --raw`'s: the actuals typed as text are findings
-    linked (relative to the report) to the workbook, with their row."""
-    from urllib.parse import unquote
-
-    base, curated, _, rows = sample_run
-    report = curated / "validation" / "index.html"
-    for again in (False, True):
-        if again:  # validate rewrites the report from the curated tables
-            args = ["validate", "--curated", str(curated), "--raw", str(base / "raw")]
-            assert CliRunner().invoke(main, args, env=NARROW).exit_code == 1
-        page = report.read_text(encoding="utf-8")
-        links = re.findall(r'<li><a href="([^"]+)">row (\d+)</a> [^<]*is not a number: 「', page)
-        assert sorted(int(row) for _, row in links) == sorted(rows.values()), links
-        assert {(report.parent / unquote(h)).resolve() for h, _ in links} == {
-            (base / "raw" / "kama" / "actuals_2024.xlsx").resolve()
-        }
