@@ -16,11 +16,20 @@ is always one whole run, whatever moment a process dies at. The next run (holdin
 completes a generation whose warehouse commit happened (:func:`complete_publish`) and
 removes one whose commit did not. The generation before the current one is kept, so a
 reader that resolved ``.current`` before a switch can finish reading it.
+
+Where symlinks cannot be made (``os.symlink`` fails: FAT and some network filesystems, Windows
+without the privilege), ``.current`` is a pointer file holding ``.generations/<generation>``,
+written by rename, and each ``<table>.parquet`` a hard link to (else a copy of) the current
+generation's file, also put in place by rename. The switch is still one rename and a killed
+publish is completed the same way; but a reader of the table paths may, during a publish, see
+tables of two runs (one by one, each whole): read through the pointer file to avoid it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import filecmp
 import json
 import os
 import shutil
@@ -168,9 +177,16 @@ def _links_missing(curated_dir: Path, generation: Path) -> int:
 
 
 def _linked(curated_dir: Path, name: str) -> bool:
-    """``curated/<name>`` is the link through ``.current`` (not a file, not missing)."""
+    """``curated/<name>`` is the link through ``.current`` (not a file, not missing) or, where
+    the folder has no symlinks, the current generation's file itself (a hard link or a copy)."""
     link = curated_dir / name
-    return link.is_symlink() and Path(os.readlink(link)) == Path(CURRENT) / name
+    if link.is_symlink() or (curated_dir / CURRENT).is_symlink():  # symlinks work here
+        return link.is_symlink() and Path(os.readlink(link)) == Path(CURRENT) / name
+    current = _current(curated_dir)
+    table = curated_dir / GENERATIONS / (current or "") / name
+    if current is None or not link.is_file() or not table.is_file():
+        return False
+    return os.path.samefile(link, table) or filecmp.cmp(link, table, shallow=False)
 
 
 def _marker(generation: Path) -> dict[str, Any]:
@@ -181,28 +197,57 @@ def _marker(generation: Path) -> dict[str, Any]:
 
 
 def _current(curated_dir: Path) -> str | None:
-    """The current generation's name (None before the first publish, or in a copied folder)."""
+    """The current generation's name: the target of ``.current``, a symlink, or the path it
+    holds where it is a pointer file (None before the first publish, or in a copied folder)."""
     link = curated_dir / CURRENT
-    return Path(os.readlink(link)).name if link.is_symlink() else None
+    if link.is_symlink():
+        return Path(os.readlink(link)).name
+    if link.is_file():
+        with contextlib.suppress(OSError, UnicodeDecodeError):
+            return Path(link.read_text(encoding="utf-8").strip()).name or None
+    return None
 
 
 def _symlink_atomic(target: Path, link: Path) -> None:
     """``link`` → ``target``, replaced in one rename (a real folder there — a copied
-    ``curated/`` — is removed first)."""
+    ``curated/`` — is removed first). Where symlinks cannot be made (some filesystems, Windows
+    without the privilege), ``.current`` becomes a pointer file holding ``target`` and a table
+    path a hard link to (else a copy of) the current generation's file, each put in place by
+    one rename."""
     temporary = link.with_name(f".{link.name}.{uuid.uuid4().hex[:8]}.tmp")
-    os.symlink(target, temporary)
+    try:
+        os.symlink(target, temporary)
+    except (OSError, NotImplementedError):
+        _place_without_symlink(target, link, temporary)
     if link.is_dir() and not link.is_symlink():
         shutil.rmtree(link)
     os.replace(temporary, link)
 
 
+def _place_without_symlink(target: Path, link: Path, temporary: Path) -> None:
+    """Write at ``temporary`` what replaces the symlink ``link`` → ``target``: the pointer file
+    (``.current``), or the table file of the generation ``.current`` names."""
+    if link.name == CURRENT:
+        _write_synced(temporary, f"{target.as_posix()}\n")
+        return
+    source = link.parent / GENERATIONS / (_current(link.parent) or "") / link.name
+    try:
+        os.link(source, temporary)
+    except OSError:  # no hard links either: a copy
+        shutil.copyfile(source, temporary)
+
+
 def _write_atomic(path: Path, text: str) -> None:
     temporary = path.with_name(f".{path.name}.tmp")
-    with open(temporary, "w", encoding="utf-8") as handle:
+    _write_synced(temporary, text)
+    os.replace(temporary, path)
+
+
+def _write_synced(path: Path, text: str) -> None:
+    with open(path, "w", encoding="utf-8") as handle:
         handle.write(text)
         handle.flush()
         os.fsync(handle.fileno())
-    os.replace(temporary, path)
 
 
 def _fsync_dir(folder: Path) -> None:

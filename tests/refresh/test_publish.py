@@ -158,3 +158,45 @@ def test_a_curated_folder_of_an_older_version_is_taken_over(tmp_path, clean):
     assert os.readlink(curated / "indicators.parquet") == f"{CURRENT}/indicators.parquet"
     assert (curated / CURRENT).is_symlink()
     _equal_to_clean(tmp_path, clean)
+
+
+@pytest.fixture
+def no_symlinks(monkeypatch):
+    """A filesystem without symlinks (FAT, some network shares, Windows without the
+    privilege): ``os.symlink`` fails as it does there."""
+
+    def refuse(*args, **kwargs):
+        raise OSError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "symlink", refuse)
+
+
+def test_without_symlinks_a_pointer_file_switches_and_the_tables_are_the_same(tmp_path, clean, no_symlinks):
+    shutil.copytree(RAW, tmp_path / "raw")
+    _run(tmp_path)
+    curated = tmp_path / "curated"
+    pointer = (curated / CURRENT).read_text(encoding="utf-8").strip()
+    assert not (curated / CURRENT).is_symlink() and pointer.startswith(GENERATIONS)
+    table = curated / "indicators.parquet"
+    assert not table.is_symlink() and table.samefile(curated / pointer / "indicators.parquet")
+    assert pq.read_metadata(table).num_rows == 62
+    _equal_to_clean(tmp_path, clean)
+    summary = _run(tmp_path)  # the state check reads the same files: a no-op night, no repair
+    assert summary.extracted == 0 and summary.messages == []
+    newest = max((curated / GENERATIONS).iterdir()).name  # runs gained a row: a new generation
+    assert (curated / CURRENT).read_text(encoding="utf-8").strip() == f"{GENERATIONS}/{newest}"
+    assert (curated / "runs.parquet").samefile(curated / GENERATIONS / newest / "runs.parquet")
+    _equal_to_clean(tmp_path, clean)
+
+
+@pytest.mark.parametrize("step", ["switch", "link runs.parquet", "link validation_results.parquet"])
+def test_without_symlinks_a_kill_mid_publish_is_repaired(tmp_path, clean, no_symlinks, monkeypatch, step):
+    shutil.copytree(RAW, tmp_path / "raw")
+    _run(tmp_path)
+    monkeypatch.setattr("pipeline.refresh.run.derivation_version", lambda: "0.1.0+changed")
+    _killed_run(tmp_path, on_publish=kill_at(step))
+    summary = _run(tmp_path)
+    done = "completed the publish of run" if step == "switch" else "table paths linked again"
+    assert any(done in m for m in summary.messages), summary.messages
+    assert summary.extracted == 0
+    _equal_to_clean(tmp_path, clean)
