@@ -8,6 +8,12 @@ in one child process per batch of documents: the child's address space is capped
 document at most ``seconds``, then kills the child, reports the document as failed and starts
 a new child for the next one. The child dies with its parent (``PR_SET_PDEATHSIG``) and ignores
 Ctrl-C: the parent stops it (a SIGTERM'd run stops its children before its lock is released).
+
+A document stopped by a limit is not quarantined at once like one that cannot be read: a busy
+night may stop what a quiet one reads. Its error counts the attempt (:func:`attempt_note`), and
+the next runs retry it up to :data:`LIMIT_ATTEMPTS` extractions of the same bytes
+(:func:`stopped_by`, :func:`limit_attempts`; pipeline/state/work.py decides). ``plan-etl
+extract FILE`` reads its one document under the same limits (:func:`extract_limited`).
 """
 
 from __future__ import annotations
