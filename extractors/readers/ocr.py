@@ -41,7 +41,7 @@ import numpy as np  # noqa: E402
 
 from core.models import Cell, ExtractionError, Grid, Shape  # noqa: E402
 
-OCR_VERSION = "1"  # bump when the image processing changes what a page reads as
+OCR_VERSION = "2"  # bump when the image processing changes what a page reads as
 DPI = 300
 SCALE = DPI / 72  # pixels per PDF point
 LOW_CONFIDENCE = 60.0  # cells read with less are reported (documents warnings)
@@ -682,6 +682,7 @@ def table_items(
         items.append(_Item(min(b[1] for b in boxes), min(b[0] for b in boxes), cells))
     for j in range(len(lefts)):
         code_column(items, j, notes)
+        code_by_name(items, j, notes)
     return items
 
 
@@ -693,13 +694,16 @@ _AS_CIRCLED = {"@": "②"}  # ② read as @
 def code_column(items: list[_Item], j: int, notes: list[str]) -> None:
     """A column of codes (取組コード a, b, c … or 体系分類 ①, ②) read as one: where most of
     its short cells are lowercase letters (or circled numbers), the others are the same kind
-    of code misread — a lone a read as 8, c as C, ② as @ — and are read as such (in place)."""
+    of code misread — a lone a read as 8, c as C, ② as @ — and are read as such (in place).
+    A letter column needs three letters read well; a circled column one, beside misread ones."""
     short = [it.cells[j][0] for it in items if j < len(it.cells) and 0 < len(it.cells[j][0]) <= 3]
     letters = sum(len(t) == 1 and "a" <= t <= "z" for t in short)
     circled = sum(len(t) == 1 and t in _CIRCLED for t in short)
     like = sum(len(t) == 1 and ("A" <= t <= "Z" or t in _AS_LETTER) for t in short)
     like = like if letters > circled else sum(t in _AS_CIRCLED for t in short)
-    if max(letters, circled) < 3 or max(letters, circled) + like < 0.8 * len(short):
+    # a page whose circled codes are mostly misread (@ @ @ @ @ ③): one well read is enough
+    enough = letters >= 3 if letters > circled else circled >= 1 and circled + like >= 3
+    if not enough or max(letters, circled) + like < 0.8 * len(short):
         return
     rows = [it for it in items if j < len(it.cells) and 0 < len(it.cells[j][0]) <= 3]
     valid = (lambda t: len(t) == 1 and "a" <= t <= "z") if letters > circled else (lambda t: t in _CIRCLED)
@@ -712,6 +716,32 @@ def code_column(items: list[_Item], j: int, notes: list[str]) -> None:
         if fixed != text:
             it.cells[j] = (fixed, box, conf)
             notes.append(f"「{text}」 read as 「{fixed}」 (a column of codes)")
+
+
+def code_by_name(items: list[_Item], j: int, notes: list[str]) -> None:
+    """A column of circled codes (体系分類2コード) beside the name it codes (体系分類2): rows
+    whose name reads the same carry the same code, so a code unlike the one at least two
+    others with its name carry is misread (② read as ① at confidence 13 on Kama's action
+    plan p.6) and takes theirs (in place)."""
+    rows = [
+        it
+        for it in items
+        if j + 1 < len(it.cells) and len(it.cells[j][0]) == 1 and it.cells[j][0] in _CIRCLED
+        if it.cells[j + 1][0].strip()  # a merged name cell's lower rows say nothing
+    ]
+    if len(rows) < 3:
+        return
+    by_name: dict[str, dict[str, int]] = {}
+    for it in rows:
+        codes = by_name.setdefault("".join(it.cells[j + 1][0].split()), {})
+        codes[it.cells[j][0]] = codes.get(it.cells[j][0], 0) + 1
+    for it in rows:
+        codes = by_name["".join(it.cells[j + 1][0].split())]
+        best = max(codes, key=codes.__getitem__)
+        text, box, conf = it.cells[j]
+        if best != text and codes[best] >= 2 and codes[best] > codes[text]:
+            it.cells[j] = (best, box, conf)
+            notes.append(f"「{text}」 read as 「{best}」 (the code of {codes[best]} rows of the same name)")
 
 
 def _code_between(text: str, before: str | None, after: str | None, letters: bool) -> str:
@@ -969,6 +999,8 @@ def _read_pages(path: Path, data: bytes, password: str | None, limits: Any) -> G
             read = index + 1
     with PDFIUM_LOCK:
         pdf.close()
+    rows, agreed = agree(rows)
+    corrections += agreed
     grid = Grid(rows=rows, format="pdf", pages=total, shapes=shapes, engine="ocr", warnings=corrections)
     if read < total:
         budget = "page budget" if read >= limits.max_pages else f"time budget of {limits.max_seconds:g} s"
@@ -1078,3 +1110,101 @@ def _guess(text: str) -> tuple[str, bool]:
         return "1", True
     fixed = _SPLIT_PERCENT.sub(r"\1 %", text)
     return fixed, fixed != text or bool(_PERCENT_NINE.search(fixed))
+
+
+# --- the document's own majority reading ------------------------------------------------------
+
+_CONTEXT = 4  # characters around a misread character that must match the majority reading's
+_SUPPORT = 2  # times the majority reading occurs in the document (twice the misreading's, too)
+
+
+def _kanji(ch: str) -> bool:
+    return "\u3400" <= ch <= "\u9fff"
+
+
+def _swappable(ch: str) -> bool:
+    """A character OCR confuses with a look-alike: kanji or katakana (not ー, not hiragana:
+    や / の differ in real text as often as in a misreading)."""
+    return _kanji(ch) or "\u30a1" <= ch <= "\u30fa"
+
+
+def _context(line: str, i: int) -> str | None:
+    """The key of ``line``'s character ``i`` in its context: :data:`_CONTEXT` characters
+    around it, half each side (more on one side at a line's start or end), the character
+    masked; None where the context is not all kanji or kana with two kanji at least (three
+    kanji or katakana around a katakana)."""
+    left = min(_CONTEXT // 2, i)
+    right = min(_CONTEXT - left, len(line) - i - 1)
+    left = min(_CONTEXT - right, i)
+    if left + right < _CONTEXT:
+        return None
+    around = line[i - left : i] + line[i + 1 : i + 1 + right]
+    if not all(_kanji(ch) or "\u3041" <= ch <= "\u30fa" for ch in around):
+        return None
+    kanji = sum(_kanji(ch) for ch in around)
+    katakana = sum("\u30a1" <= ch <= "\u30fa" for ch in around) if not _kanji(line[i]) else 0
+    if kanji < 2 and kanji + katakana < 3:
+        return None  # hiragana around say little (の?を); a katakana word does (?ジタル化)
+    return f"{left}{line[i - left : i]}\0{line[i + 1 : i + 1 + right]}"
+
+
+class Consensus:
+    """The document's own majority reading (文書内の多数決): a kanji or katakana that OCR reads
+    one way in a context the document prints at least :data:`_SUPPORT` times (and twice as
+    often) with another character — 経営指導貞等 → 経営指導員等, テジタル化 → デジタル化,
+    休助事業 → 補助事業 — is read as the majority does. The context is :data:`_CONTEXT`
+    characters around it (two each side; four after a line's start or before its end), all
+    kanji or kana, two kanji at least; the character's pairs with its neighbours occur
+    nowhere else in the document (but once), so a real variant — 移住定住企業 beside
+    移住定住起業, whose 企業 is everywhere — stays. Numbers, codes, hiragana and Latin letters
+    are never changed."""
+
+    def __init__(self, texts: list[str]) -> None:
+        self.fills: dict[str, dict[str, int]] = {}
+        self.pairs: dict[str, int] = {}
+        for line in (part for text in texts for part in text.split("\n")):
+            for k in range(len(line) - 1):
+                self.pairs[line[k : k + 2]] = self.pairs.get(line[k : k + 2], 0) + 1
+            for i, ch in enumerate(line):
+                key = _context(line, i) if _swappable(ch) else None
+                if key:
+                    fill = self.fills.setdefault(key, {})
+                    fill[ch] = fill.get(ch, 0) + 1
+
+    def majority(self, line: str, i: int) -> str | None:
+        """The majority reading of ``line``'s character ``i``, or None (it is the majority's,
+        or no other reading is frequent enough)."""
+        key = _context(line, i) if _swappable(line[i]) else None
+        fills = self.fills.get(key, {}) if key else {}
+        best = max(fills, key=fills.__getitem__, default=None)
+        read = fills.get(line[i], 0)
+        if not best or best == line[i] or fills[best] < max(_SUPPORT, 2 * read):
+            return None
+        pairs = [line[max(0, i - 1) : i + 1], line[i : i + 2]]
+        return best if all(self.pairs.get(p, 0) <= read + 1 for p in pairs if len(p) == 2) else None
+
+    def correct(self, line: str) -> str:
+        """``line`` with each misread character (:meth:`majority`) replaced."""
+        return "".join(self.majority(line, i) or ch for i, ch in enumerate(line))
+
+
+def agree(rows: list[list[Cell]]) -> tuple[list[list[Cell]], list[str]]:
+    """The rows with every cell's text set to the document's majority reading
+    (:class:`Consensus`), and a note for each cell changed (page, row, column, before, after)."""
+    from dataclasses import replace
+
+    consensus = Consensus([c.text for row in rows for c in row])
+    out, notes = [], []
+    for row in rows:
+        cells = []
+        for c in row:
+            fixed = "\n".join(consensus.correct(part) for part in c.text.split("\n"))
+            if fixed != c.text:
+                notes.append(
+                    f"p.{c.page}: OCR row {c.row} col {c.col} 「{c.text}」 read as 「{fixed}」 "
+                    "(the document's majority reading)"
+                )
+                c = replace(c, text=fixed)
+            cells.append(c)
+        out.append(cells)
+    return out, notes

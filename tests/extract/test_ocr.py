@@ -311,3 +311,86 @@ def test_a_column_of_codes_is_read_as_one():
 def test_a_footnote_outside_the_tables_keeps_its_star():
     text = "*デジタル化がある程度進んでいる"
     assert correct_cell(text, 85.0, in_table=False)[0] == text
+
+
+# Readings of the 300 dpi scan of Kama's progress sheets (bench/ocr.py), as the reader gave them
+_PROGRESS_SCAN = [
+    "経営指導貞等による支\n援及びフォローアップ",  # p.2
+    "補助事業の実施・効果\n検証・見直し",  # p.4
+    "経営指導員等による支\n援及びフォローアップ\n情報発信の強化・アン\nケート・進捗調査",  # p.4
+    "経営指導員等による巡回指導や窓口相談",  # p.5
+    "補助事業の実施・効果\n検証・見直し",  # p.7
+    "休助事業の実施・商工\n団体の専門家派遣によ\nる支援",  # p.12
+    "経営指導貞等による策\n定支援",  # p.13
+    "経営指導員等によるフ\nォローアップ、補助金\n制度の実施",  # p.13
+    "経営指導員等による計\n画策定支援",  # p.19
+]
+
+
+def test_a_kanji_misread_against_the_documents_majority_is_corrected():
+    from core.models import Cell
+    from extractors.readers.ocr import agree
+
+    rows = [[Cell(text=t, row=k, col=1, page=1, confidence=90.0)] for k, t in enumerate(_PROGRESS_SCAN)]
+    fixed, notes = agree(rows)
+    texts = [row[0].text for row in fixed]
+    assert texts[0] == "経営指導員等による支\n援及びフォローアップ"  # 員 read 4 times, 貞 twice
+    assert texts[5] == "補助事業の実施・商工\n団体の専門家派遣によ\nる支援"  # a line's start: 4 after
+    assert texts[6] == "経営指導員等による策\n定支援"
+    assert [t for k, t in enumerate(texts) if k not in (0, 5, 6)] == [
+        t for k, t in enumerate(_PROGRESS_SCAN) if k not in (0, 5, 6)
+    ]
+    assert len(notes) == 3 and all(n.endswith("(the document's majority reading)") for n in notes)
+    assert notes[0].startswith("p.1: OCR row 0 col 1 「経営指導貞等による支\n援")
+    assert all(row[0].confidence == 90.0 for row in fixed)
+
+
+def test_the_majority_reading_leaves_real_variants_alone():
+    """Kama's action plan prints 移住定住起業チャレンジ three times and 移住定住企業チャレンジ
+    once (both real); 企業 is everywhere, so the one 企 is no misreading. Hiragana are never
+    changed (窓口相談や / 窓口相談の), nor numbers and codes."""
+    from extractors.readers.ocr import Consensus
+
+    texts = [
+        "移住定住起業チャレンジ支援補助金の実施及び",
+        "移住定住起業チャレンジ支援事業補助金の実施、適宜見直し",
+        "R5から移住定住起業チャレンジ補助金に事業承継を追加",
+        "移住定住企業チャレンジ支援事業補助金の実施",
+        "誘致企業の事業拡大支援",
+        "中小企業の経営革新計画",
+        "窓口相談の創業塾の開催",
+        "窓口相談の創業塾の開催",
+        "窓口相談や創業塾の開催",
+        "2-5_事業計画の策定事業者数",
+        "2-5_事業計画の策定事業者数",
+        "2-3_事業計画の策定事業者数",
+    ]
+    consensus = Consensus(texts)
+    assert [consensus.correct(t) for t in texts] == texts
+
+
+def test_a_circled_code_column_with_one_code_read_well():
+    """Kama's action plan p.7: the 体系分類2コード column reads @ @ @ @ @ ③ (② as @)."""
+    from extractors.readers.ocr import _Item, code_column
+
+    items = [_Item(0, 0, [(t, None, 90.0)]) for t in ["@", "@", "@", "@", "@", "③"]]
+    notes: list[str] = []
+    code_column(items, 0, notes)
+    assert [it.cells[0][0] for it in items] == ["②", "②", "②", "②", "②", "③"] and len(notes) == 5
+    alone = [_Item(0, 0, [(t, None, 90.0)]) for t in ["@", "@", "8"]]  # no circled code read: no column
+    code_column(alone, 0, notes)
+    assert [it.cells[0][0] for it in alone] == ["@", "@", "8"]
+
+
+def test_a_circled_code_takes_the_code_of_its_name():
+    """Kama's action plan p.6: rows 77–80 name 生産性の向上及びICTの活用… and carry ②; the
+    last is read ① at confidence 13."""
+    from extractors.readers.ocr import _Item, code_by_name
+
+    name = "生産性の向上及びICT\nの活用による売上拡大\nの支援"
+    rows = [("①", "事業計画策定及び円\n滑な資金調達の支援")] * 3 + [("②", name)] * 3 + [("①", name)]
+    items = [_Item(0, 0, [(code, None, 90.0), (text, None, 90.0)]) for code, text in rows]
+    notes: list[str] = []
+    code_by_name(items, 0, notes)
+    assert [it.cells[0][0] for it in items] == ["①"] * 3 + ["②"] * 4
+    assert notes == ["「①」 read as 「②」 (the code of 3 rows of the same name)"]
