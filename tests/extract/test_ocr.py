@@ -202,6 +202,13 @@ def test_without_tesseract_the_message_says_how_to_install(monkeypatch, tmp_path
         ("就職した者の割合\n38.7 %", 90.0, "就職した者の割合\n38.7 %"),
         ("ー", 30.0, "—"),
         ("RS5", 80.0, "R5"),
+        # Kama's progress sheets p.15 scanned: 一次産品 read with the long-vowel mark
+        (
+            "ー次産品に付加価値を付け新たな商品開発を行うための支援",
+            90.0,
+            "一次産品に付加価値を付け新たな商品開発を行うための支援",
+        ),
+        ("R5.4.1ーR10.3.31 センター長", 90.0, "R5.4.1ーR10.3.31 センター長"),  # after a digit, a kana: kept
         ("1-2 市の支援制度", 90.0, "1-2_市の支援制度"),  # a KPI code's underscore lost
         ("企業におけるデジタル化進捗割合 %)", 90.0, "企業におけるデジタル化進捗割合 (%)"),
         ("個人事業者におけるデジタル化進捗割合 %) *", 90.0, "個人事業者におけるデジタル化進捗割合 (%) *"),
