@@ -98,6 +98,9 @@ class RunSummary:
         self.messages += [
             f"{spec.rel_path}: quarantined — it failed before with these very bytes "
             f"({failed.get('error')}); fix or replace the file to retry"
+            if failed["status"] == "failed"
+            else f"{spec.rel_path}: still cut short, these very bytes ({failed.get('error')}); "
+            "replace the file to read it again"
             for spec, failed, _ in work.quarantined
         ]
         self.messages += [

@@ -41,8 +41,23 @@ def file_sha256(path: Path) -> str | None:
         return None
 
 
+#: How a parser says that a document looks cut short (途中で切れた文書: a text export ending
+#: mid-row, a last sheet lacking the blocks of the others, declared counts above what was read).
+CUT_MARK = "may be cut"
+
+
 def _last_good(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
     return next((d for d in reversed(rows) if d["status"] in ("ok", "partial")), None)
+
+
+def cut_short(document: dict[str, Any]) -> bool:
+    """A ``partial`` document whose reason is a cut (the file's end), not a block it lacks."""
+    return document["status"] == "partial" and CUT_MARK in (document.get("error") or "")
+
+
+def _last_complete(rows: list[dict[str, Any]], cut: dict[str, Any]) -> dict[str, Any] | None:
+    """The last complete (``ok``) version of a document before its ``cut`` version."""
+    return next((d for d in reversed(rows) if d["status"] == "ok" and d["doc_id"] != cut["doc_id"]), None)
 
 
 def _count_attempt(document: dict[str, Any], before: list[dict[str, Any]]) -> None:
@@ -93,7 +108,9 @@ def plan_work(
 
         good = next((d for d in rows if d["status"] in ("ok", "partial") and same(d)), None)
         failed = next((d for d in rows if d["status"] == "failed" and same(d)), None)
-        if good is not None:
+        if good is not None and cut_short(good) and (complete := _last_complete(rows, good)):
+            work.quarantined.append((spec, good, complete))  # its previous complete rows stay
+        elif good is not None:
             work.reuse.append((spec, good))
         elif failed is not None and not retry_failed:
             limit, attempts = stopped_by(failed.get("error")), limit_attempts(failed.get("error"))
@@ -128,6 +145,51 @@ def affected_plans(
     return {p for p in plans if p in manifest.plans}
 
 
+def _take_outcomes(
+    outcomes: list[DocumentOutcome],
+    previous_documents: list[dict[str, Any]],
+    docs: dict[str, dict[str, Any]],
+    carry: dict[str, tuple[str, str]],
+) -> tuple[dict[str, dict[str, list[dict[str, Any]]]], list[DocumentOutcome]]:
+    """Fresh tables by path, and the outcomes whose previous version's rows stay instead (put
+    in ``docs`` and ``carry``): a failed revision keeps its last good version, a cut one
+    (:func:`cut_short`) its last complete one — a cut file never replaces a whole one."""
+    prev_by_path: dict[str, list[dict[str, Any]]] = {}
+    for d in previous_documents:
+        prev_by_path.setdefault(d["source_path"], []).append(d)
+    fresh: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    kept_for: list[DocumentOutcome] = []
+    for outcome in outcomes:
+        path = outcome.document["source_path"]
+        docs[path] = outcome.document
+        before = prev_by_path.get(path, [])
+        complete = _last_complete(before, outcome.document) if cut_short(outcome.document) else None
+        if outcome.ok and complete is None:
+            fresh[path] = outcome.tables
+            continue
+        _count_attempt(outcome.document, before)
+        prev = complete or _last_good(before)
+        if prev:
+            carry[path] = (prev["plan_id"], prev["doc_id"])
+            docs[f"{path}#previous"] = prev
+            kept_for.append(outcome)
+    return fresh, kept_for
+
+
+def _say_kept(outcome: DocumentOutcome, per_doc: dict[str, dict[str, list]], doc_id: str) -> None:
+    """The document's error says how many rows of its previous version stay (and, for a cut
+    version, how many it had itself)."""
+    n = sum(len(rows) for rows in per_doc.get(outcome.document["source_path"], {}).values())
+    if not outcome.ok:
+        outcome.document["error"] += f" — the {n} rows of the previous version (doc {doc_id[:12]}) are kept"
+        return
+    own = sum(len(outcome.tables.get(table, [])) for table in DOCUMENT_TABLES)
+    outcome.document["error"] += (
+        f" — the {n} rows of the previous complete version (doc {doc_id[:12]}) are kept instead of "
+        f"this cut version's {own}"
+    )
+
+
 def assemble(
     work: WorkPlan,
     outcomes: list[DocumentOutcome],
@@ -151,23 +213,7 @@ def assemble(
         if good is not None:
             docs[f"{spec.rel_path}#previous"] = good
             carry[spec.rel_path] = (good["plan_id"], good["doc_id"])
-    prev_by_path: dict[str, list[dict[str, Any]]] = {}
-    for d in previous.rows("documents") if outcomes else []:
-        prev_by_path.setdefault(d["source_path"], []).append(d)
-    fresh: dict[str, dict[str, list[dict[str, Any]]]] = {}
-    kept_for: list[DocumentOutcome] = []  # failed revisions whose previous rows stay
-    for outcome in outcomes:
-        path = outcome.document["source_path"]
-        docs[path] = outcome.document
-        if outcome.ok:
-            fresh[path] = outcome.tables
-            continue
-        _count_attempt(outcome.document, prev_by_path.get(path, []))
-        prev = _last_good(prev_by_path.get(path, []))
-        if prev:
-            carry[path] = (prev["plan_id"], prev["doc_id"])
-            docs[f"{path}#previous"] = prev
-            kept_for.append(outcome)
+    fresh, kept_for = _take_outcomes(outcomes, previous.rows("documents") if outcomes else [], docs, carry)
     wanted = {key for path, key in carry.items() if key[0] in plans}
     per_doc: dict[str, dict[str, list[dict[str, Any]]]] = {}
     path_of = {key: path for path, key in carry.items()}
@@ -177,11 +223,7 @@ def assemble(
             if key in wanted:
                 per_doc.setdefault(path_of[key], {}).setdefault(table, []).append(row)
     for outcome in kept_for:
-        path = outcome.document["source_path"]
-        n = sum(len(rows) for rows in per_doc.get(path, {}).values())
-        outcome.document["error"] += (
-            f" — the {n} rows of the previous version (doc {carry[path][1][:12]}) are kept"
-        )
+        _say_kept(outcome, per_doc, carry[outcome.document["source_path"]][1])
     per_doc.update({p: t for p, t in fresh.items() if docs[p]["plan_id"] in plans})
     records: dict[str, list[dict[str, Any]]] = {t: [] for t in DOCUMENT_TABLES}
     for path in sorted(per_doc):
