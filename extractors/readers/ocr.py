@@ -1088,17 +1088,41 @@ def correct_cell(
     fixed = _UNIT_OPEN.sub(r" (\1)", fixed)
     if in_table:  # a table cell's bullet ・ read as * (a line of text outside keeps its footnote *)
         fixed = _BULLET.sub("・", fixed)
+    starred = False
     if "評価" in fixed and "=" in fixed:
         fixed = _STARS.sub(lambda m: "★" * len(m.group(1)), fixed)
         fixed = _STAR_LIKE.sub(lambda m: "★" * len(m.group(1)) + "、", fixed)
+        fixed, starred = star_grades(fixed)
     if "\n" not in fixed:
         label = snap_label(fixed)
         if label:
             fixed = label
     fixed, doubtful = _guess(fixed)
+    doubtful = doubtful or starred
     if doubtful and confidence is not None:
         confidence = min(confidence, LOW_CONFIDENCE - 1)
     return fixed, (None if fixed == text else f"「{text}」 read as 「{fixed}」"), confidence
+
+
+_GRADE = re.compile(r"=(★*)(?=[、,]|$)", re.M)
+
+
+def star_grades(text: str) -> tuple[str, bool]:
+    """A star legend's grades (評価できる=★★★、一定の評価はできる=★★、評価できない=★) as
+    they must be: fewer stars each, one at least. A grade between two that are two stars
+    apart has the one count between them (★★★, ★, ★ → ★★★, ★★, ★); a last grade read
+    without stars after more than one is a guess, ★ (and doubtful: the text and True)."""
+    grades = list(_GRADE.finditer(text))
+    counts = [len(m[1]) for m in grades]
+    fixed, guessed = list(counts), False
+    for k in range(1, len(counts) - 1):
+        if counts[k - 1] - counts[k + 1] == 2 and counts[k] != counts[k - 1] - 1:
+            fixed[k] = counts[k - 1] - 1
+    if len(counts) >= 2 and counts[-1] == 0 and counts[-2] > 1:
+        fixed[-1], guessed = 1, True
+    for m, want in sorted(zip(grades, fixed, strict=True), key=lambda g: -g[0].start()):
+        text = text[: m.start(1)] + "★" * want + text[m.end(1) :]
+    return text, guessed
 
 
 _LONE_ONE = {"ユ"}  # a lone full-width １ as Tesseract's jpn model reads it (a lone | is a ruling's rest)

@@ -233,6 +233,22 @@ def test_domain_corrections(text, conf, want):
     assert confidence == conf
 
 
+def test_star_grades_are_fewer_stars_each():
+    """Kama's progress sheets scanned: p.16's legend read ★★★ / ★ / ★, p.10's last grade read
+    without its ★ (a guess, so flagged)."""
+    p16 = "総合評価:評価できる=★★★、一定の評価はできる=★、評価できない=★"
+    assert correct_cell(p16, 71.0) == (
+        "総合評価:評価できる=★★★、一定の評価はできる=★★、評価できない=★",
+        f"「{p16}」 read as 「総合評価:評価できる=★★★、一定の評価はできる=★★、評価できない=★」",
+        71.0,
+    )
+    p10 = "総合評価:評価できる=★★★★、一定の評価はできる=★★★、評価できない="
+    fixed, _, confidence = correct_cell(p10, 74.0)
+    assert fixed == p10 + "★" and confidence < LOW_CONFIDENCE
+    p1 = "総合評価:評価できる=★★★★、一定の評価はできる=★★★、評価できない=★"  # 4, 3, 1: as printed
+    assert correct_cell(p1, 76.0) == (p1, None, 76.0)
+
+
 @pytest.mark.parametrize(
     ("text", "want"),
     [
