@@ -1,7 +1,10 @@
 """SIGTERM, or Ctrl-C in a terminal (SIGINT to the whole process group), during a run on a
 local Dask cluster (issue 17 §3, issue 19): ``plan-etl run --workers 2`` stops its Dask workers and their extraction children before it releases the
 curated folder's lock, prints its one line (no Dask or Prefect shutdown warnings) and leaves the
-previous state whole. The sequential run's signal test: test_state_faults.py."""
+previous state whole; with ``--dask-address`` it keeps the other's cluster and leaves none of its
+tasks there. No process of the run (workers, extraction children, the temporary Prefect server,
+the resource tracker) is alive when the lock is free. The sequential run's signal test:
+test_state_faults.py."""
 
 from __future__ import annotations
 
@@ -166,3 +169,56 @@ def test_the_stop_callbacks_run_in_order_while_the_lock_is_still_held(tmp_path):
     with pytest.raises(ValueError), curated_lock(tmp_path, "run test", stops):
         raise ValueError("a bug")
     assert len(heard) == 2
+
+
+CLUSTER = """
+import sys, time
+from distributed import LocalCluster
+cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                       preload=["flows.worker"])
+print(cluster.scheduler_address, flush=True)
+time.sleep(600)
+"""
+
+
+@pytest.fixture
+def cluster():
+    """A Dask cluster of someone else's (its own process group), its scheduler's address."""
+    from conftest import ROOT
+
+    process = subprocess.Popen(
+        [sys.executable, "-c", CLUSTER], cwd=ROOT, stdout=subprocess.PIPE, text=True, start_new_session=True
+    )
+    try:
+        yield process, process.stdout.readline().strip()
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def test_a_stopped_run_on_an_external_cluster_cancels_its_batches_and_keeps_the_cluster(site, cluster):
+    """``--dask-address``: SIGTERM while the cluster runs the run's batches leaves no process
+    of the run when the lock is free, the cluster whole (scheduler, both workers) and none of
+    the run's tasks on it."""
+    from distributed import Client
+
+    process, address = cluster
+    before = site.state()
+    command = [str(Path(sys.executable).with_name("plan-etl")), "run", "--dask-address", address]
+    command += ["--raw", str(site.raw), "--curated", str(site.curated), "--pdf-engine", "plumber", "-q"]
+    with Client(address, timeout=30) as client:
+        workers = set(client.scheduler_info()["workers"])
+        run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        seen: dict[int, psutil.Process] = {}
+        deadline = time.monotonic() + 90
+        while not any(client.processing().values()):
+            _descendants(psutil.Process(run.pid), seen)
+            assert run.poll() is None and time.monotonic() < deadline, run.communicate()
+            time.sleep(0.05)
+        run.send_signal(signal.SIGTERM)
+        assert _left_when_the_lock_is_free(site, run, seen) == []
+        out, err = run.communicate(timeout=60)
+        assert run.returncode == 130, err
+        assert process.poll() is None and set(client.scheduler_info()["workers"]) == workers
+        assert client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.tasks)) == 0
+    assert site.state() == before
