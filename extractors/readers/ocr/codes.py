@@ -1,0 +1,89 @@
+"""Columns of codes read as one (コード列): 取組コード a, b, c … and 体系分類 ①, ② — a code
+misread is told by its column and by the name beside it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .page import _Item
+
+
+_CIRCLED = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"
+_AS_LETTER = {"8": "a", "3": "a", "0": "o"}  # a lone a read by the jpn model as 8
+_AS_CIRCLED = {"@": "②"}  # ② read as @
+
+
+def code_column(items: list[_Item], j: int, notes: list[str]) -> None:
+    """A column of codes (取組コード a, b, c … or 体系分類 ①, ②) read as one: where most of
+    its short cells are lowercase letters (or circled numbers), the others are the same kind
+    of code misread — a lone a read as 8, c as C, ② as @ — and are read as such (in place).
+    A letter column needs three letters read well; a circled column one, beside misread ones."""
+    short = [it.cells[j][0] for it in items if j < len(it.cells) and 0 < len(it.cells[j][0]) <= 3]
+    letters = sum(len(t) == 1 and "a" <= t <= "z" for t in short)
+    circled = sum(len(t) == 1 and t in _CIRCLED for t in short)
+    like = sum(len(t) == 1 and ("A" <= t <= "Z" or t in _AS_LETTER) for t in short)
+    like = like if letters > circled else sum(t in _AS_CIRCLED for t in short)
+    # a page whose circled codes are mostly misread (@ @ @ @ @ ③): one well read is enough
+    enough = letters >= 3 if letters > circled else circled >= 1 and circled + like >= 3
+    if not enough or max(letters, circled) + like < 0.8 * len(short):
+        return
+    rows = [it for it in items if j < len(it.cells) and 0 < len(it.cells[j][0]) <= 3]
+    valid = (lambda t: len(t) == 1 and "a" <= t <= "z") if letters > circled else (lambda t: t in _CIRCLED)
+    read = [it.cells[j][0] for it in rows]  # as read: a fix never becomes a neighbour
+    for k, it in enumerate(rows):
+        text, box, conf = it.cells[j]
+        before = next((t for t in reversed(read[:k]) if valid(t)), None)
+        after = next((t for t in read[k + 1 :] if valid(t)), None)
+        fixed = _code_between(text, before, after, letters > circled)
+        if fixed != text:
+            it.cells[j] = (fixed, box, conf)
+            notes.append(f"「{text}」 read as 「{fixed}」 (a column of codes)")
+
+
+def code_by_name(items: list[_Item], j: int, notes: list[str]) -> None:
+    """A column of circled codes (体系分類2コード) beside the name it codes (体系分類2): rows
+    whose name reads the same carry the same code, so a code unlike the one at least two
+    others with its name carry is misread (② read as ① at confidence 13 on Kama's action
+    plan p.6) and takes theirs (in place)."""
+    rows = [
+        it
+        for it in items
+        if j + 1 < len(it.cells) and len(it.cells[j][0]) == 1 and it.cells[j][0] in _CIRCLED
+        if it.cells[j + 1][0].strip()  # a merged name cell's lower rows say nothing
+    ]
+    if len(rows) < 3:
+        return
+    by_name: dict[str, dict[str, int]] = {}
+    for it in rows:
+        codes = by_name.setdefault("".join(it.cells[j + 1][0].split()), {})
+        codes[it.cells[j][0]] = codes.get(it.cells[j][0], 0) + 1
+    for it in rows:
+        codes = by_name["".join(it.cells[j + 1][0].split())]
+        best = max(codes, key=codes.__getitem__)
+        text, box, conf = it.cells[j]
+        if best != text and codes[best] >= 2 and codes[best] > codes[text]:
+            it.cells[j] = (best, box, conf)
+            notes.append(f"「{text}」 read as 「{best}」 (the code of {codes[best]} rows of the same name)")
+
+
+def _code_between(text: str, before: str | None, after: str | None, letters: bool) -> str:
+    """A code of a column of codes between ``before`` and ``after`` (the nearest well-read
+    codes): the one between them where they are one apart (d, 6, f → e), the same where they
+    agree (③, ②, ③ → ③), else what the misreading usually is (8 → a, C → c, @ → ②)."""
+    if letters and len(text) == 1 and "a" <= text <= "z" or not letters and text in _CIRCLED:
+        if before and after and before == after and text != before and not letters:
+            return before  # circled numbers run ①①②②: one unlike both its neighbours is misread
+        return text
+    if before and after and ord(after) - ord(before) == 2:
+        return chr(ord(before) + 1)
+    if before and after and before == after and not letters:
+        return before
+    if letters:
+        fixed = _AS_LETTER.get(text, text.lower() if len(text) == 1 and "A" <= text <= "Z" else text)
+        if fixed == text and after and not before and after > "a":  # first on its page: 6, f → e
+            fixed = chr(ord(after) - 1)
+        return fixed
+    fixed = _AS_CIRCLED.get(text, text)
+    edge = before if not after else after if not before else None  # last (first) on its page
+    return edge if fixed == text and edge else fixed

@@ -1,0 +1,47 @@
+"""What a line of OCR text is: tidied as a text layer gives it (no spaces between Japanese
+characters), a number as printed, a number misread (文字列の判定)."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_NUMERIC = re.compile(r"^[\d０-９,，.．()（）%％\-−ー一—－~〜\s]+$")
+_CONFUSABLE = str.maketrans({"S": "5", "O": "0", "o": "0", "l": "1", "I": "1", "|": "1", "B": "8", "Z": "2"})
+_CJK = r"\u3000-\u30ff\u3400-\u9fff\uf900-\ufaff\uff01-\uff60"
+# Spaces Tesseract puts between Japanese characters go; a space between a number and a word
+# stays (第1 成長の後押し: the heading's number and title; the normalizer drops it later).
+_CJK_SPACE = re.compile(rf"(?<=[{_CJK}])\s+(?=[{_CJK}])|(?<=[{_CJK}])\s+(?=[(（])|(?<=[)）])\s+(?=[{_CJK}])")
+
+
+def tidy(text: str) -> str:
+    """Tesseract's line as the text layer would give it: no spaces between Japanese
+    characters, NFC, one space between words."""
+    text = unicodedata.normalize("NFC", text.replace("\n", " "))
+    text = re.sub(r"\s+", " ", text).strip()
+    text = re.sub(rf"(?<=[{_CJK}])\s*([:：])\s*", r"\1", text)
+    return _CJK_SPACE.sub("", text)
+
+
+def is_numeric(text: str) -> bool:
+    """A number as printed (4,755 / 15 (25) / 38.7 / 100%), not a code or a word."""
+    return bool(text) and bool(_NUMERIC.match(text)) and any(ch.isdigit() for ch in text)
+
+
+def looks_numeric(text: str) -> bool:
+    """A number, perhaps with letters Tesseract mistakes digits for (4,7S5, 1O0, l5)."""
+    folded = text.translate(_CONFUSABLE).replace(" ", "")
+    return is_numeric(folded) and sum(ch.isdigit() for ch in text) >= len(folded) / 2
+
+
+_NOT_A_NUMBER = re.compile(r"[\u3040-\u309f\u3400-\u9fff]")  # hiragana or kanji: 第1, 計
+
+
+_CODE = re.compile(r"^([A-DS]|[RH]\d{1,2}|[①-⑳]|★+|—)$")  # grades, era years, circled numbers, dashes
+
+
+def maybe_number(text: str) -> bool:
+    """A short line that may be a number misread (a lone ９ as O or |, ２４ as 2フ 4): at
+    most four characters, no hiragana or kanji, not a grade, era year or circled number."""
+    plain = text.replace(" ", "")
+    return 0 < len(plain) <= 4 and not _NOT_A_NUMBER.search(plain) and not _CODE.match(plain)
