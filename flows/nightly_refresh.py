@@ -168,6 +168,9 @@ def run_refresh(
                 "threads_per_worker": 1,
                 "processes": True,
                 "dashboard_address": None,
+                # its HTTP server (health, metrics) on a free loopback port: not 0.0.0.0:8787, which
+                # another cluster may hold (distributed then warns on stderr)
+                "scheduler_kwargs": {"dashboard": False, "dashboard_address": "127.0.0.1:0"},
                 "preload": ["flows.worker"],  # imports and GX suites ready before the first task
             }
         )
