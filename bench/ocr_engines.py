@@ -22,7 +22,11 @@ Japanese forms: a character Japanese text cannot hold (not in cp932) becomes its
 form (OpenCC's STCharacters) in the Japanese shape (OpenCC's JPVariants), when that one is a
 Japanese character; :data:`EXTRA_FORMS` holds the variants OpenCC does not list.
 
-Each engine runs in its own process (``--engine``), so its memory is its own.
+Each engine runs in its own process (``--engine``), so its memory is its own; onnxruntime
+runs one thread (``--threads``: a batch worker per core; 2 threads were slower on the shared
+2-core machine). Scores are also given after the reader's :func:`correct_cell`, with a
+cross-check of numeric cells between the engines. ``--work DIR`` keeps the scans and
+readings, ``--reuse`` scores them again without recognising.
 """
 
 from __future__ import annotations
