@@ -25,12 +25,12 @@ from flows.settings import configure_environment  # noqa: E402
 configure_environment()
 
 import pipeline.refresh.run as run  # noqa: E402
-from pipeline.load.curated import GENERATIONS, _current  # noqa: E402
+from pipeline.load.curated import GENERATIONS, current_generation  # noqa: E402
 
 
 def _sizes(curated: Path) -> tuple[int, int, int]:
     """(current generation's bytes, bytes only the older generations hold, generations kept)."""
-    current = curated / GENERATIONS / (_current(curated) or "")
+    current = curated / GENERATIONS / (current_generation(curated) or "")
     inodes = {f.stat().st_ino for f in current.iterdir()}
     older = [g for g in (curated / GENERATIONS).iterdir() if g.name != current.name]
     own = sum(f.stat().st_size for g in older for f in g.iterdir() if f.stat().st_ino not in inodes)

@@ -122,7 +122,7 @@ def publish_curated(staging: Path, curated_dir: Path, on_step: OnStep | None = N
     sure every table's top-level path links through ``.current``, and remove the generations
     older than the one it replaces. ``on_step`` is called before each step."""
     step = on_step or (lambda name: None)
-    before = _current(curated_dir)
+    before = current_generation(curated_dir)
     if before != staging.name:
         step("switch")
         _symlink_atomic(Path(GENERATIONS) / staging.name, curated_dir / CURRENT)
@@ -144,7 +144,7 @@ def complete_publish(curated_dir: Path, committed: Callable[[dict[str, Any]], bo
     folder = curated_dir / GENERATIONS
     if not folder.is_dir():
         return []
-    current = _current(curated_dir)
+    current = current_generation(curated_dir)
     pending = sorted(g for g in folder.iterdir() if current is None or g.name > current)
     done: list[str] = []
     chosen = next((g for g in reversed(pending) if (g / MARKER).exists() and committed(_marker(g))), None)
@@ -182,7 +182,7 @@ def _linked(curated_dir: Path, name: str) -> bool:
     link = curated_dir / name
     if link.is_symlink() or (curated_dir / CURRENT).is_symlink():  # symlinks work here
         return link.is_symlink() and Path(os.readlink(link)) == Path(CURRENT) / name
-    current = _current(curated_dir)
+    current = current_generation(curated_dir)
     table = curated_dir / GENERATIONS / (current or "") / name
     if current is None or not link.is_file() or not table.is_file():
         return False
@@ -196,7 +196,7 @@ def _marker(generation: Path) -> dict[str, Any]:
         return {}
 
 
-def _current(curated_dir: Path) -> str | None:
+def current_generation(curated_dir: Path) -> str | None:
     """The current generation's name: the target of ``.current``, a symlink, or the path it
     holds where it is a pointer file (None before the first publish, or in a copied folder)."""
     link = curated_dir / CURRENT
@@ -230,7 +230,7 @@ def _place_without_symlink(target: Path, link: Path, temporary: Path) -> None:
     if link.name == CURRENT:
         _write_synced(temporary, f"{target.as_posix()}\n")
         return
-    source = link.parent / GENERATIONS / (_current(link.parent) or "") / link.name
+    source = link.parent / GENERATIONS / (current_generation(link.parent) or "") / link.name
     try:
         os.link(source, temporary)
     except OSError:  # no hard links either: a copy
