@@ -96,11 +96,28 @@ def quiet_shutdown() -> Iterator[None]:
         logging.disable(previous)
 
 
-def stop_resource_tracker() -> None:
+def stop_resource_tracker(timeout: float = 5.0) -> bool:
     """Stop multiprocessing's resource tracker of this process (started with the local Dask
-    cluster; it would otherwise live until the process ends, after the lock). A later spawn
-    starts a new one."""
+    cluster; it would otherwise live until the process ends, after the lock), unless a child
+    process started by multiprocessing still runs (it shares the tracker: a cluster of someone
+    else's in this process, a pool). Waits ``timeout`` at most: the tracker ends only once every
+    process holding its pipe has closed it. Returns whether it ended. A later spawn starts a new
+    one."""
+    import multiprocessing
+    import os
     from multiprocessing import resource_tracker
 
-    with contextlib.suppress(OSError, ChildProcessError, AttributeError):
-        resource_tracker._resource_tracker._stop()  # noqa: SLF001 (no public stop in 3.11)
+    tracker = resource_tracker._resource_tracker  # noqa: SLF001 (no public stop in 3.11)
+    if getattr(tracker, "_fd", None) is None or multiprocessing.active_children():
+        return False
+    with tracker._lock:  # noqa: SLF001
+        os.close(tracker._fd)  # noqa: SLF001 (the tracker's main() ends at the pipe's end)
+        pid, tracker._fd, tracker._pid = tracker._pid, None, None  # noqa: SLF001
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(ChildProcessError):
+            if os.waitpid(pid, os.WNOHANG)[0] == 0:
+                time.sleep(0.01)
+                continue
+        return True
+    return False

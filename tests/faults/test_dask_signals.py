@@ -222,3 +222,36 @@ def test_a_stopped_run_on_an_external_cluster_cancels_its_batches_and_keeps_the_
         assert process.poll() is None and set(client.scheduler_info()["workers"]) == workers
         assert client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.tasks)) == 0
     assert site.state() == before
+
+
+TRACKER = """
+import multiprocessing, os, time
+from multiprocessing import resource_tracker
+from flows.stop import stop_resource_tracker
+
+context = multiprocessing.get_context("spawn")
+sleeper = context.Process(target=time.sleep, args=(30,))
+sleeper.start()  # a spawned child: it holds the tracker's pipe
+tracker = resource_tracker._resource_tracker._pid
+started = time.monotonic()
+print(stop_resource_tracker(), round(time.monotonic() - started, 1), tracker == resource_tracker._resource_tracker._pid)
+sleeper.terminate()
+sleeper.join()
+print(stop_resource_tracker(), resource_tracker._resource_tracker._pid)
+try:
+    os.kill(tracker, 0)
+    print("tracker alive")
+except ProcessLookupError:
+    print("tracker gone")
+"""
+
+
+def test_the_resource_tracker_is_stopped_only_when_no_spawned_child_shares_it():
+    """Stopping the tracker waits for every holder of its pipe: with a spawned child alive (a
+    cluster of someone else's in the same process) it is left alone at once, not waited for."""
+    from conftest import ROOT
+
+    out = subprocess.run(
+        [sys.executable, "-c", TRACKER], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert out.stdout.splitlines() == ["False 0.0 True", "True None", "tracker gone"], out.stderr
