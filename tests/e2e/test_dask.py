@@ -38,6 +38,8 @@ def test_dask_run_equals_sequential_run(tmp_path):
             remote = run_refresh(
                 raw, tmp_path / "remote", prefer="text", dask_address=cluster.scheduler_address
             )
+        for summary in (local, remote):  # the Dask path publishes the run summary too
+            _assert_summary_artifact(summary)
     assert sequential.run_record()["documents_extracted"] == local.run_record()["documents_extracted"] == 3
     assert remote.run_record()["status"] == "ok"
     expected = tables(tmp_path / "seq")
@@ -50,6 +52,28 @@ def test_dask_run_equals_sequential_run(tmp_path):
         documents = sorted(d["path"] for e, d in events if e == "document")
         assert documents == sorted(d["source_path"] for d in sequential.documents), run
         assert {d["status"] for e, d in events if e == "document"} == {"ok"}, run
+
+
+def _assert_summary_artifact(summary) -> None:
+    """The flow run of ``summary`` has one Markdown artifact, the run summary: its run id and
+    a row per document with its status."""
+    from uuid import UUID
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    from flows.nightly_refresh import ARTIFACT_KEY
+    from pipeline.report.markdown import md
+
+    assert summary.flow_run_id is not None
+    runs = ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[UUID(summary.flow_run_id)]))
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(artifact_filter=runs)
+    assert [(a.key, a.type) for a in artifacts] == [(ARTIFACT_KEY, "markdown")]
+    text = artifacts[0].data
+    assert summary.run_id in text
+    for d in summary.documents:
+        assert f"| {md(d['source_path'])} | {md(d['kind'])} | {d['plan_id']} | ok |" in text, d
 
 
 def test_worker_preload_builds_every_suite_before_the_first_task():
