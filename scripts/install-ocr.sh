@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Debian's Tesseract with its Japanese data, for extractors/readers/ocr.py (scanned PDFs).
+# Debian's Tesseract with its Japanese data, for extractors/readers/ocr/ (scanned PDFs).
 # Idempotent and quiet: does nothing when tesseract and jpn.traineddata are already there.
 set -euo pipefail
 have_jpn() {
