@@ -182,6 +182,32 @@ def record_f1(got: dict, want: dict) -> dict[str, tuple[float, float, float]]:
     return out
 
 
+def misses(got: dict, want: dict) -> dict[str, list[dict[str, tuple[Any, Any]]]]:
+    """Per table, each born-digital record the scan did not give (:func:`record_f1`'s key),
+    as the fields in which it differs from the unmatched scanned record closest to it
+    (born-digital value, scanned value); a record with no scanned one left: every field."""
+    out = {}
+    for table in sorted(want):
+        if table == "unparsed_cells":
+            continue
+        pool = [dict(_record_key(r)) for r in got.get(table, [])]
+        lost = []
+        for w in want[table]:
+            key = dict(_record_key(w))
+            if key in pool:
+                pool.remove(key)
+            else:
+                lost.append(key)
+        diffs = []
+        for key in lost:
+            near = max(pool, key=lambda g: sum(g.get(k) == v for k, v in key.items()), default={})
+            diffs.append(
+                {k: (key.get(k), near.get(k)) for k in key.keys() | near.keys() if key.get(k) != near.get(k)}
+            )
+        out[table] = diffs
+    return out
+
+
 def number_check(got: dict, want: dict) -> dict[str, Any]:
     """The numbers that would reach the warehouse wrong. Records equal to a born-digital one
     (:func:`record_f1`'s key) are right; each other scanned record is paired with the unmatched
@@ -281,13 +307,17 @@ def bench_document(name: str, *, dpi: int, pages: int | None, cache: Path | None
         **cell_accuracy(ref, got),
         "f1": record_f1(tables, want.tables),
         "record_numbers": number_check(tables, want.tables),
+        "misses": misses(tables, want.tables),
         "failure": failure,
         "warnings": [w for w in got.warnings if "OCR confidence" in w],
     }
 
 
-def report(r: dict) -> None:
-    """One document's line, then its F1 per table."""
+def report(r: dict, show: int = 0) -> None:
+    """One document's line, then its F1 per table with the fields its missed records got
+    wrong most often, and ``show`` missed records per table (:func:`misses`)."""
+    from collections import Counter
+
     kind = DOCS[r["doc"]]
     f1 = r["f1"]["ALL"][2]
     verdict = "ok" if f1 >= TARGET[kind] else f"below {TARGET[kind]:.2f}"
@@ -308,7 +338,18 @@ def report(r: dict) -> None:
         print(f"    the scan's grid does not parse: {r['failure']}")
     for table, (p, rc, f) in r["f1"].items():
         if table != "ALL":
-            print(f"    {table:<22} P {p:.3f}  R {rc:.3f}  F1 {f:.3f}")
+            fields = Counter(k for diff in r["misses"].get(table, []) for k in diff)
+            why = ", ".join(f"{k} {n}" for k, n in fields.most_common(4))
+            print(
+                f"    {table:<22} P {p:.3f}  R {rc:.3f}  F1 {f:.3f}"
+                + (f"  (fields wrong: {why})" if why else "")
+            )
+    for table, diffs in r["misses"].items() if show else ():
+        for diff in diffs[:show]:
+            print(
+                f"      missed {table}: "
+                + "; ".join(f"{k} {a!r} read {b!r}" for k, (a, b) in sorted(diff.items()))
+            )
 
 
 def main() -> None:
@@ -319,10 +360,11 @@ def main() -> None:
     ap.add_argument("--dpi", type=int, action="append", help="scan resolution (default: 300)")
     ap.add_argument("--pages", type=int, default=None, help="only the first N pages")
     ap.add_argument("--cache", type=Path, default=None, help="OCR cache folder (default: none)")
+    ap.add_argument("--misses", type=int, default=0, help="print N missed records per table, field by field")
     args = ap.parse_args()
     for dpi in args.dpi or [300]:
         for name in args.doc or list(DOCS):
-            report(bench_document(name, dpi=dpi, pages=args.pages, cache=args.cache))
+            report(bench_document(name, dpi=dpi, pages=args.pages, cache=args.cache), args.misses)
 
 
 if __name__ == "__main__":
