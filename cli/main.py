@@ -190,6 +190,7 @@ def run(
 def _expected_errors(console: Any) -> Iterator[None]:
     """An expected error (manifest, warehouse, lock, Ctrl-C) ends the command with one line and
     exit 2 (130 for Ctrl-C); ``--debug`` shows the traceback."""
+    from extractors.limits import LimitSettingError
     from pipeline.discover.manifest import ManifestError
     from pipeline.load import WarehouseError
     from pipeline.load.lock import RunLocked
@@ -197,7 +198,7 @@ def _expected_errors(console: Any) -> Iterator[None]:
 
     try:
         yield
-    except (ManifestError, WarehouseError, RunLocked, RunFailed) as exc:
+    except (ManifestError, WarehouseError, RunLocked, RunFailed, LimitSettingError) as exc:
         if _debug():
             raise
         console.print(Text.assemble(("error:", "bold red"), " ", _first_line(exc)), soft_wrap=True)
@@ -449,13 +450,16 @@ def extract(
 ) -> None:
     """Extract one document and print its normalized records: every column, as a table when
     it fits the terminal, else one block per record."""
-    from extractors.extract import extract_document
+    from rich.console import Console
+
+    from extractors.limits import extract_limited
     from pipeline.report.tabular import UnknownColumns, schema_columns, select_columns, to_csv, to_json
 
     pdf_engine = _ocr_mode(ocr, pdf_engine)
-    outcome = extract_document(
-        file, rel_path=str(file), plan_id=plan_id or None, kind=kind, pdf_engine=pdf_engine
-    )
+    with _expected_errors(Console(stderr=True)):  # in a child, under a run's per-document limits
+        outcome = extract_limited(
+            file, rel_path=str(file), plan_id=plan_id or None, kind=kind, pdf_engine=pdf_engine
+        )
     wanted = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
     try:
         tables = select_columns(schema_columns(outcome.tables), wanted)
@@ -466,8 +470,6 @@ def extract(
     elif as_csv:
         click.echo(to_csv(tables), nl=False)
     else:
-        from rich.console import Console
-
         from pipeline.report.terminal import print_extract
 
         print_extract(Console(), outcome.document, tables, limit or None)

@@ -45,6 +45,10 @@ _MEMORY_MARKS = (MEMORY_VARIABLE, "memory limit of one document")
 _ATTEMPT = re.compile(r"\(attempt (\d+) of \d+: ")
 
 
+class LimitSettingError(ValueError):
+    """A per-document limit set in the environment that is not a number (上限の設定誤り)."""
+
+
 @dataclass(frozen=True)
 class ExtractionLimits:
     """Hard limits on one document's extraction (抽出の上限): wall-clock ``seconds`` and the
@@ -61,7 +65,7 @@ class ExtractionLimits:
             seconds = float(os.environ.get(SECONDS_VARIABLE) or default.seconds)
             memory = int(os.environ.get(MEMORY_VARIABLE) or default.memory_mb)
         except ValueError:
-            raise ValueError(
+            raise LimitSettingError(
                 f"{SECONDS_VARIABLE} takes seconds and {MEMORY_VARIABLE} whole MiB "
                 f"(got {os.environ.get(SECONDS_VARIABLE)!r}, {os.environ.get(MEMORY_VARIABLE)!r})"
             ) from None

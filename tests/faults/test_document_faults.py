@@ -238,12 +238,6 @@ def test_one_document_is_extracted_under_the_limits_as_a_run_extracts_it(tmp_pat
     assert stopped.document["error"].startswith("x.txt: stopped after 0.001 s — longer than one document")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cli/main.py (issue 18's file) still calls extract_document in its own process: "
-    "the one-line change is `from extractors.limits import extract_limited as extract_document` "
-    "in extract(); remove this mark with it",
-)
 def test_plan_etl_extract_applies_the_per_document_limits():
     from click.testing import CliRunner
 
@@ -255,3 +249,17 @@ def test_plan_etl_extract_applies_the_per_document_limits():
     )
     assert result.exit_code == 1
     assert "stopped after 0.001 s — longer than one document may take" in result.output
+
+
+def test_plan_etl_extract_with_a_bad_limit_setting_is_one_line():
+    from click.testing import CliRunner
+
+    from cli.main import main
+
+    sheets = RAW / "kama" / "progress_sheets.txt"
+    result = CliRunner().invoke(main, ["extract", str(sheets)], env={"PLAN_ETL_DOCUMENT_SECONDS": "abc"})
+    assert result.exit_code == 2
+    assert result.output.splitlines() == [
+        "error: PLAN_ETL_DOCUMENT_SECONDS takes seconds and PLAN_ETL_DOCUMENT_MEMORY_MB whole MiB "
+        "(got 'abc', None)"
+    ]
