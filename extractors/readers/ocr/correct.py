@@ -24,6 +24,7 @@ _REIWA = re.compile(r"[金信今合冷]和(?=\s*[\d元])")  # 令和 4 年度 re
 _ERA_CODE = re.compile(r"\bR[S$](\d)")
 # the kanji 一 read as the long-vowel mark ー, which follows kana only (ー次産品 → 一次産品)
 _LONG_AS_ONE = re.compile(r"(?<![\u3041-\u30fa\dA-Za-z\-~〜ー])ー(?=[\u3400-\u9fff])", re.M)
+_LONG_TWICE = re.compile(r"(?<=[\u30a1-\u30fa])ーー+")  # センターー: a long vowel is one mark
 _DASHES = {"ー", "一", "－", "-", "―", "‐", "1"}
 
 
@@ -83,6 +84,7 @@ def correct_cell(
         fixed = _THOUSANDS_IN_TEXT.sub(r"\1,\2", fixed)
     fixed = _ERA_CODE.sub(r"R\1", fixed)
     fixed = _LONG_AS_ONE.sub("一", fixed)
+    fixed = _LONG_TWICE.sub("ー", fixed)
     fixed = _REIWA.sub("令和", fixed)
     fixed = _KPI_CODE.sub(r"\1_", fixed)
     fixed = _UNIT_OPEN.sub(r" (\1)", fixed)
