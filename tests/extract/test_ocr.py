@@ -374,6 +374,23 @@ def test_a_kanji_misread_against_the_documents_majority_is_corrected():
     assert all(row[0].confidence == 90.0 for row in fixed)
 
 
+def test_a_katakana_starting_a_cell_is_outvoted_by_the_word_anywhere():
+    """Kama's action plan scanned: a cell starting デジタル reads テジタル each time (the same
+    misreading, so the same cells never outvote it); the words in the middle of lines do,
+    four times over at least."""
+    from extractors.readers.ocr import Consensus
+
+    middle = [
+        "中小企業のデジタル化の促進を支援することで、社内の",
+        "嘉麻市としてデジタル化促進の取り組みを支援する補",
+        "経営におけるデジタル化の必要性の啓発を行います。",
+        "企業のデジタル化は、経営者の経営判断が速くなること",
+    ]
+    start = "テジタル化の導入及び促進支援"
+    assert Consensus([*middle, start]).correct(start) == "デジタル化の導入及び促進支援"
+    assert Consensus([*middle[:2], start]).correct(start) == start  # デジ twice, テジ once: too few
+
+
 def test_the_majority_reading_leaves_real_variants_alone():
     """Kama's action plan prints 移住定住起業チャレンジ three times and 移住定住企業チャレンジ
     once (both real); 企業 is everywhere, so the one 企 is no misreading. Hiragana are never
