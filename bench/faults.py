@@ -127,10 +127,8 @@ def _hostile() -> None:
                 "assert o.document['status'] == 'failed', o.document; "
                 "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"
             )
-            seconds, peak = subprocess.run(
-                [sys.executable, "-c", code], check=True, capture_output=True, text=True
-            ).stdout.split()
-            print(f"{label:<21} {float(seconds):7.2f}  {float(peak):7.0f}")
+            seconds, peak = _seconds_and_peak(code)
+            print(f"{label:<21} {seconds:7.2f}  {peak:7.0f}")
     _extract_command()
 
 
@@ -146,10 +144,15 @@ def _extract_command() -> None:
         "assert o.document['status'] == 'failed', o.document; "
         "print(time.perf_counter() - t, int(hwm.split()[1]) / 1024)"
     )
-    seconds, peak = subprocess.run(
-        [sys.executable, "-c", code], check=True, capture_output=True, text=True
-    ).stdout.split()
-    print(f"{'bomb, limited child':<21} {float(seconds):7.2f}  {float(peak):7.0f}  (start to failed outcome)")
+    seconds, peak = _seconds_and_peak(code)
+    print(f"{'bomb, limited child':<21} {seconds:7.2f}  {peak:7.0f}  (start to failed outcome)")
+
+
+def _seconds_and_peak(code: str) -> tuple[float, float]:
+    """Run ``code`` in a fresh interpreter; it prints its seconds and peak MB."""
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    seconds, peak = out.stdout.split()
+    return float(seconds), float(peak)
 
 
 def main() -> None:

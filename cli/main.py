@@ -26,6 +26,11 @@ curated_option = click.option(
 )
 
 
+def raw_option(help: str, **kwargs: Any):
+    """``--raw DIR``: the folder of the documents (default ``raw``)."""
+    return click.option("--raw", "raw_dir", default="raw", show_default=True, help=help, **kwargs)
+
+
 def output_option(text: str):
     """``-o/--output FILE``, required."""
     return click.option(
@@ -112,13 +117,7 @@ def main(debug: bool) -> None:
 
 
 @main.command()
-@click.option(
-    "--raw",
-    "raw_dir",
-    default="raw",
-    show_default=True,
-    help="Folder (or fsspec URL, e.g. s3://bucket/plans/) with the documents and sources.yaml.",
-)
+@raw_option("Folder (or fsspec URL, e.g. s3://bucket/plans/) with the documents and sources.yaml.")
 @curated_option
 @click.option(
     "--warehouse",
@@ -271,13 +270,9 @@ def labels(file: Path, kind: str | None, unknown_only: bool) -> None:
 
 @main.command()
 @curated_option
-@click.option(
-    "--raw",
-    "raw_dir",
-    default="raw",
-    show_default=True,
+@raw_option(
+    "Folder of the documents: the report links each finding to its PDF page or line there.",
     type=click.Path(path_type=Path),
-    help="Folder of the documents: the report links each finding to its PDF page or line there.",
 )
 @click.option("--warehouse", default=None, metavar="URL", help="Also replace validation_results there.")
 @click.option("--brief", is_flag=True, help="Show at most three findings per check.")
@@ -479,7 +474,7 @@ def extract(
 @main.command()
 @click.option("--cron", default="0 2 * * *", show_default=True, help="When to run (cron, in --timezone).")
 @click.option("--timezone", default="Asia/Tokyo", show_default=True)
-@click.option("--raw", "raw_dir", default="raw", show_default=True)
+@raw_option("Folder (or fsspec URL) with the documents and sources.yaml.")
 @curated_option
 @click.option("--warehouse", default=None, metavar="URL")
 def serve(cron: str, timezone: str, raw_dir: str, curated_dir: Path, warehouse: str | None) -> None:
