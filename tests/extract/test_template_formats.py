@@ -29,18 +29,17 @@ from extractors.readers import read_document
 from pipeline.derive.evaluate import evaluate
 
 TEMPLATES = FIXTURES / "templates"
-FIXTURE_NAMES = ("other_city_progress_sheets", "other_city_action_plan", "other_pref_strategy")
+# Every fixture of another template: ``<name>.txt`` with its ``.xlsx``, ``.pdf`` and
+# ``.expected.json`` (kind, the cells its text export consumes of all, and the tables).
+FIXTURE_NAMES = tuple(
+    sorted(p.name.removesuffix(".expected.json") for p in TEMPLATES.glob("*.expected.json"))
+)
 FORMATS = ("txt", "xlsx", "pdf")
 EXPECTED = {
     name: json.loads((TEMPLATES / f"{name}.expected.json").read_text(encoding="utf-8"))
     for name in FIXTURE_NAMES
 }
-# What each fixture's text export consumes of its cells (tests/extract/test_*_templates.py).
-CELLS = {
-    "other_city_progress_sheets": (157, 171),
-    "other_city_action_plan": (118, 133),
-    "other_pref_strategy": (71, 71),
-}
+CELLS = {name: tuple(EXPECTED[name]["cells"]) for name in FIXTURE_NAMES}
 
 
 @pytest.fixture(scope="module")
