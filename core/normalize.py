@@ -277,6 +277,7 @@ def split_leading_code(text: str | None) -> tuple[int | None, str]:
 _PATH_SEP = re.compile(r"\s*(?:[-‐－−―]|の)\s*")
 _PATH_TOKEN = re.compile(
     rf"(?:(?P<circled>[{_CIRCLED_CLASS}])|[(（]\s*(?P<paren>[0-9０-９]{{1,3}})\s*[)）]"
+    r"|(?P<roman>[\u2160-\u216b])|[(（]\s*(?P<pkana>[ア-ンｱ-ﾝ])\s*[)）]"
     r"|(?P<plain>[0-9０-９]{1,3})(?![0-9０-９.．,，])"
     r"|(?P<kana>[ア-ンｱ-ﾝ])(?![ァ-ヶｦ-ﾟー])|(?P<letter>[a-zA-Zａ-ｚＡ-Ｚ])(?![a-zA-Zａ-ｚＡ-Ｚ]))"
 )
@@ -286,7 +287,8 @@ def split_code_path(text: str | None) -> tuple[list[str], str]:
     """Split a compound code (コード体系) from a title, one component per level.
 
     ``1-1-2 見本市出展支援`` → (["1", "1", "2"], ``見本市出展支援``); ``(1)-①-ア`` → (["1", "1", "ア"], "");
-    ``2-①のa`` → (["2", "1", "a"], ""); ``1－2　販路`` → (["1", "2"], ``販路``). Numbers are given
+    ``2-①のa`` → (["2", "1", "a"], ""); ``1－2　販路`` → (["1", "2"], ``販路``); ``Ⅰ-2-(ア)　展示会``
+    → (["1", "2", "ア"], ``展示会``) (a roman numeral Ⅰ…Ⅻ, a katakana in parentheses). Numbers are given
     as digits, letters in lower case, katakana as printed (NFKC). A single code is read by
     :func:`split_leading_code` (``Ⅰ　…`` → (["1"], …)); no code → ([], text).
     """
@@ -310,8 +312,10 @@ def split_code_path(text: str | None) -> tuple[list[str], str]:
 def _path_part(m: re.Match[str]) -> str:
     if m.group("circled"):
         return str(CIRCLED[m.group("circled")])
-    if m.group("kana"):
-        return unicodedata.normalize("NFKC", m.group("kana"))
+    if m.group("roman"):
+        return str(_roman(m.group("roman")))
+    if m.group("kana") or m.group("pkana"):
+        return unicodedata.normalize("NFKC", m.group("kana") or m.group("pkana"))
     if m.group("letter"):
         return unicodedata.normalize("NFKC", m.group("letter")).lower()
     return str(int(to_halfwidth_digits(m.group("paren") or m.group("plain"))))
