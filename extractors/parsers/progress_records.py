@@ -26,6 +26,7 @@ class Lane:
     texts: dict[int, str]
     page: int | None = None
     top: float | None = None
+    marks: set[int] = field(default_factory=set)  # years whose cell only continues (→, 〃)
 
 
 @dataclass
@@ -100,7 +101,9 @@ class Sheet:
             unit = nz.clean_text(values.get("unit"), join_wrapped=True).replace(" ", "")
         target_cell = values.get("target") or values.get("final_target")
         target, cumulative = nz.parse_target(target_cell)
-        baseline_text = nz.number_text(values.get("baseline")) or None
+        baseline_cell, baseline_year = value_and_year(values.get("baseline"))
+        actual_cell, actual_year = value_and_year(values.get("actual"))
+        baseline_text = nz.number_text(baseline_cell) or None
         self.kpis.append(
             {
                 "name": name,
@@ -108,23 +111,41 @@ class Sheet:
                 "unit": unit,
                 "baseline_value": nz.parse_number(baseline_text),
                 "baseline_text": baseline_text,
-                "baseline_fiscal_year": self.baseline_year,
+                "baseline_fiscal_year": baseline_year or self.baseline_year,
                 "target_fiscal_year": self.target_year,
                 "target_value": target,
                 "cumulative_target": cumulative,
                 "target_text": nz.number_text(target_cell) or None,
                 "is_reposted": reposted,
                 "starred": starred,
-                "actual_fiscal_year": self.actual_year or self.target_year,
-                "actual_text": nz.clean_text(values.get("actual")) or None,
-                "achievement_text": nz.clean_text(values.get("achievement_rate")) or None,
-                "grade_text": nz.clean_text(values.get("grade")) or None,
+                "actual_fiscal_year": actual_year or self.actual_year or self.target_year,
+                "actual_text": nz.clean_text(actual_cell) or None,
+                "achievement_text": _stated(values.get("achievement_rate")),
+                "grade_text": _stated(values.get("grade")),
                 "source_page": name_cell.page,
                 "source_row": name_cell.line or name_cell.row + 1,
             }
         )
         if unit is None:
             result.warn(f"{self.where()}: no unit found in KPI name {raw_name!r}")
+
+
+_YEAR_AFTER = re.compile(r"^(?P<value>.*?\d)\s*[(（](?P<year>[^()（）]+)[)）]\s*$")
+
+
+def value_and_year(text: str | None) -> tuple[str | None, int | None]:
+    """A figure printed with its year (``150（R4）`` / ``40(H30年度)``) → ("150", 2022); any
+    other cell as it is, no year."""
+    m = _YEAR_AFTER.match(nz.clean_text(text)) if text else None
+    year = nz.parse_fiscal_year(m.group("year")) if m else None
+    if m is None or year is None or nz.parse_number(nz.number_text(m.group("value"))) is None:
+        return text, None
+    return m.group("value"), year
+
+
+def _stated(text: str | None) -> str | None:
+    """A rate or grade as the sheet prints it; a dash (―, －) printed for none is None."""
+    return None if nz.is_missing(text) else nz.clean_text(text) or None
 
 
 _OCCURRENCE_FIELDS = (
@@ -154,8 +175,9 @@ _INDICATOR_FIELDS = (
 )
 
 
-def emit(sheets: list[Sheet], result: ParseResult, arrows: list) -> None:
-    """The sheets of a document → policies, measures, initiatives, schedule, rules, sheets, KPIs."""
+def emit(sheets: list[Sheet], result: ParseResult, arrows: list, explicit_marks: bool = False) -> None:
+    """The sheets of a document → policies, measures, initiatives, schedule, rules, sheets, KPIs.
+    ``explicit_marks``: the document continues activities by → cells, not by empty ones."""
     _emit_policies(sheets, result)
     seen_measures: set[tuple[str, str]] = set()
     kpis_by_policy: dict[str, dict[str, dict[str, Any]]] = {}
@@ -165,7 +187,7 @@ def emit(sheets: list[Sheet], result: ParseResult, arrows: list) -> None:
         if (pcode, mcode) in seen_measures:
             result.warn(f"{s.where()}: measure {pcode}-{mcode} appears on more than one sheet")
         seen_measures.add((pcode, mcode))
-        _emit_sheet(s, pcode, mcode, result, arrows)
+        _emit_sheet(s, pcode, mcode, result, arrows, explicit_marks)
         _collect_kpis(s, pcode, mcode, kpis_by_policy.setdefault(pcode, {}), result)
     for pcode, bucket in kpis_by_policy.items():
         for k in bucket.values():
@@ -194,7 +216,9 @@ def _emit_policies(sheets: list[Sheet], result: ParseResult) -> None:
             result.warn(f"policy {rec['policy_code']}: {field_name} differs on {where}: {value!r}")
 
 
-def _emit_sheet(s: Sheet, pcode: str, mcode: str, result: ParseResult, arrows: list) -> None:
+def _emit_sheet(
+    s: Sheet, pcode: str, mcode: str, result: ParseResult, arrows: list, explicit_marks: bool = False
+) -> None:
     """A sheet's measure, initiatives and schedule, grading rules and its ``sheets`` row."""
     if s.measure:
         result.add(
@@ -209,7 +233,7 @@ def _emit_sheet(s: Sheet, pcode: str, mcode: str, result: ParseResult, arrows: l
         )
     if not s.years and s.initiatives:
         result.warn(f"{s.where()}: no year columns found in the 主な取り組み header")
-    _emit_initiatives(s, pcode, mcode, result, arrows)
+    _emit_initiatives(s, pcode, mcode, result, arrows, explicit_marks)
     for rule_type, text in s.rules.items():
         result.add(
             "grading_rules",
@@ -311,7 +335,9 @@ def _emit_indicator(pcode: str, k: dict[str, Any], result: ParseResult) -> None:
     )
 
 
-def _emit_initiatives(s: Sheet, pcode: str, mcode: str, result: ParseResult, arrows: list) -> None:
+def _emit_initiatives(
+    s: Sheet, pcode: str, mcode: str, result: ParseResult, arrows: list, explicit_marks: bool = False
+) -> None:
     years = sorted(s.years.values())
     lanes = [lane for ini in s.initiatives for lane in ini.lanes]
     band_end = {id(a): b.top for a, b in zip(lanes, lanes[1:], strict=False) if b.page == a.page}
@@ -335,7 +361,10 @@ def _emit_initiatives(s: Sheet, pcode: str, mcode: str, result: ParseResult, arr
             if arrows and lane.top is not None and s.year_cols:
                 end = band_end.get(id(lane)) or s.schedule_end or lane.top + 200
                 spans = arrow_spans(arrows, lane.page, lane.top, end, s.year_cols)
-            items, disagreements = schedule_years(lane.texts, years, spans)
+            if explicit_marks:
+                items, disagreements = marked_years(lane, years)
+            else:
+                items, disagreements = schedule_years(lane.texts, years, spans)
             for note in disagreements:
                 result.warn(f"{s.where()}: {ini.title!r}: {note}")
             for year, activity, carried in items:
@@ -354,6 +383,24 @@ def _emit_initiatives(s: Sheet, pcode: str, mcode: str, result: ParseResult, arr
                         "source_page": ini.row.page,
                     },
                 )
+
+
+def marked_years(lane: Lane, years: list[int]) -> tuple[list[tuple[int, str, bool]], list[str]]:
+    """A lane of a document that marks every continued year (→ / 〃): an activity runs through
+    the marked years after it; an empty cell is no activity. → with no activity before it is
+    reported. Returns ([(year, activity, carried)], [notes])."""
+    items: list[tuple[int, str, bool]] = []
+    notes: list[str] = []
+    current: str | None = None
+    for year in years:
+        if year in lane.texts:
+            current = lane.texts[year]
+            items.append((year, current, False))
+        elif year in lane.marks and current is not None:
+            items.append((year, current, True))
+        elif year in lane.marks:
+            notes.append(f"a continuation mark in {year} with no activity before it")
+    return items, notes
 
 
 _FOOTNOTE = re.compile(r"^[*＊※]\s*(?:(?P<no>\d{1,2})(?![\d年月度.]))?\s*")

@@ -53,6 +53,7 @@ KPI_VALUES = ("baseline", "target", "final_target", "interim_target", "actual")
 #: The block a label belongs to, for comparing the blocks of sheets (the rest: headings).
 _BLOCK_OF = {"initiatives": "schedule", "results": "reports", "issues": "reports"}
 _COLON = re.compile(r"^\s*([^:：]{1,12})\s*[:：]\s*(.*)$")
+_BRACKETED = re.compile(r"^\s*[【［〔\[]\s*([^】］〕\]]{1,14}?)\s*[】］〕\]]\s*(.*)$")  # 【評価の目安】◎：…
 _NOTE_MARK = re.compile(r"^[(（\[【〔]?\s*(?:注|備考|※|\*|＊)")
 _MAX_LABEL = 15  # a label is short: longer first cells are text, not labels
 
@@ -72,7 +73,9 @@ def parse(grid: Grid, vocab: Vocabulary | None = None) -> ParseResult:
     last.cut = cut_short(last, [s for s in kept if s is not last])
     if last.cut and last not in kept:  # a sheet cut before its 方針 gives no records: say so here
         result.mark_missing(last.cut)
-    emit(kept, result, [s for s in grid.shapes if s.kind == "arrow"])
+    # A document that prints → in every continued year means nothing by an empty cell.
+    marked = any(lane.marks for s in kept for ini in s.initiatives for lane in ini.lanes)
+    emit(kept, result, [s for s in grid.shapes if s.kind == "arrow"], explicit_marks=marked)
     report_unused_notes(kept, result)
     return result
 
@@ -103,6 +106,16 @@ def _matches(vocab: Vocabulary, label: str, text: str) -> bool:
 @lru_cache(maxsize=1 << 16)
 def _column_meaning(vocab: Vocabulary, table: str, header: str) -> str | None:
     return vocab.column_meaning(KIND, table, header)
+
+
+def _inline_label(text: str) -> tuple[str, str] | None:
+    """A label printed in the value's cell: ``課題：…`` or ``【評価の目安】◎：…`` → (label, rest)."""
+    s = nz.clean_text(text)
+    for pattern in (_BRACKETED, _COLON):
+        m = pattern.match(s)
+        if m:
+            return m.group(1), m.group(2)
+    return None
 
 
 def cut_short(last: Sheet, others: list[Sheet]) -> str | None:
@@ -175,7 +188,7 @@ class _Reader:
             self.sheet.saw("title")
             self.use(*filled)
             return
-        if len(filled) <= 2 and self.rule(filled, joined):
+        if len(filled) <= 2 and (self.rule(filled, joined) or self.printed_grade(filled)):
             return
         if self.schedule_header(cells, filled) or self.kpi_header(cells, filled):
             return
@@ -229,8 +242,8 @@ class _Reader:
         """A grading rule line (指標評価：… / 総合評価：… / 評価基準 …, or any grades-to-bands line)."""
         text = filled[0].text
         labelled = self.vocab.classify(KIND, text, ["grading_rule", "overall_rule"])
-        if labelled is None and (m := _COLON.match(nz.clean_text(text))):
-            labelled = self.vocab.classify(KIND, m.group(1), ["grading_rule", "overall_rule"])
+        if labelled is None and (inline := _inline_label(text)):
+            labelled = self.vocab.classify(KIND, inline[0], ["grading_rule", "overall_rule"])
         by_label = labelled is not None and (":" in nz.clean_text(joined) or "=" in nz.clean_text(joined))
         if not by_label and not is_rule_line(joined):
             return False
@@ -242,6 +255,21 @@ class _Reader:
         self.sheet.saw(RULE_BLOCKS[labelled or "grading_rule"])
         self.use(*filled)
         self.mode, self.pending = None, None
+        return True
+
+    def printed_grade(self, filled: list[Cell]) -> bool:
+        """``総合評価 | Ｂ``: the grade a sheet gives itself under a rule label. No table has a
+        column for it: the label is read, the grade reported (never an unknown label)."""
+        if len(filled) != 2 or self.sheet is None or len(nz.clean_text(filled[1].text)) > 4:
+            return False
+        label = self.vocab.classify(KIND, filled[0].text, ["overall_rule", "grading_rule"])
+        if label is None:
+            return False
+        self.use(filled[0])
+        what = "overall grade" if label == "overall_rule" else "grade"
+        self.unplaced(
+            filled[1], f"the sheet's printed {what} under 「{nz.clean_text(filled[0].text)}」: no column"
+        )
         return True
 
     def schedule_header(self, cells: list[Cell], filled: list[Cell]) -> bool:
@@ -302,9 +330,9 @@ class _Reader:
         label = self.vocab.classify(KIND, first.text, BLOCK_LABELS)
         values = filled[1:]
         inline = ""
-        if label is None and (m := _COLON.match(nz.clean_text(first.text))):
-            label = self.vocab.classify(KIND, m.group(1), BLOCK_LABELS)
-            inline = m.group(2)
+        if label is None and (split := _inline_label(first.text)):
+            label = self.vocab.classify(KIND, split[0], BLOCK_LABELS)
+            inline = split[1]
         if label is None or (first.col != cells[0].col and self.mode in ("schedule", "kpi")):
             return False
         if label == "policy" and self.sheet is not None and self.sheet.policy is not None:
@@ -421,13 +449,16 @@ class _Reader:
             "cell outside the schedule's year columns",
         )
         boxes = [c.bbox for c in cells if c.bbox]
+        marks = {y for y, t in texts.items() if self.vocab.matches(KIND, "continuation", t)}
         lane = Lane(
-            {y: t for y, t in texts.items() if not nz.is_missing(t)},
+            {y: t for y, t in texts.items() if not nz.is_missing(t) and y not in marks},
             first.page,
             min(b[1] for b in boxes) if boxes else None,
+            marks,
         )
         if title_cell is not None:
             code, title = nz.split_item_code(title_cell.text)
+            code = self.own_code(code)
             title = nz.clean_text(title, join_wrapped=True)
             sheet.initiatives.append(Initiative(title=title, row=first, lanes=[lane], code=code))
         elif sheet.initiatives:
@@ -437,6 +468,18 @@ class _Reader:
             for c in lane_cells:
                 if c.text.strip():
                     self.unplaced(c, "schedule row without an initiative above it")
+
+    def own_code(self, code: str | None) -> str | None:
+        """An initiative's code printed with its measure's path (Ⅰ-1-(ア) on sheet Ⅰ-1) → its own
+        level's code (ア); a path that is not the sheet's measure is kept whole and warned."""
+        sheet = self.sheet
+        if not code or "-" not in code or sheet is None or not sheet.policy or not sheet.measure:
+            return code
+        *path, own = code.split("-")
+        if path in ([sheet.policy[0], sheet.measure[0]], [sheet.measure[0]]):
+            return own
+        self.result.warn(f"{sheet.where()}: initiative code {code} is not under the sheet's measure")
+        return code
 
     def kpi_row(self, cells: list[Cell], filled: list[Cell]) -> None:
         """A KPI row: its cells by the meaning of their header; other columns are reported."""
