@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from core import normalize as nz
@@ -510,6 +511,10 @@ def _indicators(lines: list[_Line]) -> list[tuple[list[_Line], dict | None]]:
 # --- tabular templates: headings and tables of their own columns ---------------------------------
 
 _BOUND_WORDS = re.compile(r"(以下|以上|未満|超)$")
+# A legend by its shape: a mark (◆, *, ★ …) and an ellipsis, then what the mark means.
+_LEGEND_SHAPE = re.compile(r"^(?P<mark>[^\w\s().…・:]{1,2})\s*(?:…+|\.{2,}|・・・|:)\s*(?P<meaning>\S.*)$")
+# Columns the schema has no field for (担当課, 備考): recognised, their cells reported.
+_UNREAD_COLUMNS = {"department": "担当課 (department)", "remarks": "備考 (remarks)"}
 
 
 @dataclass
@@ -521,8 +526,9 @@ class _Tables:
     columns: dict[int, str] = field(default_factory=dict)
     measure: str | None = None
     seq: int = 0
-    marks: set[str] = field(default_factory=set)  # ◆ of a legend "◆…今回新たに設定した指標"
+    marks: dict[str, str] = field(default_factory=dict)  # ◆ → 今回新たに設定した指標 (a legend line)
     started: bool = False
+    header_years: dict[str, int] = field(default_factory=dict)  # 目標値（R10年度） → target: 2028
 
 
 def _parse_tables(grid: Grid, vocab: Vocabulary, result: ParseResult) -> ParseResult:
@@ -551,8 +557,10 @@ def _parse_tables(grid: Grid, vocab: Vocabulary, result: ParseResult) -> ParseRe
 def _table_line(cells: list[Cell], state: _Tables, vocab: Vocabulary, result: ParseResult) -> bool:
     """One line of a tabular framework; False when it is none of what such a document holds."""
     first = nz.clean_text(cells[0].text)
-    if len(cells) == 1 and _is_legend(first, vocab):
-        state.marks.add(re.split(r"…|\.{2,}|・・・", first)[0])
+    legend = _LEGEND_SHAPE.match(first)
+    if len(cells) == 1 and (_is_legend(first, vocab) or legend):
+        mark = legend.group("mark") if legend else re.split(r"…|\.{2,}|・・・", first)[0]
+        state.marks[mark] = legend.group("meaning") if legend else first
         result.use(cells[0])
         return True
     if len(cells) == 1 and first.startswith(tuple(vocab.words(KIND, "note_marks"))):
@@ -563,6 +571,12 @@ def _table_line(cells: list[Cell], state: _Tables, vocab: Vocabulary, result: Pa
         return True
     if _table_header(cells, state, vocab):
         for c in cells:
+            if state.columns.get(c.col) in _UNREAD_COLUMNS:
+                label = nz.clean_text(c.text)
+                result.warn(
+                    f"strategy table header: column {label!r} ({state.columns[c.col]}) has no column in the "
+                    "schema; its cells are listed in unparsed_cells"
+                )
             if c.col in state.columns or c is cells[0]:
                 result.use(c)
             else:
@@ -588,7 +602,7 @@ def _heading(text: str, vocab: Vocabulary) -> tuple[str, str] | None:
         if text.startswith(prefix):
             number, title = nz.split_leading_code(text[len(prefix) :])
             if number is not None:
-                return str(number), title
+                return str(number), re.sub(r"^[:：.．、]\s*", "", title)
     return None
 
 
@@ -622,12 +636,32 @@ def _table_header(cells: list[Cell], state: _Tables, vocab: Vocabulary) -> bool:
     meanings = {c.col: m for c in cells[1:] if (m := vocab.column_meaning(KIND, "outcome_columns", c.text))}
     if vocab.matches(KIND, "outcome_label", first) and meanings:
         state.mode, state.columns = "outcome", {cells[0].col: "name", **meanings}
+        state.header_years = _header_years(cells, state.columns)
         return True
-    columns = {c.col: m for c in cells if (m := vocab.column_meaning(KIND, "table_columns", c.text))}
+    columns = {c.col: m for c in cells if (m := _measure_column(c.text, vocab))}
     if len(set(columns.values())) >= 2 and len(columns) >= len(cells) / 2:
         state.mode, state.columns, state.measure = "measures", columns, None
         return True
     return False
+
+
+def _measure_column(text: str, vocab: Vocabulary) -> str | None:
+    """A measure table's column: its table_columns meaning, or ``output`` for any spelling of
+    the output tier (KPI（重要業績評価指標）, 業績指標 …: one list of them, output_label)."""
+    meaning = vocab.column_meaning(KIND, "table_columns", text)
+    return meaning or ("output" if vocab.matches(KIND, "output_label", text) else None)
+
+
+def _header_years(cells: list[Cell], columns: dict[int, str]) -> dict[str, int]:
+    """The fiscal year a column's header names (目標値（R10年度） → ``target``: 2028)."""
+    years: dict[str, int] = {}
+    for c in cells:
+        inner = re.findall(r"\(([^()]*)\)", nz.clean_text(c.text))
+        # a fiscal year only (R10年度, 2028年度); R9年 alone is a calendar year
+        year = next((a.fiscal_year for t in inner if (a := nz.parse_as_of(t)) and a.fiscal_year), None)
+        if year is not None and c.col in columns:
+            years[columns[c.col]] = year
+    return years
 
 
 def _count_scope(text: str, vocab: Vocabulary) -> str | None:
@@ -642,46 +676,90 @@ def _count_scope(text: str, vocab: Vocabulary) -> str | None:
     return heading[0] if not heading[1] else None
 
 
-def _figure(text: str | None) -> tuple[float | None, str | None, nz.AsOf | None]:
+def _figure(text: str | None, marks: Collection[str] = ()) -> tuple[float | None, str | None, nz.AsOf | None]:
     """A value cell: ``4.1％（R3年度）`` → (4.1, ``%``, FY2021); ``80件以下（R9年）`` → (80, ``件``, no
-    fiscal year: a calendar year); ``231社（R6年3月末時点）`` → (231, ``社``, 2024-03-31); ``―`` → Nones."""
+    fiscal year: a calendar year); ``231社（R6年3月末時点）`` → (231, ``社``, 2024-03-31); ``―`` → Nones.
+    The year may stand before the figure (``（R4年度）812社``); a legend's mark before it is dropped
+    (the caller reports it: :func:`_mark_of`)."""
     s = nz.clean_text(text)
-    m = re.match(r"^(?P<body>[^()]*?)\s*(?:\((?P<asof>[^()]*)\))?$", s)
+    mark = _mark_of(s, marks)
+    s = s[len(mark) :].strip() if mark else s
+    m = re.match(r"^(?:\((?P<pre>[^()]*)\))?\s*(?P<body>[^()]*?)\s*(?:\((?P<asof>[^()]*)\))?$", s)
     if not m or nz.is_missing(s):
         return None, None, None
     value, unit = nz.parse_quantity(m.group("body"))
     if unit:
         unit = _BOUND_WORDS.sub("", unit).strip() or None
-    return value, unit, nz.parse_as_of(m.group("asof")) if m.group("asof") else None
+    asof = m.group("asof") or m.group("pre")
+    return value, unit, nz.parse_as_of(asof) if asof else None
+
+
+def _mark_of(text: str, marks: Collection[str]) -> str | None:
+    """The legend mark a cell starts with (``＊4.0％`` → ``*``), or None."""
+    s = nz.clean_text(text)
+    return next((m for m in sorted(marks, key=len, reverse=True) if m and s.startswith(m)), None)
 
 
 def _outcome_row(cells: list[Cell], state: _Tables, vocab: Vocabulary, result: ParseResult) -> bool:
-    """成果指標 | 基準値 | 目標値 | 現状値 — an outcome indicator with the years inside its cells."""
+    """成果指標 | 基準値 | 目標値 | 現状値 — an outcome indicator with the years inside its cells
+    (or the target's year in its column header: 目標値（R10年度））."""
     by = {state.columns[c.col]: c for c in cells if c.col in state.columns}
     if "name" not in by:
         return False
     name, reposted, _ = nz.strip_marks(_unmark(by["name"].text, state))
     name, unit = nz.split_name_and_unit(name, vocab.units)
-    baseline = _figure(by["baseline"].text) if "baseline" in by else (None, None, None)
-    target = _figure(by["target"].text) if "target" in by else (None, None, None)
-    actual = _figure(by["actual"].text) if "actual" in by else (None, None, None)
-    unit = unit or next((f[1] for f in (baseline, target, actual) if f[1]), None)
+    figures = {k: _figure(by[k].text, state.marks) if k in by else (None, None, None) for k in _FIGURES}
+    baseline, target, actual = figures["baseline"], figures["target"], figures["actual"]
+    unit = unit or next((f[1] for f in figures.values() if f[1]), None)
     local_id = f"outcome|{state.policy}||{name}"
     record = _indicator(local_id, state.policy or "", None, "outcome", name, by["name"], unit, reposted)
+    target_year = target[2].fiscal_year if target[2] else state.header_years.get("target")
     record.update(
         baseline_value=baseline[0],
         baseline_text=nz.clean_text(by["baseline"].text) if "baseline" in by else None,
         target_value=target[0],
-        target_fiscal_year=target[2].fiscal_year if target[2] else None,
+        target_fiscal_year=target_year,
     )
     result.add("indicators", record)
-    result.use(*by.values())
+    _outcome_cells(name, by, figures, state, result)
     for c in cells:
         if c.col not in state.columns:
             result.unplaced_cell(c, f"outcome {name!r}: a cell under no named column")
     if actual[0] is not None:
         _latest(local_id, actual, by["actual"], result)
     return True
+
+
+_FIGURES = ("baseline", "target", "actual")
+_WHAT = {"baseline": "baseline", "target": "target", "actual": "latest value"}
+
+
+def _outcome_cells(
+    name: str, by: dict[str, Cell], figures: dict, state: _Tables, result: ParseResult
+) -> None:
+    """Mark an outcome row's cells read, or report what has no column: a target in words
+    (増加 / 減少), a latest value not read, a legend mark on a value, 担当課 / 備考."""
+    for key, cell in by.items():
+        text = nz.clean_text(cell.text)
+        if key in _UNREAD_COLUMNS:
+            result.unplaced_cell(
+                cell, f"outcome {name!r}: {_UNREAD_COLUMNS[key]} has no column in the schema"
+            )
+            continue
+        if key == "actual" and figures["actual"][0] is None and not nz.is_missing(text):
+            result.unplaced_cell(cell, f"outcome {name!r}: latest value not read")
+            result.warn(f"direction {state.policy}: outcome {name!r}: latest value {text!r} not read")
+            continue
+        result.use(cell)
+        if key == "target" and figures["target"][0] is None and not nz.is_missing(text):
+            result.warn(
+                f"direction {state.policy}: outcome {name!r}: target in words {text!r}, no target value"
+            )
+        if key in _FIGURES and (mark := _mark_of(text, state.marks)):
+            result.warn(
+                f"direction {state.policy}: outcome {name!r}: {_WHAT[key]} {text!r} is marked {mark!r}: "
+                f"{state.marks[mark]}"
+            )
 
 
 def _measure_row(cells: list[Cell], state: _Tables, vocab: Vocabulary, result: ParseResult) -> bool:
@@ -714,7 +792,13 @@ def _measure_row(cells: list[Cell], state: _Tables, vocab: Vocabulary, result: P
         _output(by["output"], by.get("value"), state, vocab, result)
     elif "value" in by:
         result.unplaced_cell(by["value"], f"measure {state.measure}: a value with no output indicator")
-    result.use(*(c for k, c in by.items() if k != "value" or "output" in by))
+    for key, c in by.items():
+        if key in _UNREAD_COLUMNS:
+            result.unplaced_cell(
+                c, f"measure {state.measure}: {_UNREAD_COLUMNS[key]} has no column in the schema"
+            )
+        elif key != "value" or "output" in by:
+            result.use(c)
     for c in cells:
         if c.col not in state.columns:
             result.unplaced_cell(c, f"measure {state.measure}: a cell under no named column")
@@ -796,7 +880,12 @@ def _output(
     """An output indicator (活動指標) and its latest value; a 【再掲】 one's value is its original's."""
     name, reposted, _ = nz.strip_marks(_unmark(cell.text, state))
     name, unit = nz.split_name_and_unit(name, vocab.units)
-    figure = _figure(value_cell.text) if value_cell else (None, None, None)
+    figure = _figure(value_cell.text, state.marks) if value_cell else (None, None, None)
+    if value_cell is not None and (mark := _mark_of(value_cell.text, state.marks)):
+        result.warn(
+            f"output {name!r}: latest value {nz.clean_text(value_cell.text)!r} is marked {mark!r}: "
+            f"{state.marks[mark]}"
+        )
     local_id = f"output|{state.policy}|{state.measure}|{name}"
     record = _indicator(
         local_id, state.policy or "", state.measure, "output", name, cell, unit or figure[1], reposted

@@ -1,0 +1,140 @@
+"""Strategy frameworks of a second unseen template (みなと県, ``other_pref_strategy_pillars``) and
+variants of the first one (あおば県, ``other_pref_strategy``): each general reading the second
+template needed, checked on its own.
+
+* a direction heading with a separator after its number (``柱1：創業と…``);
+* the output column spelled as any output tier (``KPI（重要業績評価指標）``, one list: output_label);
+* the target's year in the target column's header (``目標値（R10年度）``) — a fiscal year only;
+* the baseline's year before the figure (``（R4年度）812社``);
+* a legend found by its shape (``＊…meaning``) and a value carrying its mark: read, the mark reported;
+* a target in words (``減少``) and columns the schema has no field for (担当課, 備考): reported,
+  never dropped and never a record.
+"""
+
+from __future__ import annotations
+
+import json
+
+from conftest import FIXTURES
+from f1 import table_scores
+from test_plan_templates import cells_accounted, iso, parse, records
+
+TEMPLATES = FIXTURES / "templates"
+PREF = (TEMPLATES / "other_pref_strategy.txt").read_text(encoding="utf-8")
+PILLARS = (TEMPLATES / "other_pref_strategy_pillars.txt").read_text(encoding="utf-8")
+KIND = "strategy_framework"
+
+
+def _frame(text: str):
+    return parse(KIND, text)
+
+
+def _indicator(result, name: str) -> dict:
+    return next(i for i in result.tables["indicators"] if i["name"] == name)
+
+
+def _latest(result, name: str) -> dict:
+    ind = _indicator(result, name)
+    return next(v for v in result.tables["indicator_values"] if v["indicator_id"] == ind["indicator_id"])
+
+
+def test_second_prefecture_template_scores_f1_1_per_table_and_every_cell_is_accounted_for():
+    expected = json.loads(
+        (TEMPLATES / "other_pref_strategy_pillars.expected.json").read_text(encoding="utf-8")
+    )
+    result = _frame(PILLARS)
+    scores = {t: f for t, (_, _, f) in table_scores(iso(result.tables), expected["tables"]).items()}
+    assert scores == dict.fromkeys(scores, 1.0)
+    assert cells_accounted(result, PILLARS) == []
+    assert len(result.consumed) == 71 and len(result.unplaced) == 6  # the six 担当課 cells
+
+
+def test_heading_with_a_separator_after_its_number_gives_the_same_directions():
+    base = records(_frame(PREF))
+    text = PREF.replace("基本目標Ⅰ　", "柱1：").replace("基本目標Ⅱ　", "柱2：")
+    text = text.replace("\t基本目標Ⅰ\t基本目標Ⅱ\t", "\t柱1\t柱2\t")
+    assert records(_frame(text)) == base
+    assert [p["title"] for p in base["policies"]] == ["挑戦する中小企業を増やす", "経営の土台を強くする"]
+
+
+def test_output_column_spelled_as_any_output_tier_gives_the_same_records():
+    base = records(_frame(PREF))
+    for tier in ("KPI（重要業績評価指標）", "業績指標", "重要業績評価指標"):
+        text = PREF.replace("主な取組\t活動指標（アウトプット）\t実績", f"主な取組\t{tier}\t実績")
+        assert records(_frame(text)) == base, tier
+
+
+def test_target_year_in_the_column_header_is_the_target_fiscal_year_and_only_a_fiscal_year():
+    result = _frame(PILLARS)
+    outcomes = [i for i in result.tables["indicators"] if i["indicator_type"] == "outcome"]
+    assert [(i["name"], i["target_value"], i["target_fiscal_year"]) for i in outcomes] == [
+        ("県内の新設法人数", 900.0, 2028),
+        ("開業率", 4.5, 2028),
+        ("事業承継の相談件数(累計)", 3000.0, 2028),
+        ("県内企業の休廃業・解散件数", None, 2028),
+    ]
+    western = _frame(PILLARS.replace("目標値（R10年度）", "目標値（2028年度）"))
+    assert records(western) == records(result)
+    calendar = _frame(PILLARS.replace("目標値（R10年度）", "目標値（R10年）"))
+    assert {i.get("target_fiscal_year") for i in calendar.tables["indicators"]} == {None}
+
+
+def test_baseline_year_before_the_figure_gives_the_baseline_value():
+    result = _frame(PILLARS)
+    assert (
+        _indicator(result, "県内の新設法人数")["baseline_value"],
+        _indicator(result, "開業率")["baseline_value"],
+    ) == (
+        812.0,
+        3.8,
+    )
+    assert _indicator(result, "事業承継の相談件数(累計)")["baseline_text"] == "(R4年度)1,450件"
+    moved = _frame(PREF.replace("4.1％（R3年度）", "（R3年度）4.1％"))
+    assert _indicator(moved, "県内の開業率")["baseline_value"] == 4.1
+
+
+def test_a_marked_value_is_read_and_its_mark_reported_with_the_legend_meaning():
+    result = _frame(PILLARS)
+    value = _latest(result, "開業率")
+    assert (value["value"], value["fiscal_year"], value["as_of_text"]) == (4.0, 2022, "令和5年3月末現在")
+    [warning] = [w for w in result.warnings if "'*'" in w]
+    assert "開業率" in warning and "参考値" in warning
+    # the same mark without its legend line: the value is not guessed, it is reported
+    unexplained = _frame(
+        PILLARS.replace("＊…当該年度の実績値が未公表のため、前年度の数値（参考値）を記載", "")
+    )
+    assert "開業率" not in {
+        i["name"]
+        for i in unexplained.tables["indicators"]
+        if i["indicator_id"] in {v["indicator_id"] for v in unexplained.tables["indicator_values"]}
+    }
+    assert [why for why in unexplained.unplaced.values() if "開業率" in why] == [
+        "outcome '開業率': latest value not read"
+    ]
+
+
+def test_target_in_words_is_a_warning_not_a_value():
+    result = _frame(PILLARS)
+    assert _indicator(result, "県内企業の休廃業・解散件数")["target_value"] is None
+    assert any("target in words '減少'" in w for w in result.warnings)
+
+
+def test_columns_without_a_schema_field_are_reported_cell_by_cell_and_the_records_stay():
+    result = _frame(PILLARS)
+    assert sorted(result.unplaced.values()) == sorted(
+        [
+            f"measure {m}: 担当課 (department) has no column in the schema"
+            for m in ("1.1", "1.2", "1.2", "2.1", "2.2", "2.2")
+        ]
+    )
+    assert sum("'担当課' (department) has no column" in w for w in result.warnings) == 2
+    base = records(_frame(PREF))
+    rows = [line.split("\t") for line in PREF.split("\n")]
+    in_table = False
+    for r in rows:
+        in_table = r[0] == "施策" or (in_table and any(r))  # a measure table runs to a blank line
+        if in_table:
+            r.append("備考" if r[0] == "施策" else "国庫補助")
+    remarks = _frame("\n".join("\t".join(r) for r in rows))
+    assert records(remarks) == base
+    assert sum("備考 (remarks) has no column" in why for why in remarks.unplaced.values()) == 7
