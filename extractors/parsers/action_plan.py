@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,6 +55,10 @@ _KPI = re.compile(r"(?<![\d.])(\d+)\s*[-‐－]\s*(\d+)\s*[_＿]\s*(.*?)(?=\s*\d
 _REPOST_OF = re.compile(r"[（(]\s*([^()（）]*?)\s*の\s*再掲\s*[)）]")
 _REPOST_AT = re.compile(r"[（(]\s*([^()（）]*?)\s*[でに]\s*再掲\s*[)）]")
 _TRAILING_PAREN = re.compile(r"\s*[（(]((?:[^()（）]|[（(][^()（）]*[)）])*)[)）]\s*$")
+_LEGEND_MARK = re.compile(r"(\S)\s*[:=]?\s*(\w[^\s、,]*)")
+_BRACKETED = re.compile(r"^([【〔\[［])\s*([^】〕\]］]{1,8}?)\s*([】〕\]］])\s*(.*)$")
+_KANA_OR_LETTER = re.compile(r"^([ア-ン]|[a-zA-Z])(?:\s+|[.、)]\s*)(\S.*)$")
+_REPOST_CITED = re.compile(r"再掲\s*[:：]\s*([^\s、,，)）]+)")
 _CITATION_SEP = re.compile(r"\s*[／/、,，・;；]\s*|\s+(?=\D)")
 
 
@@ -78,6 +83,27 @@ class _Row:
 
 
 @dataclass
+class _Bands:
+    """Policy and measure headings printed as band rows across the table (``【1】創業の…`` /
+    ``ア　創業を志す人への支援``) over the rows they hold. The first code style seen is the policy
+    level, the second the measure level."""
+
+    styles: list[str] = field(default_factory=list)
+    policy: tuple[str, str] | None = None  # (code, title)
+    measure: tuple[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class _Marks:
+    """How the document writes its schedule: continuation marks (``→``) and legend marks
+    (``●：実施``). ``explicit``: every planned year is written, so an empty year is nothing planned."""
+
+    continuation: frozenset[str] = frozenset()
+    meanings: dict[str, str] = field(default_factory=dict)
+    explicit: bool = False
+
+
+@dataclass
 class _Header:
     """The table header: column → meaning (``labels.yaml`` action_plan.columns), column → year."""
 
@@ -95,6 +121,8 @@ class _State:
     rows: list[_Row] = field(default_factory=list)
     kpi_list: dict[str, dict[str, Any]] = field(default_factory=dict)  # code → name, unit
     kpi_columns: dict[int, str] | None = None  # the 関連KPI一覧 header, while reading that table
+    bands: _Bands = field(default_factory=lambda: _Bands())
+    marks: dict[str, str] = field(default_factory=dict)  # legend mark → meaning (●：実施)
 
 
 @dataclass
@@ -124,7 +152,7 @@ def parse(grid: Grid, vocab: Vocabulary | None = None) -> ParseResult:
     if not state.years:
         result.warn("no year columns (2023 (R5) …) found in the header; schedule years unknown")
     arrows = [s for s in grid.shapes if s.kind == "arrow"]
-    _emit(state, result, _Geometry(state.columns, arrows), _text_arrows(state.rows, vocab))
+    _emit(state, result, _Geometry(state.columns, arrows), _schedule_marks(state, vocab))
     return result
 
 
@@ -133,6 +161,9 @@ def _read_line(cells: list[Cell], state: _State, vocab: Vocabulary, result: Pars
     run = year_header(cells)
     years = [(c, run[c.col]) for c in cells if c.col in run]
     if years:
+        labels = [c for c in cells if c.text.strip() and c.col not in run]
+        if _is_header(labels, vocab):  # one header row naming the columns and the years
+            state.header = _read_header(labels, state.header, vocab, result)
         _read_year_header(cells, years, state, vocab, result)
         return
     if _is_header(cells, vocab):
@@ -143,6 +174,9 @@ def _read_line(cells: list[Cell], state: _State, vocab: Vocabulary, result: Pars
         return
     if _is_legend(cells, vocab):
         result.use(*cells)  # a legend or note line (※区分 新規：…): a note, not a row
+        state.marks.update(_legend_marks(" ".join(c.text for c in cells), vocab))
+        return
+    if state.header is not None and _read_band(cells, state.bands, result):
         return
     row = _read_row(cells, vocab)
     if row is None and state.header is not None:
@@ -158,6 +192,65 @@ def _is_legend(cells: list[Cell], vocab: Vocabulary) -> bool:
     """A line of one or two cells starting with a legend or note mark (※, 注, 凡例)."""
     filled = [nz.clean_text(c.text) for c in cells if c.text.strip()]
     return 0 < len(filled) <= 2 and filled[0].startswith(tuple(vocab.words(KIND, "legend")))
+
+
+def _legend_marks(text: str, vocab: Vocabulary) -> dict[str, str]:
+    """``凡例　●：実施　○：検討・準備`` → {●: 実施, ○: 検討・準備}: symbol marks a legend explains
+    (a word key such as ``新規：…`` or a continuation mark ``→`` is no schedule mark)."""
+    continuation = set(vocab.words(KIND, "schedule_continuation"))
+    marks = {}
+    for m in _LEGEND_MARK.finditer(nz.clean_text(text)):
+        mark, meaning = m.group(1), m.group(2)
+        if unicodedata.category(mark).startswith("S") and mark not in continuation:
+            marks[mark] = meaning
+    return marks
+
+
+def _band_code(text: str) -> tuple[str, list[str], str] | None:
+    """A band heading's (code style, code path, title): ``【1】創業の…`` → (``【】``, [1], …),
+    ``ア　創業を…`` → (``kana``, [ア], …), ``(2)　販路`` → (``()``, [2], …), ``1-2 販路`` →
+    (``path``, [1, 2], …); None when the text starts with no code or has no title."""
+    s = nz.clean_text(text)
+    if m := _BRACKETED.match(s):
+        number = re.search(r"([0-9]+|[Ⅰ-Ⅻ]|[ア-ン])$", nz.clean_text(m.group(2)))
+        code = nz.split_leading_code(number.group(1))[0] if number else None
+        code = code if code is not None else (number.group(1) if number else None)
+        return (m.group(1) + m.group(3), [str(code)], m.group(4).strip()) if code and m.group(4) else None
+    parts, title = nz.split_code_path(s)
+    if not parts and (m := _KANA_OR_LETTER.match(s)):
+        style = "kana" if re.match(r"[ア-ン]", m.group(1)) else "letter"
+        return style, [m.group(1).lower()], m.group(2)
+    if not parts or not title:
+        return None
+    if len(parts) > 1:
+        return "path", parts, title
+    prefix = s[: s.find(title)] if title in s else s[:1]
+    style = re.sub(r"[①-⑳]", "①", re.sub(r"[Ⅰ-Ⅻ]+|[IVX]+", "Ⅰ", re.sub(r"[0-9]+", "9", prefix.strip())))
+    return style, parts, title
+
+
+def _read_band(cells: list[Cell], bands: _Bands, result: ParseResult) -> bool:
+    """A policy or measure heading printed across the table (one cell, a code and a title):
+    remembered for the rows under it. True when the line was one."""
+    filled = [c for c in cells if c.text.strip()]
+    band = _band_code(filled[0].text) if len(filled) == 1 else None
+    if band is None:
+        return False
+    style, parts, title = band
+    if style == "path":
+        bands.policy = (parts[0], bands.policy[1] if bands.policy and bands.policy[0] == parts[0] else "")
+        bands.measure = (parts[1], title)
+    elif style in bands.styles or len(bands.styles) < 2:
+        if style not in bands.styles:
+            bands.styles.append(style)
+        if bands.styles.index(style) == 0:
+            bands.policy, bands.measure = (parts[0], title), None
+        else:
+            bands.measure = (parts[0], title)
+    else:
+        return False
+    result.use(filled[0])
+    return True
 
 
 def _not_a_row(cells: list[Cell], state: _State, vocab: Vocabulary, result: ParseResult) -> None:
@@ -231,7 +324,8 @@ def _read_year_header(
     result.use(*(c for c, _ in years))
     schedule_words = {label_key(w) for w in vocab.words(KIND, "schedule_header")}
     for c in cells:
-        if c.text.strip() and nz.parse_year_heading(c.text) is None:
+        seen = (c.row, c.col) in result.consumed or (c.row, c.col) in result.unplaced
+        if c.text.strip() and nz.parse_year_heading(c.text) is None and not seen:
             if label_key(c.text) in schedule_words or _is_header([c, c, c], vocab):
                 result.use(c)
             else:
@@ -307,7 +401,7 @@ def _read_by_columns(cells: list[Cell], state: _State, vocab: Vocabulary, result
             schedule[(c.row, c.col)] = year
             continue
         named.setdefault(header.meanings.get(c.col, "unknown"), []).append(c)
-    codes = _row_codes(named, result)
+    codes = _row_codes(named, state.bands, result)
     if codes is None:
         return None
     policy, measure, initiative, policy_title, measure_title = codes
@@ -335,17 +429,22 @@ def _row_number(named: dict[str, list[Cell]], running: int) -> int:
 
 
 def _row_codes(
-    named: dict[str, list[Cell]], result: ParseResult
+    named: dict[str, list[Cell]], bands: _Bands, result: ParseResult
 ) -> tuple[str, str, str | None, str, str] | None:
     """(policy, measure, initiative, policy title, measure title) from the code, policy and
-    measure columns; a compound code (``1-1-2``) and the printed policy / measure codes must agree."""
+    measure columns, or the band headings over the row where the table has no such column; a
+    compound code (``1-1-2``) and the printed policy / measure codes must agree."""
     path: list[str] = []
     for c in named.get("initiative_code", []):
         path, _ = nz.split_code_path(c.text)
         if not path and re.fullmatch(r"[a-zア-ン]", nz.clean_text(c.text).lower()):
             path = [nz.clean_text(c.text).lower()]
-    policy_no, policy_title = _code_and_title(named.get("policy", []))
-    measure_no, measure_title = _code_and_title(named.get("measure", []))
+    policy_no, policy_title = (
+        _code_and_title(named["policy"]) if "policy" in named else bands.policy or (None, "")
+    )
+    measure_no, measure_title = (
+        _code_and_title(named["measure"]) if "measure" in named else bands.measure or (None, "")
+    )
     policy, measure, initiative = policy_no, measure_no, None
     if len(path) >= 3:
         policy, measure, initiative = path[0], path[1], path[-1]
@@ -364,6 +463,13 @@ def _row_codes(
         if printed is not None and printed != used:
             result.warn(f"row {where}: the {what} column says {printed}, the code {used}; the code is used")
     return policy, measure, initiative, policy_title, measure_title
+
+
+def _strip_repost_mark(title: str, vocab: Vocabulary) -> str:
+    """``(再)空き店舗の活用補助`` / ``【再掲】…`` → the name without the repost mark (the words of
+    ``labels.yaml`` action_plan.repost_marker in brackets before the name)."""
+    words = "|".join(re.escape(w) for w in sorted(vocab.words(KIND, "repost_marker"), key=len, reverse=True))
+    return re.sub(rf"^[【\[(〔]\s*(?:{words})\s*[】\])〕]\s*", "", title) or title
 
 
 def _code_and_title(cells: list[Cell]) -> tuple[str | None, str]:
@@ -389,7 +495,7 @@ def _fields_by_column(
 
     f = row.fields
     title = text("short_name")
-    f["title"] = nz.strip_marks(title)[0] if title else None
+    f["title"] = _strip_repost_mark(nz.strip_marks(title)[0], vocab) if title else None
     f["description"] = text("description")
     f["current_state"] = text("current_state")
     f["kpi_text"] = text("kpi")
@@ -402,11 +508,24 @@ def _fields_by_column(
     for value in (f["relation"], f["implementation_policy"]):
         if value and not _is_placeholder(value) and not _only_words(value, known):
             result.warn(f"row {row.number}: 区分 {value!r} is not a word of labels.yaml; kept as printed")
-    for meaning in ("department", "unknown"):
-        for c in named.get(meaning, []):
-            what = "担当課 (department)" if meaning == "department" else "a column the header does not name"
-            result.unplaced_cell(c, f"action plan row {row.number}: {what}; no initiatives column holds it")
-            row.cells = [x for x in row.cells if x is not c]
+    kpi = f["kpi_text"]
+    if kpi and not nz.is_missing(kpi) and not kpi_references(kpi) and not _cited_codes(kpi, vocab):
+        why = "an indicator cited by name only: kpi_references needs its code, so it is reported here"
+        _not_read(row, named["kpi"], why, result)
+    _not_read(row, named.get("department", []), "担当課 (department); no initiatives column holds it", result)
+    _not_read(
+        row,
+        named.get("unknown", []),
+        "a column the header does not name; no initiatives column holds it",
+        result,
+    )
+
+
+def _not_read(row: _Row, cells: list[Cell], why: str, result: ParseResult) -> None:
+    """Cells of a row no record holds: reported with why, not marked read."""
+    for c in cells:
+        result.unplaced_cell(c, f"action plan row {row.number}: {why}")
+    row.cells = [x for x in row.cells if x not in cells]
 
 
 # --- rows read by their cells' content (drifting columns) ---------------------------------------
@@ -544,15 +663,17 @@ def _split_measure_title(title: str) -> tuple[str, str | None]:
     return title, None
 
 
-def _text_arrows(rows: list[_Row], vocab: Vocabulary) -> frozenset[str]:
-    """The continuation marks (``→``) of a document that writes its arrows as text, or none.
-    In such a document an empty year cell means nothing planned."""
-    marks = frozenset(vocab.words(KIND, "schedule_continuation"))
-    used = any(nz.clean_text(c.text) in marks for r in rows for c in r.schedule)
-    return marks if used else frozenset()
+def _schedule_marks(state: _State, vocab: Vocabulary) -> _Marks:
+    """The continuation marks (``→``) of a document that writes its arrows as text, and the marks
+    its legend explains (``●：実施``). In a document that writes either, every planned year is
+    written: an empty year cell means nothing planned."""
+    continuation = frozenset(vocab.words(KIND, "schedule_continuation"))
+    texts = {nz.clean_text(c.text) for r in state.rows for c in r.schedule}
+    arrows = continuation if texts & continuation else frozenset()
+    return _Marks(arrows, dict(state.marks), bool(arrows or texts & set(state.marks)))
 
 
-def _emit(state: _State, result: ParseResult, geometry: _Geometry, arrows: frozenset[str]) -> None:
+def _emit(state: _State, result: ParseResult, geometry: _Geometry, marks: _Marks) -> None:
     rows = state.rows
     policies = (
         (
@@ -586,7 +707,7 @@ def _emit(state: _State, result: ParseResult, geometry: _Geometry, arrows: froze
         key = (r.policy_code, r.measure_code)
         seq[key] = seq.get(key, 0) + 1
         title = _emit_initiative(r, by_path, seq[key], state.kpi_list, result)
-        items, notes = _schedule(r, state.years, geometry, band_end, arrows, result)
+        items, notes = _schedule(r, state.years, geometry, band_end, marks, result)
         for note in notes:
             result.warn(f"row {r.number}: {note}")
         for year, activity, carried in items:
@@ -640,17 +761,25 @@ def _references(r: _Row, kpi_list: dict[str, dict[str, Any]]) -> list[dict[str, 
     return refs + [{**ref, "is_related_target": True} for ref in kpi_references(f.get("notes"))]
 
 
+def _reposted_from(r: _Row, description: str, result: ParseResult) -> str | None:
+    """The original a reposted row cites: ``(1-1-2の再掲)`` in its description, or ``※再掲：2-イ-①``
+    in its description or notes (備考)."""
+    m = _REPOST_OF.search(description) or _REPOST_CITED.search(f"{description} {r.fields.get('notes') or ''}")
+    if m is None:
+        return None
+    original = code_path(m.group(1))
+    if original is None:
+        result.warn(f"row {r.number}: cannot read the 再掲 reference {m.group(0)!r}")
+    return original
+
+
 def _emit_initiative(
     r: _Row, by_path: dict[str, _Row], seq: int, kpi_list: dict[str, dict[str, Any]], result: ParseResult
 ) -> str:
     """The initiatives row and its KPI references; returns the initiative's title."""
     f = r.fields
     description = f.get("description") or ""
-    reposted_from = None
-    if m := _REPOST_OF.search(description):
-        reposted_from = code_path(m.group(1))
-        if reposted_from is None:
-            result.warn(f"row {r.number}: cannot read the 再掲 reference {m.group(0)!r}")
+    reposted_from = _reposted_from(r, description, result)
     reposted_to = [p for m in _REPOST_AT.finditer(description) if (p := code_path(m.group(1)))]
     title = _title(r, by_path, reposted_from, result)
     refs = _references(r, kpi_list)
@@ -697,18 +826,20 @@ def _emit_initiative(
 
 
 def _lane_items(
-    lane: dict[int, str], years: list[int], arrows: frozenset[str], notes: list[str]
+    lane: dict[int, str], years: list[int], marks: _Marks, notes: list[str]
 ) -> list[tuple[int, str, bool]]:
-    """A lane's (year, activity, carried): ``→`` cells continue the activity to their left and an
-    empty year is nothing (arrows written as text), or the carry-forward convention."""
-    if not arrows:
+    """A lane's (year, activity, carried): a legend mark is the activity its legend names, ``→``
+    cells continue the activity to their left and an empty year is nothing (every planned year
+    written), or the carry-forward convention."""
+    lane = {year: marks.meanings.get(text, text) for year, text in lane.items()}
+    if not marks.explicit:
         return list(carry_forward(lane, years))
     items, current = [], None
     for year in years:
         text = lane.get(year)
         if text is None or nz.is_missing(text):
             current = None
-        elif text in arrows:
+        elif text in marks.continuation:
             if current is None:
                 notes.append(f"{year}: {text!r} continues no activity; ignored")
             else:
@@ -724,7 +855,7 @@ def _schedule(
     years: list[int],
     geometry: _Geometry,
     band_end: float | None,
-    arrows: frozenset[str],
+    marks: _Marks,
     result: ParseResult,
 ) -> tuple[list[tuple[int, str, bool]], list[str]]:
     """Schedule of one row: years from the header's columns, the cells' boxes and arrows (PDF), or
@@ -744,18 +875,18 @@ def _schedule(
                 result.unplaced_cell(c, f"action plan row {r.number}: schedule text outside the year columns")
             elif not nz.is_missing(text):
                 lane[year] = f"{lane[year]} {text}" if year in lane else text
-        if arrows:
-            return _lane_items(lane, years, arrows, notes), notes
+        if marks.explicit:
+            return _lane_items(lane, years, marks, notes), notes
         spans = None
         if geometry.arrows and r.top is not None:
             spans = arrow_spans(geometry.arrows, r.cells[0].page, r.top, band_end or r.top + 400, columns)
         items, disagreements = schedule_years(lane, years, spans)
         return items, notes + disagreements
-    return _schedule_by_order(cells, years, arrows, notes)
+    return _schedule_by_order(cells, years, marks, notes)
 
 
 def _schedule_by_order(
-    cells: list[Cell], years: list[int], arrows: frozenset[str], notes: list[str]
+    cells: list[Cell], years: list[int], marks: _Marks, notes: list[str]
 ) -> tuple[list[tuple[int, str, bool]], list[str]]:
     """Text exports that keep no column positions: the first cell is the first year, and so on."""
     texts = [nz.clean_text(c.text, join_wrapped=True) for c in cells]
@@ -771,4 +902,4 @@ def _schedule_by_order(
             "schedule years inferred from cell order (the text export keeps no column positions): "
             + ", ".join(f"{y}: {t}" for y, t in lane.items())
         )
-    return _lane_items(lane, years, arrows, notes), notes
+    return _lane_items(lane, years, marks, notes), notes
