@@ -522,6 +522,9 @@ def _assemble(clauses: list[tuple[str, str]], basis: str, direction: str | None)
     return Rule(basis, bands=bands, direction=direction, ungraded=ungraded) if bands else None
 
 
+_BRACKETED_LABEL = re.compile(r"^【([^】]{1,20})】")
+
+
 def parse_rule(text: str | None) -> Rule | None:
     """A printed grading rule (評価基準) → :class:`Rule`; None when it is not fully understood."""
     if not text or not text.strip():
@@ -541,10 +544,12 @@ def parse_rule(text: str | None) -> Rule | None:
         if re.search(r"増加を目指す|増加を目標|高いほど", body)
         else None
     )
-    for split in (_grade_first, _band_first, _inequalities):
-        clauses = split(body)
-        if clauses and (rule := _assemble(clauses, basis, direction)):
-            return replace(rule, rounding=_rounding(s), text=str(text), notes=tuple(notes))
+    # 【評価の目安】◎：… — a label in brackets, read as a grade 【A】 only when that parses.
+    for candidate in dict.fromkeys((body, _BRACKETED_LABEL.sub(r"\1: ", body))):
+        for split in (_grade_first, _band_first, _inequalities):
+            clauses = split(candidate)
+            if clauses and (rule := _assemble(clauses, basis, direction)):
+                return replace(rule, rounding=_rounding(s), text=str(text), notes=tuple(notes))
     return None
 
 

@@ -260,3 +260,21 @@ def test_parse_rule_is_total(text):
     assert rule is None or (
         len(rule.grades) >= 2 and rule.basis in (ACHIEVEMENT, PROGRESS, "vs_baseline_target")
     )
+
+
+def test_a_label_in_brackets_before_the_grades_is_a_label_not_a_grade():
+    """【評価の目安】◎：… (北浜町's sheets): 【…】 is a label here, while 【A】100%以上【B】… stays grades."""
+    rule = parse_rule(
+        "【評価の目安】◎：達成度100％以上　○：達成度80％以上100％未満　△：達成度50％以上80％未満　×：達成度50％未満"
+    )
+    assert [(b.grade, b.lower, b.upper) for b in rule.bands] == [
+        ("◎", 100, None),
+        ("○", 80, 100),
+        ("△", 50, 80),
+        ("×", None, 50),
+    ]
+    assert [b.grade for b in parse_rule("【A】100%以上【B】80%以上100%未満【C】80%未満").bands] == [
+        "A",
+        "B",
+        "C",
+    ]
