@@ -513,6 +513,7 @@ def _indicators(lines: list[_Line]) -> list[tuple[list[_Line], dict | None]]:
 _BOUND_WORDS = re.compile(r"(以下|以上|未満|超)$")
 # A legend by its shape: a mark (◆, *, ★ …) and an ellipsis, then what the mark means.
 _LEGEND_SHAPE = re.compile(r"^(?P<mark>[^\w\s().…・:]{1,2})\s*(?:…+|\.{2,}|・・・|:)\s*(?P<meaning>\S.*)$")
+_RANGE = re.compile(r"(?<=\d)\s*[~〜]\s*(?=\d)")
 # Columns the schema has no field for (担当課, 備考): recognised, their cells reported.
 _UNREAD_COLUMNS = {"department": "担当課 (department)", "remarks": "備考 (remarks)"}
 
@@ -687,11 +688,14 @@ def _figure(text: str | None, marks: Collection[str] = ()) -> tuple[float | None
     m = re.match(r"^(?:\((?P<pre>[^()]*)\))?\s*(?P<body>[^()]*?)\s*(?:\((?P<asof>[^()]*)\))?$", s)
     if not m or nz.is_missing(s):
         return None, None, None
+    asof_text = m.group("asof") or m.group("pre")
+    asof = nz.parse_as_of(asof_text) if asof_text else None
+    if _RANGE.search(m.group("body")):  # 4.5〜5.0％: no single figure (the caller reports it)
+        return None, nz.parse_quantity(_RANGE.split(m.group("body"))[-1])[1], asof
     value, unit = nz.parse_quantity(m.group("body"))
     if unit:
         unit = _BOUND_WORDS.sub("", unit).strip() or None
-    asof = m.group("asof") or m.group("pre")
-    return value, unit, nz.parse_as_of(asof) if asof else None
+    return value, unit, asof
 
 
 def _mark_of(text: str, marks: Collection[str]) -> str | None:
@@ -708,6 +712,7 @@ def _outcome_row(cells: list[Cell], state: _Tables, vocab: Vocabulary, result: P
         return False
     name, reposted, _ = nz.strip_marks(_unmark(by["name"].text, state))
     name, unit = nz.split_name_and_unit(name, vocab.units)
+    _report_name_mark(name, by["name"], state, result)
     figures = {k: _figure(by[k].text, state.marks) if k in by else (None, None, None) for k in _FIGURES}
     baseline, target, actual = figures["baseline"], figures["target"], figures["actual"]
     unit = unit or next((f[1] for f in figures.values() if f[1]), None)
@@ -737,8 +742,8 @@ _WHAT = {"baseline": "baseline", "target": "target", "actual": "latest value"}
 def _outcome_cells(
     name: str, by: dict[str, Cell], figures: dict, state: _Tables, result: ParseResult
 ) -> None:
-    """Mark an outcome row's cells read, or report what has no column: a target in words
-    (増加 / 減少), a latest value not read, a legend mark on a value, 担当課 / 備考."""
+    """Mark an outcome row's cells read, or report what has no column: a target in words or a
+    range (増加 / 減少 / 4.5〜5.0％), a latest value not read, a legend mark on a value, 担当課 / 備考."""
     for key, cell in by.items():
         text = nz.clean_text(cell.text)
         if key in _UNREAD_COLUMNS:
@@ -753,7 +758,8 @@ def _outcome_cells(
         result.use(cell)
         if key == "target" and figures["target"][0] is None and not nz.is_missing(text):
             result.warn(
-                f"direction {state.policy}: outcome {name!r}: target in words {text!r}, no target value"
+                f"direction {state.policy}: outcome {name!r}: target {text!r} is not one figure (words or "
+                "a range), no target value"
             )
         if key in _FIGURES and (mark := _mark_of(text, state.marks)):
             result.warn(
@@ -803,6 +809,12 @@ def _measure_row(cells: list[Cell], state: _Tables, vocab: Vocabulary, result: P
         if c.col not in state.columns:
             result.unplaced_cell(c, f"measure {state.measure}: a cell under no named column")
     return True
+
+
+def _report_name_mark(name: str, cell: Cell, state: _Tables, result: ParseResult) -> None:
+    """A legend mark on an indicator's name (◆ = newly set) has no column: a warning says it."""
+    if mark := _mark_of(cell.text, state.marks):
+        result.warn(f"direction {state.policy}: indicator {name!r} is marked {mark!r}: {state.marks[mark]}")
 
 
 def _unmark(text: str, state: _Tables) -> str:
@@ -880,6 +892,7 @@ def _output(
     """An output indicator (活動指標) and its latest value; a 【再掲】 one's value is its original's."""
     name, reposted, _ = nz.strip_marks(_unmark(cell.text, state))
     name, unit = nz.split_name_and_unit(name, vocab.units)
+    _report_name_mark(name, cell, state, result)
     figure = _figure(value_cell.text, state.marks) if value_cell else (None, None, None)
     if value_cell is not None and (mark := _mark_of(value_cell.text, state.marks)):
         result.warn(

@@ -116,7 +116,7 @@ def test_a_marked_value_is_read_and_its_mark_reported_with_the_legend_meaning():
 def test_target_in_words_is_a_warning_not_a_value():
     result = _frame(PILLARS)
     assert _indicator(result, "県内企業の休廃業・解散件数")["target_value"] is None
-    assert any("target in words '減少'" in w for w in result.warnings)
+    assert any("target '減少' is not one figure" in w for w in result.warnings)
 
 
 def test_columns_without_a_schema_field_are_reported_cell_by_cell_and_the_records_stay():
@@ -138,3 +138,28 @@ def test_columns_without_a_schema_field_are_reported_cell_by_cell_and_the_record
     remarks = _frame("\n".join("\t".join(r) for r in rows))
     assert records(remarks) == base
     assert sum("備考 (remarks) has no column" in why for why in remarks.unplaced.values()) == 7
+
+
+def test_directions_numbered_by_other_heading_words_give_the_same_records():
+    base = records(_frame(PREF))
+    for one, two in (("視点①　", "視点②　"), ("戦略Ⅰ　", "戦略Ⅱ　"), ("基本方針1:", "基本方針2:")):
+        text = PREF.replace("基本目標Ⅰ　", one).replace("基本目標Ⅱ　", two)
+        text = text.replace("\t基本目標Ⅰ\t基本目標Ⅱ\t", f"\t{one.strip(':　')}\t{two.strip(':　')}\t")
+        assert records(_frame(text)) == base, one
+
+
+def test_a_target_range_is_no_target_value_and_a_warning_quotes_it():
+    result = _frame(PILLARS.replace("\t4.5％\t", "\t4.5～5.0％\t"))
+    rate = _indicator(result, "開業率")
+    assert (rate["target_value"], rate["unit"], rate["target_fiscal_year"]) == (None, "%", 2028)
+    assert any("'4.5~5.0%' is not one figure" in w for w in result.warnings)
+    with_year = _frame(PREF.replace("5.0％（R9年度）", "4.5〜5.0％（R9年度）"))
+    opening = _indicator(with_year, "県内の開業率")
+    assert (opening["target_value"], opening["target_fiscal_year"]) == (None, 2027)
+
+
+def test_a_legend_mark_on_a_name_is_stripped_and_reported():
+    result = _frame(PREF)
+    marked = [w for w in result.warnings if "is marked '◆'" in w]
+    assert len(marked) == 2 and all("今回新たに設定した指標" in w for w in marked)
+    assert "新事業展開セミナー参加者数" in {i["name"] for i in result.tables["indicators"]}
