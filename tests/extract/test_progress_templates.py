@@ -16,6 +16,7 @@ import json
 import re
 import unicodedata
 
+import pytest
 from conftest import FIXTURES, RAW
 from f1 import table_scores
 from hypothesis import HealthCheck, given, settings
@@ -301,3 +302,85 @@ def test_respelled_full_width_reordered_variant_of_the_other_city_still_scores()
     text = re.sub(r"令和(\d)年度\t", lambda m: f"R{m.group(1)}\t", text)
     scores = table_scores(parse(text).tables, expected["tables"])
     assert all(f >= 0.98 for _, _, f in scores.values()), scores
+
+
+# --- a second template: 北浜町's 施策評価シート -------------------------------------------------
+
+KITAHAMA = (TEMPLATES / "kitahama_town_progress_sheets.txt").read_text(encoding="utf-8")
+
+
+def _lane(result, title: str, lane: int = 1) -> list[tuple[int, str, bool]]:
+    return [
+        (s["fiscal_year"], s["activity"], s["is_carried_forward"])
+        for s in result.tables["schedule_items"]
+        if s["initiative_title"] == title and s["lane"] == lane
+    ]
+
+
+@pytest.mark.parametrize("fmt", ["txt", "xlsx", "pdf"])
+def test_kitahama_kpis_are_graded_by_the_sheets_printed_four_level_rule(fmt):
+    """◎：達成度100％以上 ○：80％以上100％未満 △：50％以上80％未満 ×：50％未満 — each KPI's grade
+    is the one the sheet prints (27/30 = 90 % ○, 8/20 = 40 % ×, 26/25 = 104 % ◎ …); the KPI
+    with the text target 増加 has no rate, no grade, and its printed ― is no stated grade."""
+    from extractors.extract import extract_document
+    from pipeline.derive.evaluate import evaluate
+
+    tables = extract_document(TEMPLATES / f"kitahama_town_progress_sheets.{fmt}", plan_id="kitahama").tables
+    names = {i["indicator_id"]: i["name"] for i in tables["indicators"]}
+    graded = [(names[e["indicator_id"]], e["stated_grade"], e["grade"]) for e in evaluate(tables)]
+    assert ("北浜ブランド認定品目数", "◎", "◎") in graded and ("人材育成講座の受講者数", "×", "×") in graded
+    assert all(stated == grade for _, stated, grade in graded) and len(graded) == 8
+    ec = next(v for v in tables["indicator_values"] if names[v["indicator_id"]] == "越境ECに取り組む事業者数")
+    assert (ec["value"], ec["target_value"], ec["stated_rate"], ec["stated_grade"]) == (7, None, None, None)
+
+
+def test_arrow_cells_continue_only_the_marked_years():
+    """A document that prints → in each continued year: an empty cell is no activity."""
+    result = parse(KITAHAMA)
+    assert _lane(result, "ブランド認定制度の運営", 2) == [
+        (2023, "PR冊子の作成", False),
+        (2025, "改訂", False),
+        (2027, "改訂", False),
+    ]
+    assert _lane(result, "返礼品の開発支援")[-1] == (2027, "新商品開発の補助", True)  # 2028 empty: ended
+    ditto = records(parse(KITAHAMA.replace("\t→", "\t〃")))
+    assert ditto == records(result)  # 〃 is a continuation mark too (labels.yaml continuation)
+
+
+def test_without_arrow_cells_empty_cells_carry_forward_as_before():
+    result = parse(KITAHAMA.replace("\t→", "\t"))
+    assert _lane(result, "ブランド認定制度の運営", 2)[:2] == [
+        (2023, "PR冊子の作成", False),
+        (2024, "PR冊子の作成", True),
+    ]
+    assert _lane(result, "返礼品の開発支援")[-1] == (2028, "新商品開発の補助", True)
+
+
+def test_initiative_code_under_its_measures_path_keeps_its_own_level():
+    result = parse(KITAHAMA)
+    assert {i["initiative_code"] for i in result.tables["initiatives"]} == {"ア", "イ"}
+    stray = parse(KITAHAMA.replace("Ⅰ-1-(イ)", "Ⅱ-3-(イ)"))
+    codes = {i["title"]: i["initiative_code"] for i in stray.tables["initiatives"]}
+    assert codes["越境EC参入の支援"] == "2-3-イ"
+    assert any("initiative code 2-3-イ is not under the sheet's measure" in w for w in stray.warnings)
+
+
+def test_bracketed_labels_and_the_printed_overall_grade():
+    """【課題及び今後の方向性】… on one line is a labelled value like 課題…：…; 総合評価 | Ｂ is the
+    sheet's printed grade: reported (no column), never an unknown label."""
+    text = KITAHAMA.replace("課題及び今後の方向性\t商談後", "【課題及び今後の方向性】商談後")
+    result = parse(text)
+    assert result.tables["sheets"][0]["issues_text"].startswith("商談後のフォローが手薄")
+    assert not any("unknown label" in w for w in result.warnings)
+    grades = [why for why in result.unplaced.values() if "printed overall grade" in why]
+    assert len(grades) == 3
+
+
+def test_a_figure_printed_with_its_year_is_the_figure():
+    rows = {i["name"]: i for i in parse(KITAHAMA).tables["indicators"]}
+    assert (
+        rows["町内企業合同説明会の参加者数"]["baseline_value"],
+        rows["町内企業合同説明会の参加者数"]["baseline_text"],
+    ) == (150, "150")
+    occurrences = parse(KITAHAMA).tables["indicator_occurrences"]
+    assert {o["baseline_text"] for o in occurrences if o["policy_code"] == "2"} == {"150", "60", "40"}
