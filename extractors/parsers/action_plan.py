@@ -248,7 +248,9 @@ def _read_band(cells: list[Cell], bands: _Bands, result: ParseResult) -> bool:
         else:
             bands.measure = (parts[0], title)
     else:
-        return False
+        why = f"action plan: a heading of a third code style ({style!r}) under the policy and measure bands"
+        result.unplaced_cell(filled[0], why + "; no table holds it")
+        return True
     result.use(filled[0])
     return True
 

@@ -1,0 +1,166 @@
+"""Action-plan templates of other governments, each general rule on a small text export
+(the whole document is ``tests/fixtures/templates/other_town_action_plan.*``, scored in
+``test_template_formats.py``):
+
+* policy and measure headings printed as band rows across the table (``【1】…`` / ``ア　…``,
+  ``Ⅰ`` / ``(1)``), the initiative's own code in its row (``1-ア-①`` or only ``①``);
+* one header row naming the columns and the years, 備考 after the years;
+* schedule marks a legend explains (``凡例　●：実施　○：検討・準備``): the activity is the mark's
+  meaning and an empty year is nothing planned;
+* repost marks ``(再)`` before a name and ``※再掲：2-イ-①`` in 備考;
+* an indicator cited by name without a code is reported, not dropped.
+"""
+
+from __future__ import annotations
+
+from extractors.parsers import action_plan
+from extractors.readers import read_text
+
+HEADER = "事業番号\t事業名\t事業内容\tR7\tR8\tR9\t備考"
+
+
+def parse(*lines: str):
+    return action_plan.parse(read_text("\n".join(lines).encode("utf-8")))
+
+
+def schedule(result) -> list[tuple[str, int, str, bool]]:
+    return [
+        (r["initiative_code"], r["fiscal_year"], r["activity"], r["is_carried_forward"])
+        for r in result.tables["schedule_items"]
+    ]
+
+
+def test_band_rows_give_policy_and_measure_to_the_rows_under_them():
+    result = parse(
+        HEADER,
+        "Ⅰ　創業を支える",
+        "(1)　相談の充実",
+        "①\t相談窓口\t窓口を開く。\t実施\t→\t→\t",
+        "②\t出張相談\t地区を回る。\t\t実施\t→\t",
+        "(2)　資金の支援",
+        "①\t利子補給\t利子を補給する。\t実施\t→\t見直し\t国の制度次第",
+        "Ⅱ　人材を育てる",
+        "(1)　研修",
+        "①\t経営塾\t塾を開く。\t検討\t実施\t→\t",
+    )
+    t = result.tables
+    assert [(p["policy_code"], p["title"]) for p in t["policies"]] == [
+        ("1", "創業を支える"),
+        ("2", "人材を育てる"),
+    ]
+    assert [(m["policy_code"], m["measure_code"], m["title"]) for m in t["measures"]] == [
+        ("1", "1", "相談の充実"),
+        ("1", "2", "資金の支援"),
+        ("2", "1", "研修"),
+    ]
+    codes = [
+        (i["policy_code"], i["measure_code"], i["initiative_code"], i["title"]) for i in t["initiatives"]
+    ]
+    assert codes == [
+        ("1", "1", "1", "相談窓口"),
+        ("1", "1", "2", "出張相談"),
+        ("1", "2", "1", "利子補給"),
+        ("2", "1", "1", "経営塾"),
+    ]
+    # The header row names 備考 after the years: read as notes, not as a schedule year.
+    assert t["initiatives"][2]["notes"] == "国の制度次第"
+    assert (("1", 2027, "見直し", False)) in schedule(result)
+    assert {(1, 0), (2, 0), (5, 0), (7, 0), (8, 0)} <= result.consumed  # the band rows
+    assert result.unplaced == {}
+
+
+def test_compound_codes_in_the_rows_and_bracketed_band_codes_agree():
+    result = parse(
+        HEADER,
+        "【1】創業を支える",
+        "ア　創業前の支援",
+        "1-ア-①\t相談窓口\t窓口を開く。\t実施\t→\t→\t",
+        "イ　創業後の支援",
+        "1-イ-①\t交流会\t交流の場を設ける。\t\t実施\t→\t",
+    )
+    t = result.tables
+    assert [(m["measure_code"], m["title"]) for m in t["measures"]] == [
+        ("ア", "創業前の支援"),
+        ("イ", "創業後の支援"),
+    ]
+    assert t["policies"] == [{"policy_code": "1", "title": "創業を支える", "source_page": None}]
+    assert not [w for w in result.warnings if "column says" in w]
+
+
+def test_legend_marks_are_their_meaning_and_an_empty_year_is_nothing_planned():
+    result = parse(
+        "凡例　●：実施　○：検討・準備　◎：拡充して実施",
+        HEADER,
+        "【1】創業を支える",
+        "ア　創業前の支援",
+        "1-ア-①\t相談窓口\t窓口を開く。\t○\t●\t◎\t",
+        "1-ア-②\t交流会\t交流の場を設ける。\t●\t\t\t",
+    )
+    assert schedule(result) == [
+        ("1", 2025, "検討・準備", False),
+        ("1", 2026, "実施", False),
+        ("1", 2027, "拡充して実施", False),
+        ("2", 2025, "実施", False),  # not carried into 2026-2027: those years are empty
+    ]
+
+
+def test_without_marks_or_arrows_an_activity_still_carries_forward():
+    """The legend changes nothing for a document whose schedule has none of its marks."""
+    result = parse(
+        "凡例　●：実施",
+        HEADER,
+        "【1】創業を支える",
+        "ア　創業前の支援",
+        "1-ア-①\t相談窓口\t窓口を開く。\t検討\t実施\t\t",
+    )
+    assert schedule(result) == [
+        ("1", 2025, "検討", False),
+        ("1", 2026, "実施", False),
+        ("1", 2027, "実施", True),
+    ]
+
+
+def test_repost_marks_before_the_name_and_in_the_notes():
+    result = parse(
+        HEADER,
+        "【1】創業を支える",
+        "ア　創業前の支援",
+        "1-ア-①\t(再)空き店舗の活用\t改装費を補助する。\t実施\t→\t→\t※再掲：2-イ-①",
+        "1-ア-②\t【再掲】交流会\t交流の場を設ける。\t実施\t→\t→\t",
+    )
+    first, second = result.tables["initiatives"]
+    assert (first["title"], first["reposted_from"], first["notes"]) == (
+        "空き店舗の活用",
+        "2-イ-1",
+        "※再掲:2-イ-①",
+    )
+    assert (second["title"], second["reposted_from"]) == ("交流会", None)
+    assert result.tables["schedule_items"][0]["initiative_title"] == "空き店舗の活用"
+
+
+def test_an_indicator_cited_by_name_only_is_reported_and_a_coded_one_is_read():
+    result = parse(
+        "事業番号\t事業名\t事業内容\t指標・目標値\tR7\tR8",
+        "【1】創業を支える",
+        "ア　創業前の支援",
+        "1-ア-①\t相談窓口\t窓口を開く。\t相談件数：年60件\t実施\t→",
+        "1-ア-②\t交流会\t交流の場を設ける。\tKPI 1-1\t実施\t→",
+    )
+    first, second = result.tables["initiatives"]
+    assert (first["kpi_codes"], second["kpi_codes"]) == ([], ["1-1"])
+    assert [r["indicator_code"] for r in result.tables["kpi_references"]] == ["1-1"]
+    why = result.unplaced[(3, 3)]
+    assert (3, 3) not in result.consumed and "by name only" in why
+    assert (4, 3) in result.consumed
+
+
+def test_a_third_heading_style_is_no_band_and_is_reported():
+    result = parse(
+        HEADER,
+        "【1】創業を支える",
+        "ア　創業前の支援",
+        "① 小見出し",
+        "1-ア-①\t相談窓口\t窓口を開く。\t実施\t→\t→\t",
+    )
+    assert (3, 0) in result.unplaced and (3, 0) not in result.consumed
+    assert [i["initiative_code"] for i in result.tables["initiatives"]] == ["1"]
