@@ -128,6 +128,11 @@ class Sheet:
         )
         if unit is None:
             result.warn(f"{self.where()}: no unit found in KPI name {raw_name!r}")
+        for what, year in (("baseline", baseline_year), ("actual", actual_year)):
+            if year is not None:  # the row's own year: indicators has no column for it
+                result.warn(
+                    f"{self.where()}: KPI {name!r}: {what} year {year} printed in its cell is not stored"
+                )
 
 
 _YEAR_AFTER = re.compile(r"^(?P<value>.*?\d)\s*[(（](?P<year>[^()（）]+)[)）]\s*$")

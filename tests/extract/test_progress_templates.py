@@ -382,5 +382,7 @@ def test_a_figure_printed_with_its_year_is_the_figure():
         rows["町内企業合同説明会の参加者数"]["baseline_value"],
         rows["町内企業合同説明会の参加者数"]["baseline_text"],
     ) == (150, "150")
-    occurrences = parse(KITAHAMA).tables["indicator_occurrences"]
+    result = parse(KITAHAMA)
+    assert sum("baseline year 2022 printed in its cell is not stored" in w for w in result.warnings) == 2
+    occurrences = result.tables["indicator_occurrences"]
     assert {o["baseline_text"] for o in occurrences if o["policy_code"] == "2"} == {"150", "60", "40"}
