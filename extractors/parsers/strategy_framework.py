@@ -529,7 +529,8 @@ class _Tables:
     seq: int = 0
     marks: dict[str, str] = field(default_factory=dict)  # ◆ → 今回新たに設定した指標 (a legend line)
     started: bool = False
-    header_years: dict[str, int] = field(default_factory=dict)  # 目標値（R10年度） → target: 2028
+    header_years: dict[str, nz.AsOf] = field(default_factory=dict)  # 目標値（R10年度） → target: FY2028
+    tier: str | None = None  # a block label line (【数値目標】) names the next table's indicators
 
 
 def _parse_tables(grid: Grid, vocab: Vocabulary, result: ParseResult) -> ParseResult:
@@ -570,20 +571,12 @@ def _table_line(cells: list[Cell], state: _Tables, vocab: Vocabulary, result: Pa
     if len(cells) == 1 and (heading := _heading(first, vocab)) is not None:
         _add_policy(heading, cells[0], state, result)
         return True
+    if len(cells) == 1 and state.policy and vocab.matches(KIND, "outcome_label", _unbracket(first)):
+        state.tier = "outcome"  # 【数値目標】 over a table whose header says only 指標
+        result.use(cells[0])
+        return True
     if _table_header(cells, state, vocab):
-        for c in cells:
-            if state.columns.get(c.col) in _UNREAD_COLUMNS:
-                label = nz.clean_text(c.text)
-                result.warn(
-                    f"strategy table header: column {label!r} ({state.columns[c.col]}) has no column in the "
-                    "schema; its cells are listed in unparsed_cells"
-                )
-            if c.col in state.columns or c is cells[0]:
-                result.use(c)
-            else:
-                why = f"strategy table header: column label {nz.clean_text(c.text)!r} is not in labels.yaml"
-                result.unplaced_cell(c, why)
-                result.warn(f"{why}; its column is not read")
+        _use_header(cells, state, result)
         return True
     if state.mode == "counts" or (state.mode is not None and state.policy is not None):
         return {"outcome": _outcome_row, "measures": _measure_row, "counts": _counts_row}[state.mode](
@@ -594,6 +587,32 @@ def _table_line(cells: list[Cell], state: _Tables, vocab: Vocabulary, result: Pa
         result.use(cells[0])  # the document's title line
         return True
     return False
+
+
+def _unbracket(text: str) -> str:
+    """A block label without its brackets: 【数値目標】 / 〔数値目標〕 / <数値目標> → 数値目標."""
+    return re.sub(r"^[【〔\[<《■◆●]\s*(.*?)\s*[】〕\]>》]?$", r"\1", text)
+
+
+def _use_header(cells: list[Cell], state: _Tables, result: ParseResult) -> None:
+    """A table header's cells: read, or reported (a column the schema has no field for, an
+    unknown label, a baseline year printed only in the header)."""
+    for c in cells:
+        label = nz.clean_text(c.text)
+        if state.columns.get(c.col) in _UNREAD_COLUMNS:
+            result.warn(
+                f"strategy table header: column {label!r} ({state.columns[c.col]}) has no column in the "
+                "schema; its cells are listed in unparsed_cells"
+            )
+        if c.col in state.columns or c is cells[0]:
+            result.use(c)
+        else:
+            why = f"strategy table header: column label {label!r} is not in labels.yaml"
+            result.unplaced_cell(c, why)
+            result.warn(f"{why}; its column is not read")
+    if state.mode == "outcome" and "baseline" in state.header_years:
+        year = state.header_years["baseline"].text
+        result.warn(f"direction {state.policy}: the baseline year {year!r} of the table header has no column")
 
 
 def _heading(text: str, vocab: Vocabulary) -> tuple[str, str] | None:
@@ -635,8 +654,9 @@ def _table_header(cells: list[Cell], state: _Tables, vocab: Vocabulary) -> bool:
             state.mode, state.columns = "counts", {k: v for k, v in scopes.items() if v}
             return True
     meanings = {c.col: m for c in cells[1:] if (m := vocab.column_meaning(KIND, "outcome_columns", c.text))}
-    if vocab.matches(KIND, "outcome_label", first) and meanings:
-        state.mode, state.columns = "outcome", {cells[0].col: "name", **meanings}
+    named = state.tier == "outcome" and vocab.matches(KIND, "indicator_name_header", first)
+    if (vocab.matches(KIND, "outcome_label", first) or named) and meanings:
+        state.mode, state.columns, state.tier = "outcome", {cells[0].col: "name", **meanings}, None
         state.header_years = _header_years(cells, state.columns)
         return True
     columns = {c.col: m for c in cells if (m := _measure_column(c.text, vocab))}
@@ -653,15 +673,18 @@ def _measure_column(text: str, vocab: Vocabulary) -> str | None:
     return meaning or ("output" if vocab.matches(KIND, "output_label", text) else None)
 
 
-def _header_years(cells: list[Cell], columns: dict[int, str]) -> dict[str, int]:
-    """The fiscal year a column's header names (目標値（R10年度） → ``target``: 2028)."""
-    years: dict[str, int] = {}
+def _header_years(cells: list[Cell], columns: dict[int, str]) -> dict[str, nz.AsOf]:
+    """The year a column's header names: 目標値（R10年度） → ``target``: FY2028; 目標値（H31） →
+    FY2019 (a bare era year in a header is a fiscal year); 最新値（2023年） → a calendar year."""
+    years: dict[str, nz.AsOf] = {}
     for c in cells:
-        inner = re.findall(r"\(([^()]*)\)", nz.clean_text(c.text))
-        # a fiscal year only (R10年度, 2028年度); R9年 alone is a calendar year
-        year = next((a.fiscal_year for t in inner if (a := nz.parse_as_of(t)) and a.fiscal_year), None)
-        if year is not None and c.col in columns:
-            years[columns[c.col]] = year
+        for t in re.findall(r"\(([^()]*)\)", nz.clean_text(c.text)):
+            year = nz.parse_as_of(t)
+            bare = None if year else nz.parse_fiscal_year(t)
+            year = year or (nz.AsOf(t, None, bare) if bare else None)
+            if year is not None and c.col in columns:
+                years[columns[c.col]] = year
+                break
     return years
 
 
@@ -714,11 +737,15 @@ def _outcome_row(cells: list[Cell], state: _Tables, vocab: Vocabulary, result: P
     name, unit = nz.split_name_and_unit(name, vocab.units)
     _report_name_mark(name, by["name"], state, result)
     figures = {k: _figure(by[k].text, state.marks) if k in by else (None, None, None) for k in _FIGURES}
+    if figures["actual"][0] is not None and figures["actual"][2] is None and "actual" in state.header_years:
+        figures["actual"] = (*figures["actual"][:2], state.header_years["actual"])  # 最新値（R5年度）
     baseline, target, actual = figures["baseline"], figures["target"], figures["actual"]
-    unit = unit or next((f[1] for f in figures.values() if f[1]), None)
+    unit_cell = nz.clean_text(by["unit"].text) if "unit" in by else None
+    unit = unit or unit_cell or next((f[1] for f in figures.values() if f[1]), None)
     local_id = f"outcome|{state.policy}||{name}"
     record = _indicator(local_id, state.policy or "", None, "outcome", name, by["name"], unit, reposted)
-    target_year = target[2].fiscal_year if target[2] else state.header_years.get("target")
+    header_target = state.header_years.get("target")
+    target_year = (target[2] or header_target).fiscal_year if (target[2] or header_target) else None
     record.update(
         baseline_value=baseline[0],
         baseline_text=nz.clean_text(by["baseline"].text) if "baseline" in by else None,

@@ -163,3 +163,27 @@ def test_a_legend_mark_on_a_name_is_stripped_and_reported():
     marked = [w for w in result.warnings if "is marked '◆'" in w]
     assert len(marked) == 2 and all("今回新たに設定した指標" in w for w in marked)
     assert "新事業展開セミナー参加者数" in {i["name"] for i in result.tables["indicators"]}
+
+
+def test_outcome_table_under_a_block_label_with_a_unit_column_and_years_in_its_header():
+    """【数値目標】 alone on its line, then 指標 | 基準値（R4年度） | 目標値（R10） | 単位 | 最新値（R5年度）:
+    the years of the header are the target's fiscal year (a bare era year too) and the latest
+    value's; the baseline's year has no column and is a warning."""
+    table = (
+        "【数値目標】\n指標\t基準値（R4年度）\t目標値（R10）\t単位\t最新値（R5年度）\n"
+        "県内の新設法人数\t812\t900\t社\t845\n開業率\t3.8\t4.5\t％\t4.0\n"
+    )
+    start = PILLARS.index("数値目標\t基準値")
+    end = PILLARS.index("\n\n", start) + 1
+    result = _frame(PILLARS[:start] + table + PILLARS[end:])
+    rows = [
+        (i["name"], i["unit"], i["baseline_value"], i["target_value"], i["target_fiscal_year"])
+        for i in result.tables["indicators"]
+        if i["indicator_type"] == "outcome" and i["policy_code"] == "1"
+    ]
+    assert rows == [("県内の新設法人数", "社", 812.0, 900.0, 2028), ("開業率", "%", 3.8, 4.5, 2028)]
+    latest = _latest(result, "県内の新設法人数")
+    assert (latest["value"], latest["fiscal_year"], latest["as_of_text"]) == (845.0, 2023, "R5年度")
+    assert any("baseline year 'R4年度'" in w for w in result.warnings)
+    assert cells_accounted(result, PILLARS[:start] + table + PILLARS[end:]) == []
+    assert not any("not in labels.yaml" in w for w in result.warnings)
