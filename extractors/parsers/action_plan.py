@@ -58,6 +58,7 @@ _TRAILING_PAREN = re.compile(r"\s*[（(]((?:[^()（）]|[（(][^()（）]*[)）]
 _LEGEND_MARK = re.compile(r"(\S)\s*[:=]?\s*(\w[^\s、,]*)")
 _BRACKETED = re.compile(r"^([【〔\[［])\s*([^】〕\]］]{1,8}?)\s*([】〕\]］])\s*(.*)$")
 _KANA_OR_LETTER = re.compile(r"^([ア-ン]|[a-zA-Z])(?:\s+|[.、)]\s*)(\S.*)$")
+_BRACKETED_PART = re.compile(r"[【〔\[]\s*([0-9]{1,3}|[ア-ン]|[Ⅰ-Ⅻ])\s*[】〕\]]")
 _REPOST_CITED = re.compile(r"再掲\s*[:：]\s*([^\s、,，)）]+)")
 _CITATION_SEP = re.compile(r"\s*[／/、,，・;；]\s*|\s+(?=\D)")
 
@@ -152,7 +153,7 @@ def parse(grid: Grid, vocab: Vocabulary | None = None) -> ParseResult:
     if not state.years:
         result.warn("no year columns (2023 (R5) …) found in the header; schedule years unknown")
     arrows = [s for s in grid.shapes if s.kind == "arrow"]
-    _emit(state, result, _Geometry(state.columns, arrows), _schedule_marks(state, vocab))
+    _emit(state, result, _Geometry(state.columns, arrows), _schedule_marks(state, vocab, result))
     return result
 
 
@@ -436,11 +437,11 @@ def _row_codes(
     """(policy, measure, initiative, policy title, measure title) from the code, policy and
     measure columns, or the band headings over the row where the table has no such column; a
     compound code (``1-1-2``) and the printed policy / measure codes must agree."""
-    path: list[str] = []
-    for c in named.get("initiative_code", []):
-        path, _ = nz.split_code_path(c.text)
-        if not path and re.fullmatch(r"[a-zア-ン]", nz.clean_text(c.text).lower()):
-            path = [nz.clean_text(c.text).lower()]
+    # A 番号 column holding codes (1-ア-①, not a running number) is the code column.
+    code_cells = named.get("initiative_code") or [
+        c for c in named.get("row_number", []) if nz.parse_number(c.text) is None
+    ]
+    path = _code_path_of(code_cells)
     policy_no, policy_title = (
         _code_and_title(named["policy"]) if "policy" in named else bands.policy or (None, "")
     )
@@ -456,7 +457,7 @@ def _row_codes(
         policy, measure = path
     elif len(path) == 1:
         initiative = path[0]
-    elif named.get("initiative_code"):
+    elif code_cells:
         return None  # the code column holds something that is no code
     if policy is None or measure is None:
         return None
@@ -472,6 +473,17 @@ def _strip_repost_mark(title: str, vocab: Vocabulary) -> str:
     ``labels.yaml`` action_plan.repost_marker in brackets before the name)."""
     words = "|".join(re.escape(w) for w in sorted(vocab.words(KIND, "repost_marker"), key=len, reverse=True))
     return re.sub(rf"^[【\[(〔]\s*(?:{words})\s*[】\])〕]\s*", "", title) or title
+
+
+def _code_path_of(cells: list[Cell]) -> list[str]:
+    """``1-1-2`` / ``【1】-ア-①`` (a bracketed component) / a lone ``a`` or ``ア`` → its components."""
+    path: list[str] = []
+    for c in cells:
+        text = _BRACKETED_PART.sub(r"\1", nz.clean_text(c.text))
+        path, _ = nz.split_code_path(text)
+        if not path and re.fullmatch(r"[a-zア-ン]", text.lower()):
+            path = [text.lower()]
+    return path
 
 
 def _code_and_title(cells: list[Cell]) -> tuple[str | None, str]:
@@ -665,14 +677,19 @@ def _split_measure_title(title: str) -> tuple[str, str | None]:
     return title, None
 
 
-def _schedule_marks(state: _State, vocab: Vocabulary) -> _Marks:
-    """The continuation marks (``→``) of a document that writes its arrows as text, and the marks
-    its legend explains (``●：実施``). In a document that writes either, every planned year is
-    written: an empty year cell means nothing planned."""
+def _schedule_marks(state: _State, vocab: Vocabulary, result: ParseResult) -> _Marks:
+    """The continuation marks (``→``) of a document that writes its arrows as text, and its
+    symbol marks (``●``, named by its legend ``●：実施`` or kept as printed). In a document that
+    writes either, every planned year is written: an empty year cell means nothing planned."""
     continuation = frozenset(vocab.words(KIND, "schedule_continuation"))
     texts = {nz.clean_text(c.text) for r in state.rows for c in r.schedule}
     arrows = continuation if texts & continuation else frozenset()
-    return _Marks(arrows, dict(state.marks), bool(arrows or texts & set(state.marks)))
+    symbols = {t for t in texts if len(t) == 1 and unicodedata.category(t).startswith("S")} - continuation
+    if unexplained := sorted(symbols - set(state.marks)):
+        result.warn(
+            f"schedule marks {' '.join(unexplained)} have no legend (凡例 ●：実施 …); kept as printed"
+        )
+    return _Marks(arrows, dict(state.marks), bool(arrows or symbols))
 
 
 def _emit(state: _State, result: ParseResult, geometry: _Geometry, marks: _Marks) -> None:

@@ -164,3 +164,31 @@ def test_a_third_heading_style_is_no_band_and_is_reported():
     )
     assert (3, 0) in result.unplaced and (3, 0) not in result.consumed
     assert [i["initiative_code"] for i in result.tables["initiatives"]] == ["1"]
+
+
+def test_a_number_column_holding_codes_and_bracketed_code_components():
+    """番号 names a running number in some templates and the code in others: a cell that is no
+    number is read as the code; ``【1】-ア-①`` is the path 1 / ア / 1."""
+    result = parse(
+        "番号\t事業名\t事業内容\tR7\tR8\tR9",
+        "【1】創業を支える",
+        "ア　創業前の支援",
+        "【1】-ア-①\t相談窓口\t窓口を開く。\t実施\t→\t→",
+        "【1】-ア-②\t交流会\t交流の場を設ける。\t\t実施\t→",
+    )
+    rows = [
+        (i["policy_code"], i["measure_code"], i["initiative_code"], i["row_number"])
+        for i in result.tables["initiatives"]
+    ]
+    assert rows == [("1", "ア", "1", 1), ("1", "ア", "2", 2)]
+
+
+def test_symbol_marks_without_a_legend_are_kept_as_printed_each_year_written_and_warned():
+    result = parse(
+        HEADER,
+        "【1】創業を支える",
+        "ア　創業前の支援",
+        "1-ア-①\t相談窓口\t窓口を開く。\t■\t■\t\t",
+    )
+    assert schedule(result) == [("1", 2025, "■", False), ("1", 2026, "■", False)]
+    assert any("■ have no legend" in w for w in result.warnings)
