@@ -526,6 +526,8 @@ def _fields_by_column(
     if kpi and not nz.is_missing(kpi) and not kpi_references(kpi) and not _cited_codes(kpi, vocab):
         why = "an indicator cited by name only: kpi_references needs its code, so it is reported here"
         _not_read(row, named["kpi"], why, result)
+    period = "a schedule cell outside the year columns (a period such as 実施時期 R7～R9); schedule_items need a year"
+    _not_read(row, named.get("schedule", []), period, result)
     _not_read(row, named.get("department", []), "担当課 (department); no initiatives column holds it", result)
     _not_read(
         row,

@@ -192,3 +192,15 @@ def test_symbol_marks_without_a_legend_are_kept_as_printed_each_year_written_and
     )
     assert schedule(result) == [("1", 2025, "■", False), ("1", 2026, "■", False)]
     assert any("■ have no legend" in w for w in result.warnings)
+
+
+def test_a_period_column_without_year_columns_is_reported_not_dropped():
+    result = parse(
+        "事業番号\t事業名\t事業内容\t実施時期",
+        "【1】創業を支える",
+        "ア　創業前の支援",
+        "1-ア-①\t相談窓口\t窓口を開く。\tR7～R9",
+    )
+    assert result.tables["initiatives"][0]["title"] == "相談窓口"
+    assert (3, 3) not in result.consumed and "outside the year columns" in result.unplaced[(3, 3)]
+    assert any("no year columns" in w for w in result.warnings)
