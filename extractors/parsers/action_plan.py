@@ -18,6 +18,12 @@ A data row is read in one of two ways, both by meaning:
   activity to their left; in a document that writes its arrows so, an empty year cell means
   nothing planned.
 
+Policy and measure headings may be band rows across the table (``【1】創業の…`` then
+``ア　創業前の支援``: the first code style is the policy level, the second the measure level) over
+rows that print only their own code; a header row may name the columns and the years at once.
+A legend (``凡例　●：実施　○：検討・準備``) names the schedule's marks: a mark is the activity its
+legend names, and in a document that writes marks or ``→`` an empty year means nothing planned.
+
 Legend and note lines (``※…``) are notes, a 関連KPI一覧 table names the cited KPIs, and every
 cell is marked as read or reported with why it was not (nothing is dropped silently). Where a
 value had to be inferred the row gets a warning.
