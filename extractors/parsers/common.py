@@ -209,3 +209,12 @@ def cut_last_row(grid: Grid) -> str | None:
         f"line {line}, the last, ends after {len(last)} of the {width} cells of its table's rows "
         f"(header at line {table[0][0].line or table[0][0].row + 1}) — the file may be cut mid-row"
     )
+
+
+def stated_direction(target_text: str | None, words: dict[str, list[str]] | None) -> str | None:
+    """Which way is better, as a target printed in words says it (目標値 増加 → ``higher``;
+    減少 / 80件以下 → ``lower``): ``words`` is labels.yaml ``target_direction``. None when the
+    text holds words of neither list, or of both (増減なし)."""
+    text = nz.clean_text(target_text) if target_text else ""
+    said = {way for way, ws in (words or {}).items() if any(w in text for w in ws)}
+    return said.pop() if len(said) == 1 else None
