@@ -16,7 +16,7 @@ from typing import Any
 from core import normalize as nz
 from core.models import Cell, ParseResult
 
-from .common import YearColumns, arrow_spans, merge_by_code, schedule_years
+from .common import YearColumns, arrow_spans, merge_by_code, schedule_years, stated_direction
 
 
 @dataclass
@@ -64,6 +64,8 @@ class Sheet:
     rules: dict[str, str] = field(default_factory=dict)
     has_kpi_table: bool = False
     reports: dict[str, str] = field(default_factory=dict)  # 事業実績 / 課題等 / 作成日 as filled in
+    department: str | None = None  # 所管課 / 担当課 of the label/value block
+    stated_overall_grade: str | None = None  # 総合評価 | Ｂ: the sheet's own printed grade → B
     cells: set[tuple[int, int]] = field(default_factory=set)  # grid cells read into this sheet
     #: The blocks the sheet holds, in the order they begin (title, headings, schedule, reports,
     #: KPI table, rule lines): a last sheet without blocks the others all have was cut.
@@ -91,9 +93,16 @@ class Sheet:
         self.actual_year = nz.parse_fiscal_year(by_meaning.get("actual"))
 
     def add_kpi(
-        self, values: dict[str, str], name_cell: Cell, units: Collection[str], result: ParseResult
+        self,
+        values: dict[str, str],
+        name_cell: Cell,
+        units: Collection[str],
+        result: ParseResult,
+        direction_words: dict[str, list[str]] | None = None,
     ) -> None:
-        """One KPI row, its cells already by meaning (name, unit, baseline, target, actual …)."""
+        """One KPI row, its cells already by meaning (name, unit, baseline, target, actual,
+        担当課, 備考 …); ``direction_words`` (labels.yaml target_direction): a target in words
+        (増加 / 減少) says which way is better."""
         raw_name = values["name"]
         name, reposted, starred = nz.strip_marks(raw_name)
         name, unit = nz.split_name_and_unit(name, units)
@@ -104,6 +113,7 @@ class Sheet:
         baseline_cell, baseline_year = value_and_year(values.get("baseline"))
         actual_cell, actual_year = value_and_year(values.get("actual"))
         baseline_text = nz.number_text(baseline_cell) or None
+        target_text = nz.number_text(target_cell) or None
         self.kpis.append(
             {
                 "name": name,
@@ -115,24 +125,22 @@ class Sheet:
                 "target_fiscal_year": self.target_year,
                 "target_value": target,
                 "cumulative_target": cumulative,
-                "target_text": nz.number_text(target_cell) or None,
+                "target_text": target_text,
+                "direction": stated_direction(target_text, direction_words),
+                "department": stated_value(values.get("department")),
+                "remarks": stated_value(values.get("remarks")),
                 "is_reposted": reposted,
                 "starred": starred,
                 "actual_fiscal_year": actual_year or self.actual_year or self.target_year,
                 "actual_text": nz.clean_text(actual_cell) or None,
-                "achievement_text": _stated(values.get("achievement_rate")),
-                "grade_text": _stated(values.get("grade")),
+                "achievement_text": stated_value(values.get("achievement_rate")),
+                "grade_text": stated_value(values.get("grade")),
                 "source_page": name_cell.page,
                 "source_row": name_cell.line or name_cell.row + 1,
             }
         )
         if unit is None:
             result.warn(f"{self.where()}: no unit found in KPI name {raw_name!r}")
-        for what, year in (("baseline", baseline_year), ("actual", actual_year)):
-            if year is not None:  # the row's own year: indicators has no column for it
-                result.warn(
-                    f"{self.where()}: KPI {name!r}: {what} year {year} printed in its cell is not stored"
-                )
 
 
 _YEAR_AFTER = re.compile(r"^(?P<value>.*?\d)\s*[(（](?P<year>[^()（）]+)[)）]\s*$")
@@ -148,7 +156,7 @@ def value_and_year(text: str | None) -> tuple[str | None, int | None]:
     return m.group("value"), year
 
 
-def _stated(text: str | None) -> str | None:
+def stated_value(text: str | None) -> str | None:
     """A rate or grade as the sheet prints it; a dash (―, －) printed for none is None."""
     return None if nz.is_missing(text) else nz.clean_text(text) or None
 
@@ -169,9 +177,14 @@ _INDICATOR_FIELDS = (
     "unit",
     "baseline_value",
     "baseline_text",
+    "baseline_fiscal_year",
     "target_fiscal_year",
     "target_value",
     "cumulative_target",
+    "target_text",
+    "direction",
+    "department",
+    "remarks",
     "is_reposted",
     "note",
     "sheets",
@@ -269,6 +282,8 @@ def _emit_sheet(
             "results_text": s.reports.get("results"),
             "issues_text": s.reports.get("issues"),
             "created_text": s.reports.get("created"),
+            "department": s.department,
+            "stated_overall_grade": s.stated_overall_grade,
             "kpi_count": len(s.kpis),
             "source_page": s.page,
             "source_row": s.first_row + 1,
@@ -299,7 +314,7 @@ def _collect_kpis(
             continue
         prev = bucket[key]
         prev["sheets"] += 1
-        for f in ("baseline_text", "target_text", "unit"):
+        for f in ("baseline_text", "target_text", "unit", "department", "remarks"):
             if prev.get(f) != k.get(f):
                 result.warn(
                     f"{s.where()}: KPI {k['name']!r}: {f} {k.get(f)!r} differs from "

@@ -28,7 +28,7 @@ from core.models import Cell, ExtractionError, Grid, ParseResult
 from schemas.vocabulary import Vocabulary, label_key, vocabulary
 
 from .common import has_number, is_rule_line, row_cells, year_columns, year_header
-from .progress_records import Initiative, Lane, Sheet, emit, report_unused_notes
+from .progress_records import Initiative, Lane, Sheet, emit, report_unused_notes, stated_value
 
 KIND = "progress_sheets"
 RULE_TYPES = {"grading_rule": "indicator_grade", "overall_rule": "overall"}  # 指標評価 / 総合評価
@@ -46,9 +46,20 @@ BLOCK_LABELS = [
     "background",
 ]
 #: Recognised, but no table has a column for them: their values are reported, not stored.
-IGNORED_BLOCKS = ("department", "remarks", "background")
-#: KPI columns read into records; the others (担当課, 備考, 番号 …) are recognised and reported.
-KPI_STORED = ("name", "unit", "baseline", "target", "final_target", "actual", "achievement_rate", "grade")
+IGNORED_BLOCKS = ("remarks", "background")
+#: KPI columns read into records; the others (番号 …) are recognised and reported.
+KPI_STORED = (
+    "name",
+    "unit",
+    "baseline",
+    "target",
+    "final_target",
+    "actual",
+    "achievement_rate",
+    "grade",
+    "department",
+    "remarks",
+)
 KPI_VALUES = ("baseline", "target", "final_target", "interim_target", "actual")
 #: The block a label belongs to, for comparing the blocks of sheets (the rest: headings).
 _BLOCK_OF = {"initiatives": "schedule", "results": "reports", "issues": "reports"}
@@ -258,17 +269,21 @@ class _Reader:
         return True
 
     def printed_grade(self, filled: list[Cell]) -> bool:
-        """``総合評価 | Ｂ``: the grade a sheet gives itself under a rule label. No table has a
-        column for it: the label is read, the grade reported (never an unknown label)."""
+        """``総合評価 | Ｂ``: the grade a sheet gives itself under its overall rule label →
+        ``sheets.stated_overall_grade`` (B). A grade under an indicator-grade label has no
+        column: the label is read, the grade reported (never an unknown label)."""
         if len(filled) != 2 or self.sheet is None or len(nz.clean_text(filled[1].text)) > 4:
             return False
         label = self.vocab.classify(KIND, filled[0].text, ["overall_rule", "grading_rule"])
         if label is None:
             return False
         self.use(filled[0])
-        what = "overall grade" if label == "overall_rule" else "grade"
+        if label == "overall_rule":
+            self.use(filled[1])
+            self.sheet.stated_overall_grade = stated_value(filled[1].text)
+            return True
         self.unplaced(
-            filled[1], f"the sheet's printed {what} under 「{nz.clean_text(filled[0].text)}」: no column"
+            filled[1], f"the sheet's printed grade under 「{nz.clean_text(filled[0].text)}」: no column"
         )
         return True
 
@@ -358,7 +373,9 @@ class _Reader:
             )
             return
         self.use(*values)
-        if label in ("policy", "measure"):
+        if label == "department":
+            self.set_department(value)
+        elif label in ("policy", "measure"):
             self.set_heading(label, value)
         elif label == "direction":
             sheet.direction = nz.clean_text(value, join_wrapped=True)
@@ -374,6 +391,16 @@ class _Reader:
                 self.pending = (label, first)
             return
         self.pending = None
+
+    def set_department(self, value: str) -> None:
+        """所管課 / 担当課 of the sheet; a second, different one is a warning (the first kept)."""
+        sheet = self.sheet
+        assert sheet is not None
+        text = stated_value(value)
+        if sheet.department is None:
+            sheet.department = text
+        elif text != sheet.department:
+            self.result.warn(f"{sheet.where()}: department {text!r} differs from {sheet.department!r}")
 
     def set_heading(self, label: str, value: str) -> None:
         """方針 / 推進する施策 with their code: ``第１ …``, ``(1) …``, ``①…``, ``1-2 …``, ``ア …``."""
@@ -507,4 +534,5 @@ class _Reader:
                 self.result.consumed.discard((c.row, c.col))
                 self.unplaced(c, "KPI row without an indicator name")
             return
-        sheet.add_kpi(values, name_cell, self.vocab.units, self.result)
+        words = self.vocab.vocab.data.get("target_direction")
+        sheet.add_kpi(values, name_cell, self.vocab.units, self.result, words)

@@ -75,9 +75,8 @@ def test_other_city_note_line_is_no_kpi_and_every_unread_cell_has_a_reason():
     assert not [i for i in result.tables["indicators"] if "注" in i["name"]]
     assert [s["kpi_count"] for s in result.tables["sheets"]] == [2, 2, 3]
     reasons = set(result.unplaced.values())
-    assert any("担当課" in r and "KPI table" in r for r in reasons)
-    assert any("備考" in r for r in reasons)
-    assert any("no KPI refers to" in r and "達成率・評価欄" in r for r in reasons)
+    assert not any("担当課" in r or "備考" in r for r in reasons)  # read: department / remarks
+    assert [r for r in reasons if "no KPI refers to" in r and "達成率・評価欄" in r] == list(reasons)
     grid_cells = {
         (c.row, c.col)
         for row in read_text((TEMPLATES / "other_city_progress_sheets.txt").read_bytes()).rows
@@ -247,12 +246,21 @@ def test_kpi_columns_in_any_order_give_the_same_records(order):
     st.permutations(list(range(7))),
     st.lists(st.sampled_from([("担当課", "商工観光課"), ("備考", "単年度"), ("所管課", "")]), max_size=2),
 )
-def test_unknown_columns_are_reported_not_read(order, extra):
+def test_department_and_remarks_columns_are_read_and_nothing_else_changes(order, extra):
+    """An added 担当課 / 所管課 / 備考 column in any order: its value is the KPI's department or
+    remarks; every other column of every record stays the same."""
     result = parse(reorder_kpi_columns(KAMA, order, extra))
-    assert records(result) == BASELINE
-    kpi_rows = sum(end - start - 1 for start, end in _kpi_tables(lines(KAMA)))
-    reported = [why for why in result.unplaced.values() if "column of the KPI table" in why]
-    assert len(reported) == kpi_rows * sum(1 for _, value in extra if value)
+    new = {"department", "remarks"}
+    want = {t: [{k: v for k, v in r.items() if k not in new} for r in rows] for t, rows in BASELINE.items()}
+    assert records(result, drop=new) == want
+    assert not [why for why in result.unplaced.values() if "column of the KPI table" in why]
+    given_values = {
+        "department": {v for h, v in extra if h != "備考" and v},
+        "remarks": {v for h, v in extra if h == "備考"},
+    }
+    for column, values in given_values.items():
+        got = {i[column] for i in result.tables["indicators"]}
+        assert got == ({next(iter(values))} if values else {None}), column
 
 
 def _without(text: str, block: str) -> str:
@@ -367,13 +375,18 @@ def test_initiative_code_under_its_measures_path_keeps_its_own_level():
 
 def test_bracketed_labels_and_the_printed_overall_grade():
     """【課題及び今後の方向性】… on one line is a labelled value like 課題…：…; 総合評価 | Ｂ is the
-    sheet's printed grade: reported (no column), never an unknown label."""
+    sheet's printed grade (sheets.stated_overall_grade, Ｂ → B), never an unknown label; 所管課
+    is the sheet's department."""
     text = KITAHAMA.replace("課題及び今後の方向性\t商談後", "【課題及び今後の方向性】商談後")
     result = parse(text)
     assert result.tables["sheets"][0]["issues_text"].startswith("商談後のフォローが手薄")
     assert not any("unknown label" in w for w in result.warnings)
-    grades = [why for why in result.unplaced.values() if "printed overall grade" in why]
-    assert len(grades) == 3
+    sheets = result.tables["sheets"]
+    assert [s["stated_overall_grade"] for s in sheets] == ["B", "A", "C"]
+    assert [s["department"] for s in sheets] == ["産業振興課", "産業振興課・観光交流課", "産業振興課"]
+    assert result.unplaced == {}
+    dashed = parse(KITAHAMA.replace("総合評価\tＢ", "総合評価\t―"))
+    assert [s["stated_overall_grade"] for s in dashed.tables["sheets"]] == [None, "A", "C"]
 
 
 def test_a_figure_printed_with_its_year_is_the_figure():
@@ -383,6 +396,24 @@ def test_a_figure_printed_with_its_year_is_the_figure():
         rows["町内企業合同説明会の参加者数"]["baseline_text"],
     ) == (150, "150")
     result = parse(KITAHAMA)
-    assert sum("baseline year 2022 printed in its cell is not stored" in w for w in result.warnings) == 2
+    years = {(i["policy_code"], i["name"]): i["baseline_fiscal_year"] for i in result.tables["indicators"]}
+    assert years[("2", "町内企業合同説明会の参加者数")] == 2022  # 150（R4）: the cell's own year
+    assert years[("2", "ふるさと納税返礼品の取扱事業者数")] == 2018  # 40（H30）
+    assert years[("1", "展示会・商談会への出展事業者数")] == 2018  # 12 under 基準値（H30）
+    assert not any("not stored" in w for w in result.warnings)
     occurrences = result.tables["indicator_occurrences"]
     assert {o["baseline_text"] for o in occurrences if o["policy_code"] == "2"} == {"150", "60", "40"}
+
+
+def test_a_target_in_words_is_kept_as_printed_and_gives_the_direction_only():
+    """目標値 増加: no target value (never guessed), target_text as printed, direction higher;
+    減少 → lower; a figure says no direction (the name's words decide later)."""
+    rows = {(i["policy_code"], i["name"]): i for i in parse(KITAHAMA).tables["indicators"]}
+    ec = rows[("1", "越境ECに取り組む事業者数")]
+    assert (ec["target_value"], ec["target_text"], ec["direction"]) == (None, "増加", "higher")
+    fair = rows[("1", "展示会・商談会への出展事業者数")]
+    assert (fair["target_value"], fair["target_text"], fair["direction"]) == (30, "30", None)
+    lower = parse(KITAHAMA.replace("\t3\t増加\t", "\t3\t減少\t")).tables["indicators"]
+    assert [(i["target_text"], i["direction"]) for i in lower if i["name"] == ec["name"]] == [
+        ("減少", "lower")
+    ]
