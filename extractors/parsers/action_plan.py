@@ -67,6 +67,14 @@ _KANA_OR_LETTER = re.compile(r"^([ア-ン]|[a-zA-Z])(?:\s+|[.、)]\s*)(\S.*)$")
 _BRACKETED_PART = re.compile(r"[【〔\[]\s*([0-9]{1,3}|[ア-ン]|[Ⅰ-Ⅻ])\s*[】〕\]]")
 _REPOST_CITED = re.compile(r"再掲\s*[:：]\s*([^\s、,，)）]+)")
 _CITATION_SEP = re.compile(r"\s*[／/、,，・;；]\s*|\s+(?=\D)")
+_YEAR_TOKEN = r"(?:FY)?(?:(?:19|20)\d{2}|(?:令和|平成|[RH])\s*(?:元|\d{1,2}))(?:年度|年)?"
+_PERIOD = re.compile(
+    rf"^({_YEAR_TOKEN})\s*(?:[～〜~]|から)\s*((?:{_YEAR_TOKEN})|\d{{1,2}}(?:年度|年)?)?\s*(?:まで)?$"
+)
+_PERIOD_IN = re.compile(rf"({_YEAR_TOKEN})\s*[～〜~]\s*({_YEAR_TOKEN})")
+_INLINE_KPI = re.compile(
+    r"^(?P<name>[^:：]+?)\s*[:：]\s*(?P<when>\D*?(?:\d+\s*年間\D*?)?)(?P<qty>\d[\d,.]*\s*[^\d\s]{0,4})$"
+)
 
 
 @dataclass
@@ -82,6 +90,8 @@ class _Row:
     schedule: list[Cell] = field(default_factory=list)
     # By-column rows: schedule cells with their year (None = not placed by column).
     years_of: dict[tuple[int, int], int] | None = None
+    # (year, period as printed) from a 実施時期 / 実施年度 period cell (R7～R9, 通年).
+    period: list[tuple[int, str]] = field(default_factory=list)
 
     @property
     def top(self) -> float | None:
@@ -130,6 +140,9 @@ class _State:
     kpi_columns: dict[int, str] | None = None  # the 関連KPI一覧 header, while reading that table
     bands: _Bands = field(default_factory=lambda: _Bands())
     marks: dict[str, str] = field(default_factory=dict)  # legend mark → meaning (●：実施)
+    plan_period: list[int] = field(default_factory=list)  # 計画期間 printed above the table
+    kpi_years: dict[str, int] = field(default_factory=dict)  # KPI list header: 基準値(R5) → baseline 2023
+    target_year: int | None = None  # a note naming the targets' year (指標・目標値は令和11年度の値)
 
 
 @dataclass
@@ -156,8 +169,10 @@ def parse(grid: Grid, vocab: Vocabulary | None = None) -> ParseResult:
             "no action-plan rows found (no row starting with a number and a policy code, "
             "and no row under a header naming a code column)"
         )
-    if not state.years:
-        result.warn("no year columns (2023 (R5) …) found in the header; schedule years unknown")
+    if not state.years and not any(r.period for r in state.rows):
+        result.warn(
+            "no year columns (2023 (R5) …) and no period (実施時期 R7～R9) found; schedule years unknown"
+        )
     arrows = [s for s in grid.shapes if s.kind == "arrow"]
     _emit(state, result, _Geometry(state.columns, arrows), _schedule_marks(state, vocab, result))
     return result
@@ -165,6 +180,8 @@ def parse(grid: Grid, vocab: Vocabulary | None = None) -> ParseResult:
 
 def _read_line(cells: list[Cell], state: _State, vocab: Vocabulary, result: ParseResult) -> None:
     """One grid row: a year header, a column header, a legend, a KPI-list row or a data row."""
+    if state.header is None and not state.plan_period:
+        state.plan_period = _plan_period(" ".join(c.text for c in cells))
     run = year_header(cells)
     years = [(c, run[c.col]) for c in cells if c.col in run]
     if years:
@@ -181,7 +198,11 @@ def _read_line(cells: list[Cell], state: _State, vocab: Vocabulary, result: Pars
         return
     if _is_legend(cells, vocab):
         result.use(*cells)  # a legend or note line (※区分 新規：…): a note, not a row
-        state.marks.update(_legend_marks(" ".join(c.text for c in cells), vocab))
+        text = " ".join(c.text for c in cells)
+        state.marks.update(_legend_marks(text, vocab))
+        targets = vocab.section(KIND)["kpi_list_columns"]["target"]
+        if any(w in nz.clean_text(text) for w in targets) and (year := nz.parse_fiscal_year(text)):
+            state.target_year = year
         return
     if state.header is not None and _read_band(cells, state.bands, result):
         return
@@ -353,6 +374,12 @@ def _read_kpi_list(cells: list[Cell], state: _State, vocab: Vocabulary, result: 
     meanings = {c.col: m for c in filled if (m := vocab.column_meaning(KIND, "kpi_list_columns", c.text))}
     if {"code", "name"} <= set(meanings.values()) and not year_header(filled):
         state.kpi_columns = meanings
+        state.kpi_years = {
+            m: year
+            for c in filled
+            if (m := meanings[c.col]) in ("baseline", "target")
+            if (year := nz.parse_fiscal_year(c.text))
+        }
         result.use(*filled)
         return True
     if state.kpi_columns is None:
@@ -364,13 +391,60 @@ def _read_kpi_list(cells: list[Cell], state: _State, vocab: Vocabulary, result: 
     name, unit = nz.split_name_and_unit(nz.strip_marks(row["name"].text)[0], vocab.units)
     if "unit" in row:
         unit = nz.clean_text(row["unit"].text) or unit
-    state.kpi_list[codes[0]] = {"name": name, "unit": unit}
-    result.use(row["code"], row["name"], row.get("unit"))
+    texts = {m: nz.clean_text(row[m].text) for m in ("baseline", "target") if m in row}
+    state.kpi_list[codes[0]] = {
+        "name": name,
+        "name_as_written": nz.clean_text(row["name"].text),
+        "unit": unit,
+        **texts,
+        "source_page": row["code"].page,
+        "source_row": row["code"].line or row["code"].row + 1,
+    }
+    result.use(row["code"], row["name"], row.get("unit"), row.get("baseline"), row.get("target"))
     for c in filled:
         if (c.row, c.col) not in result.consumed:
             what = state.kpi_columns.get(c.col, "unnamed column")
             result.unplaced_cell(c, f"KPI list ({what}): the action_plan kind has no column for it")
     return True
+
+
+def _plan_period(text: str) -> list[int]:
+    """The plan's fiscal years printed above the table (``取組一覧（令和6年度～令和10年度）``,
+    ``計画期間：2025年度～2029年度``), or [] when the line states no closed period."""
+    m = _PERIOD_IN.search(nz.to_halfwidth_digits(nz.clean_text(text)))
+    first, last = (nz.parse_fiscal_year(m.group(1)), nz.parse_fiscal_year(m.group(2))) if m else (None, None)
+    return list(range(first, last + 1)) if first and last and first <= last <= first + 30 else []
+
+
+def _period_years(text: str, plan_years: list[int], vocab: Vocabulary) -> list[int] | str:
+    """A 実施時期 / 実施年度 cell → its fiscal years: ``R7～R9`` / ``2025〜2027年度`` / ``令和7～9年度``
+    → 2025, 2026, 2027; ``令和7年度～`` → to the plan's last year; ``R8`` → 2026; ``通年`` / ``随時``
+    (labels.yaml schedule_every_year) → every year of the plan. A str says why it gives no years."""
+    s = re.sub(r"\s+", "", nz.to_halfwidth_digits(nz.clean_text(text)))
+    if s in vocab.words(KIND, "schedule_every_year"):
+        return (
+            plan_years or "a period for every year, and the plan states no period (計画期間 / year columns)"
+        )
+    single = nz.parse_year_heading(s)
+    if single is not None:
+        return [single]
+    m = _PERIOD.match(s)
+    if m is None:
+        return "not a period (R7～R9, 令和7年度～, 通年 …)"
+    first = nz.parse_fiscal_year(m.group(1))
+    last = nz.parse_fiscal_year(m.group(2)) if m.group(2) else None
+    if m.group(2) and last is None and first is not None:  # 令和7～9年度: the era is the first's
+        era_first = re.search(r"(\d{1,2})(?:年度|年)?$", m.group(1))
+        last = (
+            first - int(era_first.group(1)) + int(re.match(r"\d+", m.group(2)).group()) if era_first else None
+        )
+    if m.group(2) is None:
+        if not plan_years:
+            return "an open-ended period (～) and the plan states no last year (計画期間 / year columns)"
+        last = max(plan_years)
+    if first is None or last is None or not first <= last <= first + 30:
+        return "a period whose years cannot be read"
+    return list(range(first, last + 1))
 
 
 def _cited_codes(text: str | None, vocab: Vocabulary) -> list[str]:
@@ -419,7 +493,22 @@ def _read_by_columns(cells: list[Cell], state: _State, vocab: Vocabulary, result
     row.schedule = [c for c in cells if (c.row, c.col) in schedule]
     row.years_of = schedule
     _fields_by_column(row, named, vocab, result)
+    _read_period(row, named.get("schedule", []), state.years or state.plan_period, vocab, result)
     return row
+
+
+def _read_period(
+    row: _Row, cells: list[Cell], plan_years: list[int], vocab: Vocabulary, result: ParseResult
+) -> None:
+    """Cells of a schedule-named column outside the year columns (実施時期 R7～R9, 通年): one
+    (year, period as printed) per fiscal year of the period; a cell that gives no years is reported."""
+    for c in cells:
+        text = nz.clean_text(c.text, join_wrapped=True)
+        years = _period_years(text, plan_years, vocab)
+        if isinstance(years, str):
+            _not_read(row, [c], f"a schedule cell outside the year columns: {years}", result)
+        else:
+            row.period += [(year, text) for year in years]
 
 
 def _year_of(cell: Cell, header: _Header, columns: dict[int | None, YearColumns]) -> int | None:
@@ -520,6 +609,7 @@ def _fields_by_column(
     f["current_state"] = text("current_state")
     f["kpi_text"] = text("kpi")
     f["notes"] = text("notes")
+    f["department"] = text("department")
     flags = set(vocab.words(KIND, "priority_flags"))
     f["is_priority"] = any(_only_words(t, flags) for t in (text("priority") or "").split())
     f["relation"] = text("relation")
@@ -530,11 +620,10 @@ def _fields_by_column(
             result.warn(f"row {row.number}: 区分 {value!r} is not a word of labels.yaml; kept as printed")
     kpi = f["kpi_text"]
     if kpi and not nz.is_missing(kpi) and not kpi_references(kpi) and not _cited_codes(kpi, vocab):
-        why = "an indicator cited by name only: kpi_references needs its code, so it is reported here"
-        _not_read(row, named["kpi"], why, result)
-    period = "a schedule cell outside the year columns (a period such as 実施時期 R7～R9); schedule_items need a year"
-    _not_read(row, named.get("schedule", []), period, result)
-    _not_read(row, named.get("department", []), "担当課 (department); no initiatives column holds it", result)
+        f["inline_kpi"] = inline_kpi(kpi)
+        if f["inline_kpi"] is None:
+            why = "an indicator cited by name with no code and no target (name：年60件) read"
+            _not_read(row, named["kpi"], why, result)
     _not_read(
         row,
         named.get("unknown", []),
@@ -671,6 +760,33 @@ def kpi_references(text: str | None) -> list[dict[str, Any]]:
     return refs
 
 
+def inline_kpi(text: str | None) -> dict[str, Any] | None:
+    """An indicator cited by name with its target inline: ``相談件数：年60件`` → name 相談件数,
+    target 60 件 a year; ``補助件数：5年間で25件`` → a cumulative target of 25 件 over 5 years
+    (``cumulative_target``); None when the text is no ``name：target``."""
+    m = _INLINE_KPI.match(nz.clean_text(text))
+    value, unit = nz.parse_quantity(m.group("qty")) if m else (None, None)
+    if m is None or value is None:
+        return None
+    when = m.group("when").strip()
+    printed = f"{when}{nz.clean_text(m.group('qty'))}"
+    cumulative = bool(re.search(r"年間|累計|期間", when))
+    if cumulative:
+        note = f"{printed}: a cumulative target (累計)"
+    elif when:
+        note = f"{printed}: a target per year (年)" if "年" in when else printed
+    else:
+        note = None
+    return {
+        "name": nz.clean_text(m.group("name")),
+        "unit": unit,
+        "target_value": None if cumulative else value,
+        "cumulative_target": value if cumulative else None,
+        "target_text": printed,
+        "note": note,
+    }
+
+
 def code_path(text: str) -> str | None:
     """``4-1-b`` / ``3-①-a`` / ``2-①のa`` / ``2-1-2`` → ``4-1-b`` / ``3-1-a`` / ``2-1-a`` / ``2-1-2``."""
     parts, rest = nz.split_code_path(nz.clean_text(text).replace(" ", ""))
@@ -737,7 +853,10 @@ def _emit(state: _State, result: ParseResult, geometry: _Geometry, marks: _Marks
         items, notes = _schedule(r, state.years, geometry, band_end, marks, result)
         for note in notes:
             result.warn(f"row {r.number}: {note}")
-        for year, activity, carried in items:
+        lanes = [(1, year, activity, carried, False) for year, activity, carried in items]
+        # a period beside year cells is a lane of its own (one row per initiative, lane and year)
+        lanes += [(2 if items else 1, year, period, False, True) for year, period in r.period]
+        for lane, year, activity, carried, from_period in lanes:
             result.add(
                 "schedule_items",
                 {
@@ -746,13 +865,71 @@ def _emit(state: _State, result: ParseResult, geometry: _Geometry, marks: _Marks
                     "initiative_code": r.initiative_code,
                     "initiative_title": title,
                     "initiative_seq": seq[key],
-                    "lane": 1,
+                    "lane": lane,
                     "fiscal_year": year,
                     "activity": activity,
                     "is_carried_forward": carried,
+                    "from_period": from_period,
                     "source_page": r.cells[0].page,
                 },
             )
+    _emit_indicators(state, result)
+
+
+def _emit_indicators(state: _State, result: ParseResult) -> None:
+    """Indicators the action plan states: the 関連KPI一覧's rows (code, name, unit, baseline and
+    target, their years from the header) and KPIs cited by name with an inline target
+    (相談件数：年60件, their year from a note such as 指標・目標値は令和11年度の値)."""
+    for code, k in state.kpi_list.items():
+        target, cumulative = nz.parse_target(k.get("target"))
+        policy = code.split("-")[0]
+        result.add(
+            "indicators",
+            {
+                "indicator_id": f"kpi|{policy}||{k['name']}|{code}",
+                "policy_code": policy,
+                "measure_code": None,
+                "indicator_code": code,
+                "indicator_code_source": "document",
+                "indicator_type": "kpi",
+                "name": k["name"],
+                "name_as_written": k["name_as_written"],
+                "unit": k["unit"],
+                "baseline_value": nz.parse_number(k.get("baseline")),
+                "baseline_text": k.get("baseline"),
+                "baseline_fiscal_year": state.kpi_years.get("baseline"),
+                "target_fiscal_year": state.kpi_years.get("target"),
+                "target_value": target,
+                "target_text": k.get("target"),
+                "cumulative_target": cumulative,
+                "is_reposted": False,
+                "source_page": k["source_page"],
+                "source_row": k["source_row"],
+            },
+        )
+    seen: set[str] = set()
+    for r in state.rows:
+        k = r.fields.get("inline_kpi")
+        local_id = f"kpi|{r.policy_code}|{r.measure_code}|{k['name']}" if k else ""
+        if not k or local_id in seen:
+            continue
+        seen.add(local_id)
+        result.add(
+            "indicators",
+            {
+                "indicator_id": local_id,
+                "policy_code": r.policy_code,
+                "measure_code": r.measure_code,
+                "indicator_code": None,
+                "indicator_type": "kpi",
+                **k,
+                "name_as_written": r.fields["kpi_text"],
+                "target_fiscal_year": state.target_year,
+                "is_reposted": False,
+                "source_page": r.cells[0].page,
+                "source_row": r.cells[0].line or r.cells[0].row + 1,
+            },
+        )
 
 
 def _title(r: _Row, by_path: dict[str, _Row], reposted_from: str | None, result: ParseResult) -> str:
@@ -831,6 +1008,7 @@ def _emit_initiative(
             "current_state": None
             if _is_placeholder(f.get("current_state") or "-")
             else f.get("current_state"),
+            "department": f.get("department"),
             "seq": seq,
             "row_number": r.number,
             "source_page": page,

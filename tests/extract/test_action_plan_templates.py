@@ -8,7 +8,9 @@
 * schedule marks a legend explains (``凡例　●：実施　○：検討・準備``): the activity is the mark's
   meaning and an empty year is nothing planned;
 * repost marks ``(再)`` before a name and ``※再掲：2-イ-①`` in 備考;
-* an indicator cited by name without a code is reported, not dropped.
+* an indicator cited by name with an inline target (相談件数：年60件) is an indicator row, one
+  with no target is reported; the 関連KPI一覧 gives indicators with baseline and target years;
+* a 実施時期 / 実施年度 period column gives schedule items (from_period) for each year of the period.
 """
 
 from __future__ import annotations
@@ -138,20 +140,61 @@ def test_repost_marks_before_the_name_and_in_the_notes():
     assert result.tables["schedule_items"][0]["initiative_title"] == "空き店舗の活用"
 
 
-def test_an_indicator_cited_by_name_only_is_reported_and_a_coded_one_is_read():
+def test_an_indicator_cited_by_name_with_its_target_is_an_indicator_and_a_coded_one_a_reference():
     result = parse(
         "事業番号\t事業名\t事業内容\t指標・目標値\tR7\tR8",
         "【1】創業を支える",
         "ア　創業前の支援",
         "1-ア-①\t相談窓口\t窓口を開く。\t相談件数：年60件\t実施\t→",
         "1-ア-②\t交流会\t交流の場を設ける。\tKPI 1-1\t実施\t→",
+        "1-ア-③\t補助\t補助する。\t補助件数：5年間で25件\t実施\t→",
+        "1-ア-④\t講座\t講座を開く。\t受講者の満足度\t実施\t→",
     )
-    first, second = result.tables["initiatives"]
+    first, second = result.tables["initiatives"][:2]
     assert (first["kpi_codes"], second["kpi_codes"]) == ([], ["1-1"])
     assert [r["indicator_code"] for r in result.tables["kpi_references"]] == ["1-1"]
-    why = result.unplaced[(3, 3)]
-    assert (3, 3) not in result.consumed and "by name only" in why
-    assert (4, 3) in result.consumed
+    got = [
+        (i["measure_code"], i["name"], i["unit"], i["target_value"], i["cumulative_target"], i["note"])
+        for i in result.tables["indicators"]
+    ]
+    assert got == [
+        ("ア", "相談件数", "件", 60, None, "年60件: a target per year (年)"),
+        ("ア", "補助件数", "件", None, 25, "5年間で25件: a cumulative target (累計)"),
+    ]
+    assert {(3, 3), (4, 3), (5, 3)} <= result.consumed
+    # a name with no target is no indicator: reported, not guessed
+    assert (6, 3) not in result.consumed and "no target" in result.unplaced[(6, 3)]
+
+
+def test_the_kpi_list_gives_indicators_with_baseline_and_target_years_from_its_header():
+    result = parse(
+        "取組番号\t取組名\t取組の概要\t関連KPI\tR6\tR7",
+        "1-1-1\t見本市出展支援\t出展を補助する。\tKPI 1-1\t実施\t→",
+        "",
+        "関連KPI一覧",
+        "KPI番号\t指標名\t単位\t基準値(R5)\t目標値(R10)",
+        "KPI 1-1\t見本市への出展事業者数\t社\t12\t30",
+    )
+    (ind,) = result.tables["indicators"]
+    assert (ind["indicator_code"], ind["policy_code"], ind["name"], ind["unit"]) == (
+        "1-1",
+        "1",
+        "見本市への出展事業者数",
+        "社",
+    )
+    assert (
+        ind["baseline_value"],
+        ind["baseline_fiscal_year"],
+        ind["target_value"],
+        ind["target_fiscal_year"],
+    ) == (
+        12,
+        2023,
+        30,
+        2028,
+    )
+    assert result.tables["initiatives"][0]["kpi_codes"] == ["1-1"]
+    assert not result.unplaced
 
 
 def test_a_third_heading_style_is_no_band_and_is_reported():
@@ -194,13 +237,78 @@ def test_symbol_marks_without_a_legend_are_kept_as_printed_each_year_written_and
     assert any("■ have no legend" in w for w in result.warnings)
 
 
-def test_a_period_column_without_year_columns_is_reported_not_dropped():
+PERIOD_HEADER = "事業番号\t事業名\t事業内容\t担当課\t実施時期"
+
+
+def periods(result) -> list[tuple[str, int, str, bool, int]]:
+    return [
+        (r["initiative_code"], r["fiscal_year"], r["activity"], r["from_period"], r["lane"])
+        for r in result.tables["schedule_items"]
+    ]
+
+
+def test_a_period_column_gives_one_schedule_item_per_year_of_the_period():
+    """実施時期 instead of year columns: R7～R9, 2025〜2027年度, 令和7～9年度 and an open-ended
+    令和9年度～ (to the last year of the plan the title states), 通年 / 随時 (every year of it); the
+    activity is the period as printed (NFKC: ～ is stored ~), from_period says the year came from a
+    period."""
     result = parse(
-        "事業番号\t事業名\t事業内容\t実施時期",
+        "架空村産業振興アクションプラン　取組一覧（令和6年度～令和10年度）",
+        PERIOD_HEADER,
         "【1】創業を支える",
         "ア　創業前の支援",
-        "1-ア-①\t相談窓口\t窓口を開く。\tR7～R9",
+        "1-ア-①\t相談窓口\t窓口を開く。\t産業課\tR7～R9",
+        "1-ア-②\t交流会\t場を設ける。\t商工会\t令和9年度～",
+        "1-ア-③\t講座\t講座を開く。\t産業課\t通年",
+        "1-ア-④\t補助\t補助する。\t産業課\t2025〜2026年度",
+        "1-ア-⑤\t調査\t調査する。\t企画課\t来年度以降に検討",
     )
-    assert result.tables["initiatives"][0]["title"] == "相談窓口"
-    assert (3, 3) not in result.consumed and "outside the year columns" in result.unplaced[(3, 3)]
-    assert any("no year columns" in w for w in result.warnings)
+    got = periods(result)
+    assert got[:3] == [
+        ("1", 2025, "R7~R9", True, 1),
+        ("1", 2026, "R7~R9", True, 1),
+        ("1", 2027, "R7~R9", True, 1),
+    ]
+    assert [y for c, y, *_ in got if c == "2"] == [2027, 2028]
+    assert [y for c, y, a, *_ in got if c == "3" and a == "通年"] == [2024, 2025, 2026, 2027, 2028]
+    assert [y for c, y, *_ in got if c == "4"] == [2025, 2026]
+    assert [i["department"] for i in result.tables["initiatives"]] == [
+        "産業課",
+        "商工会",
+        "産業課",
+        "産業課",
+        "企画課",
+    ]
+    # a period that gives no year is reported with why, never dropped
+    assert (8, 4) not in result.consumed and "not a period" in result.unplaced[(8, 4)]
+    assert not any("no year columns" in w for w in result.warnings)
+
+
+def test_an_open_ended_period_without_a_plan_period_is_reported():
+    result = parse(
+        PERIOD_HEADER,
+        "【1】創業を支える",
+        "ア　創業前の支援",
+        "1-ア-①\t相談窓口\t窓口を開く。\t産業課\tR7～R9",
+        "1-ア-②\t交流会\t場を設ける。\t商工会\t令和9年度～",
+        "1-ア-③\t講座\t講座を開く。\t産業課\t随時",
+    )
+    assert [y for c, y, *_ in periods(result)] == [2025, 2026, 2027]
+    assert "no last year" in result.unplaced[(4, 4)]
+    assert "no period" in result.unplaced[(5, 4)]
+    assert result.tables["initiatives"][1]["title"] == "交流会"
+
+
+def test_a_period_beside_year_columns_is_a_lane_of_its_own():
+    result = parse(
+        "事業番号\t事業名\t事業内容\t実施時期\tR7\tR8\tR9",
+        "【1】創業を支える",
+        "ア　創業前の支援",
+        "1-ア-①\t相談窓口\t窓口を開く。\tR8～\t\t開設\t→",
+    )
+    assert periods(result) == [
+        ("1", 2026, "開設", False, 1),
+        ("1", 2027, "開設", False, 1),
+        ("1", 2026, "R8~", True, 2),
+        ("1", 2027, "R8~", True, 2),
+    ]
