@@ -86,6 +86,36 @@ def link_plan_indicators(records: dict[str, list[dict[str, Any]]]) -> list[str]:
             ind["indicator_code_source"] = "linked"
         elif ind.get("indicator_code"):
             ind.setdefault("indicator_code_source", "document")
+    return messages + _drop_listed_twice(records)
+
+
+def _drop_listed_twice(records: dict[str, list[dict[str, Any]]]) -> list[str]:
+    """A KPI an action plan lists (関連KPI一覧 / 指標・目標値) that another document of the plan
+    states too — a progress sheet's KPI with the same code, printed or linked — is one
+    indicator: the other document's row stays (its values and occurrences point to it), the
+    action plan's is dropped; a target or baseline they disagree on is a message. In place."""
+    action_plans = {d["doc_id"] for d in records.get("documents", []) if d.get("kind") == "action_plan"}
+    stated = {
+        (i["plan_id"], i["indicator_code"]): i
+        for i in records.get("indicators", [])
+        if i["indicator_type"] == "kpi"
+        and i.get("indicator_code")
+        and i.get("source_doc_id") not in action_plans
+    }
+    kept, messages = [], []
+    for ind in records.get("indicators", []):
+        listed = ind.get("source_doc_id") in action_plans
+        other = stated.get((ind["plan_id"], ind.get("indicator_code"))) if listed else None
+        if other is None:
+            kept.append(ind)
+            continue
+        for field in ("baseline_value", "target_value"):
+            if ind.get(field) is not None and other.get(field) is not None and ind[field] != other[field]:
+                messages.append(
+                    f"{ind['plan_id']}: KPI {ind['indicator_code']} {other['name']!r}: {field} "
+                    f"{ind[field]} in the action plan, {other[field]} in the other document (kept)"
+                )
+    records["indicators"] = kept
     return messages
 
 
