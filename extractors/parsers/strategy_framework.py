@@ -22,6 +22,8 @@ from core import normalize as nz
 from core.models import Cell, ExtractionError, Grid, ParseResult
 from schemas.vocabulary import Vocabulary, label_key, vocabulary
 
+from .common import stated_direction
+
 KIND = "strategy_framework"
 _DIRECTION = re.compile(r"^第\s*(\d+)\s+(\S.*)$")
 _BARE_DIRECTION = re.compile(r"^第\s*(\d+)$")
@@ -514,8 +516,8 @@ _BOUND_WORDS = re.compile(r"(以下|以上|未満|超)$")
 # A legend by its shape: a mark (◆, *, ★ …) and an ellipsis, then what the mark means.
 _LEGEND_SHAPE = re.compile(r"^(?P<mark>[^\w\s().…・:]{1,2})\s*(?:…+|\.{2,}|・・・|:)\s*(?P<meaning>\S.*)$")
 _RANGE = re.compile(r"(?<=\d)\s*[~〜]\s*(?=\d)")
-# Columns the schema has no field for (担当課, 備考): recognised, their cells reported.
-_UNREAD_COLUMNS = {"department": "担当課 (department)", "remarks": "備考 (remarks)"}
+# Columns of an indicator's row stored as they are printed: 担当課 → department, 備考 → remarks.
+_ROW_TEXTS = {"department": "担当課 (department)", "remarks": "備考 (remarks)"}
 
 
 @dataclass
@@ -595,24 +597,16 @@ def _unbracket(text: str) -> str:
 
 
 def _use_header(cells: list[Cell], state: _Tables, result: ParseResult) -> None:
-    """A table header's cells: read, or reported (a column the schema has no field for, an
-    unknown label, a baseline year printed only in the header)."""
+    """A table header's cells: read, or reported (an unknown label). The years a header
+    names (基準値（R4年度）, 目標値（R10年度）) are in ``state.header_years``."""
     for c in cells:
         label = nz.clean_text(c.text)
-        if state.columns.get(c.col) in _UNREAD_COLUMNS:
-            result.warn(
-                f"strategy table header: column {label!r} ({state.columns[c.col]}) has no column in the "
-                "schema; its cells are listed in unparsed_cells"
-            )
         if c.col in state.columns or c is cells[0]:
             result.use(c)
         else:
             why = f"strategy table header: column label {label!r} is not in labels.yaml"
             result.unplaced_cell(c, why)
             result.warn(f"{why}; its column is not read")
-    if state.mode == "outcome" and "baseline" in state.header_years:
-        year = state.header_years["baseline"].text
-        result.warn(f"direction {state.policy}: the baseline year {year!r} of the table header has no column")
 
 
 def _heading(text: str, vocab: Vocabulary) -> tuple[str, str] | None:
@@ -735,7 +729,6 @@ def _outcome_row(cells: list[Cell], state: _Tables, vocab: Vocabulary, result: P
         return False
     name, reposted, _ = nz.strip_marks(_unmark(by["name"].text, state))
     name, unit = nz.split_name_and_unit(name, vocab.units)
-    _report_name_mark(name, by["name"], state, result)
     figures = {k: _figure(by[k].text, state.marks) if k in by else (None, None, None) for k in _FIGURES}
     if figures["actual"][0] is not None and figures["actual"][2] is None and "actual" in state.header_years:
         figures["actual"] = (*figures["actual"][:2], state.header_years["actual"])  # 最新値（R5年度）
@@ -744,13 +737,17 @@ def _outcome_row(cells: list[Cell], state: _Tables, vocab: Vocabulary, result: P
     unit = unit or unit_cell or next((f[1] for f in figures.values() if f[1]), None)
     local_id = f"outcome|{state.policy}||{name}"
     record = _indicator(local_id, state.policy or "", None, "outcome", name, by["name"], unit, reposted)
-    header_target = state.header_years.get("target")
-    target_year = (target[2] or header_target).fiscal_year if (target[2] or header_target) else None
+    target_text = nz.clean_text(by["target"].text) if "target" in by else None
     record.update(
         baseline_value=baseline[0],
         baseline_text=nz.clean_text(by["baseline"].text) if "baseline" in by else None,
+        baseline_fiscal_year=_fiscal_year(baseline[2] or state.header_years.get("baseline")),
         target_value=target[0],
-        target_fiscal_year=target_year,
+        target_fiscal_year=_fiscal_year(target[2] or state.header_years.get("target")),
+        target_text=None if nz.is_missing(target_text) else target_text,
+        direction=stated_direction(target_text, vocab.data.get("target_direction")),
+        **_row_texts(by),
+        marks=_marks(by, ("name", "baseline", "target"), state),
     )
     result.add("indicators", record)
     _outcome_cells(name, by, figures, state, result)
@@ -758,41 +755,46 @@ def _outcome_row(cells: list[Cell], state: _Tables, vocab: Vocabulary, result: P
         if c.col not in state.columns:
             result.unplaced_cell(c, f"outcome {name!r}: a cell under no named column")
     if actual[0] is not None:
-        _latest(local_id, actual, by["actual"], result)
+        _latest(local_id, actual, by["actual"], result, _marks(by, ("actual",), state))
     return True
 
 
+def _fiscal_year(year: nz.AsOf | None) -> int | None:
+    return year.fiscal_year if year else None
+
+
+def _row_texts(by: dict[str, Cell]) -> dict[str, str | None]:
+    """An indicator row's 担当課 and 備考 as printed (a dash for none is None)."""
+    texts = {key: nz.clean_text(by[key].text, join_wrapped=True) if key in by else None for key in _ROW_TEXTS}
+    return {key: None if nz.is_missing(t) else t for key, t in texts.items()}
+
+
+def _marks(by: dict[str, Cell], keys: tuple[str, ...], state: _Tables) -> list[str] | None:
+    """The legend marks printed on these cells of a row, each with what its legend says it
+    means: ``◆: 今回新たに設定した指標`` on a name, ``target *: …`` on a value."""
+    marks = [
+        f"{'' if key in ('name', 'output', 'actual', 'value') else key + ' '}{mark}: {state.marks[mark]}"
+        for key in keys
+        if key in by and (mark := _mark_of(by[key].text, state.marks))
+    ]
+    return marks or None
+
+
 _FIGURES = ("baseline", "target", "actual")
-_WHAT = {"baseline": "baseline", "target": "target", "actual": "latest value"}
 
 
 def _outcome_cells(
     name: str, by: dict[str, Cell], figures: dict, state: _Tables, result: ParseResult
 ) -> None:
-    """Mark an outcome row's cells read, or report what has no column: a target in words or a
-    range (増加 / 減少 / 4.5〜5.0％), a latest value not read, a legend mark on a value, 担当課 / 備考."""
+    """Mark an outcome row's cells read (a target in words or a range, 増加 / 4.5〜5.0％, is
+    target_text; marks, 担当課 and 備考 have their columns), or report a latest value not read."""
     for key, cell in by.items():
         text = nz.clean_text(cell.text)
-        if key in _UNREAD_COLUMNS:
-            result.unplaced_cell(
-                cell, f"outcome {name!r}: {_UNREAD_COLUMNS[key]} has no column in the schema"
-            )
-            continue
         if key == "actual" and figures["actual"][0] is None and not nz.is_missing(text):
             result.unplaced_cell(cell, f"outcome {name!r}: latest value not read")
             result.warn(f"direction {state.policy}: outcome {name!r}: latest value {text!r} not read")
             continue
         result.use(cell)
-        if key == "target" and figures["target"][0] is None and not nz.is_missing(text):
-            result.warn(
-                f"direction {state.policy}: outcome {name!r}: target {text!r} is not one figure (words or "
-                "a range), no target value"
-            )
-        if key in _FIGURES and (mark := _mark_of(text, state.marks)):
-            result.warn(
-                f"direction {state.policy}: outcome {name!r}: {_WHAT[key]} {text!r} is marked {mark!r}: "
-                f"{state.marks[mark]}"
-            )
 
 
 def _measure_row(cells: list[Cell], state: _Tables, vocab: Vocabulary, result: ParseResult) -> bool:
@@ -822,13 +824,13 @@ def _measure_row(cells: list[Cell], state: _Tables, vocab: Vocabulary, result: P
         state.seq += 1
         _project(by["project"], state, result)
     if "output" in by:
-        _output(by["output"], by.get("value"), state, vocab, result)
+        _output(by, state, vocab, result)
     elif "value" in by:
         result.unplaced_cell(by["value"], f"measure {state.measure}: a value with no output indicator")
     for key, c in by.items():
-        if key in _UNREAD_COLUMNS:
+        if key in _ROW_TEXTS and "output" not in by:
             result.unplaced_cell(
-                c, f"measure {state.measure}: {_UNREAD_COLUMNS[key]} has no column in the schema"
+                c, f"measure {state.measure}: {_ROW_TEXTS[key]} of a row without an indicator has no column"
             )
         elif key != "value" or "output" in by:
             result.use(c)
@@ -836,12 +838,6 @@ def _measure_row(cells: list[Cell], state: _Tables, vocab: Vocabulary, result: P
         if c.col not in state.columns:
             result.unplaced_cell(c, f"measure {state.measure}: a cell under no named column")
     return True
-
-
-def _report_name_mark(name: str, cell: Cell, state: _Tables, result: ParseResult) -> None:
-    """A legend mark on an indicator's name (◆ = newly set) has no column: a warning says it."""
-    if mark := _mark_of(cell.text, state.marks):
-        result.warn(f"direction {state.policy}: indicator {name!r} is marked {mark!r}: {state.marks[mark]}")
 
 
 def _unmark(text: str, state: _Tables) -> str:
@@ -877,7 +873,9 @@ def _indicator(
     }
 
 
-def _latest(local_id: str, figure: tuple, cell: Cell, result: ParseResult) -> None:
+def _latest(
+    local_id: str, figure: tuple, cell: Cell, result: ParseResult, marks: list[str] | None = None
+) -> None:
     value, _, asof = figure
     if asof is None:
         result.warn(f"{local_id}: latest value {nz.clean_text(cell.text)!r} has no as-of date")
@@ -890,6 +888,7 @@ def _latest(local_id: str, figure: tuple, cell: Cell, result: ParseResult) -> No
             "as_of_date": asof.date if asof else None,
             "as_of_text": asof.text if asof else None,
             "kind": "latest",
+            "marks": marks,
             "source_page": cell.page,
         },
     )
@@ -913,23 +912,18 @@ def _project(cell: Cell, state: _Tables, result: ParseResult) -> None:
     )
 
 
-def _output(
-    cell: Cell, value_cell: Cell | None, state: _Tables, vocab: Vocabulary, result: ParseResult
-) -> None:
-    """An output indicator (活動指標) and its latest value; a 【再掲】 one's value is its original's."""
+def _output(by: dict[str, Cell], state: _Tables, vocab: Vocabulary, result: ParseResult) -> None:
+    """An output indicator (活動指標) of a measure row, with its 担当課 / 備考 and legend marks,
+    and its latest value; a 【再掲】 one's value is its original's."""
+    cell, value_cell = by["output"], by.get("value")
     name, reposted, _ = nz.strip_marks(_unmark(cell.text, state))
     name, unit = nz.split_name_and_unit(name, vocab.units)
-    _report_name_mark(name, cell, state, result)
     figure = _figure(value_cell.text, state.marks) if value_cell else (None, None, None)
-    if value_cell is not None and (mark := _mark_of(value_cell.text, state.marks)):
-        result.warn(
-            f"output {name!r}: latest value {nz.clean_text(value_cell.text)!r} is marked {mark!r}: "
-            f"{state.marks[mark]}"
-        )
     local_id = f"output|{state.policy}|{state.measure}|{name}"
     record = _indicator(
         local_id, state.policy or "", state.measure, "output", name, cell, unit or figure[1], reposted
     )
+    record.update(**_row_texts(by), marks=_marks(by, ("output",), state))
     result.add("indicators", record)
     if figure[0] is None:
         if value_cell is not None:
@@ -938,7 +932,7 @@ def _output(
             f"direction {state.policy}, measure {state.measure}: output indicator {name!r} has no latest value"
         )
     elif not reposted:
-        _latest(local_id, figure, value_cell, result)
+        _latest(local_id, figure, value_cell, result, _marks(by, ("value",), state))
 
 
 def _counts_row(cells: list[Cell], state: _Tables, vocab: Vocabulary, result: ParseResult) -> bool:

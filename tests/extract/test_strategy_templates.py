@@ -6,9 +6,10 @@ template needed, checked on its own.
 * the output column spelled as any output tier (``KPI（重要業績評価指標）``, one list: output_label);
 * the target's year in the target column's header (``目標値（R10年度）``) — a fiscal year only;
 * the baseline's year before the figure (``（R4年度）812社``);
-* a legend found by its shape (``＊…meaning``) and a value carrying its mark: read, the mark reported;
-* a target in words (``減少``) and columns the schema has no field for (担当課, 備考): reported,
-  never dropped and never a record.
+* a legend found by its shape (``＊…meaning``) and a value carrying its mark: read, the mark and
+  its meaning in ``marks``;
+* a target in words (``減少``) or a range: ``target_text`` as printed, no target value, the
+  direction the words say; 担当課 and 備考 columns: the indicator's ``department`` / ``remarks``.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ def test_second_prefecture_template_scores_f1_1_per_table_and_every_cell_is_acco
     scores = {t: f for t, (_, _, f) in table_scores(iso(result.tables), expected["tables"]).items()}
     assert scores == dict.fromkeys(scores, 1.0)
     assert cells_accounted(result, PILLARS) == []
-    assert len(result.consumed) == 71 and len(result.unplaced) == 6  # the six 担当課 cells
+    assert len(result.consumed) == 77 and result.unplaced == {}  # the six 担当課 cells are read
 
 
 def test_heading_with_a_separator_after_its_number_gives_the_same_directions():
@@ -93,12 +94,16 @@ def test_baseline_year_before_the_figure_gives_the_baseline_value():
     assert _indicator(moved, "県内の開業率")["baseline_value"] == 4.1
 
 
-def test_a_marked_value_is_read_and_its_mark_reported_with_the_legend_meaning():
+def test_a_marked_value_is_read_and_its_mark_kept_with_the_legend_meaning():
     result = _frame(PILLARS)
     value = _latest(result, "開業率")
     assert (value["value"], value["fiscal_year"], value["as_of_text"]) == (4.0, 2022, "令和5年3月末現在")
-    [warning] = [w for w in result.warnings if "'*'" in w]
-    assert "開業率" in warning and "参考値" in warning
+    assert value["marks"] == ["*: 当該年度の実績値が未公表のため、前年度の数値(参考値)を記載"]
+    assert [v["indicator_id"] for v in result.tables["indicator_values"] if v.get("marks")] == [
+        value["indicator_id"]
+    ]
+    assert _indicator(result, "開業率")["marks"] is None  # the mark is on the value, not the name
+    assert not any("'*'" in w for w in result.warnings)
     # the same mark without its legend line: the value is not guessed, it is reported
     unexplained = _frame(
         PILLARS.replace("＊…当該年度の実績値が未公表のため、前年度の数値（参考値）を記載", "")
@@ -113,21 +118,45 @@ def test_a_marked_value_is_read_and_its_mark_reported_with_the_legend_meaning():
     ]
 
 
-def test_target_in_words_is_a_warning_not_a_value():
+def test_target_in_words_is_kept_as_printed_and_says_the_direction_not_a_value():
     result = _frame(PILLARS)
-    assert _indicator(result, "県内企業の休廃業・解散件数")["target_value"] is None
-    assert any("target '減少' is not one figure" in w for w in result.warnings)
-
-
-def test_columns_without_a_schema_field_are_reported_cell_by_cell_and_the_records_stay():
-    result = _frame(PILLARS)
-    assert sorted(result.unplaced.values()) == sorted(
-        [
-            f"measure {m}: 担当課 (department) has no column in the schema"
-            for m in ("1.1", "1.2", "1.2", "2.1", "2.2", "2.2")
-        ]
+    closing = _indicator(result, "県内企業の休廃業・解散件数")
+    assert (closing["target_value"], closing["target_text"], closing["direction"]) == (None, "減少", "lower")
+    assert (closing["baseline_value"], closing["baseline_fiscal_year"]) == (640.0, None)  # （R4年）: calendar
+    more = _indicator(_frame(PILLARS.replace("\t減少\t", "\t増加\t")), "県内企業の休廃業・解散件数")
+    assert (more["target_value"], more["target_text"], more["direction"]) == (None, "増加", "higher")
+    founded = _indicator(result, "県内の新設法人数")
+    assert (founded["target_text"], founded["direction"], founded["baseline_fiscal_year"]) == (
+        "900社",
+        None,
+        2022,
     )
-    assert sum("'担当課' (department) has no column" in w for w in result.warnings) == 2
+    bankrupt = _indicator(_frame(PREF), "県内企業の倒産件数")
+    assert (bankrupt["target_value"], bankrupt["target_text"], bankrupt["direction"]) == (
+        80.0,
+        "80件以下(R9年)",
+        "lower",
+    )
+    assert not any("not one figure" in w for w in result.warnings)
+
+
+def test_department_and_remarks_columns_are_the_indicators_and_the_other_records_stay():
+    result = _frame(PILLARS)
+    assert result.unplaced == {}
+    outputs = [
+        (i["name"], i["is_reposted"], i["department"])
+        for i in result.tables["indicators"]
+        if i["indicator_type"] == "output"
+    ]
+    assert outputs == [
+        ("創業塾の修了者数", False, "産業政策課"),
+        ("新商品開発補助の採択件数", False, "新産業振興課"),
+        ("デジタル化伴走支援の企業数", False, "新産業振興課"),
+        ("事業承継診断の実施件数", False, "経営支援課"),
+        ("制度融資の新規融資件数", False, "金融課"),
+        ("創業塾の修了者数", True, "産業政策課"),
+    ]
+    assert not any("担当課" in w for w in result.warnings)
     base = records(_frame(PREF))
     rows = [line.split("\t") for line in PREF.split("\n")]
     in_table = False
@@ -136,8 +165,22 @@ def test_columns_without_a_schema_field_are_reported_cell_by_cell_and_the_record
         if in_table:
             r.append("備考" if r[0] == "施策" else "国庫補助")
     remarks = _frame("\n".join("\t".join(r) for r in rows))
-    assert records(remarks) == base
-    assert sum("備考 (remarks) has no column" in why for why in remarks.unplaced.values()) == 7
+    got = records(remarks)
+    outputs = [i for i in got["indicators"] if i["indicator_type"] == "output"]
+    assert [i["remarks"] for i in outputs] == ["国庫補助"] * 7
+    for i in got["indicators"]:
+        i["remarks"] = None
+    assert got == base and remarks.unplaced == {}
+    # a 備考 on a row without an indicator (a main project alone) has no column: reported
+    text = "\n".join("\t".join(r) for r in rows)
+    bare = _frame(
+        text.replace(
+            "\t\t◆新事業展開セミナー参加者数\t412人（令和5年度実績）\t国庫補助", "\t追加の取組\t\t\t国庫補助"
+        )
+    )
+    assert list(bare.unplaced.values()) == [
+        "measure 1.2: 備考 (remarks) of a row without an indicator has no column"
+    ]
 
 
 def test_directions_numbered_by_other_heading_words_give_the_same_records():
@@ -148,27 +191,30 @@ def test_directions_numbered_by_other_heading_words_give_the_same_records():
         assert records(_frame(text)) == base, one
 
 
-def test_a_target_range_is_no_target_value_and_a_warning_quotes_it():
+def test_a_target_range_is_no_target_value_and_kept_as_printed():
     result = _frame(PILLARS.replace("\t4.5％\t", "\t4.5～5.0％\t"))
     rate = _indicator(result, "開業率")
     assert (rate["target_value"], rate["unit"], rate["target_fiscal_year"]) == (None, "%", 2028)
-    assert any("'4.5~5.0%' is not one figure" in w for w in result.warnings)
+    assert (rate["target_text"], rate["direction"]) == ("4.5~5.0%", None)
     with_year = _frame(PREF.replace("5.0％（R9年度）", "4.5〜5.0％（R9年度）"))
     opening = _indicator(with_year, "県内の開業率")
     assert (opening["target_value"], opening["target_fiscal_year"]) == (None, 2027)
 
 
-def test_a_legend_mark_on_a_name_is_stripped_and_reported():
+def test_a_legend_mark_on_a_name_is_stripped_and_kept_with_its_meaning():
     result = _frame(PREF)
-    marked = [w for w in result.warnings if "is marked '◆'" in w]
-    assert len(marked) == 2 and all("今回新たに設定した指標" in w for w in marked)
-    assert "新事業展開セミナー参加者数" in {i["name"] for i in result.tables["indicators"]}
+    marked = {i["name"]: i["marks"] for i in result.tables["indicators"] if i["marks"]}
+    assert marked == {
+        "新事業展開セミナー参加者数": ["◆: 今回新たに設定した指標"],
+        "後継者人材バンクの登録者数": ["◆: 今回新たに設定した指標"],
+    }
+    assert not any("is marked" in w for w in result.warnings)
 
 
 def test_outcome_table_under_a_block_label_with_a_unit_column_and_years_in_its_header():
     """【数値目標】 alone on its line, then 指標 | 基準値（R4年度） | 目標値（R10） | 単位 | 最新値（R5年度）:
-    the years of the header are the target's fiscal year (a bare era year too) and the latest
-    value's; the baseline's year has no column and is a warning."""
+    the years of the header are the target's fiscal year (a bare era year too), the latest
+    value's and the baseline's (baseline_fiscal_year)."""
     table = (
         "【数値目標】\n指標\t基準値（R4年度）\t目標値（R10）\t単位\t最新値（R5年度）\n"
         "県内の新設法人数\t812\t900\t社\t845\n開業率\t3.8\t4.5\t％\t4.0\n"
@@ -177,13 +223,23 @@ def test_outcome_table_under_a_block_label_with_a_unit_column_and_years_in_its_h
     end = PILLARS.index("\n\n", start) + 1
     result = _frame(PILLARS[:start] + table + PILLARS[end:])
     rows = [
-        (i["name"], i["unit"], i["baseline_value"], i["target_value"], i["target_fiscal_year"])
+        (
+            i["name"],
+            i["unit"],
+            i["baseline_value"],
+            i["baseline_fiscal_year"],
+            i["target_value"],
+            i["target_fiscal_year"],
+        )
         for i in result.tables["indicators"]
         if i["indicator_type"] == "outcome" and i["policy_code"] == "1"
     ]
-    assert rows == [("県内の新設法人数", "社", 812.0, 900.0, 2028), ("開業率", "%", 3.8, 4.5, 2028)]
+    assert rows == [
+        ("県内の新設法人数", "社", 812.0, 2022, 900.0, 2028),
+        ("開業率", "%", 3.8, 2022, 4.5, 2028),
+    ]
     latest = _latest(result, "県内の新設法人数")
     assert (latest["value"], latest["fiscal_year"], latest["as_of_text"]) == (845.0, 2023, "R5年度")
-    assert any("baseline year 'R4年度'" in w for w in result.warnings)
+    assert not any("baseline year" in w for w in result.warnings)
     assert cells_accounted(result, PILLARS[:start] + table + PILLARS[end:]) == []
     assert not any("not in labels.yaml" in w for w in result.warnings)
