@@ -91,32 +91,46 @@ def link_plan_indicators(records: dict[str, list[dict[str, Any]]]) -> list[str]:
 
 def _drop_listed_twice(records: dict[str, list[dict[str, Any]]]) -> list[str]:
     """A KPI an action plan lists (関連KPI一覧 / 指標・目標値) that another document of the plan
-    states too — a progress sheet's KPI with the same code, printed or linked — is one
-    indicator: the other document's row stays (its values and occurrences point to it), the
-    action plan's is dropped; a target or baseline they disagree on is a message. In place."""
+    states too — a progress sheet's KPI with the same code, printed or linked, or for a KPI the
+    action plan names without a code (相談件数：年60件) one of the same policy and name (fuzzy, as
+    codes are linked) — is one indicator: the other document's row stays (its values and
+    occurrences point to it), the action plan's is dropped; a target or baseline they disagree
+    on is a message. In place."""
     action_plans = {d["doc_id"] for d in records.get("documents", []) if d.get("kind") == "action_plan"}
-    stated = {
-        (i["plan_id"], i["indicator_code"]): i
+    others = [
+        i
         for i in records.get("indicators", [])
-        if i["indicator_type"] == "kpi"
-        and i.get("indicator_code")
-        and i.get("source_doc_id") not in action_plans
-    }
+        if i["indicator_type"] == "kpi" and i.get("source_doc_id") not in action_plans
+    ]
     kept, messages = [], []
     for ind in records.get("indicators", []):
-        listed = ind.get("source_doc_id") in action_plans
-        other = stated.get((ind["plan_id"], ind.get("indicator_code"))) if listed else None
+        other = _same_kpi(ind, others) if ind.get("source_doc_id") in action_plans else None
         if other is None:
             kept.append(ind)
             continue
         for field in ("baseline_value", "target_value"):
             if ind.get(field) is not None and other.get(field) is not None and ind[field] != other[field]:
                 messages.append(
-                    f"{ind['plan_id']}: KPI {ind['indicator_code']} {other['name']!r}: {field} "
+                    f"{ind['plan_id']}: KPI {ind.get('indicator_code') or ''} {other['name']!r}: {field} "
                     f"{ind[field]} in the action plan, {other[field]} in the other document (kept)"
                 )
     records["indicators"] = kept
     return messages
+
+
+def _same_kpi(ind: dict[str, Any], others: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The KPI of another document of ``ind``'s plan that is ``ind``: the same code, or with no
+    code the same policy and a name scoring at least ``KPI_LINK``."""
+    mine = [o for o in others if o["plan_id"] == ind["plan_id"] and ind["indicator_type"] == "kpi"]
+    if ind.get("indicator_code"):
+        return next((o for o in mine if o.get("indicator_code") == ind["indicator_code"]), None)
+    scored = [
+        (fuzz.ratio(name_key(ind["name"]), name_key(o["name"])), n, o)
+        for n, o in enumerate(mine)
+        if o.get("policy_code") == ind.get("policy_code")
+    ]
+    best = max(scored, default=None, key=lambda t: (t[0], -t[1]))  # the first of the best
+    return best[2] if best and best[0] >= KPI_LINK else None
 
 
 def best_initiative_match(

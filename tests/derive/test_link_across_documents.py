@@ -76,3 +76,18 @@ def test_a_kpi_of_another_name_is_not_merged():
     )
     link_plan_indicators(records)
     assert len(records["indicators"]) == 5
+
+
+def test_a_kpi_named_with_an_inline_target_merges_with_the_same_kpi_of_a_progress_sheet():
+    """架空町 names its KPIs with an inline target and no code (相談件数：年60件): a progress-sheet
+    KPI of the same policy and name is that indicator; the other three stay new."""
+    out = extract_document(FIXTURES / "templates" / "other_town_action_plan.txt", plan_id="town")
+    records = {t: [dict(r) for r in rows] for t, rows in out.tables.items()}
+    records["documents"] = [out.document, {"doc_id": "ps", "kind": "progress_sheets", "plan_id": "town"}]
+    progress = {"indicator_id": "ps-1", "plan_id": "town", "source_doc_id": "ps", "indicator_type": "kpi"}
+    records["indicators"].append(
+        {**progress, "policy_code": "1", "name": "創業相談件数", "target_value": 60.0}
+    )
+    link_plan_indicators(records)
+    names = sorted((i["name"], i["source_doc_id"] == "ps") for i in records["indicators"])
+    assert names == [("出店数", False), ("創業相談件数", True), ("受講者数", False), ("補助件数", False)]
