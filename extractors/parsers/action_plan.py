@@ -925,7 +925,7 @@ def _emit_indicators(state: _State, result: ParseResult) -> None:
                 **k,
                 "name_as_written": r.fields["kpi_text"],
                 "target_fiscal_year": state.target_year,
-                "is_reposted": False,
+                "is_reposted": bool(r.fields.get("reposted_from")),
                 "source_page": r.cells[0].page,
                 "source_row": r.cells[0].line or r.cells[0].row + 1,
             },
@@ -984,6 +984,7 @@ def _emit_initiative(
     f = r.fields
     description = f.get("description") or ""
     reposted_from = _reposted_from(r, description, result)
+    f["reposted_from"] = reposted_from  # its inline KPI (相談件数：年60件) is then a 再掲 one
     reposted_to = [p for m in _REPOST_AT.finditer(description) if (p := code_path(m.group(1)))]
     title = _title(r, by_path, reposted_from, result)
     refs = _references(r, kpi_list)

@@ -166,6 +166,23 @@ def test_an_indicator_cited_by_name_with_its_target_is_an_indicator_and_a_coded_
     assert (6, 3) not in result.consumed and "no target" in result.unplaced[(6, 3)]
 
 
+def test_the_inline_kpi_of_a_reposted_row_is_a_reposted_indicator():
+    result = parse(
+        "事業番号\t事業名\t事業内容\t指標・目標値\tR7\tR8\t備考",
+        "【1】創業を支える",
+        "ア　創業前の支援",
+        "1-ア-①\t(再)空き店舗の活用\t出店を補助する。\t出店数：5年間で10店\t実施\t→\t※再掲：2-ア-①",
+        "【2】にぎわいをつくる",
+        "ア　商店街",
+        "2-ア-①\t空き店舗の活用\t出店を補助する。\t出店数：5年間で10店\t実施\t→\t",
+    )
+    got = [
+        (i["policy_code"], i["name"], i["cumulative_target"], i["is_reposted"])
+        for i in result.tables["indicators"]
+    ]
+    assert got == [("1", "出店数", 10, True), ("2", "出店数", 10, False)]
+
+
 def test_the_kpi_list_gives_indicators_with_baseline_and_target_years_from_its_header():
     result = parse(
         "取組番号\t取組名\t取組の概要\t関連KPI\tR6\tR7",
