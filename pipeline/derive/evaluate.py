@@ -15,6 +15,11 @@ Decisions (also in the README):
   prints no open bottom band).
 * **No target**, or **no rule printed** (and none in sources.yaml): the rate is kept where
   possible and the grade stays empty; ``basis`` says why.
+* **Which target**: the year's, unless the rule says 最終目標 (the final target every year)
+  or spreads the final target pro rata (目標値の20%/年: year k counted from the baseline's
+  fiscal year, else from the plan's first year as year 1).
+* **Qualitative rules** (順調 / 概ね順調 / 遅れている): no grade is computed; the printed
+  grade is kept as the grade and ``basis`` says the rule is qualitative.
 * **Rules** are read by :mod:`pipeline.derive.grading` in any common notation, including
   progress rates (進捗率, against the indicator's baseline), conditions on the baseline and
   the target, and a printed rounding note. A printed rule that is not understood gives no
@@ -99,41 +104,82 @@ def evaluate(
     out = []
     for (iid, year), v in sorted(chosen.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0)):
         ind = indicators[iid]
-        target = v.get("target_value")
-        if target is None and ind.get("target_fiscal_year") == year:
-            target = ind.get("target_value")
         plan = plans.get(ind["plan_id"])
         rule = (
             rules.get((ind["plan_id"], ind.get("policy_code") or ""))
             or rules.get((ind["plan_id"], ""))
             or getattr(plan, "grading_rule", None)
         )
-        parsed = _parsed(rule)
-        rate, grade, basis = grading.grade(
-            parsed, v["value"], target, ind.get("baseline_value"), ind["direction"]
-        )
-        if rule and parsed is None:
-            basis = grading.not_understood(basis, rule)
-        out.append(
-            {
-                "indicator_id": iid,
-                "plan_id": ind["plan_id"],
-                "fiscal_year": year,
-                "target_value": target,
-                "actual_value": v["value"],
-                "achievement_rate": None if rate is None else round(rate, 2),
-                "grade": grade,
-                "rule": rule,
-                "direction": ind["direction"],
-                "basis": basis,
-                "stated_rate": v.get("stated_rate"),
-                "stated_grade": v.get("stated_grade"),
-                "source_doc_id": v.get("source_doc_id"),
-                "source_page": v.get("source_page"),
-                "source_row": v.get("source_row"),
-            }
-        )
+        out.append(_evaluation(ind, v, year, rule, getattr(plan, "fiscal_years", None)))
     return out
+
+
+def _evaluation(
+    ind: dict[str, Any],
+    v: dict[str, Any],
+    year: int | None,
+    rule: str | None,
+    fiscal_years: tuple[int, int] | None,
+) -> dict[str, Any]:
+    """One evaluations row: the actual ``v`` of indicator ``ind`` graded by the printed ``rule``."""
+    parsed = _parsed(rule)
+    target = _target(parsed, ind, v, year)
+    rate, grade, basis = grading.grade(
+        parsed,
+        v["value"],
+        target,
+        ind.get("baseline_value"),
+        ind["direction"],
+        _plan_year(ind, year, fiscal_years),
+    )
+    if rule and parsed is None:
+        basis = grading.not_understood(basis, rule)
+    if parsed is not None and parsed.basis == grading.QUALITATIVE and v.get("stated_grade"):
+        grade = v["stated_grade"]
+        basis += f"; the printed grade {grade} is kept"
+    return {
+        "indicator_id": ind["indicator_id"],
+        "plan_id": ind["plan_id"],
+        "fiscal_year": year,
+        "target_value": target,
+        "actual_value": v["value"],
+        "achievement_rate": None if rate is None else round(rate, 2),
+        "grade": grade,
+        "rule": rule,
+        "direction": ind["direction"],
+        "basis": basis,
+        "stated_rate": v.get("stated_rate"),
+        "stated_grade": v.get("stated_grade"),
+        "source_doc_id": v.get("source_doc_id"),
+        "source_page": v.get("source_page"),
+        "source_row": v.get("source_row"),
+    }
+
+
+def _target(rule: grading.Rule | None, ind: dict[str, Any], v: dict[str, Any], year: int | None) -> Any:
+    """The target an actual is rated against: the year's (年度目標, printed beside the actual;
+    the indicator's own in its target year), or the plan's final one (最終目標) when the rule
+    says so or spreads it pro rata over the years."""
+    if rule is not None and rule.target_of == "final":
+        return ind.get("target_value")
+    target = v.get("target_value")
+    if target is None and ind.get("target_fiscal_year") == year:
+        target = ind.get("target_value")
+    return target
+
+
+def _plan_year(
+    ind: dict[str, Any], year: int | None, fiscal_years: tuple[int, int] | None
+) -> tuple[int | None, int | None]:
+    """(k, n) for a pro-rata rule: the year counted from the baseline's year (or from the
+    plan's first year, which is year 1), and the years from there to the target year."""
+    base_year, target_year = ind.get("baseline_fiscal_year"), ind.get("target_fiscal_year")
+    if base_year is None and fiscal_years:
+        base_year = fiscal_years[0] - 1
+    if year is None or base_year is None:
+        return None, None
+    end = target_year or (fiscal_years[1] if fiscal_years else None)
+    return year - base_year, (end - base_year if end else None)
 
 
 @lru_cache(maxsize=256)

@@ -1,5 +1,5 @@
 """Grading rules (評価基準 / 指標評価): a printed rule parsed into a structured :class:`Rule`, and
-the grade of one actual by that rule. Pure: no I/O, no vocabulary.
+the grade of one actual by that rule. No I/O but the words of labels.yaml ``grading_rules``.
 
 What is read (any mix of half- and full-width letters, digits, ％, ＝, ：):
 
@@ -12,12 +12,20 @@ What is read (any mix of half- and full-width letters, digits, ％, ＝, ：):
   numeric levels (``5：``, ``6点：``), 達成 / 未達成; ``－`` marks "not graded".
 * **basis** (評価の基礎): achievement rate (達成率, the default), progress rate (進捗率 =
   (実績値−基準値) ÷ (目標値−基準値)), or conditions on the baseline and the target
-  (``S：目標値超え　A：基準値を10%超上回る　B：基準値±10%の範囲　C：基準値を10%超下回る``).
+  (``S：目標値超え　A：基準値を10%超上回る　B：基準値±10%の範囲　C：基準値を10%超下回る``,
+  ``S：目標値を達成　A：基準値を上回る（目標未達成）　B：基準値と同水準（△10%以内）``).
+* **pro rata** (按分): ``目標値の20%/年``, ``1年目は目標値の20%、2年目は40%…``, 按分 — the value
+  expected in year k is baseline + k × 20% × (target − baseline) (k ÷ the plan's years for 按分),
+  and the rate is taken against it.
+* **which target** (年度目標 / 最終目標), when the rule names one.
+* **qualitative** rules (``A：順調　B：概ね順調　C：やや遅れている　D：遅れている``): grades in
+  words only, each holding a word of labels.yaml ``grading_rules.qualitative`` — kept with their
+  levels; no grade is ever computed from them.
 * **rounding** (端数処理) printed with the rule (``小数点以下切り捨て``, ``小数点第2位を四捨五入``),
   applied to the rate before it is banded.
 
-Anything not fully understood — a clause of words only, overlapping bands, a year-proportional
-target, a legend, a tally — gives ``None``: never a guessed band.
+Anything not fully understood — overlapping bands, a pace without figures (経過年数の割合), a
+table printed elsewhere (別表), a legend, a tally — gives ``None``: never a guessed band.
 
 Grading keeps the README decisions: a rate in a gap the printed bounds leave (99–100 in
 ``100%以上=A、99%~80%=B``) falls to the band below (99.5% → B); lower-is-better rates are
@@ -30,12 +38,14 @@ import math
 import re
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from functools import cache
 
 from core import normalize as nz
 
 ACHIEVEMENT = "achievement_rate"
 PROGRESS = "progress_rate"
 VS_BASELINE = "vs_baseline_target"
+QUALITATIVE = "qualitative"
 NO_RULE = "; no grading rule printed: not graded"
 UNGRADED_MARK = "－"
 
@@ -80,8 +90,18 @@ class Rounding:
 
 
 @dataclass(frozen=True)
+class Schedule:
+    """A pro-rata target (按分・年割り): the value expected in year k of the plan is
+    baseline + share × (target − baseline), share = k × ``per_year_pct`` % (目標値の20%/年,
+    1年目は20%、2年目は40%…) or k ÷ the plan's years when ``per_year_pct`` is None (按分)."""
+
+    per_year_pct: float | None = None
+
+
+@dataclass(frozen=True)
 class Rule:
-    """A parsed grading rule (評価基準). Bands and conditions are listed best first."""
+    """A parsed grading rule (評価基準). Bands and conditions are listed best first; a
+    qualitative rule (順調 / 概ね順調 / 遅れている: no numbers) has only ``levels``."""
 
     basis: str
     bands: tuple[Band, ...] = ()
@@ -89,13 +109,16 @@ class Rule:
     rounding: Rounding | None = None
     direction: str | None = None  # printed in the rule itself (減少を目指す指標), else None
     ungraded: tuple[str, ...] = ()  # marks for "not graded" (－：目標値未設定のため評価なし)
+    levels: tuple[str, ...] = ()  # the grades of a qualitative rule, best first
+    schedule: Schedule | None = None  # a pro-rata target (目標値の20%/年)
+    target_of: str | None = None  # "annual" (年度目標) | "final" (最終目標) as the rule says, else None
     text: str = field(default="", compare=False)
     notes: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def grades(self) -> tuple[str, ...]:
         """Grade symbols, best → worst."""
-        return tuple(b.grade for b in self.bands) or tuple(c.grade for c in self.conditions)
+        return tuple(b.grade for b in self.bands) or tuple(c.grade for c in self.conditions) or self.levels
 
     @property
     def complete(self) -> bool:
@@ -176,15 +199,18 @@ def _take_notes(s: str) -> tuple[str, list[str]]:
 
 # --- clauses: (grade, body) pairs --------------------------------------------------------
 
-_G = r"(?:[A-Za-z](?![A-Za-z])|[\u2160-\u217f]|[◎○●△▲×✕]|[\u2460-\u2473]|\d{1,2}(?![\d.%割])点?)"
-_WORD_GRADE = r"(?:未達成|(?:概ね|おおむね|一部)?達成)"
+_G = r"(?:[A-Za-z](?![A-Za-z])|[\u2160-\u217f]|[◎○●△▲×✕]|[\u2460-\u2473]|\d{1,2}(?![\d.%割])(?:点|ポイント)?)"
+_WORD_GRADE = r"(?:未達成|(?:概ね|おおむね|ほぼ|一部|大幅)?達成)"
 _DASH = r"[-―ー—]"
 _GRADE_FIRST = re.compile(
     r"【(?P<b1>[^】]{1,6})】|「(?P<b2>[^」]{1,6})」|(?:^|(?<=[、,/・ :=)]))(?P<c>[\u2460-\u2473])\s*[:=]?"
     rf"|(?:^|(?<=[、,/・ :=)]))(?:(?P<g>{_G}|{_DASH})(?:\s*(?:[:=]|\.\.\.|⇒)|(?=\s*\()|\s+(?=\S))"
     rf"|(?P<w>{_WORD_GRADE})\s*[:=])"
 )
-_BAND_FIRST = re.compile(rf"(?P<body>[^、,/・=:⇒]+?)\s*(?:[:=]|⇒)\s*(?P<g>{_G}|{_WORD_GRADE})(?=$|[、,/・ ])")
+_BAND_FIRST = re.compile(
+    rf"(?P<body>[^、,/・=:⇒]+?)(?:\s*(?:[:=]|⇒)\s*(?P<g>{_G}|{_WORD_GRADE})"
+    r"|\s+(?P<p>\d{1,2}(?:点|ポイント)))(?=$|[、,/・ ])"
+)
 _INEQ_GRADE = re.compile(
     r"(?<=[≦≧<>=])([A-Za-z\u2160-\u217f◎○●△▲×])(?![A-Za-z])|([A-Za-z\u2160-\u217f◎○●△▲×])(?=[≦≧<>])"
 )
@@ -195,7 +221,8 @@ def _grade_symbol(token: str) -> str:
     token = token.strip()
     if re.fullmatch(_DASH, token):
         return UNGRADED_MARK
-    return token[:-1] if token.endswith("点") and token[:-1].isdigit() else token
+    number = re.fullmatch(r"(\d+)(?:点|ポイント)", token)
+    return number.group(1) if number else token
 
 
 def _is_label(prefix: str) -> bool:
@@ -224,7 +251,7 @@ def _band_first(s: str) -> list[tuple[str, str]] | None:
         gap = s[end : m.start()]
         if (end == 0 and not _is_label(gap)) or (end and gap.strip(_DELIMS)):
             return None
-        out.append((_grade_symbol(m.group("g")), m.group("body").strip(_DELIMS)))
+        out.append((_grade_symbol(m.group("g") or m.group("p")), m.group("body").strip(_DELIMS)))
         end = m.end()
     return out if out and not s[end:].strip(_DELIMS) else None
 
@@ -259,6 +286,7 @@ class _Iv:
 
 _REST = "#"
 _WORDS = [
+    (r"(?:最終|年度|単年度|各年度の?|当該年度の?|中間)?目標値?に対する", ""),
     (r"(?:目標)?未達成", "100%未満"),
     (r"目標値?を?達成", "100%以上"),
     (r"目標値?を?(?:上回る|超える|超え)", "100%超"),
@@ -400,7 +428,7 @@ def _band_body(body: str, basis: str) -> _Iv | None:
         return _intersect(a, b)
     if a and _descriptive(inner):
         return a
-    if b and _descriptive(outer):
+    if b and (_descriptive(outer) or (a is None and not re.search(r"[%割<>≦≧~=]", outer))):
         return b
     return None
 
@@ -469,20 +497,29 @@ def _bands(clauses: list[tuple[str, str]], basis: str) -> tuple[Band, ...] | Non
 _COND_SUBJECT = re.compile(r"^(?:実績値|直近値|現状値|現在値|実績)が?")
 _COND_CMP = re.compile(r"^(?P<op>[≧≦<>])(?P<ref>目標値|基準値)$")
 _COND_WORD = re.compile(
-    r"^(?P<ref>目標値|基準値)(?:を|より|から|の)?(?:(?P<m>\d+(?:\.\d+)?)%(?:超|以上)?)?"
-    r"(?P<w>上回る|超える|超え|超|改善|以上|以下|未満|下回る|悪化)$"
+    r"^(?P<ref>目標値|基準値)(?:を|より|から|の)?(?:(?P<m>\d+(?:\.\d+)?)%(?P<q>超|以上)?)?"
+    r"(?P<w>上回(?:る|っている)|超え(?:る|ている)?|超|改善|達成(?:している)?|以上|以下|未満"
+    r"|下回(?:る|っている)|悪化|下落(?:している)?)$"
 )
-_COND_WITHIN = re.compile(r"^(?P<ref>目標値|基準値)の?±(?P<m>\d+(?:\.\d+)?)%(?:の範囲内?|以内|の範囲以内)?$")
+# 基準値±10%の範囲, 基準値から±10%以内, 基準値と同水準(△10%以内): △ is the minus sign of
+# Japanese accounts; the band above the reference is always taken by an earlier condition.
+_COND_WITHIN = re.compile(
+    r"^(?P<ref>目標値|基準値)(?:の|から|と)?(?:同水準)?\(?[±△](?P<m>\d+(?:\.\d+)?)%"
+    r"(?:の範囲内?|以内|の範囲以内)?\)?$"
+)
 _COND_OPS = {
     "≧": ">=",
     "以上": ">=",
+    "達成": ">=",
     "≦": "<=",
     "以下": "<=",
     "<": "<",
     "未満": "<",
-    "下回る": "<",
+    "下回": "<",
     "悪化": "<",
+    "下落": "<",
 }
+_INCLUSIVE = {">": ">=", "<": "<="}
 _REFS = {"目標値": "target", "基準値": "baseline"}
 
 
@@ -492,6 +529,7 @@ def _condition(grade: str, body: str) -> Condition | None:
     body = body.replace(" ", "")
     if body.startswith("(") and body.endswith(")"):
         body = body[1:-1]
+    body = re.sub(r"(?<=.)\([^()\d%]*\)$", "", body)  # 基準値を上回る(目標未達成): a remark
     body = _COND_SUBJECT.sub("", body)
     if m := _COND_WITHIN.match(body):
         return Condition(grade, _REFS[m.group("ref")], "within", float(m.group("m")))
@@ -499,11 +537,16 @@ def _condition(grade: str, body: str) -> Condition | None:
         return Condition(grade, _REFS[m.group("ref")], _COND_OPS.get(m.group("op"), ">"))
     if m := _COND_WORD.match(body):
         margin = float(m.group("m")) if m.group("m") else 0.0
-        return Condition(grade, _REFS[m.group("ref")], _COND_OPS.get(m.group("w"), ">"), margin)
+        op = _COND_OPS.get(m.group("w")[:2], _COND_OPS.get(m.group("w"), ">"))
+        if m.group("q") == "以上":  # 基準値を10%以上下回る: 10% below counts
+            op = _INCLUSIVE.get(op, op)
+        return Condition(grade, _REFS[m.group("ref")], op, margin)
     return None
 
 
-_UNGRADED_WORDS = re.compile(r"評価なし|評価しない|評価対象外|未把握|未確定|判定不能")
+_UNGRADED_WORDS = re.compile(
+    r"評価なし|評価しない|評価対象外|未把握|未確定|判定不能|(?:評価|判定|把握)できない"
+)
 
 
 def _assemble(clauses: list[tuple[str, str]], basis: str, direction: str | None) -> Rule | None:
@@ -523,6 +566,57 @@ def _assemble(clauses: list[tuple[str, str]], basis: str, direction: str | None)
 
 
 _BRACKETED_LABEL = re.compile(r"^【([^】]{1,20})】")
+_SCHEDULE = re.compile(
+    r"目標値?の(?P<pct>\d+(?:\.\d+)?)%(?:/年|ずつ)|1年(?:あたり|当たり|ごと)に?目標値?の(?P<per>\d+(?:\.\d+)?)%"
+    r"|1年目は目標値?の(?P<first>\d+(?:\.\d+)?)%(?:、2年目は(?P<second>\d+(?:\.\d+)?)%)?"
+)
+
+
+@cache
+def _words(kind: str) -> re.Pattern[str]:
+    """Words of the grading vocabulary (labels.yaml ``grading_rules``) as one pattern."""
+    from schemas.vocabulary import vocabulary
+
+    words = [fold(w) for w in vocabulary().data.get("grading_rules", {}).get(kind, [])]
+    return re.compile("|".join(map(re.escape, sorted(words, key=len, reverse=True))) or r"(?!)")
+
+
+def _schedule(s: str) -> tuple[Schedule | None, str]:
+    """A pro-rata target printed with the rule (目標値の20%/年, 1年目は目標値の20%、2年目は40%,
+    按分) and the text without that phrase; an inconsistent one (20%, then 50%) gives (None, s)."""
+    m = _SCHEDULE.search(s) or _words("pro_rata").search(s)
+    if not m:
+        return None, s
+    pct = next((m.group(g) for g in ("pct", "per", "first") if m.re is _SCHEDULE and m.group(g)), None)
+    if pct and m.re is _SCHEDULE and m.group("second") and float(m.group("second")) != 2 * float(pct):
+        return None, s
+    opened, closed = s.rfind("(", 0, m.start()), s.find(")", m.end())
+    if opened != -1 and ")" not in s[opened : m.start()] and closed != -1:
+        start, end = opened, closed + 1  # (目標値の20%/年を基準に)
+    else:  # the run of text around it: 目標値の20%/年を基準とした達成度
+        start = max(s.rfind(" ", 0, m.start()) + 1, 0)
+        end = s.find(" ", m.end()) if s.find(" ", m.end()) != -1 else len(s)
+    return Schedule(float(pct) if pct else None), (s[:start] + " " + s[end:]).strip()
+
+
+def _target_of(s: str) -> str | None:
+    """Which target the rule rates against, when it says so: 最終目標 or 年度目標."""
+    if _words("final_target").search(s):
+        return "final"
+    return "annual" if _words("annual_target").search(s) else None
+
+
+def _qualitative(clauses: list[tuple[str, str]]) -> Rule | None:
+    """Grades described in words only (A：順調 B：概ね順調 C：やや遅れている D：遅れている):
+    a rule nobody can compute, kept so that the printed grade is kept."""
+    ungraded = tuple(g for g, b in clauses if g == UNGRADED_MARK or _UNGRADED_WORDS.search(b))
+    graded = [(g, b) for g, b in clauses if g not in ungraded]
+    if len(graded) < 2 or len({g for g, _ in graded}) != len(graded):
+        return None
+    words = _words("qualitative")
+    if all(b and _descriptive(b) and "割" not in b and words.search(b) for _, b in graded):
+        return Rule(QUALITATIVE, levels=tuple(g for g, _ in graded), ungraded=ungraded)
+    return None
 
 
 def parse_rule(text: str | None) -> Rule | None:
@@ -530,8 +624,10 @@ def parse_rule(text: str | None) -> Rule | None:
     if not text or not text.strip():
         return None
     s = fold(text)
+    schedule, s = _schedule(s)
     if _REJECT.search(s):
-        return None  # a year-proportional target or a table printed elsewhere: needs plan config
+        return None  # a pace without figures or a table printed elsewhere: needs plan config
+    target_of = "final" if schedule else _target_of(s)
     body, notes = _take_notes(s)
     if not body:
         return None
@@ -545,11 +641,16 @@ def parse_rule(text: str | None) -> Rule | None:
         else None
     )
     # 【評価の目安】◎：… — a label in brackets, read as a grade 【A】 only when that parses.
-    for candidate in dict.fromkeys((body, _BRACKETED_LABEL.sub(r"\1: ", body))):
+    candidates = dict.fromkeys((body, _BRACKETED_LABEL.sub(r"\1: ", body)))
+    for candidate in candidates:
         for split in (_grade_first, _band_first, _inequalities):
             clauses = split(candidate)
             if clauses and (rule := _assemble(clauses, basis, direction)):
-                return replace(rule, rounding=_rounding(s), text=str(text), notes=tuple(notes))
+                rule = replace(rule, rounding=_rounding(s), schedule=schedule, target_of=target_of)
+                return replace(rule, text=str(text), notes=tuple(notes))
+    for candidate in candidates if schedule is None else ():
+        if (clauses := _grade_first(candidate)) and (rule := _qualitative(clauses)):
+            return replace(rule, direction=direction, text=str(text), notes=tuple(notes))
     return None
 
 
@@ -656,23 +757,54 @@ def _by_conditions(
     return None, None, basis + f"; no condition of 「{rule.text}」 holds: not graded"
 
 
+def _by_schedule(
+    rule: Rule,
+    actual: float,
+    target: float | None,
+    baseline: float | None,
+    direction: str,
+    year: tuple[int | None, int | None],
+) -> tuple[float | None, str | None, str]:
+    """按分: the rate against the value expected in year k of the plan,
+    baseline + share × (target − baseline) (no baseline: 0, as for a cumulative count)."""
+    k, n = year
+    per_year = rule.schedule.per_year_pct if rule.schedule else None
+    if target is None or k is None or k < 1 or (per_year is None and not n):
+        return None, None, "a pro-rata rule needs the final target and the year of the plan: not graded"
+    share = min(k * per_year / 100, 1.0) if per_year is not None else min(k / n, 1.0)
+    base = baseline if baseline is not None else 0.0
+    expected = base + share * (target - base)
+    rate, grade_, basis = _by_achievement(rule, actual, expected, direction)
+    how = f"{per_year:g}%/year" if per_year is not None else f"{k}/{n} of the plan's years"
+    return rate, grade_, f"pro-rata target of year {k} = {expected:g} ({how}); {basis}"
+
+
 def grade(
     rule: Rule | None,
     actual: float | None,
     target: float | None,
     baseline: float | None = None,
     direction: str = "higher",
+    year: tuple[int | None, int | None] = (None, None),
 ) -> tuple[float | None, str | None, str]:
     """(rate, grade, basis) of one actual by ``rule`` (None: no rule, the rate alone).
 
     A direction printed in the rule (減少を目指す指標) wins over ``direction``. Without an
-    actual the grade is the rule's "not graded" mark (－) where it prints one.
+    actual the grade is the rule's "not graded" mark (－) where it prints one. ``year`` is
+    (k, n): the year of the plan (1 = the first after the baseline) and the plan's years, for a
+    pro-rata rule. A qualitative rule computes no grade (the rate alone; the basis says why).
     """
     if rule is not None and rule.direction:
         direction = rule.direction
     if actual is None:
         mark = rule.ungraded[0] if rule and rule.ungraded else None
         return None, mark, "no actual: not graded" + (f" (the rule's mark {mark})" if mark else "")
+    if rule is not None and rule.basis == QUALITATIVE:
+        rate, _, basis = _by_achievement(None, actual, target, direction)
+        note = f"; the rule is qualitative, 「{rule.text.strip()}」: no grade can be computed"
+        return rate, None, basis.replace(NO_RULE, note) if NO_RULE in basis else basis + note
+    if rule is not None and rule.schedule is not None:
+        return _by_schedule(rule, actual, target, baseline, direction, year)
     if rule is not None and rule.basis == PROGRESS:
         return _by_progress(rule, actual, target, baseline)
     if rule is not None and rule.basis == VS_BASELINE:

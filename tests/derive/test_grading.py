@@ -15,6 +15,7 @@ from pipeline.derive.evaluate import direction_of, evaluate
 from pipeline.derive.grading import (
     ACHIEVEMENT,
     PROGRESS,
+    QUALITATIVE,
     Rounding,
     Rule,
     band_grade,
@@ -25,6 +26,7 @@ from pipeline.derive.grading import (
 CATALOGUE = yaml.safe_load((FIXTURES / "grading_rules.yaml").read_text(encoding="utf-8"))
 RULES = CATALOGUE["rules"]
 UNPARSEABLE = CATALOGUE["unparseable"]
+QUALITATIVE_RULES = CATALOGUE["qualitative"]
 NOT_RULES = CATALOGUE["not_rules"]
 METHODS = {"floor": "floor", "round_half_up": "round", "ceil": "ceil"}  # catalogue → Rounding.method
 KAMA = "指標評価:100%以上=A、99%~80%=B、79%以下=C"
@@ -60,6 +62,8 @@ def test_catalogue_rule_parses_as_expected(entry):
     assert rule.direction == want.get("direction")
     assert list(rule.ungraded) == want.get("ungraded", [])
     assert rule.complete == want.get("complete", True)
+    assert (rule.schedule and rule.schedule.per_year_pct) == want.get("schedule")
+    assert rule.target_of == want.get("target_of")
 
 
 @pytest.mark.parametrize(
@@ -70,14 +74,21 @@ def test_catalogue_rule_parses_as_expected(entry):
 def test_catalogue_sample_grades(rid, case, expected):
     entry = next(r for r in RULES if r["id"] == rid)
     rule = parse_rule(entry["text"])
-    if isinstance(case, str):  # "actual=…,baseline=…,target=…"
-        kv = {k: (None if v == "None" else float(v)) for k, v in (p.split("=") for p in case.split(","))}
-        _, got, basis = grade(rule, kv["actual"], kv["target"], kv["baseline"], "higher")
+    if isinstance(case, str):  # "actual=…,baseline=…,target=…[,direction=lower][,year=k/n]"
+        kv = dict(p.split("=") for p in case.split(","))
+        num = {k: (None if kv[k] == "None" else float(kv[k])) for k in ("actual", "baseline", "target")}
+        k, _, n = kv.get("year", "").partition("/")
+        year = (int(k), int(n)) if k else (None, None)
+        direction = kv.get("direction", "higher")
+        _, got, basis = grade(rule, num["actual"], num["target"], num["baseline"], direction, year)
     else:  # a rate: the actual against a target of 100
         _, got, basis = grade(rule, case, 100, None, "higher")
     assert got == expected, basis
-    if expected is None:
-        assert entry["text"] in basis  # no grade: the message quotes the rule
+    if expected is None:  # no grade: the message quotes the rule, or names what is missing
+        assert "not graded" in basis
+        assert (
+            entry["text"] in basis or "not given" in basis or "needs the final target and the year" in basis
+        )
 
 
 @pytest.mark.parametrize("entry", UNPARSEABLE, ids=[u["id"] for u in UNPARSEABLE])
@@ -92,6 +103,19 @@ def test_unparseable_rules_give_no_rule(entry):
         assert any("定性目標" in n for n in rule.notes)
     else:
         assert rule is None
+
+
+@pytest.mark.parametrize("entry", QUALITATIVE_RULES, ids=[q["id"] for q in QUALITATIVE_RULES])
+def test_qualitative_rules_are_kept_with_their_levels_and_compute_no_grade(entry):
+    rule = parse_rule(entry["text"])
+    assert rule is not None and rule.basis == QUALITATIVE
+    assert (list(rule.grades), list(rule.ungraded)) == (entry["levels"], entry.get("ungraded", []))
+    rate, got, basis = grade(rule, 90, 100)
+    assert (rate, got) == (90.0, None)
+    assert (
+        basis
+        == f"rate = actual ÷ target × 100; the rule is qualitative, 「{entry['text']}」: no grade can be computed"
+    )
 
 
 @pytest.mark.parametrize("entry", NOT_RULES, ids=[n["id"] for n in NOT_RULES])
@@ -174,12 +198,52 @@ def _plan_records(rule_text: str, baseline: float = 100.0) -> dict[str, list[dic
 
 
 def test_evaluate_quotes_a_rule_it_cannot_read():
-    text = "A：成果が大きい　B：成果がおおむね出ている　C：改善の余地あり"
+    text = "A：90%以上　B：80%以上95%未満　C：80%未満"  # overlapping bands: never a guess
     (row,) = evaluate(_plan_records(text))
     assert row["grade"] is None and row["achievement_rate"] == pytest.approx(88.46, abs=0.01)
     assert (
         row["basis"] == f"rate = actual ÷ target × 100; grading rule not understood, 「{text}」: not graded"
     )
+
+
+def test_evaluate_keeps_the_printed_grade_under_a_qualitative_rule():
+    records = _plan_records("A：順調　B：概ね順調　C：やや遅れている　D：遅れている")
+    records["indicator_values"][0]["stated_grade"] = "B"
+    (row,) = evaluate(records)
+    assert (row["grade"], row["stated_grade"], row["achievement_rate"]) == ("B", "B", 88.46)
+    assert row["basis"].endswith("no grade can be computed; the printed grade B is kept")
+
+
+def test_evaluate_spreads_a_pro_rata_target_over_the_years_from_the_baseline():
+    records = _plan_records(
+        "評価の基準：目標値の20％/年を基準とした達成度　A：100％以上　B：80％以上100％未満　C：80％未満"
+    )
+    records["indicators"][0] |= {"baseline_fiscal_year": 2022, "target_fiscal_year": 2027}
+    records["indicator_values"][0] |= {"fiscal_year": 2024, "target_value": 200.0}  # the year's: not used
+    (row,) = evaluate(records)  # year 2 of 5: 100 + 40% × (130 − 100) = 112; 115 ÷ 112
+    assert (row["achievement_rate"], row["grade"], row["target_value"]) == (102.68, "A", 130.0)
+    assert row["basis"].startswith("pro-rata target of year 2 = 112 (20%/year)")
+    records["indicators"][0]["baseline_fiscal_year"] = None  # no year to count from
+    assert evaluate(records)[0]["grade"] is None
+
+
+def test_evaluate_uses_the_final_or_the_years_target_as_the_rule_says():
+    final = _plan_records("最終目標値に対する達成率　A：100%以上　B：80%以上100%未満　C：80%未満")
+    final["indicators"][0]["target_fiscal_year"] = 2027
+    final["indicator_values"][0]["target_value"] = 110.0  # the year's target, met
+    (row,) = evaluate(final)
+    assert (row["target_value"], row["grade"]) == (130.0, "B")
+    final["grading_rules"][0]["rule_text"] = "A：100%以上　B：80%以上100%未満　C：80%未満"
+    assert evaluate(final)[0]["grade"] == "A"  # no word about it: the year's target
+
+
+def test_evaluate_grades_nagayo_style_rules_lower_is_better_from_the_name():
+    records = _plan_records(
+        "S：目標値を達成　A：基準値を上回る（目標未達成）　B：基準値から±10％以内　C：基準値を10％以上下回る"
+    )
+    records["indicators"][0] |= {"name": "市内企業の倒産件数", "target_value": 80.0}
+    (row,) = evaluate(records)  # 115 against baseline 100 and target 80, fewer is better: C
+    assert (row["direction"], row["grade"]) == ("lower", "C")
 
 
 def test_evaluate_grades_progress_rates_against_the_baseline():
@@ -258,7 +322,7 @@ def test_full_width_and_separators_give_the_same_rule(entry, full_digits, full_l
 def test_parse_rule_is_total(text):
     rule = parse_rule(text)
     assert rule is None or (
-        len(rule.grades) >= 2 and rule.basis in (ACHIEVEMENT, PROGRESS, "vs_baseline_target")
+        len(rule.grades) >= 2 and rule.basis in (ACHIEVEMENT, PROGRESS, "vs_baseline_target", QUALITATIVE)
     )
 
 
