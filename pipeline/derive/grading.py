@@ -48,6 +48,7 @@ VS_BASELINE = "vs_baseline_target"
 QUALITATIVE = "qualitative"
 NO_RULE = "; no grading rule printed: not graded"
 UNGRADED_MARK = "－"
+NOT_UNDERSTOOD = "grading rule not understood"  # in the basis of an actual whose rule is not read
 
 
 @dataclass(frozen=True)
@@ -814,5 +815,5 @@ def grade(
 
 def not_understood(basis: str, text: str) -> str:
     """The basis of an actual whose printed rule could not be parsed: quotes the rule."""
-    note = f"; grading rule not understood, 「{text.strip()}」: not graded"
+    note = f"; {NOT_UNDERSTOOD}, 「{text.strip()}」: not graded"
     return basis.replace(NO_RULE, note) if NO_RULE in basis else basis + note

@@ -194,6 +194,17 @@ PLANTED = {
     "declared_counts_match": lambda t: t["declared_counts"].append(
         {"plan_id": "p", "source_doc_id": "s", "indicator_type": "kpi", "scope": "total", "declared_count": 2}
     ),
+    "evaluation_rule_understood": lambda t: t.setdefault("evaluations", []).append(
+        {
+            "indicator_id": "k1",
+            "plan_id": "p",
+            "fiscal_year": 2024,
+            "actual_value": 12.0,
+            "rule": "A：90%以上　B：80%以上95%未満　C：80%未満",
+            "basis": "rate = actual ÷ target × 100; grading rule not understood, 「A：90%以上　B：80%以上95%未満　C：80%未満」: not graded",
+            "source_doc_id": "s",
+        }
+    ),
     "indicator_latest_value": lambda t: (
         t["indicators"].extend(
             [
@@ -289,7 +300,7 @@ def test_every_rule_has_a_suite_entry_and_every_entry_a_rule():
     from pipeline.validate.rules import registered
 
     assert set(registered()) == set(suites()["rules"])
-    assert len(registered()) == 32
+    assert len(registered()) == 33
 
 
 def test_a_rule_missing_from_the_suites_is_an_error_not_silence(monkeypatch):

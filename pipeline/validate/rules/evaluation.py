@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from extractors.parsers.actuals import KIND as ACTUALS
 from extractors.parsers.actuals import NOT_A_NUMBER
+from pipeline.derive.grading import NOT_UNDERSTOOD
 
 from . import Check, Context, rule
 
@@ -31,6 +32,24 @@ def evaluation_matches_document(ctx: Context) -> Iterator[Check]:
             f"{ctx.where(e)}: {names.get(e['indicator_id'], e['indicator_id'])} FY{e['fiscal_year']}: "
             f"{'; '.join(problems)} (actual {e['actual_value']:g}, target {e.get('target_value')})",
             e,
+        )
+
+
+@rule("evaluation_rule_understood")
+def evaluation_rule_understood(ctx: Context) -> Iterator[Check]:
+    """One finding per printed grading rule that was not understood (its actuals stay ungraded)."""
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for e in ctx.t.get("evaluations", []):
+        groups.setdefault((e["plan_id"], e.get("rule") or ""), []).append(e)
+    for (plan_id, text), rows in groups.items():
+        missed = [e for e in rows if NOT_UNDERSTOOD in (e.get("basis") or "")]
+        years = ", ".join(sorted({f"FY{e['fiscal_year']}" for e in missed}))
+        yield ctx.check(
+            not missed,
+            f"{ctx.where(missed[0] if missed else rows[0])}: the grading rule 「{text}」 is not understood: "
+            f"{len(missed)} actuals not graded ({years})",
+            plan_id=plan_id,
+            doc=(missed or rows)[0].get("source_doc_id"),
         )
 
 
