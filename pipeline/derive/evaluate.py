@@ -16,8 +16,8 @@ Decisions (also in the README):
 * **No target**, or **no rule printed** (and none in sources.yaml): the rate is kept where
   possible and the grade stays empty; ``basis`` says why.
 * **Which target**: the year's, unless the rule says 最終目標 (the final target every year)
-  or spreads the final target pro rata (目標値の20%/年: year k counted from the baseline's
-  fiscal year, else from the plan's first year as year 1).
+  or spreads the final target pro rata (目標値の20%/年: year k of the plan, its first fiscal
+  year in sources.yaml being year 1; without it, counted from the baseline's fiscal year).
 * **Qualitative rules** (順調 / 概ね順調 / 遅れている): no grade is computed; the printed
   grade is kept as the grade and ``basis`` says the rule is qualitative.
 * **Rules** are read by :mod:`pipeline.derive.grading` in any common notation, including
@@ -171,15 +171,17 @@ def _target(rule: grading.Rule | None, ind: dict[str, Any], v: dict[str, Any], y
 def _plan_year(
     ind: dict[str, Any], year: int | None, fiscal_years: tuple[int, int] | None
 ) -> tuple[int | None, int | None]:
-    """(k, n) for a pro-rata rule: the year counted from the baseline's year (or from the
-    plan's first year, which is year 1), and the years from there to the target year."""
-    base_year, target_year = ind.get("baseline_fiscal_year"), ind.get("target_fiscal_year")
-    if base_year is None and fiscal_years:
-        base_year = fiscal_years[0] - 1
-    if year is None or base_year is None:
+    """(k, n) for a pro-rata rule: the year of the plan (its first fiscal year is year 1) and
+    the plan's years; without the plan's period (sources.yaml), counted from the baseline's
+    fiscal year (year 0) to the target's."""
+    if year is None:
         return None, None
-    end = target_year or (fiscal_years[1] if fiscal_years else None)
-    return year - base_year, (end - base_year if end else None)
+    if fiscal_years:
+        return year - fiscal_years[0] + 1, fiscal_years[1] - fiscal_years[0] + 1
+    base_year, target_year = ind.get("baseline_fiscal_year"), ind.get("target_fiscal_year")
+    if base_year is None:
+        return None, None
+    return year - base_year, (target_year - base_year if target_year else None)
 
 
 @lru_cache(maxsize=256)

@@ -22,6 +22,7 @@ from pipeline.derive.grading import (
     grade,
     parse_rule,
 )
+from pipeline.discover.manifest import Plan
 
 CATALOGUE = yaml.safe_load((FIXTURES / "grading_rules.yaml").read_text(encoding="utf-8"))
 RULES = CATALOGUE["rules"]
@@ -223,6 +224,10 @@ def test_evaluate_spreads_a_pro_rata_target_over_the_years_from_the_baseline():
     (row,) = evaluate(records)  # year 2 of 5: 100 + 40% × (130 − 100) = 112; 115 ÷ 112
     assert (row["achievement_rate"], row["grade"], row["target_value"]) == (102.68, "A", 130.0)
     assert row["basis"].startswith("pro-rata target of year 2 = 112 (20%/year)")
+    plan = Plan("p", fiscal_years=(2024, 2028))  # the plan's period wins: 2024 is year 1 of 5
+    (row,) = evaluate(records, {"p": plan})  # 100 + 20% × 30 = 106; 115 ÷ 106
+    assert (row["achievement_rate"], row["grade"]) == (108.49, "A")
+    assert row["basis"].startswith("pro-rata target of year 1 = 106 (20%/year)")
     records["indicators"][0]["baseline_fiscal_year"] = None  # no year to count from
     assert evaluate(records)[0]["grade"] is None
 
