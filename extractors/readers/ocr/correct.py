@@ -26,6 +26,21 @@ _ERA_CODE = re.compile(r"\bR[S$](\d)")
 _LONG_AS_ONE = re.compile(r"(?<![\u3041-\u30fa\dA-Za-z\-~〜ー])ー(?=[\u3400-\u9fff])", re.M)
 _LONG_TWICE = re.compile(r"(?<=[\u30a1-\u30fa])ーー+")  # センターー: a long vowel is one mark
 _DASHES = {"ー", "一", "－", "-", "―", "‐", "1"}
+# A code path at a cell's start (1-1 創業…, 1-ア-2, Ⅱ-1-(ア)) as the jpn model misreads it in
+# Mincho: a 1 after a hyphen read as ] or |, a 1 before one as 1], the hyphen between digits
+# as 一 or ー, the roman numeral Ⅱ as II / IT / HI / Il (Ⅰ as I). Each (pattern, replacement).
+_CODE_PATH = (
+    (re.compile(r"^(\d{1,2})[\]|](?=-)"), r"\1"),  # 1]-ア-2
+    (re.compile(r"^((?:[\dⅠ-Ⅻ]{1,2}-)+)[\]|l](?=$|[^\d\]|l])"), r"\g<1>1"),  # 1-] 創業, Ⅱ-]
+    (re.compile(r"^(\d{1,2})[一ー](?=\d)"), r"\1-"),  # 1一2 創業
+    (re.compile(r"^(?:II|Il|lI|ll)(?=-|[\u3400-\u9fff])"), "Ⅱ"),
+    (re.compile(r"^(?:IT|HI|Hl|H1)(?=-)"), "Ⅱ"),  # not IT化の推進
+    (re.compile(r"^III(?=-|[\u3400-\u9fff])"), "Ⅲ"),
+    (re.compile(r"^I(?=-\d|-[\]|l])"), "Ⅰ"),
+)
+_CODE_PATH_AFTER = re.compile(r"^(Ⅱ|Ⅲ|Ⅰ)-[\]|l](?=$|[^\d])")
+# a date whose 日 was read as 1, | or ] (令和6年4月301 → 令和6年4月30日): a guess
+_DAY = re.compile(r"^((?:令和|平成|R)\s*\d{1,2}\s*年\s*\d{1,2}\s*月\s*)(\d{1,2})[1|\]lI]{1,2}$")
 
 
 @cache
@@ -49,6 +64,70 @@ def _label_keys() -> dict[str, str]:
 
     walk({k: v for k, v in vocabulary().data.items() if k != "units"})
     return out
+
+
+# Kanji the jpn model reads a label's kanji as in Mincho at 9–10 pt, measured on scans of the
+# template fixtures (目標 as 日標 / 月標 / 日極, 達成率 as 達成氷, 年度 as 年庶, 記入 as 記人,
+# 実績 as 実結): the label's kanji → what it is misread as. A reading is changed only where
+# the change makes a vocabulary label of three characters or more.
+_MISREAD_AS = {
+    "目": "日月",
+    "未": "末木",
+    "末": "木",
+    "率": "氷束素",
+    "回": "同",
+    "標": "極",
+    "入": "人",
+    "度": "庶序",
+    "績": "結",
+}
+_CLASS: dict[str, str] = {}
+for _label_kanji, _misread in _MISREAD_AS.items():
+    _root = _CLASS.get(_label_kanji, _label_kanji)
+    for _ch in _label_kanji + _misread:
+        _CLASS[_ch] = _CLASS.get(_ch, _root)
+
+
+def _canonical(text: str) -> str:
+    return "".join(_CLASS.get(ch, ch) for ch in text)
+
+
+@cache
+def _lookalike_labels() -> tuple[tuple[str, str], ...]:
+    """(look-alike class form, label) of every vocabulary label of three or more kanji and kana
+    holding a kanji that is misread (:data:`_MISREAD_AS`), longest first."""
+    from schemas.vocabulary import vocabulary
+
+    found: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, str):
+            for word in re.findall(r"[\u3041-\u30fa\u3400-\u9fff]{3,}", node):
+                if any(ch in _MISREAD_AS for ch in word):
+                    found.add(word)
+        elif isinstance(node, dict | list):
+            for v in node.values() if isinstance(node, dict) else node:
+                walk(v)
+
+    walk(vocabulary().data)
+    return tuple(sorted(((_canonical(w), w) for w in found), key=lambda p: -len(p[1])))
+
+
+def lookalike_labels(text: str) -> str:
+    """``text`` with each look-alike misreading of a vocabulary label read as the label
+    (基本日極 → 基本目標, 達成氷 → 達成率): where a window of the text is a label with some of
+    its kanji read as their look-alikes (:data:`_MISREAD_AS`)."""
+    if not any(ch in _CLASS for ch in text):
+        return text
+    canon, chars = _canonical(text), list(text)
+    for form, label in _lookalike_labels():
+        at = canon.find(form)
+        while at >= 0:
+            window = chars[at : at + len(label)]
+            if all(a == b or a in _MISREAD_AS.get(b, "") for a, b in zip(window, label, strict=True)):
+                chars[at : at + len(label)] = label
+            at = canon.find(form, at + len(form))
+    return "".join(chars)
 
 
 def snap_label(text: str) -> str | None:
@@ -83,6 +162,8 @@ def correct_cell(
     if "\n" in fixed or not looks_numeric(fixed):  # 1.636 件 in a line of text
         fixed = _THOUSANDS_IN_TEXT.sub(r"\1,\2", fixed)
     fixed = _ERA_CODE.sub(r"R\1", fixed)
+    fixed = code_path(fixed)
+    fixed = lookalike_labels(fixed)
     fixed = _LONG_AS_ONE.sub("一", fixed)
     fixed = _LONG_TWICE.sub("ー", fixed)
     fixed = _REIWA.sub("令和", fixed)
@@ -104,6 +185,14 @@ def correct_cell(
     if doubtful and confidence is not None:
         confidence = min(confidence, LOW_CONFIDENCE - 1)
     return fixed, (None if fixed == text else f"「{text}」 read as 「{fixed}」"), confidence
+
+
+def code_path(text: str) -> str:
+    """A cell's leading code path as printed (:data:`_CODE_PATH`: 1-] → 1-1, 1]-ア → 1-ア,
+    1一2 → 1-2, IT-] → Ⅱ-1); other text unchanged."""
+    for pattern, repl in _CODE_PATH:
+        text = pattern.sub(repl, text)
+    return _CODE_PATH_AFTER.sub(r"\1-1", text)
 
 
 _GRADE = re.compile(r"=(★*)(?=[、,]|$)", re.M)
@@ -137,5 +226,8 @@ def _guess(text: str) -> tuple[str, bool]:
     where the guess is the likely one) and whether it is doubtful."""
     if 0 < len(text) <= 2 and set(text) <= _LONE_ONE | {"1"} and not text.isdigit():  # ユ, ユ1
         return "1", True
-    fixed = _SPLIT_PERCENT.sub(r"\1 %", text)
+    fixed = _DAY.sub(lambda m: m[1] + m[2] + "日", text)
+    if fixed != text and int(_DAY.match(text)[2]) > 31:  # 301 → 30日; 151 could be 15日 or 151日
+        fixed = text
+    fixed = _SPLIT_PERCENT.sub(r"\1 %", fixed)
     return fixed, fixed != text or bool(_PERCENT_NINE.search(fixed))

@@ -8,6 +8,7 @@ import numpy as np
 
 from .cells import Box, _Table
 from .engine import SCALE, _Engine
+from .marks import mark_reading
 from .text import is_numeric, looks_numeric, maybe_number, tidy
 
 
@@ -110,16 +111,35 @@ def read_line(engine: _Engine, box: Box) -> tuple[str, float]:
     return text, conf
 
 
+MARK_CONFIDENCE = 80.0  # a mark told by its shape (marks.shape_of): a clear shape, not a guess
+
+
 def read_box(
-    engine: _Engine, ink: np.ndarray, box: Box, line_height: float | None = None
+    engine: _Engine,
+    ink: np.ndarray,
+    box: Box,
+    line_height: float | None = None,
+    notes: list[str] | None = None,
 ) -> tuple[str, float | None]:
-    """A cell's text (lines joined by newlines) and its lowest line confidence (None: empty)."""
+    """A cell's text (lines joined by newlines) and its lowest line confidence (None: empty).
+    A cell of one line that is one symbol is read by its shape (:func:`.marks.mark_reading`),
+    the change noted in ``notes``."""
     texts, confs = [], []
-    for line in text_lines(ink, box, line_height=line_height):
+    lines = text_lines(ink, box, line_height=line_height)
+    for line in lines:
         if line[3] - line[1] < 1.2 * SCALE + 2 * int(1.5 * SCALE) + 1:
             text, conf = "—", 90.0  # a flat stroke alone on its line: a dash, by its shape
         else:
             text, conf = read_line(engine, line)
+            mark = (
+                mark_reading(text, conf, ink[line[1] : line[3], line[0] : line[2]] > 0)
+                if len(lines) == 1
+                else None
+            )
+            if mark:
+                if notes is not None:
+                    notes.append(f"「{text}」 read as 「{mark}」 (by its shape)")
+                text, conf = mark, MARK_CONFIDENCE
         if text:
             texts.append(text)
             confs.append(conf)

@@ -47,7 +47,7 @@ def table_items(
             if box is None:
                 cells.append(("", None, None))
                 continue
-            text, conf = read_box(engine, ink, box, line_height)
+            text, conf = read_box(engine, ink, box, line_height, notes)
             text, note, conf = correct_cell(text, conf)
             if note:
                 notes.append(note)

@@ -14,12 +14,20 @@ _CJK = r"\u3000-\u30ff\u3400-\u9fff\uf900-\ufaff\uff01-\uff60"
 _CJK_SPACE = re.compile(rf"(?<=[{_CJK}])\s+(?=[{_CJK}])|(?<=[{_CJK}])\s+(?=[(（])|(?<=[)）])\s+(?=[{_CJK}])")
 
 
+# an item code (項目番号) at a line's start, a lone katakana or one in brackets, and the space
+# after it before a kanji or hiragana: the separator the parsers split the code by (ア　創業…)
+_ITEM_CODE = re.compile(r"^([ア-ン]|[(（][ア-ン][)）]) (?=[\u3040-\u309f\u3400-\u9fff])")
+
+
 def tidy(text: str) -> str:
     """Tesseract's line as the text layer would give it: no spaces between Japanese
-    characters, NFC, one space between words."""
+    characters, NFC, one space between words; a leading item code keeps its separator."""
     text = unicodedata.normalize("NFC", text.replace("\n", " "))
     text = re.sub(r"\s+", " ", text).strip()
     text = re.sub(rf"(?<=[{_CJK}])\s*([:：])\s*", r"\1", text)
+    code = _ITEM_CODE.match(text)
+    if code:
+        return code[1] + " " + _CJK_SPACE.sub("", text[code.end() :])
     return _CJK_SPACE.sub("", text)
 
 
