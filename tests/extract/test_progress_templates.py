@@ -403,6 +403,14 @@ def test_a_figure_printed_with_its_year_is_the_figure():
     assert not any("not stored" in w for w in result.warnings)
     occurrences = result.tables["indicator_occurrences"]
     assert {o["baseline_text"] for o in occurrences if o["policy_code"] == "2"} == {"150", "60", "40"}
+    # an actual printed with its year: the value's fiscal year is the cell's, not the header's (R5)
+    dated = parse(KITAHAMA.replace("150（R4）\t300\t240\t", "150（R4）\t300\t240（R4）\t"))
+    ids = {i["indicator_id"]: i["name"] for i in dated.tables["indicators"]}
+    years = {ids[v["indicator_id"]]: (v["value"], v["fiscal_year"]) for v in dated.tables["indicator_values"]}
+    assert years["町内企業合同説明会の参加者数"] == (240, 2022) and years["人材育成講座の受講者数"] == (
+        45,
+        2023,
+    )
 
 
 def test_a_target_in_words_is_kept_as_printed_and_gives_the_direction_only():
