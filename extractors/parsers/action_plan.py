@@ -24,9 +24,19 @@ rows that print only their own code; a header row may name the columns and the y
 A legend (``凡例　●：実施　○：検討・準備``) names the schedule's marks: a mark is the activity its
 legend names, and in a document that writes marks or ``→`` an empty year means nothing planned.
 
-Legend and note lines (``※…``) are notes, a 関連KPI一覧 table names the cited KPIs, and every
-cell is marked as read or reported with why it was not (nothing is dropped silently). Where a
-value had to be inferred the row gets a warning.
+A 担当課 / 所管 column is the initiative's ``department``. A period column (``実施時期`` /
+``実施年度``: ``R7～R9``, ``2025〜2027年度``, ``令和7年度～``, ``通年``, ``随時``) instead of or beside the
+year columns gives a schedule item for each fiscal year of the period (``from_period``; the
+activity is the period as printed): an open-ended one and 通年 / 随時 run over the plan's period
+as the title prints it (``取組一覧（令和6年度～令和10年度）``) or else the year columns, and one
+that gives no year is reported.
+
+Legend and note lines (``※…``) are notes. A 関連KPI一覧 table names the cited KPIs and gives
+indicators (code, name, unit, baseline and target, their years from its header 基準値(R5) /
+目標値(R10)); a KPI named with an inline target (``相談件数：年60件``, ``補助件数：5年間で25件``) is an
+indicator of its row's measure, its target year from a note (``※指標・目標値は令和11年度の値``).
+Every cell is marked as read or reported with why it was not (nothing is dropped silently).
+Where a value had to be inferred the row gets a warning.
 
 Pure: grid in, :class:`ParseResult` out.
 """
@@ -493,7 +503,7 @@ def _read_by_columns(cells: list[Cell], state: _State, vocab: Vocabulary, result
     row.schedule = [c for c in cells if (c.row, c.col) in schedule]
     row.years_of = schedule
     _fields_by_column(row, named, vocab, result)
-    _read_period(row, named.get("schedule", []), state.years or state.plan_period, vocab, result)
+    _read_period(row, named.get("schedule", []), state.plan_period or state.years, vocab, result)
     return row
 
 
