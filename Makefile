@@ -5,7 +5,7 @@ run: .venv/.ready
 	.venv/bin/plan-etl run
 
 test: .venv/.ready .venv/.ocr-ready
-	.venv/bin/python -m pytest
+	.venv/bin/python -m pytest --durations=20
 
 lint: .venv/.ready
 	.venv/bin/ruff check .
