@@ -422,7 +422,8 @@ def _band_body(body: str, basis: str) -> _Iv | None:
     body = body.replace(" ", "")
     m = re.fullmatch(r"([^()]*)\(([^()]*)\)", body)
     if not m:
-        return _core(body, basis) if body else None
+        named = re.fullmatch(rf"{_WORD_GRADE}(?P<rest>[\d@<>≦≧].*)", body)  # ◎ 達成 100%以上
+        return _core(named.group("rest") if named else body, basis) if body else None
     outer, inner = m.group(1), m.group(2)
     a, b = (_core(outer, basis) if outer else None), _core(inner, basis)
     if a and b:
