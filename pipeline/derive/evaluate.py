@@ -34,6 +34,7 @@ from functools import lru_cache
 from typing import Any
 
 from core import normalize as nz
+from extractors.parsers.common import stated_direction
 from pipeline.derive import grading
 from schemas.vocabulary import vocabulary
 
@@ -52,14 +53,18 @@ def grade_of(rate: float, bands: list[Band]) -> str | None:
     return grading.band_grade(bands, rate)
 
 
-def direction_of(name: str, overrides: dict[str, str] | None = None) -> str:
+def direction_of(name: str, overrides: dict[str, str] | None = None, stated: str | None = None) -> str:
     """``lower`` for indicators where less is better (倒産件数, 失業率 …), by the plan's override
-    (sources.yaml indicator_directions) or by a word of ``lower_is_better`` in the name —
-    unless the name also holds a ``higher_is_better_exceptions`` word (空き店舗の活用件数,
-    倒産防止共済の加入件数: an action on the problem); else ``higher``."""
+    (sources.yaml indicator_directions), else by the direction the document states (``stated``:
+    its target's words, 減少 / 以下 → lower, 増加 → higher), else by a word of
+    ``lower_is_better`` in the name — unless the name also holds a
+    ``higher_is_better_exceptions`` word (空き店舗の活用件数, 倒産防止共済の加入件数: an action on
+    the problem); else ``higher``."""
     overrides = overrides or {}
     if name in overrides:
         return overrides[name]
+    if stated in ("higher", "lower"):
+        return stated
     data = vocabulary().data
     if any(w in name for w in data.get("higher_is_better_exceptions", [])):
         return "higher"
@@ -91,7 +96,9 @@ def evaluate(
     indicators = {i["indicator_id"]: i for i in records.get("indicators", [])}
     for ind in indicators.values():
         plan = plans.get(ind["plan_id"])
-        ind["direction"] = direction_of(ind["name"], dict(getattr(plan, "indicator_directions", ()) or ()))
+        overrides = dict(getattr(plan, "indicator_directions", ()) or ())
+        stated = stated_direction(ind.get("target_text"), vocabulary().data.get("target_direction"))
+        ind["direction"] = direction_of(ind["name"], overrides, stated)
     rules: dict[tuple[str, str], str] = {}
     for r in records.get("grading_rules", []):
         if r["rule_type"] == "indicator_grade":

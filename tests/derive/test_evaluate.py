@@ -9,6 +9,7 @@ from conftest import RAW, by
 
 from extractors.extract import extract_document
 from pipeline.derive.evaluate import (
+    direction_of,
     evaluate,
     evaluate_one,
     grade_of,
@@ -180,3 +181,25 @@ def test_actuals_template_round_trip(tmp_path):
         80.0,
         "B",
     )
+
+
+def test_the_direction_a_target_states_outranks_the_name_but_not_the_plan(tmp_path):
+    """みなと県's 数値目標 prints the target of 休廃業・解散件数 as 減少: renamed to a name no
+    lower_is_better word flags, the indicator stays lower (the parser's reading of 減少); the
+    plan's indicator_directions still decide over both."""
+    from conftest import FIXTURES
+
+    text = (FIXTURES / "templates" / "other_pref_strategy_pillars.txt").read_text(encoding="utf-8")
+    renamed = text.replace("県内企業の休廃業・解散件数", "県内企業の事業所閉鎖数")
+    assert renamed != text
+    path = tmp_path / "pillars.txt"
+    path.write_text(renamed, encoding="utf-8")
+    records = extract_document(path, plan_id="minato").tables
+    ind = next(i for i in records["indicators"] if i["name"] == "県内企業の事業所閉鎖数")
+    assert (ind["target_text"], ind["direction"]) == ("減少", "lower")
+    assert direction_of("県内企業の事業所閉鎖数") == "higher"  # what the name alone says
+    evaluate(records)
+    assert ind["direction"] == "lower"
+    plan = Plan(plan_id="minato", indicator_directions={"県内企業の事業所閉鎖数": "higher"})
+    evaluate(records, {"minato": plan})
+    assert ind["direction"] == "higher"
