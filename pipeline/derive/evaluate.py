@@ -141,8 +141,9 @@ def _evaluation(
     )
     if rule and parsed is None:
         basis = grading.not_understood(basis, rule)
+    source = "computed" if grade else None
     if parsed is not None and parsed.basis == grading.QUALITATIVE and v.get("stated_grade"):
-        grade = v["stated_grade"]
+        grade, source = v["stated_grade"], "printed"
         basis += f"; the printed grade {grade} is kept"
     return {
         "indicator_id": ind["indicator_id"],
@@ -152,6 +153,7 @@ def _evaluation(
         "actual_value": v["value"],
         "achievement_rate": None if rate is None else round(rate, 2),
         "grade": grade,
+        "grade_source": source,
         "rule": rule,
         "direction": ind["direction"],
         "basis": basis,

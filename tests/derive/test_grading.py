@@ -202,6 +202,7 @@ def test_evaluate_quotes_a_rule_it_cannot_read():
     text = "A：90%以上　B：80%以上95%未満　C：80%未満"  # overlapping bands: never a guess
     (row,) = evaluate(_plan_records(text))
     assert row["grade"] is None and row["achievement_rate"] == pytest.approx(88.46, abs=0.01)
+    assert row["grade_source"] is None
     assert (
         row["basis"] == f"rate = actual ÷ target × 100; grading rule not understood, 「{text}」: not graded"
     )
@@ -213,6 +214,7 @@ def test_evaluate_keeps_the_printed_grade_under_a_qualitative_rule():
     (row,) = evaluate(records)
     assert (row["grade"], row["stated_grade"], row["achievement_rate"]) == ("B", "B", 88.46)
     assert row["basis"].endswith("no grade can be computed; the printed grade B is kept")
+    assert row["grade_source"] == "printed"
 
 
 def test_evaluate_spreads_a_pro_rata_target_over_the_years_from_the_baseline():
@@ -223,6 +225,7 @@ def test_evaluate_spreads_a_pro_rata_target_over_the_years_from_the_baseline():
     records["indicator_values"][0] |= {"fiscal_year": 2024, "target_value": 200.0}  # the year's: not used
     (row,) = evaluate(records)  # year 2 of 5: 100 + 40% × (130 − 100) = 112; 115 ÷ 112
     assert (row["achievement_rate"], row["grade"], row["target_value"]) == (102.68, "A", 130.0)
+    assert row["grade_source"] == "computed"
     assert row["basis"].startswith("pro-rata target of year 2 = 112 (20%/year)")
     plan = Plan("p", fiscal_years=(2024, 2028))  # the plan's period wins: 2024 is year 1 of 5
     (row,) = evaluate(records, {"p": plan})  # 100 + 20% × 30 = 106; 115 ÷ 106
