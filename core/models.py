@@ -84,6 +84,7 @@ class ParseResult:
     # read (``unparsed_cells``): nothing is dropped silently.
     consumed: set[tuple[int, int]] = field(default_factory=set)
     unplaced: dict[tuple[int, int], str] = field(default_factory=dict)
+    cut: bool = False  # the document looks cut short (see mark_cut)
 
     @property
     def partial(self) -> bool:
@@ -93,6 +94,13 @@ class ParseResult:
     def mark_missing(self, message: str) -> None:
         self.missing.append(message)
         self.warnings.append(message)
+
+    def mark_cut(self, message: str) -> None:
+        """A missing part that shows the file was cut short (途中で切れた文書: a text export that
+        ends mid-row, a last sheet without the blocks every other sheet has, declared counts
+        above what was read): the document is ``partial`` and ``cut`` is set."""
+        self.cut = True
+        self.mark_missing(message)
 
     def add(self, table: str, record: dict[str, Any]) -> None:
         self.tables.setdefault(table, []).append(record)

@@ -92,7 +92,7 @@ def extract_document(
         for note in grid.missing:
             result.mark_missing(note)
         if cut := cut_last_row(grid):  # a text export that ends mid-row, whatever its kind
-            result.mark_missing(cut)
+            result.mark_cut(cut)
     except ExtractionError as exc:
         message = str(exc)
         doc["error"] = message if message.startswith(path.name) else f"{rel}: {message}"
@@ -171,6 +171,7 @@ def _accept(doc: dict[str, Any], result: ParseResult, rel: str, plan_id: str | N
     """Status, warnings and error of a parsed document."""
     doc["kind"] = result.kind
     doc["status"] = "partial" if result.partial else "ok"
+    doc["cut_short"] = result.cut
     doc["warnings"] += result.warnings
     if result.partial:
         doc["error"] = f"{rel}: partly extracted — " + "; ".join(result.missing)[:1000]

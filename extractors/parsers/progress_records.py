@@ -264,7 +264,7 @@ def _emit_sheet(
             },
         )
     if s.cut:
-        result.mark_missing(s.cut)
+        result.mark_cut(s.cut)
     elif not s.has_kpi_table:
         result.mark_missing(f"{s.where()}: no KPI table (指標) on this sheet")
     result.add(

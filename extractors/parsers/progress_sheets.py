@@ -83,7 +83,7 @@ def parse(grid: Grid, vocab: Vocabulary | None = None) -> ParseResult:
     last = sheets[-1]
     last.cut = cut_short(last, [s for s in kept if s is not last])
     if last.cut and last not in kept:  # a sheet cut before its 方針 gives no records: say so here
-        result.mark_missing(last.cut)
+        result.mark_cut(last.cut)
     # A document that prints → in every continued year means nothing by an empty cell.
     marked = any(lane.marks for s in kept for ini in s.initiatives for lane in ini.lanes)
     emit(kept, result, [s for s in grid.shapes if s.kind == "arrow"], explicit_marks=marked)

@@ -79,7 +79,7 @@ def _declared_beyond_read(result: ParseResult) -> None:
         )
         if d["declared_count"] > found:
             where = "in total" if scope == "total" else f"for direction {scope}"
-            result.mark_missing(
+            result.mark_cut(
                 f"the document declares {d['declared_count']} {kind} indicators {where} (line "
                 f"{d['source_row']}); {found} were read — the file may be cut"
             )
@@ -109,7 +109,7 @@ def _parse_slides(
         code = _parse_direction(segment, vocab, result)
         if code is None:
             cut = " (the file ends inside this table: it may be cut)" if end == segments[-1][1] else ""
-            result.mark_missing(
+            (result.mark_cut if cut else result.mark_missing)(
                 f"table at line {lines[start].row}: no 第N direction heading found; rows skipped{cut}"
             )
             continue
@@ -296,13 +296,13 @@ def _emit_counts(
     scopes = [str(d) for d in directions] + (["total"] if has_total else [])
     if directions and not any(numbers.values()):
         first = next(ln for ln in region if ln)
-        result.mark_missing(
+        result.mark_cut(
             f"declared counts at line {first.row}: the direction columns (第{directions[0]} …) and no "
             "count under them — the file may be cut"
         )
     for kind, values in numbers.items():
         if values and len(values) < len(scopes):
-            result.mark_missing(
+            result.mark_cut(
                 f"declared {kind} counts: {len(values)} numbers for {len(scopes)} columns "
                 f"({', '.join(scopes)}) — the counts table is incomplete; the file may be cut"
             )
@@ -551,7 +551,7 @@ def _parse_tables(grid: Grid, vocab: Vocabulary, result: ParseResult) -> ParseRe
         raise ExtractionError("no direction heading (第１ / 基本目標Ⅰ …) found next to any strategy table")
     if not any(result.tables.get(t) for t in ("measures", "indicators", "declared_counts")):
         rows = ", ".join(str(p["source_row"]) for p in policies)
-        result.mark_missing(
+        result.mark_cut(
             f"direction headings (line {rows}) but no strategy table (施策 / 成果指標 / 指標の数) "
             "under any of them — the file may be cut"
         )

@@ -41,18 +41,14 @@ def file_sha256(path: Path) -> str | None:
         return None
 
 
-#: How a parser says that a document looks cut short (途中で切れた文書: a text export ending
-#: mid-row, a last sheet lacking the blocks of the others, declared counts above what was read).
-CUT_MARK = "may be cut"
-
-
 def _last_good(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
     return next((d for d in reversed(rows) if d["status"] in ("ok", "partial")), None)
 
 
 def cut_short(document: dict[str, Any]) -> bool:
-    """A ``partial`` document whose reason is a cut (the file's end), not a block it lacks."""
-    return document["status"] == "partial" and CUT_MARK in (document.get("error") or "")
+    """A ``partial`` document whose reason is a cut (the file's end), not a block it lacks
+    (``documents.cut_short``, set by the parser: :meth:`core.models.ParseResult.mark_cut`)."""
+    return document["status"] == "partial" and bool(document.get("cut_short"))
 
 
 def _last_complete(rows: list[dict[str, Any]], cut: dict[str, Any]) -> dict[str, Any] | None:

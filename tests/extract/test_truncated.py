@@ -104,7 +104,7 @@ NO_HEADING = (
 def test_a_cut_export_is_partial_with_its_reason(tmp_path, rel, cut, share, reasons):
     name = Path(rel).name
     doc = extract_text(tmp_path, name, cut((RAW / rel).read_text(encoding="utf-8"), share), Path(rel).stem)
-    assert doc["status"] == "partial"
+    assert (doc["status"], doc["cut_short"]) == ("partial", True)
     assert doc["error"] == f"{name}: partly extracted — " + "; ".join(reasons)
 
 
@@ -195,8 +195,19 @@ def test_declared_counts_of_a_tabular_framework(tmp_path):
 )
 def test_intact_documents_stay_ok_without_a_cut_warning(path, kind):
     doc = extract_document(path, kind=kind).document
-    assert doc["status"] == "ok", doc["error"]
+    assert (doc["status"], doc["cut_short"]) == ("ok", False), doc["error"]
     assert not [w for w in doc["warnings"] if CUT in w]
+
+
+def test_a_partial_document_that_lacks_a_block_is_not_cut_short(tmp_path):
+    """Kama's first sheet without its KPI table (lines 20–25): partial for what it lacks, not
+    a cut — a revision like this replaces the previous version's rows (a cut one would not)."""
+    lines = (RAW / "kama/progress_sheets.txt").read_text(encoding="utf-8").split("\n")
+    assert lines[20].startswith("指標 (KPI)")
+    end = next(i for i in range(21, len(lines)) if not lines[i].strip())
+    doc = extract_text(tmp_path, "ps.txt", "\n".join(lines[:20] + lines[end:]), "progress_sheets")
+    assert (doc["status"], doc["cut_short"]) == ("partial", False)
+    assert "no KPI table" in doc["error"]
 
 
 def test_a_ragged_table_is_no_evidence_of_a_cut():
