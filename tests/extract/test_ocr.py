@@ -215,7 +215,8 @@ def test_without_tesseract_the_message_says_how_to_install(monkeypatch, tmp_path
             88.0,
             "チャレンジ企業支援センター事業において行うBCPセミナー受講者数",
         ),
-        ("1-2 市の支援制度", 90.0, "1-2_市の支援制度"),  # a KPI code's underscore lost
+        ("1-2_ 市の支援制度", 90.0, "1-2_市の支援制度"),  # a KPI code's underscore, a space after
+        ("1-2 市の支援制度", 90.0, "1-2 市の支援制度"),  # a space is a space (lines.underscore: ink)
         ("企業におけるデジタル化進捗割合 %)", 90.0, "企業におけるデジタル化進捗割合 (%)"),
         ("個人事業者におけるデジタル化進捗割合 %) *", 90.0, "個人事業者におけるデジタル化進捗割合 (%) *"),
         ("*情報発信を強化する", 85.0, "・情報発信を強化する"),  # a table cell's bullet
@@ -463,3 +464,18 @@ def test_arrows_drawn_thick_by_the_scan_are_found(page, spans):
     assert len(got) == len(spans)
     for (_, x0, x1), (want0, want1) in zip(got, spans, strict=True):
         assert abs(x0 - want0) <= 3 and abs(x1 - want1) <= 3, got
+
+
+def test_a_code_underscore_is_told_by_its_ink():
+    """1-2_市の… (Kama's KPI codes) and 1-1　創業… (a template's measure heading) both read as
+    ``1-2 …``: the underscore is the ink only in the line's bottom fifth after the code."""
+    import numpy as np
+
+    from extractors.readers.ocr.lines import underscore
+
+    line = np.zeros((40, 200), bool)
+    line[5:30, 0:60] = True  # 1-2
+    line[5:30, 100:200] = True  # 市の…
+    assert underscore("1-2 市の支援制度", line) == "1-2 市の支援制度"
+    line[34:37, 62:98] = True  # _
+    assert underscore("1-2 市の支援制度", line) == "1-2_市の支援制度"

@@ -3,7 +3,8 @@ misread is told by its column and by the name beside it."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import re
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .page import _Item
@@ -11,7 +12,7 @@ if TYPE_CHECKING:
 
 _CIRCLED = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"
 _AS_LETTER = {"8": "a", "3": "a", "0": "o"}  # a lone a read by the jpn model as 8
-_AS_CIRCLED = {"@": "②"}  # ② read as @
+_AS_CIRCLED = {"@": "②", "◎": "◎"}  # ② read as @; a circled digit told a ◎ by its shape (marks)
 
 
 def code_column(items: list[_Item], j: int, notes: list[str]) -> None:
@@ -87,3 +88,32 @@ def _code_between(text: str, before: str | None, after: str | None, letters: boo
     fixed = _AS_CIRCLED.get(text, text)
     edge = before if not after else after if not before else None  # last (first) on its page
     return edge if fixed == text and edge else fixed
+
+
+_ROMAN_START = re.compile(r"^[Ⅰ-Ⅻ](?=-|\s?[\u3400-\u9fff])")
+_ARABIC_START = re.compile(r"^[2-9]-\d")
+# Ⅰ read as 1 (or ]) at a code path's start, with a KPI code's _ the jpn model's space became
+# (not 1 before a kanji: 1回開催)
+_ONE_START = re.compile(r"^(?:1|\])(-\d{1,2})(_?)(?=\s?[-\u3400-\u9fff(（])|^[\]I](?=\s?[\u3400-\u9fff])")
+
+
+def roman_first_level(rows: list[list[Any]]) -> list[str]:
+    """A document whose code paths start with a roman numeral (Ⅱ-1-(ア), Ⅱ 働く人…) and never
+    with 2-, 3- …: its paths starting 1- (or ]-) are Ⅰ- read as a digit (Ⅰ-1-(ア) read as
+    1-1-(ア)), and are read as Ⅰ (in place). Needs two cells read with a roman numeral."""
+    from dataclasses import replace
+
+    texts = [c.text for row in rows for c in row]
+    if sum(bool(_ROMAN_START.match(t)) for t in texts) < 2 or any(_ARABIC_START.match(t) for t in texts):
+        return []
+    notes = []
+    for row in rows:
+        for k, c in enumerate(row):
+            m = _ONE_START.match(c.text)
+            if m:
+                text = "Ⅰ" + (m[1] or "") + (" " if m[2] else "") + c.text[m.end() :]
+                notes.append(
+                    f"p.{c.page}: OCR 「{c.text}」 read as 「{text}」 (the document's codes are roman)"
+                )
+                row[k] = replace(c, text=text)
+    return notes

@@ -8,6 +8,7 @@ from functools import cache
 from typing import Any
 
 from .engine import LOW_CONFIDENCE
+from .marks import legend_marks
 from .text import _CJK, _CONFUSABLE, is_numeric, looks_numeric
 
 _STARS = re.compile(r"(?<==)([\u3400-\u9fff★☆]{1,5})(?=[、,]|$)")
@@ -16,7 +17,8 @@ _STAR_LIKE = re.compile(r"(?<==)([文太大女雄☆★]{1,5})(?=[\u3040-\u9fff]
 _THOUSANDS = re.compile(r"(?<![\d.,])\d{1,3}(\.\d{3})+(?![\d.,])")
 # 1.636 件: a count with a thousands point before its unit (decimals have 1–2 places)
 _THOUSANDS_IN_TEXT = re.compile(r"(?<![\d.,])(\d{1,3})\.(\d{3})(?=\s*[件人名社者回団体事業所か所%％])")
-_KPI_CODE = re.compile(r"^(\d{1,2}-\d{1,2})(?:\s+|_\s+)(?=[^\s\d_])", re.M)  # 1-2_市の… read as 1-2 市の…
+# 1-2_市の… read as 1-2_ 市の… (a space read for the _ itself: lines.underscore, by the ink)
+_KPI_CODE = re.compile(r"^(\d{1,2}-\d{1,2})_\s+(?=[^\s\d_])", re.M)
 # 割合 (%) read as 割合 %) (at a line's end, or before a footnote's *)
 _UNIT_OPEN = re.compile(r"(?<=[^\s(（])\s*([%人件社回])\)(?=\s*\*?$)", re.M)
 _BULLET = re.compile(rf"^\*(?=[{_CJK}])", re.M)
@@ -33,11 +35,13 @@ _CODE_PATH = (
     (re.compile(r"^(\d{1,2})[\]|](?=-)"), r"\1"),  # 1]-ア-2
     (re.compile(r"^((?:[\dⅠ-Ⅻ]{1,2}-)+)[\]|l](?=$|[^\d\]|l])"), r"\g<1>1"),  # 1-] 創業, Ⅱ-]
     (re.compile(r"^(\d{1,2})[一ー](?=\d)"), r"\1-"),  # 1一2 創業
-    (re.compile(r"^(?:II|Il|lI|ll)(?=-|[\u3400-\u9fff])"), "Ⅱ"),
+    (re.compile(r"^(?:II|Il|lI|ll)(?=-|\s?[\u3400-\u9fff])"), "Ⅱ"),
     (re.compile(r"^(?:IT|HI|Hl|H1)(?=-)"), "Ⅱ"),  # not IT化の推進
-    (re.compile(r"^III(?=-|[\u3400-\u9fff])"), "Ⅲ"),
+    (re.compile(r"^III(?=-|\s?[\u3400-\u9fff])"), "Ⅲ"),
     (re.compile(r"^I(?=-\d|-[\]|l])"), "Ⅰ"),
 )
+# the spaces Tesseract puts inside a leading code path (1 -1-(ア), ] -1 販路): none printed
+_PATH_LEAD = re.compile(r"^[\dⅠ-ⅫIHlT\]|]{1,3}(?:\s*[-一ー]\s*(?:[\d\]|lア-ン]{1,2}|[(（][ア-ン][)）]))+")
 _CODE_PATH_AFTER = re.compile(r"^(Ⅱ|Ⅲ|Ⅰ)-[\]|l](?=$|[^\d])")
 # a date whose 日 was read as 1, | or ] (令和6年4月301 → 令和6年4月30日): a guess
 _DAY = re.compile(r"^((?:令和|平成|R)\s*\d{1,2}\s*年\s*\d{1,2}\s*月\s*)(\d{1,2})[1|\]lI]{1,2}$")
@@ -81,6 +85,9 @@ _MISREAD_AS = {
     "度": "庶序",
     "績": "結",
 }
+# two-character words of plan tables whose look-alike misreadings are no words (木満, 日標,
+# 年庶, 実結, 記人): corrected as labels are
+_PLAN_WORDS = ("未満", "目標", "年度", "実績", "記入")
 _CLASS: dict[str, str] = {}
 for _label_kanji, _misread in _MISREAD_AS.items():
     _root = _CLASS.get(_label_kanji, _label_kanji)
@@ -102,7 +109,7 @@ def _lookalike_labels() -> tuple[tuple[str, str], ...]:
 
     def walk(node: Any) -> None:
         if isinstance(node, str):
-            for word in re.findall(r"[\u3041-\u30fa\u3400-\u9fff]{3,}", node):
+            for word in re.findall(r"[\u3041-\u30fa\u3400-\u9fff]{3,}", node):  # 3+: no 月額/日額
                 if any(ch in _MISREAD_AS for ch in word):
                     found.add(word)
         elif isinstance(node, dict | list):
@@ -110,6 +117,7 @@ def _lookalike_labels() -> tuple[tuple[str, str], ...]:
                 walk(v)
 
     walk(vocabulary().data)
+    found.update(_PLAN_WORDS)
     return tuple(sorted(((_canonical(w), w) for w in found), key=lambda p: -len(p[1])))
 
 
@@ -164,6 +172,7 @@ def correct_cell(
     fixed = _ERA_CODE.sub(r"R\1", fixed)
     fixed = code_path(fixed)
     fixed = lookalike_labels(fixed)
+    fixed = legend_marks(fixed)
     fixed = _LONG_AS_ONE.sub("一", fixed)
     fixed = _LONG_TWICE.sub("ー", fixed)
     fixed = _REIWA.sub("令和", fixed)
@@ -190,6 +199,7 @@ def correct_cell(
 def code_path(text: str) -> str:
     """A cell's leading code path as printed (:data:`_CODE_PATH`: 1-] → 1-1, 1]-ア → 1-ア,
     1一2 → 1-2, IT-] → Ⅱ-1); other text unchanged."""
+    text = _PATH_LEAD.sub(lambda m: "".join(m[0].split()), text)
     for pattern, repl in _CODE_PATH:
         text = pattern.sub(repl, text)
     return _CODE_PATH_AFTER.sub(r"\1-1", text)
@@ -218,7 +228,8 @@ def star_grades(text: str) -> tuple[str, bool]:
 
 _LONE_ONE = {"ユ"}  # a lone full-width １ as Tesseract's jpn model reads it (a lone | is a ruling's rest)
 _SPLIT_PERCENT = re.compile(r"(\d) 9%")  # 30.5 ％ read as 30.5 9%: the wide ％ split in two
-_PERCENT_NINE = re.compile(r"\d\.\d9%")  # 29.3% read as 29.39% (or a real 29.39%: cannot tell)
+# 29.3% read as 29.39%, 70% as 709% (or a real 29.39% / 709%: cannot tell)
+_PERCENT_NINE = re.compile(r"\d\.\d9%|(?<![\d.,])\d{2}9%")
 
 
 def _guess(text: str) -> tuple[str, bool]:

@@ -4,6 +4,8 @@ ink outside the tables cut into lines of words."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from .cells import Box, _Table
@@ -111,6 +113,30 @@ def read_line(engine: _Engine, box: Box) -> tuple[str, float]:
     return text, conf
 
 
+_CODE_SPACE = re.compile(r"^(\d{1,2}-\d{1,2})\s+(?=[^\s\d_])")
+
+
+def underscore(text: str, glyphs: np.ndarray) -> str:
+    """A code joined to its name by an underscore (1-2_市の支援…, KPI codes) that Tesseract
+    read as a space: the space is ``_`` where a gap between glyphs right after the code (in its
+    first three heights) is inked only at the text's foot, a stroke just under its baseline."""
+    if not _CODE_SPACE.match(text):
+        return text
+    runs = _runs(glyphs.sum(axis=1) >= max(2, 0.05 * glyphs.shape[1]), 0)
+    if not runs:
+        return text
+    top, bottom = max(runs, key=lambda r: r[1] - r[0])  # the line itself, not a neighbour's rim
+    height = bottom - top
+    foot = max(1, int(0.15 * height))
+    body = glyphs[top : bottom - foot].any(axis=0)[: 3 * height]
+    under = glyphs[bottom - foot : bottom + int(0.45 * height)].any(axis=0)[: 3 * height]
+    start = int(np.argmax(body)) if body.any() else len(body)
+    for a, b in _runs(~body[start:], 0):
+        if b - a >= 0.4 * height and under[start + a : start + b].mean() >= 0.6:
+            return _CODE_SPACE.sub(r"\1_", text)
+    return text
+
+
 MARK_CONFIDENCE = 80.0  # a mark told by its shape (marks.shape_of): a clear shape, not a guess
 
 
@@ -131,6 +157,7 @@ def read_box(
             text, conf = "—", 90.0  # a flat stroke alone on its line: a dash, by its shape
         else:
             text, conf = read_line(engine, line)
+            text = underscore(text, ink[line[1] : line[3], line[0] : line[2]] > 0)
             mark = (
                 mark_reading(text, conf, ink[line[1] : line[3], line[0] : line[2]] > 0)
                 if len(lines) == 1

@@ -5,16 +5,20 @@ model reads these lone symbols in Mincho as kanji at confidence 0 (● as 免, �
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 import numpy as np
 
-from .engine import SCALE
+from .engine import LOW_CONFIDENCE, SCALE
 from .text import is_numeric
 
 MARKS = "●○◎△×→"
 # what a lone letter, digit or kana read with this confidence or more is kept as (a grade A,
 # a code ア, a count 3): the shape is asked only when the recogniser is unsure
 SURE = 80.0
-_AS_RING = {"O", "o", "〇", "0", "○", "°"}  # a ring read as a letter O or the kanji zero
+_CIRCLED = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"  # a code, its ring around a digit (④ is no ◎)
+_AS_RING = {"O", "o", "〇", "○", "°"}  # a ring read as a letter O or the kanji zero (not 0: a digit)
 
 
 def _holes(glyph: np.ndarray) -> tuple[int, int, list[tuple[int, int, int, int]]]:
@@ -78,12 +82,80 @@ def mark_reading(text: str, confidence: float, glyph: np.ndarray) -> str | None:
     """The mark a line read as ``text`` (with ``confidence``) is by its shape, when the
     recogniser's reading is no sure letter, digit or kana and the shape is a mark; else None."""
     plain = text.replace(" ", "")
-    if len(plain) > 4 or plain in MARKS or (is_numeric(plain) and sum(ch.isdigit() for ch in plain) > 1):
+    if (
+        len(plain) > 4
+        or (plain and plain in MARKS + _CIRCLED)
+        or (is_numeric(plain) and sum(ch.isdigit() for ch in plain) > 1)
+    ):
         return None
-    sure = len(plain) == 1 and confidence >= SURE and plain not in _AS_RING and plain not in "@※"
+    sure = len(plain) == 1 and confidence >= SURE and plain not in _AS_RING and plain not in ("@", "※")
     if sure:
         return None
     mark = shape_of(glyph)
     if mark == "○" and plain and plain not in _AS_RING and confidence >= SURE:
         return None
     return mark
+
+
+# a mark in a legend or rule line as the jpn model misreads it (⑨:, 〇:, へ:, x:)
+_MISREAD_MARK = {"◎": "⑥⑨@69", "○": "〇Oo", "△": "へ人ム", "×": "xXメ"}
+_AS_MARK = {ch: mark for mark, chars in _MISREAD_MARK.items() for ch in chars}
+_ITEM = re.compile(
+    r"(?:(?<=^)|(?<=[\s】:：])|(?<=凡例)|(?<=以上)|(?<=未満)|(?<=[\u3040-\u30ff\u3400-\u9fff]))(.)\s*(?=[:：])"
+)
+_LEGEND_WORDS = ("凡例", "目安", "評価", "基準")
+
+
+def legend_marks(text: str) -> str:
+    """A legend or rule line (凡例 ●：実施 ○：検討 …, 【評価の目安】◎：… △：… ×：…) with
+    its marks read as marks: a character before a colon that the jpn model reads a mark as
+    (⑨ → ◎, 〇 → ○, へ / 人 → △, x → ×), in a line naming a legend or holding two marks."""
+    items = [
+        m
+        for m in _ITEM.finditer(text)
+        if m[1] in MARKS
+        or m[1] in _AS_MARK
+        and (not m[1].isdigit() or text[m.start(1) - 1 : m.start(1)] in "】 ")
+    ]
+    if len(items) < 2 or not (
+        any(w in text for w in _LEGEND_WORDS) or sum(m[1] in MARKS for m in items) >= 1
+    ):
+        return text
+    chars = list(text)
+    for m in items:
+        chars[m.start(1)] = _AS_MARK.get(m[1], m[1])
+    return _spaced("".join(chars))
+
+
+def _spaced(text: str) -> str:
+    """A legend's items apart as printed (凡例　●：実施　○：検討), not run together as Tesseract
+    reads them (凡例●:実施○:検討)."""
+    return re.sub(rf"\s*([{MARKS}])\s*([:：])\s*", r" \1\2", text).strip()
+
+
+_LEGEND_START = re.compile(r"^(凡例\s*)([\u3400-\u9fff])(\s*[:：])")
+
+
+def legend_gap(rows: list[list[Any]]) -> list[str]:
+    """A legend's first mark read as a kanji (凡例供：実施) is the one mark the document's
+    cells hold that its legend lines do not name, when exactly one is missing (in place; the
+    cell's confidence lowered below the threshold: a guess). The notes of what changed."""
+    from dataclasses import replace
+
+    used = {c.text for row in rows for c in row if len(c.text) == 1 and c.text in MARKS}
+    notes = []
+    for row in rows:
+        for k, c in enumerate(row):
+            m = _LEGEND_START.match(c.text)
+            named = set(_ITEM_MARK.findall(c.text))
+            missing = sorted(used - named - {"→"})
+            if m and len(missing) == 1:
+                text = _spaced(m[1] + missing[0] + c.text[m.end(2) :])
+                notes.append(
+                    f"p.{c.page}: OCR 「{c.text}」 read as 「{text}」 (the one mark its legend lacks)"
+                )
+                row[k] = replace(c, text=text, confidence=min(c.confidence or 0.0, LOW_CONFIDENCE - 1))
+    return notes
+
+
+_ITEM_MARK = re.compile(rf"([{MARKS}])\s*[:：]")
