@@ -36,7 +36,7 @@ _CODE_PATH = (
     (re.compile(r"^((?:[\dⅠ-Ⅻ]{1,2}-)+)[\]|l](?=$|[^\d\]|l])"), r"\g<1>1"),  # 1-] 創業, Ⅱ-]
     (re.compile(r"^(\d{1,2})[一ー](?=\d)"), r"\1-"),  # 1一2 創業
     (re.compile(r"^(?:II|Il|lI|ll)(?=-|\s?[\u3400-\u9fff])"), "Ⅱ"),
-    (re.compile(r"^(?:IT|HI|Hl|H1)(?=-)"), "Ⅱ"),  # not IT化の推進
+    (re.compile(r"^(?!11)[IHlLT1|]{2}(?=-)"), "Ⅱ"),  # IT- HI- HL-, not IT化 nor 11-
     (re.compile(r"^III(?=-|\s?[\u3400-\u9fff])"), "Ⅲ"),
     (re.compile(r"^I(?=-\d|-[\]|l])"), "Ⅰ"),
 )
@@ -80,14 +80,16 @@ _MISREAD_AS = {
     "末": "木",
     "率": "氷束素",
     "回": "同",
-    "標": "極",
+    "標": "極禁",
+    "要": "更明",
+    "累": "塁",
     "入": "人",
     "度": "庶序",
     "績": "結",
 }
 # two-character words of plan tables whose look-alike misreadings are no words (木満, 日標,
 # 年庶, 実結, 記人): corrected as labels are
-_PLAN_WORDS = ("未満", "目標", "年度", "実績", "記入")
+_PLAN_WORDS = ("未満", "目標", "年度", "実績", "記入", "月末", "累計")
 _CLASS: dict[str, str] = {}
 for _label_kanji, _misread in _MISREAD_AS.items():
     _root = _CLASS.get(_label_kanji, _label_kanji)
@@ -228,6 +230,8 @@ def star_grades(text: str) -> tuple[str, bool]:
 
 _LONE_ONE = {"ユ"}  # a lone full-width １ as Tesseract's jpn model reads it (a lone | is a ruling's rest)
 _SPLIT_PERCENT = re.compile(r"(\d) 9%")  # 30.5 ％ read as 30.5 9%: the wide ％ split in two
+# 1,450件 read as 1 450件: a thousands comma lost, the space where it was (a guess)
+_LOST_COMMA = re.compile(r"(?<![\d,.])(\d{1,3}) (\d{3})(?=\s*[件人名社者回店か所%％)）]|$)")
 # 29.3% read as 29.39%, 70% as 709% (or a real 29.39% / 709%: cannot tell)
 _PERCENT_NINE = re.compile(r"\d\.\d9%|(?<![\d.,])\d{2}9%")
 
@@ -240,5 +244,6 @@ def _guess(text: str) -> tuple[str, bool]:
     fixed = _DAY.sub(lambda m: m[1] + m[2] + "日", text)
     if fixed != text and int(_DAY.match(text)[2]) > 31:  # 301 → 30日; 151 could be 15日 or 151日
         fixed = text
+    fixed = _LOST_COMMA.sub(r"\1,\2", fixed)
     fixed = _SPLIT_PERCENT.sub(r"\1 %", fixed)
     return fixed, fixed != text or bool(_PERCENT_NINE.search(fixed))

@@ -1,0 +1,88 @@
+"""A scan of a template the OCR reader was not written for (issue 20): page 3 of 北浜町's
+施策評価シート (tests/fixtures/templates, LibreOffice export in IPAexMincho) scanned as
+``bench/ocr.py --templates`` scans it (300 dpi, grey, 0.3°, blur, noise, JPEG), read by OCR and
+parsed as progress sheets. One A4 page, about 2–4 s. The values are the page's own: Ⅱ-1-(ア)
+/ Ⅱ-1-(イ) codes, → continuation cells, ◎○△× in the rule line and the 評価 column, the
+KPI table's numbers (exact, or their record flagged by a low OCR confidence)."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import FIXTURES
+
+from extractors.readers.ocr import LOW_CONFIDENCE, unavailable
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def sheet3(tmp_path_factory):
+    """The records of page 3's scan (tables of :func:`extractors.extract.parse_grid`, with
+    :func:`extractors.extract.mark_ocr`'s confidences) and the OCR grid."""
+    if unavailable():
+        subprocess.run(["bash", str(ROOT / "scripts" / "install-ocr.sh")], check=True)
+        from extractors.readers import ocr
+
+        ocr.tessdata.cache_clear()
+    assert unavailable() is None, unavailable()
+    from extractors.extract import mark_ocr, parse_grid
+    from extractors.readers.ocr import read_ocr
+
+    spec = importlib.util.spec_from_file_location("bench_ocr", ROOT / "bench" / "ocr.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    src = FIXTURES / "templates" / "kitahama_town_progress_sheets.pdf"
+    path = tmp_path_factory.mktemp("scan") / "kitahama_p3.pdf"
+    path.write_bytes(bench.scan_pdf(src, [3]))
+    grid = read_ocr(path, path.read_bytes())
+    tables = parse_grid(grid, "progress_sheets").tables
+    mark_ocr(tables, grid)
+    return tables, grid
+
+
+def test_roman_codes_read_as_printed(sheet3):
+    """Ⅱ-1-(ア) (read HL-1-(ア) / HI-1-(ア) by Tesseract) and Ⅱ-1 give policy 2, measure 1."""
+    tables, _ = sheet3
+    assert {(r["policy_code"], r["measure_code"]) for r in tables["measures"]} == {("2", "1")}
+    codes = [(r["policy_code"], r["measure_code"], r["initiative_code"]) for r in tables["initiatives"]]
+    assert codes == [("2", "1", "ア"), ("2", "1", "イ")]
+
+
+def test_arrows_continue_the_schedule(sheet3):
+    """研修費の補助 in 2023(R5) and → in every later year: six years of one activity."""
+    tables, _ = sheet3
+    years = {
+        r["fiscal_year"]: r["activity"] for r in tables["schedule_items"] if r.get("initiative_code") == "イ"
+    }
+    assert years == {year: "研修費の補助" for year in range(2023, 2029)}
+
+
+def test_marks_of_the_rule_line_and_the_grade_column(sheet3):
+    """◎○△× of 【評価の目安】 (read ⑥ 〇 へ x) and △ of a grade cell (read 人A), by shape."""
+    tables, grid = sheet3
+    rule = next(r for r in tables["grading_rules"] if r["rule_type"] == "indicator_grade")
+    assert "".join(rule["rule_text"].split()) == (
+        "【評価の目安】◎:達成度100%以上○:達成度80%以上100%未満△:達成度50%以上80%未満×:達成度50%未満"
+    )
+    grades = {r["indicator_id"].split("|")[-1]: r["stated_grade"] for r in tables["indicator_values"]}
+    assert grades["ふるさと納税返礼品の取扱事業者数"] == "△"
+    assert any("read as 「△」 (by its shape)" in w for w in grid.warnings)
+
+
+@pytest.mark.parametrize(
+    ("name", "baseline", "target"),
+    [
+        ("町内企業合同説明会の参加者数", 150, 300),
+        ("人材育成講座の受講者数", 60, 100),
+        ("ふるさと納税返礼品の取扱事業者数", 40, 60),
+    ],
+)
+def test_kpi_numbers_exact_or_flagged(sheet3, name, baseline, target):
+    tables, _ = sheet3
+    kpi = next(r for r in tables["indicators"] if r["name"] == name)
+    flagged = (kpi["ocr_confidence"] or 0) < LOW_CONFIDENCE
+    assert (kpi["baseline_value"], kpi["target_value"]) == (baseline, target) or flagged, kpi
