@@ -401,7 +401,7 @@ def bench_template(name: str, *, dpi: int, cache: Path | None) -> dict:
     return {
         "doc": name,
         "kind": out.document.get("kind"),
-        "status": "ok" if out.ok else "failed",
+        "status": out.document.get("status") if out.ok else "failed",  # ok, partial or failed
         "error": out.document.get("error"),
         "pages": pages,
         "s_per_page": seconds / pages,

@@ -42,6 +42,8 @@ _CODE_PATH = (
 )
 # the spaces Tesseract puts inside a leading code path (1 -1-(ア), ] -1 販路): none printed
 _PATH_LEAD = re.compile(r"^[\dⅠ-ⅫIHlT\]|]{1,3}(?:\s*[-一ー]\s*(?:[\d\]|lア-ン]{1,2}|[(（][ア-ン][)）]))+")
+# Ⅱ after a heading's word (基本目標Ⅱ read as 基本目標IL / 基本目標Il)
+_ROMAN_AFTER_HEADING = re.compile(r"(?<=目標|方針|方向|戦略)(?:II|IL|Il|lI|ll|1I|I1|IT)(?![A-Za-z])")
 _CODE_PATH_AFTER = re.compile(r"^(Ⅱ|Ⅲ|Ⅰ)-[\]|l](?=$|[^\d])")
 # a date whose 日 was read as 1, | or ] (令和6年4月301 → 令和6年4月30日): a guess
 _DAY = re.compile(r"^((?:令和|平成|R)\s*\d{1,2}\s*年\s*\d{1,2}\s*月\s*)(\d{1,2})[1|\]lI]{1,2}$")
@@ -80,7 +82,7 @@ _MISREAD_AS = {
     "末": "木",
     "率": "氷束素",
     "回": "同",
-    "標": "極禁",
+    "標": "極禁本",
     "要": "更明",
     "累": "塁",
     "入": "人",
@@ -90,6 +92,8 @@ _MISREAD_AS = {
 # two-character words of plan tables whose look-alike misreadings are no words (木満, 日標,
 # 年庶, 実結, 記人): corrected as labels are
 _PLAN_WORDS = ("未満", "目標", "年度", "実績", "記入", "月末", "累計")
+# misreadings that are common kanji themselves (日本): taken only inside labels of four or more
+_COMMON = {"本"}
 _CLASS: dict[str, str] = {}
 for _label_kanji, _misread in _MISREAD_AS.items():
     _root = _CLASS.get(_label_kanji, _label_kanji)
@@ -134,23 +138,41 @@ def lookalike_labels(text: str) -> str:
         at = canon.find(form)
         while at >= 0:
             window = chars[at : at + len(label)]
-            if all(a == b or a in _MISREAD_AS.get(b, "") for a, b in zip(window, label, strict=True)):
+            if all(
+                a == b or a in _MISREAD_AS.get(b, "") and (a not in _COMMON or len(label) >= 4)
+                for a, b in zip(window, label, strict=True)
+            ):
                 chars[at : at + len(label)] = label
             at = canon.find(form, at + len(form))
     return "".join(chars)
 
 
-def snap_label(text: str) -> str | None:
-    """The vocabulary label ``text`` is one character away from (a misread label), or None."""
+def _near_key(text: str) -> str | None:
+    """The one vocabulary compare key (:func:`_label_keys`) ``text`` is one character away
+    from, or None (none, or more than one)."""
     from rapidfuzz.distance import Levenshtein
 
     keys = _label_keys()
-    if not 3 <= len(text) <= 12 or text in keys or re.search(r"[\s\d]", text):
-        return None
+    if not 3 <= len(text) <= 12 or text in keys or re.search(r"[\s\dⅠ-Ⅻ]", text):
+        return None  # 基本目標Ⅱ is no misread 基本目標
     near = [
         k for k in keys if abs(len(k) - len(text)) <= 1 and Levenshtein.distance(k, text, score_cutoff=1) <= 1
     ]
-    return keys[near[0]] if len(near) == 1 else None
+    return near[0] if len(near) == 1 else None
+
+
+_HEAD = re.compile(r"^([^(（\s\d]{3,12})([(（][^()（）]*[)）])$")
+
+
+def snap_label(text: str) -> str | None:
+    """The vocabulary label ``text`` is one character away from (a misread label), or None;
+    a label with a bracketed note (注動指標(アウトプット)) by its head (活動指標(アウトプット))."""
+    key = _near_key(text)
+    if key:
+        return _label_keys()[key]
+    head = _HEAD.match(text)
+    key = _near_key(head[1]) if head else None
+    return key + head[2] if head and key else None
 
 
 def correct_cell(
@@ -204,6 +226,7 @@ def code_path(text: str) -> str:
     text = _PATH_LEAD.sub(lambda m: "".join(m[0].split()), text)
     for pattern, repl in _CODE_PATH:
         text = pattern.sub(repl, text)
+    text = _ROMAN_AFTER_HEADING.sub("Ⅱ", text)
     return _CODE_PATH_AFTER.sub(r"\1-1", text)
 
 
