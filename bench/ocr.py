@@ -218,7 +218,7 @@ def misses(got: dict, want: dict) -> dict[str, list[dict[str, tuple[Any, Any]]]]
 def number_check(got: dict, want: dict) -> dict[str, Any]:
     """The numbers that would reach the warehouse wrong. Records equal to a born-digital one
     (:func:`record_f1`'s key) are right; each other scanned record is paired with the unmatched
-    born-digital record sharing most of its other fields (half at least), and each of its
+    born-digital record sharing most of its fields (half of its other fields at least), and each of its
     numbers that differs is wrong — flagged when the record's OCR confidence
     (:func:`extractors.extract.mark_ocr`) is below the low-confidence threshold."""
     from extractors.readers.ocr import LOW_CONFIDENCE
@@ -244,7 +244,9 @@ def number_check(got: dict, want: dict) -> dict[str, Any]:
             ]
             if not nums or not left:
                 continue
-            best = max(left, key=lambda w: sum(_same(g.get(k), w.get(k)) for k in other))
+            # the partner sharing most fields, numbers included: a record whose text is misread
+            # pairs with its own born-digital record, not with a neighbour of other numbers
+            best = max(left, key=lambda w: sum(_same(g.get(k), w.get(k)) for k in other + nums))
             if sum(_same(g.get(k), best.get(k)) for k in other) * 2 < len(other):
                 continue
             left.remove(best)
