@@ -27,6 +27,7 @@ class Lane:
     page: int | None = None
     top: float | None = None
     marks: set[int] = field(default_factory=set)  # years whose cell only continues (→, 〃)
+    row: int | None = None  # the grid row it is printed on (its line in a text export)
 
 
 @dataclass
@@ -62,6 +63,7 @@ class Sheet:
     kpis: list[dict[str, Any]] = field(default_factory=list)
     footnotes: list[tuple[str, Cell]] = field(default_factory=list)
     rules: dict[str, str] = field(default_factory=dict)
+    rule_rows: dict[str, int] = field(default_factory=dict)  # rule type → the row it is printed on
     has_kpi_table: bool = False
     reports: dict[str, str] = field(default_factory=dict)  # 事業実績 / 課題等 / 作成日 as filled in
     department: str | None = None  # 所管課 / 担当課 of the label/value block
@@ -261,6 +263,7 @@ def _emit_sheet(
                 "rule_type": rule_type,
                 "rule_text": text,
                 "source_page": s.page,
+                "source_row": s.rule_rows.get(rule_type),
             },
         )
     if s.cut:
@@ -401,6 +404,7 @@ def _emit_initiatives(
                         "activity": activity,
                         "is_carried_forward": carried,
                         "source_page": ini.row.page,
+                        "source_row": lane.row,
                     },
                 )
 

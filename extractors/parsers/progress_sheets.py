@@ -262,7 +262,9 @@ class _Reader:
             for c in filled:
                 self.unplaced(c, "grading rule before the first sheet")
             return True
-        self.sheet.rules[RULE_TYPES[labelled or "grading_rule"]] = nz.clean_text(joined)
+        rule_type = RULE_TYPES[labelled or "grading_rule"]
+        self.sheet.rules[rule_type] = nz.clean_text(joined)
+        self.sheet.rule_rows[rule_type] = filled[0].line or filled[0].row + 1
         self.sheet.saw(RULE_BLOCKS[labelled or "grading_rule"])
         self.use(*filled)
         self.mode, self.pending = None, None
@@ -482,6 +484,7 @@ class _Reader:
             first.page,
             min(b[1] for b in boxes) if boxes else None,
             marks,
+            first.line or first.row + 1,
         )
         if title_cell is not None:
             code, title = nz.split_item_code(title_cell.text)

@@ -86,3 +86,13 @@ def test_kpi_numbers_exact_or_flagged(sheet3, name, baseline, target):
     kpi = next(r for r in tables["indicators"] if r["name"] == name)
     flagged = (kpi["ocr_confidence"] or 0) < LOW_CONFIDENCE
     assert (kpi["baseline_value"], kpi["target_value"]) == (baseline, target) or flagged, kpi
+
+
+def test_schedule_years_and_rules_carry_the_confidence_of_their_row(sheet3):
+    """Every schedule item and grading rule names its grid row, so a misread year or rule on a
+    scan can be flagged by its row's OCR confidence (before, they had no source_row and
+    ``ocr_confidence`` stayed empty for all 12 schedule items of the page)."""
+    tables, _ = sheet3
+    rows = tables["schedule_items"] + tables["grading_rules"]
+    assert len(tables["schedule_items"]) >= 12 and tables["grading_rules"]
+    assert all(r["source_row"] is not None and r["ocr_confidence"] is not None for r in rows)
