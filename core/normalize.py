@@ -495,7 +495,7 @@ def parse_as_of(text: str | None) -> AsOf | None:
     s = to_halfwidth_digits(raw)
     m = _DATE.search(s)
     if not m:
-        return None
+        return _as_of_short(re.sub(r"\s+", "", raw), re.sub(r"\s+", "", s))
     year = int(m.group("y4")) if m.group("y4") else parse_era_year(m.group("era"), m.group("ey"))
     if year is None:
         return None
@@ -504,6 +504,44 @@ def parse_as_of(text: str | None) -> AsOf | None:
         return AsOf(raw, None, year)
     if not m.group("month"):
         return AsOf(raw, None, None)
+    month = int(m.group("month"))
+    if not 1 <= month <= 12:
+        return None
+    last = calendar.monthrange(year, month)[1]
+    day = int(m.group("day")) if m.group("day") else last
+    if not 1 <= day <= last:
+        return None
+    date = dt.date(year, month, day)
+    return AsOf(raw, date, fiscal_year_of(date))
+
+
+_ERA_YEAR = r"(?:(?P<era>令和|平成|昭和|(?<![A-Za-z])[RHS])(?P<ey>元|\d{1,2})|(?P<y4>(?:19|20)\d{2}))"
+_ERA_ONLY = r"(?P<era>令和|平成|昭和|(?<![A-Za-z])[RHS])(?P<ey>元|\d{1,2})"
+_DOTTED = re.compile(rf"^{_ERA_ONLY}\.(?P<month>\d{{1,2}})(?:\.(?P<day>\d{{1,2}}))?(?!\d)")
+_YEAR_END = re.compile(rf"^{_ERA_ONLY}末")
+_PERIOD = re.compile(rf"^{_ERA_YEAR}(?:\.\d{{1,2}}){{0,2}}(?:年度)?[~〜～]")
+
+
+def _as_of_short(raw: str, s: str) -> AsOf | None:
+    """The short notations of progress tables (工程表 時点): ``R4.3`` / ``R4.3末`` /
+    ``R5.3(暫定累計)`` → the month's last day (2022-03-31, FY2021); ``R3.3.31`` → that day;
+    ``H25末`` → the end of fiscal H25 (2014-03-31, FY2013); a period ``R2〜R6`` /
+    ``R2.4.1〜R7.3.31`` → its end (FY2024; 2025-03-31). None for anything else."""
+    period = _PERIOD.match(s)
+    if period:
+        end = _as_of_short(raw, s[period.end() :])
+        if end is not None:
+            return AsOf(raw, end.date, end.fiscal_year)
+        year = parse_year_heading(s[period.end() :])
+        return AsOf(raw, None, year) if year else None
+    m = _DOTTED.match(s) or _YEAR_END.match(s)
+    if not m:
+        return None
+    year = parse_era_year(m.group("era"), m.group("ey"))
+    if year is None:
+        return None
+    if m.re is _YEAR_END:
+        return AsOf(raw, dt.date(year + 1, 3, 31), year)
     month = int(m.group("month"))
     if not 1 <= month <= 12:
         return None
