@@ -28,8 +28,12 @@ A 担当課 / 所管 column is the initiative's ``department``. A period column 
 ``実施年度``: ``R7～R9``, ``2025〜2027年度``, ``令和7年度～``, ``通年``, ``随時``) instead of or beside the
 year columns gives a schedule item for each fiscal year of the period (``from_period``; the
 activity is the period as printed): an open-ended one and 通年 / 随時 run over the plan's period
-as the title prints it (``取組一覧（令和6年度～令和10年度）``) or else the year columns, and one
-that gives no year is reported.
+as the title or a line above the table prints it (``計画期間：令和7年度～令和11年度``) or else the
+year columns, and one that gives no year is reported. A term (``短期`` / ``短期～中期``, labels.yaml
+``schedule_terms``) runs over the years the document defines for it in a line or note above or
+below the table (``※実施時期　短期：令和7～8年度　中期：令和9～11年度``); a term it defines in words
+only, or not at all, is reported (never guessed). Header ``取組`` beside ``取組内容`` (two
+description-like columns, no short-name column): the first is the name.
 
 Legend and note lines (``※…``) are notes. A 関連KPI一覧 table names the cited KPIs and gives
 indicators (code, name, unit, baseline and target, their years from its header 基準値(R5) /
@@ -68,14 +72,16 @@ from .common import (
 KIND = "action_plan"
 _LETTER = re.compile(r"^[a-zａ-ｚ]$")
 _KPI = re.compile(r"(?<![\d.])(\d+)\s*[-‐－]\s*(\d+)\s*[_＿]\s*(.*?)(?=\s*\d+\s*[-‐－]\s*\d+\s*[_＿]|$)")
-_REPOST_OF = re.compile(r"[（(]\s*([^()（）]*?)\s*の\s*再掲\s*[)）]")
-_REPOST_AT = re.compile(r"[（(]\s*([^()（）]*?)\s*[でに]\s*再掲\s*[)）]")
+# A code inside brackets may hold a bracketed component of its own: (1-(2)-①の再掲).
+_CODE_IN_BRACKETS = r"((?:[^()（）]|[（(][^()（）]*[)）])*?)"
+_REPOST_OF = re.compile(rf"[（(]\s*{_CODE_IN_BRACKETS}\s*の\s*再掲\s*[)）]")
+_REPOST_AT = re.compile(rf"[（(]\s*{_CODE_IN_BRACKETS}\s*[でに]\s*再掲\s*[)）]")
 _TRAILING_PAREN = re.compile(r"\s*[（(]((?:[^()（）]|[（(][^()（）]*[)）])*)[)）]\s*$")
 _LEGEND_MARK = re.compile(r"(\S)\s*[:=]?\s*(\w[^\s、,]*)")
 _BRACKETED = re.compile(r"^([【〔\[［])\s*([^】〕\]］]{1,8}?)\s*([】〕\]］])\s*(.*)$")
 _KANA_OR_LETTER = re.compile(r"^([ア-ン]|[a-zA-Z])(?:\s+|[.、)]\s*)(\S.*)$")
 _BRACKETED_PART = re.compile(r"[【〔\[]\s*([0-9]{1,3}|[ア-ン]|[Ⅰ-Ⅻ])\s*[】〕\]]")
-_REPOST_CITED = re.compile(r"再掲\s*[:：]\s*([^\s、,，)）]+)")
+_REPOST_CITED = re.compile(r"再掲\s*[:：]\s*((?:[^\s、,，()（）]|[（(][^()（）\s]*[)）])+)")
 _CITATION_SEP = re.compile(r"\s*[／/、,，・;；]\s*|\s+(?=\D)")
 _YEAR_TOKEN = r"(?:FY)?(?:(?:19|20)\d{2}|(?:令和|平成|[RH])\s*(?:元|\d{1,2}))(?:年度|年)?"
 _PERIOD = re.compile(
@@ -102,6 +108,7 @@ class _Row:
     years_of: dict[tuple[int, int], int] | None = None
     # (year, period as printed) from a 実施時期 / 実施年度 period cell (R7～R9, 通年).
     period: list[tuple[int, str]] = field(default_factory=list)
+    period_cells: list[Cell] = field(default_factory=list)  # read after the last line (terms, 計画期間)
 
     @property
     def top(self) -> float | None:
@@ -153,6 +160,7 @@ class _State:
     plan_period: list[int] = field(default_factory=list)  # 計画期間 printed above the table
     kpi_years: dict[str, int] = field(default_factory=dict)  # KPI list header: 基準値(R5) → baseline 2023
     target_year: int | None = None  # a note naming the targets' year (指標・目標値は令和11年度の値)
+    terms: dict[str, list[int]] = field(default_factory=dict)  # 短期：令和7～8年度 → 短期: [2025, 2026]
 
 
 @dataclass
@@ -179,6 +187,9 @@ def parse(grid: Grid, vocab: Vocabulary | None = None) -> ParseResult:
             "no action-plan rows found (no row starting with a number and a policy code, "
             "and no row under a header naming a code column)"
         )
+    plan_years = state.plan_period or state.years
+    for row in state.rows:
+        _read_period(row, plan_years, state.terms, vocab, result)
     if not state.years and not any(r.period for r in state.rows):
         result.warn(
             "no year columns (2023 (R5) …) and no period (実施時期 R7～R9) found; schedule years unknown"
@@ -190,8 +201,8 @@ def parse(grid: Grid, vocab: Vocabulary | None = None) -> ParseResult:
 
 def _read_line(cells: list[Cell], state: _State, vocab: Vocabulary, result: ParseResult) -> None:
     """One grid row: a year header, a column header, a legend, a KPI-list row or a data row."""
-    if state.header is None and not state.plan_period:
-        state.plan_period = _plan_period(" ".join(c.text for c in cells))
+    if _read_period_line(cells, state, vocab, result):
+        return
     run = year_header(cells)
     years = [(c, run[c.col]) for c in cells if c.col in run]
     if years:
@@ -210,6 +221,7 @@ def _read_line(cells: list[Cell], state: _State, vocab: Vocabulary, result: Pars
         result.use(*cells)  # a legend or note line (※区分 新規：…): a note, not a row
         text = " ".join(c.text for c in cells)
         state.marks.update(_legend_marks(text, vocab))
+        state.terms.update(_term_definitions(text, state.plan_period or state.years, vocab, result))
         targets = vocab.section(KIND)["kpi_list_columns"]["target"]
         if any(w in nz.clean_text(text) for w in targets) and (year := nz.parse_fiscal_year(text)):
             state.target_year = year
@@ -349,6 +361,9 @@ def _read_header(
             result.warn(f"{why}; its column is not read")
             continue
         result.use(c)
+    descriptions = [col for col, m in sorted(header.meanings.items()) if m == "description"]
+    if len(descriptions) == 2 and "short_name" not in header.meanings.values():
+        header.meanings[descriptions[0]] = "short_name"  # 取組 | 取組内容: the first is the name
     return header
 
 
@@ -426,11 +441,81 @@ def _plan_period(text: str) -> list[int]:
     return list(range(first, last + 1)) if first and last and first <= last <= first + 30 else []
 
 
-def _period_years(text: str, plan_years: list[int], vocab: Vocabulary) -> list[int] | str:
+def _read_period_line(cells: list[Cell], state: _State, vocab: Vocabulary, result: ParseResult) -> bool:
+    """Above the header: a line stating the plan's period (``計画期間：令和7年度～令和11年度``) or
+    defining its terms (``短期：R7～R8　中期：R9～R11``) is read. True when the line was that (a
+    line of one or two cells that is no legend); a legend or a wider line is read further."""
+    if state.header is not None:
+        return False
+    text = " ".join(c.text for c in cells)
+    filled = [c for c in cells if c.text.strip()]
+    if _is_legend(cells, vocab) or len(filled) > 2:
+        if not state.plan_period and not _term_pattern(vocab).search(nz.clean_text(text)):
+            state.plan_period = _plan_period(text)
+        return False
+    if terms := _term_definitions(text, state.plan_period, vocab, result):
+        state.terms.update(terms)
+    elif not state.plan_period and (period := _plan_period(text)):
+        state.plan_period = period
+    else:
+        return False
+    result.use(*filled)
+    return True
+
+
+@functools.cache
+def _term_pattern(vocab: Vocabulary) -> re.Pattern[str]:
+    """``短期：令和7～8年度`` / ``中期（R9～R11）``: a term of labels.yaml schedule_terms and what follows."""
+    terms = "|".join(re.escape(t) for t in sorted(vocab.words(KIND, "schedule_terms"), key=len, reverse=True))
+    return re.compile(rf"({terms})\s*(?:[:：]|[（(])\s*([^\s、,，;；)）]+)")
+
+
+def _term_definitions(
+    text: str, plan_years: list[int], vocab: Vocabulary, result: ParseResult
+) -> dict[str, list[int]]:
+    """``※実施時期　短期：令和7～8年度　中期：令和9～11年度`` → {短期: [2025, 2026], 中期: [2027 …]}:
+    the fiscal years a document gives its terms. A term defined in words (``長期：次期計画以降…``)
+    gets none and a warning: its cells are then reported, never guessed."""
+    out: dict[str, list[int]] = {}
+    for m in _term_pattern(vocab).finditer(nz.clean_text(text)):
+        years = _period_years(m.group(2), plan_years, vocab)
+        if isinstance(years, str):
+            result.warn(
+                f"schedule term {m.group(1)} is defined as {m.group(2)!r}: no fiscal years, its cells reported"
+            )
+        else:
+            out[m.group(1)] = years
+    return out
+
+
+def _term_years(s: str, terms: dict[str, list[int]], vocab: Vocabulary) -> list[int] | str:
+    """``短期`` / ``短期~中期`` → the fiscal years the document defines for them (短期：R7～R8), from
+    the first's first to the last's last; a str says why none (a term it does not define)."""
+    words = set(vocab.words(KIND, "schedule_terms"))
+    pieces = [re.sub(r"まで$", "", p) for p in re.split(r"[~～〜]|から", s)]
+    if not 1 <= len(pieces) <= 2 or not all(p in words for p in pieces):
+        return "not a period (R7～R9, 短期, 短期～中期, 通年 …)"
+    undefined = [p for p in pieces if p not in terms]
+    if undefined:
+        return (
+            f"the document gives {'・'.join(undefined)} no fiscal years "
+            "(a definition such as 短期：R7～R8); not guessed"
+        )
+    first, last = min(terms[pieces[0]]), max(terms[pieces[-1]])
+    return list(range(first, last + 1)) if first <= last else f"{s}: the terms' years run backwards"
+
+
+def _period_years(
+    text: str, plan_years: list[int], vocab: Vocabulary, terms: dict[str, list[int]] | None = None
+) -> list[int] | str:
     """A 実施時期 / 実施年度 cell → its fiscal years: ``R7～R9`` / ``2025〜2027年度`` / ``令和7～9年度``
     → 2025, 2026, 2027; ``令和7年度～`` → to the plan's last year; ``R8`` → 2026; ``通年`` / ``随時``
-    (labels.yaml schedule_every_year) → every year of the plan. A str says why it gives no years."""
+    (labels.yaml schedule_every_year) → every year of the plan; ``短期`` / ``短期～中期``
+    (schedule_terms) → the years the document defines for them (``terms``). A str says why it
+    gives no years."""
     s = re.sub(r"\s+", "", nz.to_halfwidth_digits(nz.clean_text(text)))
+    if any(t in s for t in vocab.words(KIND, "schedule_terms")):
+        return _term_years(s, terms or {}, vocab)
     if s in vocab.words(KIND, "schedule_every_year"):
         return (
             plan_years or "a period for every year, and the plan states no period (計画期間 / year columns)"
@@ -503,22 +588,24 @@ def _read_by_columns(cells: list[Cell], state: _State, vocab: Vocabulary, result
     row.schedule = [c for c in cells if (c.row, c.col) in schedule]
     row.years_of = schedule
     _fields_by_column(row, named, vocab, result)
-    _read_period(row, named.get("schedule", []), state.plan_period or state.years, vocab, result)
+    row.period_cells = named.get("schedule", [])
+    row.cells = [c for c in row.cells if c not in row.period_cells]  # read or reported at the end
     return row
 
 
 def _read_period(
-    row: _Row, cells: list[Cell], plan_years: list[int], vocab: Vocabulary, result: ParseResult
+    row: _Row, plan_years: list[int], terms: dict[str, list[int]], vocab: Vocabulary, result: ParseResult
 ) -> None:
-    """Cells of a schedule-named column outside the year columns (実施時期 R7～R9, 通年): one
+    """Cells of a schedule-named column outside the year columns (実施時期 R7～R9, 通年, 短期): one
     (year, period as printed) per fiscal year of the period; a cell that gives no years is reported."""
-    for c in cells:
+    for c in row.period_cells:
         text = nz.clean_text(c.text, join_wrapped=True)
-        years = _period_years(text, plan_years, vocab)
+        years = _period_years(text, plan_years, vocab, terms)
         if isinstance(years, str):
             _not_read(row, [c], f"a schedule cell outside the year columns: {years}", result)
         else:
             row.period += [(year, text) for year in years]
+            result.use(c)
 
 
 def _year_of(cell: Cell, header: _Header, columns: dict[int | None, YearColumns]) -> int | None:
