@@ -533,6 +533,19 @@ class _Tables:
     started: bool = False
     header_years: dict[str, nz.AsOf] = field(default_factory=dict)  # 目標値（R10年度） → target: FY2028
     tier: str | None = None  # a block label line (【数値目標】) names the next table's indicators
+    block: _Block | None = None  # the indicator block being read (工程表: 指標名 | 指標の分類 …)
+
+
+@dataclass
+class _Block:
+    """One indicator of a progress table (工程表): 指標名 | 指標の分類 over its name and tier, a
+    header of figure columns, a 数値 row and a 時点 row — each row's cells by grid column."""
+
+    head: dict[int, str]  # column → name | tier
+    name: Cell | None = None
+    tier: str | None = None
+    columns: dict[int, str] = field(default_factory=dict)  # column → baseline | opening | … | target
+    rows: dict[str, dict[int, Cell]] = field(default_factory=dict)  # value | when → column → cell
 
 
 def _parse_tables(grid: Grid, vocab: Vocabulary, result: ParseResult) -> ParseResult:
@@ -546,6 +559,7 @@ def _parse_tables(grid: Grid, vocab: Vocabulary, result: ParseResult) -> ParseRe
         if not _table_line(cells, state, vocab, result):
             for c in cells:
                 result.unplaced_cell(c, "strategy framework: line outside any heading or table it could read")
+    _close_block(state, vocab, result)
     policies = result.tables.get("policies")
     if not policies:
         raise ExtractionError("no direction heading (第１ / 基本目標Ⅰ …) found next to any strategy table")
@@ -571,12 +585,22 @@ def _table_line(cells: list[Cell], state: _Tables, vocab: Vocabulary, result: Pa
         result.use(cells[0])  # a note line under a table (※現状値は…)
         return True
     if len(cells) == 1 and (heading := _heading(first, vocab)) is not None:
-        _add_policy(heading, cells[0], state, result)
+        _add_policy(heading, cells[0], state, vocab, result)
         return True
     if len(cells) == 1 and state.policy and vocab.matches(KIND, "outcome_label", _unbracket(first)):
         state.tier = "outcome"  # 【数値目標】 over a table whose header says only 指標
         result.use(cells[0])
         return True
+    if _block_header(cells, vocab):
+        _close_block(state, vocab, result)
+        state.mode, state.block = (
+            "block",
+            _Block({c.col: k for c, k in zip(cells, ("name", "tier"), strict=True)}),
+        )
+        result.use(*cells)
+        return True
+    if state.mode == "block" and state.block is not None and state.policy is not None:
+        return _block_row(cells, state, vocab, result)
     if _table_header(cells, state, vocab):
         _use_header(cells, state, result)
         return True
@@ -620,8 +644,11 @@ def _heading(text: str, vocab: Vocabulary) -> tuple[str, str] | None:
     return None
 
 
-def _add_policy(heading: tuple[str, str], cell: Cell, state: _Tables, result: ParseResult) -> None:
+def _add_policy(
+    heading: tuple[str, str], cell: Cell, state: _Tables, vocab: Vocabulary, result: ParseResult
+) -> None:
     code, title = heading
+    _close_block(state, vocab, result)
     state.policy, state.mode, state.measure = code, None, None
     state.started = True
     result.use(cell)
@@ -702,6 +729,7 @@ def _figure(text: str | None, marks: Collection[str] = ()) -> tuple[float | None
     s = nz.clean_text(text)
     mark = _mark_of(s, marks)
     s = s[len(mark) :].strip() if mark else s
+    s = re.sub(r"^目標値?\s*(?=\d)", "", s)  # 目標1,000社以上: a target said as one
     m = re.match(r"^(?:\((?P<pre>[^()]*)\))?\s*(?P<body>[^()]*?)\s*(?:\((?P<asof>[^()]*)\))?$", s)
     if not m or nz.is_missing(s):
         return None, None, None
@@ -874,11 +902,16 @@ def _indicator(
 
 
 def _latest(
-    local_id: str, figure: tuple, cell: Cell, result: ParseResult, marks: list[str] | None = None
+    local_id: str,
+    figure: tuple,
+    cell: Cell,
+    result: ParseResult,
+    marks: list[str] | None = None,
+    kind: str = "latest",
 ) -> None:
     value, _, asof = figure
     if asof is None:
-        result.warn(f"{local_id}: latest value {nz.clean_text(cell.text)!r} has no as-of date")
+        result.warn(f"{local_id}: {kind} value {nz.clean_text(cell.text)!r} has no as-of date")
     result.add(
         "indicator_values",
         {
@@ -887,7 +920,7 @@ def _latest(
             "value": value,
             "as_of_date": asof.date if asof else None,
             "as_of_text": asof.text if asof else None,
-            "kind": "latest",
+            "kind": kind,
             "marks": marks,
             "source_page": cell.page,
         },
@@ -964,3 +997,128 @@ def _counts_row(cells: list[Cell], state: _Tables, vocab: Vocabulary, result: Pa
             },
         )
     return True
+
+
+# --- a progress table (工程表) of one indicator per block ----------------------------------------
+
+_BLOCK_VALUES = {"opening": "actual", "actual": "latest"}  # 年度当初値 → an actual, 今年度実績値 → latest
+
+
+def _block_header(cells: list[Cell], vocab: Vocabulary) -> bool:
+    """指標名 | 指標の分類 — the head of one indicator whose tier is a column value."""
+    return (
+        len(cells) == 2
+        and vocab.matches(KIND, "indicator_name_header", cells[0].text)
+        and vocab.matches(KIND, "tier_header", cells[1].text)
+    )
+
+
+def _tier(text: str, vocab: Vocabulary) -> str | None:
+    """指標の分類's value: 成果指標 → ``outcome``, 活動指標 → ``output`` (outcome_label / output_label)."""
+    if vocab.matches(KIND, "outcome_label", text):
+        return "outcome"
+    return "output" if vocab.matches(KIND, "output_label", text) else None
+
+
+def _block_row(cells: list[Cell], state: _Tables, vocab: Vocabulary, result: ParseResult) -> bool:
+    """A row of an indicator block: the name and tier, the figure columns' header, 数値 or 時点."""
+    block = state.block
+    if block is None:
+        return False
+    if block.name is None:
+        by = {block.head.get(c.col): c for c in cells}
+        tier = _tier(by["tier"].text, vocab) if "tier" in by else None
+        if "name" not in by or tier is None:
+            return False
+        block.name, block.tier = by["name"], tier
+        result.use(*(c for c in cells if c.col in block.head))
+        return True
+    row = next(
+        (r for r in ("value", "when") if vocab.column_meaning(KIND, "block_rows", cells[0].text) == r), None
+    )
+    if row is not None and block.columns:
+        block.rows[row] = {c.col: c for c in cells[1:]}
+        result.use(cells[0])
+        if row == "when":
+            _close_block(state, vocab, result)
+        return True
+    columns = {c.col: m for c in cells if (m := vocab.column_meaning(KIND, "block_columns", c.text))}
+    if not columns or block.columns:
+        return False
+    block.columns = columns
+    _use_header(cells, _Tables(columns=columns), result)
+    return True
+
+
+def _close_block(state: _Tables, vocab: Vocabulary, result: ParseResult) -> None:
+    """The indicator of a finished block: its record, its values, its unread cells reported."""
+    block, state.block = state.block, None
+    if block is None or block.name is None or not block.rows.get("value"):
+        return
+    name, reposted, _ = nz.strip_marks(_unmark(block.name.text, state))
+    name, unit = nz.split_name_and_unit(name, vocab.units)
+    values, whens = block.rows["value"], block.rows.get("when", {})
+    figures = {}
+    for col, meaning in block.columns.items():
+        cell = values.get(col)
+        when = _when(whens[col].text) if col in whens else None
+        value, figure_unit, asof = _figure(cell.text, state.marks) if cell else (None, None, None)
+        figures[meaning] = (value, figure_unit, when or asof)
+    unit = unit or next((f[1] for f in figures.values() if f[1]), None)
+    local_id = f"{block.tier}|{state.policy}||{name}"
+    record = _indicator(
+        local_id, state.policy or "", None, block.tier or "", name, block.name, unit, reposted
+    )
+    by = {m: values[c] for c, m in block.columns.items() if c in values}
+    texts = {k: nz.clean_text(by[k].text) if k in by else None for k in ("baseline", "target")}
+    record.update(
+        baseline_value=figures.get("baseline", (None,))[0],
+        baseline_text=texts["baseline"],
+        baseline_fiscal_year=_fiscal_year(figures.get("baseline", (None, None, None))[2]),
+        target_value=figures.get("target", (None,))[0],
+        target_fiscal_year=_fiscal_year(figures.get("target", (None, None, None))[2]),
+        target_text=None if nz.is_missing(texts["target"]) else texts["target"],
+        direction=stated_direction(texts["target"], vocab.data.get("target_direction")),
+        department=None,
+        remarks=None,
+        marks=_marks({"name": block.name}, ("name",), state),
+    )
+    result.add("indicators", record)
+    _block_cells(local_id, block, figures, result)
+
+
+def _when(text: str) -> nz.AsOf | None:
+    """A 時点 cell in any notation (R4.3, H25末, 2023年3月末, R2〜R6, R5年度, a bare R5)."""
+    if nz.is_missing(text):
+        return None
+    year = nz.parse_as_of(text)
+    bare = None if year else nz.parse_year_heading(text)
+    return year or (nz.AsOf(nz.clean_text(text), None, bare) if bare else None)
+
+
+def _block_cells(local_id: str, block: _Block, figures: dict, result: ParseResult) -> None:
+    """Each column's 数値 and 時点 cells: read (baseline and target are the indicator's, 年度当初値
+    and 今年度実績値 values), or reported (a column the schema has no field for)."""
+    for col, meaning in block.columns.items():
+        cells = [r[col] for r in block.rows.values() if col in r]
+        value_cell = block.rows["value"].get(col)
+        if meaning in _BLOCK_VALUES and value_cell is not None and figures[meaning][0] is not None:
+            _latest(local_id, figures[meaning], value_cell, result, kind=_BLOCK_VALUES[meaning])
+        elif meaning not in ("baseline", "target"):
+            for c in cells:
+                why = f"{local_id}: {meaning} ({_block_label(meaning)}) has no column"
+                result.unplaced_cell(c, why)
+            continue
+        result.use(*cells)
+    placed = set(block.columns)
+    for r in block.rows.values():
+        for col, c in r.items():
+            if col not in placed:
+                result.unplaced_cell(c, f"{local_id}: a figure under no named column")
+
+
+def _block_label(meaning: str) -> str:
+    """A block column's name as printed, for a reason that names it."""
+    return {"year_target": "今年度目標値, the year's own target", "opening": "年度当初値"}.get(
+        meaning, meaning
+    )
