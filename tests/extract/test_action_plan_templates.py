@@ -10,7 +10,8 @@
 * repost marks ``(再)`` before a name and ``※再掲：2-イ-①`` in 備考;
 * an indicator cited by name with an inline target (相談件数：年60件) is an indicator row, one
   with no target is reported; the 関連KPI一覧 gives indicators with baseline and target years;
-* a 実施時期 / 実施年度 period column gives schedule items (from_period) for each year of the period.
+* a 実施時期 / 実施年度 period column gives schedule items (from_period) for each year of the period;
+  短期 / 中期 / 長期 only by the years the document defines for them (else reported).
 """
 
 from __future__ import annotations
@@ -260,7 +261,7 @@ PERIOD_HEADER = "事業番号\t事業名\t事業内容\t担当課\t実施時期"
 def periods(result) -> list[tuple[str, int, str, bool, int]]:
     return [
         (r["initiative_code"], r["fiscal_year"], r["activity"], r["from_period"], r["lane"])
-        for r in result.tables["schedule_items"]
+        for r in result.tables.get("schedule_items", [])
     ]
 
 
@@ -329,3 +330,87 @@ def test_a_period_beside_year_columns_is_a_lane_of_its_own():
         ("1", 2026, "R8~", True, 2),
         ("1", 2027, "R8~", True, 2),
     ]
+
+
+TERM_HEADER = "番号\t取組\t取組内容\t担当課\t実施時期"
+TERM_ROWS = (
+    "1　創業を支える\t\t\t\t",
+    "(1)　創業前の支援\t\t\t\t",
+    "①\t相談窓口\t窓口を開く。\t産業課\t短期",
+    "②\t交流会\t場を設ける。\t商工会\t中期",
+    "③\t講座\t講座を開く。\t産業課\t短期～中期",
+    "④\t拠点整備\t拠点を設ける。\t建設課\t長期",
+)
+
+
+def test_terms_run_over_the_years_a_note_below_the_table_defines():
+    """短期 / 中期 / 短期～中期 are the years the note defines (read after the table); 長期, which
+    it defines in words only, gives no year: its cell is reported with why and a warning names it."""
+    result = parse(
+        "計画期間：令和7年度～令和11年度",
+        TERM_HEADER,
+        *TERM_ROWS,
+        "※実施時期の区分　短期：令和7～8年度　中期：令和9～11年度　長期：次期計画以降も見据えて取り組むもの",
+    )
+    got = periods(result)
+    assert [(c, y, a) for c, y, a, *_ in got] == [
+        ("1", 2025, "短期"),
+        ("1", 2026, "短期"),
+        ("2", 2027, "中期"),
+        ("2", 2028, "中期"),
+        ("2", 2029, "中期"),
+        *[("3", y, "短期~中期") for y in range(2025, 2030)],
+    ]
+    assert all(from_period and lane == 1 for *_, from_period, lane in got)
+    assert "gives 長期 no fiscal years" in result.unplaced[(7, 4)] and (7, 4) not in result.consumed
+    assert any("長期 is defined as '次期計画以降" in w for w in result.warnings)
+    assert [i["title"] for i in result.tables["initiatives"]] == ["相談窓口", "交流会", "講座", "拠点整備"]
+    assert [i["description"] for i in result.tables["initiatives"]][0] == "窓口を開く。"
+    assert (0, 0) in result.consumed  # the 計画期間 line is read, not reported
+
+
+def test_terms_the_document_does_not_define_are_reported_never_guessed():
+    result = parse("計画期間：令和7年度～令和11年度", TERM_HEADER, *TERM_ROWS)
+    assert periods(result) == []
+    for row in (4, 5, 6, 7):
+        assert "no fiscal years" in result.unplaced[(row, 4)] and "not guessed" in result.unplaced[(row, 4)]
+    assert len(result.tables["initiatives"]) == 4
+
+
+def test_a_term_line_above_the_header_is_no_plan_period():
+    """``短期：R7～R8　中期：R9～R11`` above the header defines the terms; the plan's period is the
+    計画期間 line (an open-ended 令和9年度～ runs to its last year, 2030, not to R8)."""
+    result = parse(
+        "短期：R7～R8　中期：R9～R11",
+        "計画期間：令和7年度～令和12年度",
+        TERM_HEADER,
+        "1　創業を支える\t\t\t\t",
+        "(1)　創業前の支援\t\t\t\t",
+        "①\t相談窓口\t窓口を開く。\t産業課\t中期",
+        "②\t交流会\t場を設ける。\t商工会\t令和9年度～",
+    )
+    assert [(c, y) for c, y, *_ in periods(result)] == [
+        *[("1", y) for y in (2027, 2028, 2029)],
+        *[("2", y) for y in (2027, 2028, 2029, 2030)],
+    ]
+    assert {(0, 0), (1, 0)} <= result.consumed
+
+
+def test_repost_references_with_a_bracketed_component():
+    """``再掲：1-(1)-②`` in 備考 and ``（1-(2)-①の再掲）`` in the description name their originals."""
+    result = parse(
+        "番号\t取組\t取組内容\t担当課\t備考",
+        "1　創業を支える\t\t\t\t",
+        "(1)　創業前の支援\t\t\t\t",
+        "①\t相談窓口\t窓口を開く。\t産業課\t",
+        "②\t家賃補助\t家賃を補助する。\t産業課\t",
+        "(2)　承継の支援\t\t\t\t",
+        "①\t承継診断\t診断する。\t産業課\t",
+        "②\t【再掲】家賃補助\t家賃を補助する。\t産業課\t再掲：1-(1)-②",
+        "③\t承継相談\t相談に応じる。（1-(2)-①の再掲）\t産業課\t",
+    )
+    got = {(i["measure_code"], i["initiative_code"]): i for i in result.tables["initiatives"]}
+    assert got[("2", "2")]["reposted_from"] == "1-1-2" and got[("2", "2")]["title"] == "家賃補助"
+    assert got[("2", "3")]["reposted_from"] == "1-2-1"
+    assert got[("1", "1")]["reposted_from"] is None
+    assert not any("再掲 reference" in w for w in result.warnings)
