@@ -243,3 +243,114 @@ def test_outcome_table_under_a_block_label_with_a_unit_column_and_years_in_its_h
     assert not any("baseline year" in w for w in result.warnings)
     assert cells_accounted(result, PILLARS[:start] + table + PILLARS[end:]) == []
     assert not any("not in labels.yaml" in w for w in result.warnings)
+
+
+# --- a prefectural 工程表 of one indicator per block (しおかぜ県, other_pref_process_table) -------
+
+PROCESS = (TEMPLATES / "other_pref_process_table.txt").read_text(encoding="utf-8")
+
+
+def test_process_table_scores_f1_1_and_only_the_years_own_target_is_reported():
+    expected = json.loads((TEMPLATES / "other_pref_process_table.expected.json").read_text(encoding="utf-8"))
+    result = _frame(PROCESS)
+    scores = {t: f for t, (_, _, f) in table_scores(iso(result.tables), expected["tables"]).items()}
+    assert scores == dict.fromkeys(scores, 1.0)
+    assert cells_accounted(result, PROCESS) == []
+    lines = PROCESS.split("\n")
+    reported = sorted(lines[r].split("\t")[c] for r, c in result.unplaced)
+    assert reported == sorted(["880", "R5.3", "300人", "R5年度", "2,400件", "R5.3末"])
+    assert all("今年度目標値" in why for why in result.unplaced.values())
+
+
+def test_process_table_figures_are_paired_with_their_dates_by_column():
+    result = _frame(PROCESS)
+    ind = _indicator(result, "県版経営革新計画の承認企業数(累計)")
+    assert (ind["indicator_type"], ind["unit"], ind["baseline_value"], ind["baseline_fiscal_year"]) == (
+        "outcome",
+        "社",
+        412,
+        2013,  # H25末: the end of fiscal H25
+    )
+    assert (ind["target_value"], ind["target_fiscal_year"], ind["target_text"], ind["direction"]) == (
+        1000,
+        2024,  # R2〜R6: the period's last fiscal year
+        "目標1,000社以上",
+        "higher",
+    )
+    values = {
+        v["kind"]: (v["value"], v["as_of_date"].isoformat(), v["as_of_text"], v["fiscal_year"])
+        for v in result.tables["indicator_values"]
+        if v["indicator_id"] == ind["indicator_id"]
+    }
+    assert values == {
+        "actual": (812, "2022-03-31", "R4.3", 2021),  # 年度当初値
+        "latest": (845, "2023-03-31", "R5.3(暫定累計)", 2022),  # 今年度実績値
+    }
+    later = _indicator(result, "事業承継診断の実施件数(累計)")
+    assert (later["policy_code"], later["target_fiscal_year"], later["baseline_fiscal_year"]) == (
+        "2",
+        2024,
+        2018,
+    )
+
+
+def test_process_table_tier_is_the_column_value_and_columns_are_found_by_their_header():
+    base = records(_frame(PROCESS))
+    tiers = {i["name"]: i["indicator_type"] for i in base["indicators"]}
+    assert tiers == {
+        "県版経営革新計画の承認企業数(累計)": "outcome",
+        "創業支援セミナーの参加者数": "output",
+        "事業承継診断の実施件数(累計)": "outcome",
+    }
+    # the columns in another order (年度当初値 last): the same records, paired by column
+    swapped = []
+    for line in PROCESS.split("\n"):
+        cells = line.split("\t")
+        if len(cells) == 6 and cells[0] in ("", "数値", "時点"):
+            cells = [cells[0], cells[1], cells[3], cells[4], cells[5], cells[2]]
+        swapped.append("\t".join(cells))
+
+    def unordered(result) -> dict[str, list[str]]:
+        return {t: sorted(map(repr, rows)) for t, rows in records(result, drop={"source_row"}).items()}
+
+    assert unordered(_frame("\n".join(swapped))) == unordered(_frame(PROCESS))
+
+
+def test_process_table_with_an_unknown_tier_reports_the_block_and_flags_the_count():
+    text = PROCESS.replace("創業支援セミナーの参加者数\t活動指標", "創業支援セミナーの参加者数\t参考値")
+    result = _frame(text)
+    assert "創業支援セミナーの参加者数" not in {i["name"] for i in result.tables["indicators"]}
+    assert cells_accounted(result, text) == []
+    assert result.cut and any("declares 1 output indicators for direction 1" in m for m in result.missing)
+    assert "創業支援セミナーの参加者数" in {PROCESS.split("\n")[r].split("\t")[c] for r, c in result.unplaced}
+
+
+def test_time_points_of_progress_tables_in_every_notation():
+    from core.normalize import parse_as_of
+
+    got = {
+        s: (a.date.isoformat() if a and a.date else None, a.fiscal_year if a else None)
+        for s in [
+            "R4.3",
+            "R4.3末",
+            "R3.3.31",
+            "H25末",
+            "R2〜R6",
+            "R2.4.1〜R7.3.31",
+            "2023年3月末",
+            "R4.13",
+            "2023.3",
+        ]
+        for a in [parse_as_of(s)]
+    }
+    assert got == {
+        "R4.3": ("2022-03-31", 2021),
+        "R4.3末": ("2022-03-31", 2021),
+        "R3.3.31": ("2021-03-31", 2020),
+        "H25末": ("2014-03-31", 2013),
+        "R2〜R6": (None, 2024),
+        "R2.4.1〜R7.3.31": ("2025-03-31", 2024),
+        "2023年3月末": ("2023-03-31", 2022),
+        "R4.13": (None, None),  # no 13th month
+        "2023.3": (None, None),  # a decimal, not a date
+    }
