@@ -88,6 +88,10 @@ _PERIOD = re.compile(
     rf"^({_YEAR_TOKEN})\s*(?:[～〜~]|から)\s*((?:{_YEAR_TOKEN})|\d{{1,2}}(?:年度|年)?)?\s*(?:まで)?$"
 )
 _PERIOD_IN = re.compile(rf"({_YEAR_TOKEN})\s*[～〜~]\s*({_YEAR_TOKEN})")
+# A term defined in years of the plan: 1~2年目, 3~5年, 概ね3年以内, 5年間, 3年目.
+_RELATIVE_YEARS = re.compile(
+    r"^(?:概ね|おおむね|約)?(?:(\d{1,2})[~〜～])?(\d{1,2})年度?(目|以内|目まで|間)?$"
+)
 _INLINE_KPI = re.compile(
     r"^(?P<name>[^:：]+?)\s*[:：]\s*(?P<when>\D*?(?:\d+\s*年間\D*?)?)(?P<qty>\d[\d,.]*\s*[^\d\s]{0,4})$"
 )
@@ -475,10 +479,11 @@ def _term_definitions(
 ) -> dict[str, list[int]]:
     """``※実施時期　短期：令和7～8年度　中期：令和9～11年度`` → {短期: [2025, 2026], 中期: [2027 …]}:
     the fiscal years a document gives its terms. A term defined in words (``長期：次期計画以降…``)
-    gets none and a warning: its cells are then reported, never guessed."""
+    gets none and a warning: its cells are then reported, never guessed. A definition in years
+    of the plan (``短期：1～2年目``, ``概ね3年以内``) counts from the plan's first year."""
     out: dict[str, list[int]] = {}
     for m in _term_pattern(vocab).finditer(nz.clean_text(text)):
-        years = _period_years(m.group(2), plan_years, vocab)
+        years = _relative_years(m.group(2), plan_years) or _period_years(m.group(2), plan_years, vocab)
         if isinstance(years, str):
             result.warn(
                 f"schedule term {m.group(1)} is defined as {m.group(2)!r}: no fiscal years, its cells reported"
@@ -486,6 +491,18 @@ def _term_definitions(
         else:
             out[m.group(1)] = years
     return out
+
+
+def _relative_years(value: str, plan_years: list[int]) -> list[int] | None:
+    """``1~2年目`` / ``3~5年`` / ``概ね3年以内`` / ``5年間`` / ``3年目`` → those years of the plan
+    (counted from its first fiscal year); None when the text is none of them, the plan's period is
+    unknown or the years run past it."""
+    m = _RELATIVE_YEARS.match(value)
+    if m is None or not plan_years:
+        return None
+    last = int(m.group(2))
+    first = int(m.group(1)) if m.group(1) else (last if m.group(3) == "目" else 1)
+    return plan_years[first - 1 : last] if 1 <= first <= last <= len(plan_years) else None
 
 
 def _term_years(s: str, terms: dict[str, list[int]], vocab: Vocabulary) -> list[int] | str:

@@ -414,3 +414,22 @@ def test_repost_references_with_a_bracketed_component():
     assert got[("2", "3")]["reposted_from"] == "1-2-1"
     assert got[("1", "1")]["reposted_from"] is None
     assert not any("再掲 reference" in w for w in result.warnings)
+
+
+def test_terms_defined_in_years_of_the_plan_count_from_its_first_year():
+    """``短期：1～2年目　中期：3～5年目　長期：6年目以降``: 短期 is the plan's first two years
+    (令和7・8年度), 中期 its third to fifth; 長期 runs past the plan (6年目以降): reported."""
+    result = parse(
+        "計画期間：令和7年度～令和11年度",
+        "※実施時期　短期：1～2年目　中期：3～5年目　長期：6年目以降",
+        TERM_HEADER,
+        *TERM_ROWS,
+    )
+    assert [(c, y) for c, y, *_ in periods(result)] == [
+        ("1", 2025),
+        ("1", 2026),
+        *[("2", y) for y in (2027, 2028, 2029)],
+        *[("3", y) for y in range(2025, 2030)],
+    ]
+    assert "gives 長期 no fiscal years" in result.unplaced[(8, 4)]
+    assert any("長期 is defined as '6年目以降'" in w for w in result.warnings)
