@@ -125,7 +125,7 @@ def roman_first_level(rows: list[list[Any]]) -> list[str]:
 _HEADING_MISREAD = {"柱": "欄梓"}
 # a heading's shape: a short word, a number, a separator (柱1：…, 第1 …, 基本目標Ⅰ …)
 _HEADING_SHAPE = re.compile(
-    r"^(?P<word>[\u3400-\u9fff]{1,4}?)\s?(?P<num>[0-9０-９Ⅰ-Ⅻ]{1,2})\s?(?P<sep>[:：.．、\s])"
+    r"^(?P<word>[\u3400-\u9fff]{1,4}?)\s?(?P<num>[0-9０-９Ⅰ-Ⅻ]{1,2}|[Il|\]])\s?(?P<sep>[:：.．、\s])"
 )
 _HEADING_CELL = re.compile(r"^(?P<word>[\u3400-\u9fff])(?P<num>[0-9０-９Ⅰ-Ⅻ]{1,2})$")
 
@@ -157,6 +157,46 @@ def heading_words(rows: list[list[Any]]) -> list[str]:
                 text = seen[m["word"]] + c.text[len(m["word"]) :]
                 notes.append(f"p.{c.page}: OCR 「{c.text}」 read as 「{text}」 (a heading of the document)")
                 row[k] = replace(c, text=text)
+    return notes + _heading_sequence(rows, words)
+
+
+_ROMAN = "ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩⅪⅫ"
+
+
+def _heading_number(num: str) -> int:
+    """A heading's number as read: 2, ２, Ⅱ; a one-like stroke (I, l, |, ]) is 1."""
+    if num in _ROMAN:
+        return _ROMAN.index(num) + 1
+    return 1 if num in "Il|]" else int(num.translate(str.maketrans("０１２３４５６７８９", "0123456789")))
+
+
+def _heading_sequence(rows: list[list[Any]], words: set[str]) -> list[str]:
+    """The document's headings of one word (基本目標Ⅰ, 基本目標Ⅱ …, wide merged rows) count
+    up: one that repeats the number before it as a one-like stroke (基本目標Ⅱ read as
+    基本目標I) is the next number, in the document's notation (roman where any cell writes
+    the word with a roman numeral) — a guess: its confidence is lowered. In place; the notes."""
+    from dataclasses import replace
+
+    from .engine import LOW_CONFIDENCE
+
+    roman = any(re.match(rf"^(?:{'|'.join(map(re.escape, words))})[Ⅰ-Ⅻ]", c.text) for r in rows for c in r)
+    last: dict[str, int] = {}
+    notes: list[str] = []
+    for row in rows:
+        filled = [c for c in row if c.text.strip()]
+        m = _HEADING_SHAPE.match(row[0].text) if len(filled) == 1 and filled[0] is row[0] else None
+        if not m or m["word"] not in words or not _wide(row[0], rows):
+            continue
+        number, before = _heading_number(m["num"]), last.get(m["word"], 0)
+        if number == before and m["num"] in "1Il|]" and before < len(_ROMAN):
+            number = before + 1
+            code = _ROMAN[number - 1] if roman else str(number)
+            c = row[0]
+            text = c.text[: m.start("num")] + code + c.text[m.end("num") :]
+            conf = min(c.confidence if c.confidence is not None else 100.0, LOW_CONFIDENCE - 1)
+            notes.append(f"p.{c.page}: OCR 「{c.text}」 read as 「{text}」 (the headings count up; a guess)")
+            row[0] = replace(c, text=text, confidence=conf)
+        last[m["word"]] = number
     return notes
 
 

@@ -24,6 +24,7 @@ _UNIT_OPEN = re.compile(r"(?<=[^\s(（])\s*([%人件社回])\)(?=\s*\*?$)", re.M
 _BULLET = re.compile(rf"^\*(?=[{_CJK}])", re.M)
 _REIWA = re.compile(r"[金信今合冷]和(?=\s*[\d元])")  # 令和 4 年度 read as 金和 / 信和
 _ERA_CODE = re.compile(r"\bR[S$](\d)")
+_TIMES = re.compile(r"(?<=\d)[同向](?=[\u3040-\u9fff]|$)", re.M)  # 年2回開催 read as 年2同開催 / 年2向
 # the kanji 一 read as the long-vowel mark ー, which follows kana only (ー次産品 → 一次産品)
 _LONG_AS_ONE = re.compile(r"(?<![\u3041-\u30fa\dA-Za-z\-~〜ー])ー(?=[\u3400-\u9fff])", re.M)
 _LONG_TWICE = re.compile(r"(?<=[\u30a1-\u30fa])ーー+")  # センターー: a long vowel is one mark
@@ -74,31 +75,92 @@ def _label_keys() -> dict[str, str]:
 
 # Kanji the jpn model reads a label's kanji as in Mincho at 9–10 pt, measured on scans of the
 # template fixtures (目標 as 日標 / 月標 / 日極, 達成率 as 達成氷, 年度 as 年庶, 記入 as 記人,
-# 実績 as 実結): the label's kanji → what it is misread as. A reading is changed only where
-# the change makes a vocabulary label of three characters or more.
+# 実績 as 実結, 開催 as 半催, 取り組む as 取り紐む, 自社 as 白社, 相談 as 相譜, 窓口 as 窓|,
+# 現在 as 更在, 担い手 as 担い王): the label's kanji → what it is misread as. A reading is
+# changed only where the change makes a vocabulary label of three characters or more or a
+# plan word (:data:`_PLAN_WORDS`).
 _MISREAD_AS = {
     "目": "日月",
     "未": "末木",
-    "末": "木",
+    "末": "木林",
     "率": "氷束素",
     "回": "同",
     "標": "極禁本",
     "要": "更明",
-    "累": "塁",
+    "累": "塁思胃",
     "入": "人",
     "度": "庶序",
     "績": "結",
+    "開": "半囲",
+    "組": "紐",
+    "自": "白",
+    "談": "譜",
+    "口": "|",
+    "現": "更",
+    "手": "干千王圭",
+    "担": "抽提",
+    "県": "四",
+    "創": "信",
+    "体": "休",
+    "認": "誤",
+    "大": "人",
+    "充": "碗",
+    "土": "上",
 }
-# two-character words of plan tables whose look-alike misreadings are no words (木満, 日標,
-# 年庶, 実結, 記人): corrected as labels are
-_PLAN_WORDS = ("未満", "目標", "年度", "実績", "記入", "月末", "累計")
+# words of plan tables whose look-alike misreadings are no words (木満, 日標, 年庶, 実結, 記人,
+# 半催, 白社, 相譜, 窓|, 更在, 人千不足): corrected as labels are
+_PLAN_WORDS = (
+    "未満",
+    "目標",
+    "年度",
+    "実績",
+    "記入",
+    "月末",
+    "累計",
+    "開催",
+    "開始",
+    "取組",
+    "取り組",
+    "自社",
+    "独自",
+    "相談",
+    "窓口",
+    "現在",
+    "担い手",
+    "働き手",
+    "人手不足",
+    "県内",
+    "開業率",
+    "創業",
+    "体験",
+    "認証",
+    "認定",
+    "拡大",
+    "制度",
+    "拡充",
+    "土台",
+)
 # misreadings that are common kanji themselves (日本): taken only inside labels of four or more
 _COMMON = {"本"}
-_CLASS: dict[str, str] = {}
-for _label_kanji, _misread in _MISREAD_AS.items():
-    _root = _CLASS.get(_label_kanji, _label_kanji)
-    for _ch in _label_kanji + _misread:
-        _CLASS[_ch] = _CLASS.get(_ch, _root)
+
+
+def _classes() -> dict[str, str]:
+    """Each kanji of :data:`_MISREAD_AS` and its misreadings → one representative of its
+    class (a union: 人 is a misread of both 入 and 大)."""
+    root: dict[str, str] = {}
+
+    def find(ch: str) -> str:
+        while root.setdefault(ch, ch) != ch:
+            ch = root[ch]
+        return ch
+
+    for kanji, misread in _MISREAD_AS.items():
+        for ch in misread:
+            root[find(ch)] = find(kanji)
+    return {ch: find(ch) for ch in root}
+
+
+_CLASS = _classes()
 
 
 def _canonical(text: str) -> str:
@@ -194,6 +256,7 @@ def correct_cell(
     if "\n" in fixed or not looks_numeric(fixed):  # 1.636 件 in a line of text
         fixed = _THOUSANDS_IN_TEXT.sub(r"\1,\2", fixed)
     fixed = _ERA_CODE.sub(r"R\1", fixed)
+    fixed = _TIMES.sub("回", fixed)
     fixed = code_path(fixed)
     fixed = lookalike_labels(fixed)
     fixed = legend_marks(fixed)
