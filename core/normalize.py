@@ -461,6 +461,42 @@ def parse_year_heading(text: str | None) -> int | None:
     return parse_fiscal_year(s)
 
 
+_SPAN_YEAR = rf"(?:FY)?{_YEAR_TOKEN}(?:年度|年)?"
+_YEAR_SPAN = re.compile(
+    rf"^({_SPAN_YEAR})(?:[～〜~]|から)((?:{_SPAN_YEAR})|\d{{1,2}}(?:年度|年)?)?(?:まで)?$"
+)
+_YEAR_SPAN_IN = re.compile(rf"({_SPAN_YEAR})[～〜~]({_SPAN_YEAR})")
+
+
+def parse_year_span(text: str | None) -> tuple[int, int | None] | None:
+    """A span of fiscal years (期間) that is the whole text: ``R7～R9`` / ``2025〜2027年度`` /
+    ``令和7～9年度`` (the second year in the first's era) / ``R7からR9まで`` → (2025, 2027);
+    ``令和7年度～`` → (2025, None), open-ended. None when the text is no span or its years cannot
+    be read (backwards, or over 30 years)."""
+    s = re.sub(r"\s+", "", to_halfwidth_digits(clean_text(text)))
+    m = _YEAR_SPAN.match(s)
+    if m is None:
+        return None
+    first = parse_fiscal_year(m.group(1))
+    if first is None or m.group(2) is None:
+        return None if first is None else (first, None)
+    last = parse_fiscal_year(m.group(2))
+    if last is None:  # 令和7～9年度: the second year is in the first's era
+        era_first = re.search(r"(\d{1,2})(?:年度|年)?$", m.group(1))
+        last = (
+            first - int(era_first.group(1)) + int(re.match(r"\d+", m.group(2)).group()) if era_first else None
+        )
+    return (first, last) if last is not None and first <= last <= first + 30 else None
+
+
+def find_year_span(text: str | None) -> tuple[int, int] | None:
+    """The first closed span of fiscal years inside a longer text (``取組一覧（令和6年度～令和10年度）``,
+    ``計画期間：2025年度～2029年度``) → (2024, 2028); None when there is none."""
+    m = _YEAR_SPAN_IN.search(re.sub(r"\s+", "", to_halfwidth_digits(clean_text(text))))
+    first, last = (parse_fiscal_year(m.group(1)), parse_fiscal_year(m.group(2))) if m else (None, None)
+    return (first, last) if first and last and first <= last <= first + 30 else None
+
+
 def fiscal_year_of(day: dt.date) -> int:
     """Japanese fiscal year (April–March) of a date: 2023-01-31 → 2022."""
     return day.year if day.month >= 4 else day.year - 1

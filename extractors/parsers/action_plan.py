@@ -83,11 +83,6 @@ _KANA_OR_LETTER = re.compile(r"^([ア-ン]|[a-zA-Z])(?:\s+|[.、)]\s*)(\S.*)$")
 _BRACKETED_PART = re.compile(r"[【〔\[]\s*([0-9]{1,3}|[ア-ン]|[Ⅰ-Ⅻ])\s*[】〕\]]")
 _REPOST_CITED = re.compile(r"再掲\s*[:：]\s*((?:[^\s、,，()（）]|[（(][^()（）\s]*[)）])+)")
 _CITATION_SEP = re.compile(r"\s*[／/、,，・;；]\s*|\s+(?=\D)")
-_YEAR_TOKEN = r"(?:FY)?(?:(?:19|20)\d{2}|(?:令和|平成|[RH])\s*(?:元|\d{1,2}))(?:年度|年)?"
-_PERIOD = re.compile(
-    rf"^({_YEAR_TOKEN})\s*(?:[～〜~]|から)\s*((?:{_YEAR_TOKEN})|\d{{1,2}}(?:年度|年)?)?\s*(?:まで)?$"
-)
-_PERIOD_IN = re.compile(rf"({_YEAR_TOKEN})\s*[～〜~]\s*({_YEAR_TOKEN})")
 # A term defined in years of the plan: 1~2年目, 3~5年, 概ね3年以内, 5年間, 3年目.
 _RELATIVE_YEARS = re.compile(
     r"^(?:概ね|おおむね|約)?(?:(\d{1,2})[~〜～])?(\d{1,2})年度?(目|以内|目まで|間)?$"
@@ -440,9 +435,8 @@ def _read_kpi_list(cells: list[Cell], state: _State, vocab: Vocabulary, result: 
 def _plan_period(text: str) -> list[int]:
     """The plan's fiscal years printed above the table (``取組一覧（令和6年度～令和10年度）``,
     ``計画期間：2025年度～2029年度``), or [] when the line states no closed period."""
-    m = _PERIOD_IN.search(nz.to_halfwidth_digits(nz.clean_text(text)))
-    first, last = (nz.parse_fiscal_year(m.group(1)), nz.parse_fiscal_year(m.group(2))) if m else (None, None)
-    return list(range(first, last + 1)) if first and last and first <= last <= first + 30 else []
+    span = nz.find_year_span(text)
+    return list(range(span[0], span[1] + 1)) if span else []
 
 
 def _read_period_line(cells: list[Cell], state: _State, vocab: Vocabulary, result: ParseResult) -> bool:
@@ -540,23 +534,17 @@ def _period_years(
     single = nz.parse_year_heading(s)
     if single is not None:
         return [single]
-    m = _PERIOD.match(s)
-    if m is None:
+    span = nz.parse_year_span(s)
+    if span is None:
+        if re.match(r"^.+(?:[～〜~]|から)", s) and nz.parse_fiscal_year(s) is not None:
+            return "a period whose years cannot be read"
         return "not a period (R7～R9, 令和7年度～, 通年 …)"
-    first = nz.parse_fiscal_year(m.group(1))
-    last = nz.parse_fiscal_year(m.group(2)) if m.group(2) else None
-    if m.group(2) and last is None and first is not None:  # 令和7～9年度: the era is the first's
-        era_first = re.search(r"(\d{1,2})(?:年度|年)?$", m.group(1))
-        last = (
-            first - int(era_first.group(1)) + int(re.match(r"\d+", m.group(2)).group()) if era_first else None
-        )
-    if m.group(2) is None:
+    first, last = span
+    if last is None:
         if not plan_years:
             return "an open-ended period (～) and the plan states no last year (計画期間 / year columns)"
         last = max(plan_years)
-    if first is None or last is None or not first <= last <= first + 30:
-        return "a period whose years cannot be read"
-    return list(range(first, last + 1))
+    return list(range(first, last + 1)) if first <= last else "a period whose years cannot be read"
 
 
 def _cited_codes(text: str | None, vocab: Vocabulary) -> list[str]:

@@ -194,3 +194,31 @@ def test_parse_number_roundtrips_grouped_and_fullwidth(n):
     assert nz.parse_number(
         grouped.translate(str.maketrans("0123456789,", "０１２３４５６７８９，"))
     ) == float(n)
+
+
+@pytest.mark.parametrize(
+    ("text", "span"),
+    [
+        ("R7～R9", (2025, 2027)),
+        ("2025〜2027年度", (2025, 2027)),
+        ("令和7～9年度", (2025, 2027)),  # the second year in the first's era
+        ("R7からR9まで", (2025, 2027)),
+        ("Ｒ７ ～ Ｒ９", (2025, 2027)),
+        ("令和7年度～", (2025, None)),  # open-ended
+        ("R9～R7", None),  # backwards
+        ("R8", None),  # one year is no span (parse_year_heading's)
+        ("短期～中期", None),
+        ("通年", None),
+    ],
+)
+def test_parse_year_span(text, span):
+    assert nz.parse_year_span(text) == span
+
+
+def test_find_year_span_inside_a_line():
+    assert nz.find_year_span("架空市産業振興アクションプラン　取組一覧（令和6年度～令和10年度）") == (
+        2024,
+        2028,
+    )
+    assert nz.find_year_span("計画期間：2025年度～2029年度") == (2025, 2029)
+    assert nz.find_year_span("令和7年度～") is None and nz.find_year_span("取組一覧") is None
