@@ -24,7 +24,7 @@ _UNIT_OPEN = re.compile(r"(?<=[^\s(（])\s*([%人件社回])\)(?=\s*\*?$)", re.M
 _BULLET = re.compile(rf"^\*(?=[{_CJK}])", re.M)
 _REIWA = re.compile(r"[金信今合冷]和(?=\s*[\d元])")  # 令和 4 年度 read as 金和 / 信和
 _ERA_CODE = re.compile(r"\bR[S$](\d)")
-_TIMES = re.compile(r"(?<=\d)[同向](?=[\u3040-\u9fff]|$)", re.M)  # 年2回開催 read as 年2同開催 / 年2向
+_TIMES = re.compile(r"(?<=\d)[同向](?=[\u3040-\u9fff(（]|$)", re.M)  # 年2回開催 read as 年2同開催 / 年2向
 # the kanji 一 read as the long-vowel mark ー, which follows kana only (ー次産品 → 一次産品)
 _LONG_AS_ONE = re.compile(r"(?<![\u3041-\u30fa\dA-Za-z\-~〜ー])ー(?=[\u3400-\u9fff])", re.M)
 _LONG_TWICE = re.compile(r"(?<=[\u30a1-\u30fa])ーー+")  # センターー: a long vowel is one mark

@@ -16,7 +16,7 @@ from core.models import Cell, ExtractionError, Grid, Shape
 from .codes import heading_words, roman_first_level
 from .engine import INSTALL_HINT, LOW_CONFIDENCE, _Engine, engine_version, unavailable
 from .image import render
-from .majority import agree
+from .majority import agree, variants
 from .marks import legend_gap
 from .page import read_page
 
@@ -147,6 +147,7 @@ def _read_pages(path: Path, data: bytes, password: str | None, limits: Any) -> G
         pdf.close()
     rows, agreed = agree(rows)
     corrections += agreed + roman_first_level(rows) + heading_words(rows) + legend_gap(rows)
+    corrections += variants(rows, LOW_CONFIDENCE)
     grid = Grid(rows=rows, format="pdf", pages=total, shapes=shapes, engine="ocr", warnings=corrections)
     if read < total:
         budget = "page budget" if read >= limits.max_pages else f"time budget of {limits.max_seconds:g} s"

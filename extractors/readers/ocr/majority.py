@@ -119,3 +119,61 @@ def agree(rows: list[list[Cell]]) -> tuple[list[list[Cell]], list[str]]:
             cells.append(c)
         out.append(cells)
     return out, notes
+
+
+_REPOST = ("【再掲】", "(再掲)", "（再掲）", "再掲", "※")
+_MIN_LENGTH = 6  # a phrase the document prints twice: six characters, three kanji at least
+
+
+def _phrase(text: str) -> str | None:
+    """A cell's text as compared with the document's other cells: line breaks, spaces and a
+    repost mark (【再掲】, ※) dropped; None for a text too short or with too few kanji to tell."""
+    text = "".join(text.split())
+    for mark in _REPOST:
+        text = text.replace(mark, "")
+    return text if len(text) >= _MIN_LENGTH and sum(map(_kanji, text)) >= 3 else None
+
+
+def _differ(a: str, b: str) -> bool:
+    """Do ``a`` and ``b`` (same length) differ in one or two kanji apart and nothing else?
+    (Two side by side are another word: 支援策の検討 / 支援策の実施.)"""
+    diff = [k for k, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
+    if not 0 < len(diff) <= 2 or len(diff) == 2 and diff[1] - diff[0] == 1:
+        return False
+    return all(_kanji(a[k]) and _kanji(b[k]) for k in diff)
+
+
+def variants(rows: list[list[Cell]], threshold: float) -> list[str]:
+    """A phrase the document prints twice (a KPI and its 【再掲】, a title and its reference)
+    read two ways that differ in one or two kanji (創業王の修了者数【再掲】 beside 角業詩の修了者数),
+    neither a majority: one is misread and OCR cannot tell which, so both cells' confidence
+    is lowered below ``threshold`` (in place). The notes, one per cell lowered."""
+    from dataclasses import replace
+
+    where: dict[str, list[tuple[int, int]]] = {}
+    for r, row in enumerate(rows):
+        for k, c in enumerate(row):
+            phrase = _phrase(c.text)
+            if phrase:
+                where.setdefault(phrase, []).append((r, k))
+    index: dict[tuple[int, int, str], list[str]] = {}
+    for phrase in where:  # two substitutions leave one of three parts as it is (pigeonhole)
+        n = len(phrase)
+        for part, (a, b) in enumerate(((0, n // 3), (n // 3, 2 * n // 3), (2 * n // 3, n))):
+            index.setdefault((n, part, phrase[a:b]), []).append(phrase)
+    doubtful: set[tuple[int, int]] = set()
+    for group in index.values():
+        for i, a in enumerate(group):
+            for b in group[i + 1 :]:
+                if a != b and len(where[a]) == len(where[b]) == 1 and _differ(a, b):
+                    doubtful.update(where[a] + where[b])
+    notes = []
+    for r, k in sorted(doubtful):
+        c = rows[r][k]
+        if c.confidence is not None and c.confidence >= threshold:
+            rows[r][k] = replace(c, confidence=threshold - 1)
+            notes.append(
+                f"p.{c.page}: OCR row {c.row} col {c.col} 「{c.text}」 doubtful: the document prints "
+                "a phrase one or two kanji from it once more (confidence lowered)"
+            )
+    return notes
