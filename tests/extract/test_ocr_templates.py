@@ -198,3 +198,37 @@ def test_a_phrase_printed_twice_read_two_ways_is_doubtful(aoba):
     flagged = [r["ocr_confidence"] < LOW_CONFIDENCE for r in aoba.tables["indicators"] if "派遣" in r["name"]]
     assert flagged == [True, True]
     assert sum("doubtful: the document prints" in w for w in aoba.document["warnings"]) >= 2
+
+
+def test_a_lenticular_bracket_read_as_a_brace():
+    """北浜町 p.2's rule line as the bench's scan reads it (confidence 72): its 【 read as {,
+    so the line was no 【施策の総合評価】 rule and the sheet's overall rule was lost."""
+    from extractors.readers.ocr.correct import correct_cell
+
+    read = "{施策の総合評価】 A : 順調 B :概ね順調 C :やや遅れ D:遅れ"
+    fixed, note, _ = correct_cell(read, 72.0)
+    assert fixed == "【施策の総合評価】 A : 順調 B :概ね順調 C :やや遅れ D:遅れ" and note
+    assert correct_cell("(1)創業の裾野を広げる", 89.0)[0] == "(1)創業の裾野を広げる"
+
+
+@pytest.mark.parametrize(
+    ("read", "printed"),
+    [  # rule lines as the bench's scans read them, and as their text layers print them
+        (
+            "【施策の総合評価】 A : 順調 B :概ね順調 C :やや遅れ D:遅れ",
+            "【施策の総合評価】A:順調 B:概ね順調 C:やや遅れ D:遅れ",
+        ),
+        (
+            "評価基準:A : 達成率100%以上 B:達成率80%以上100%未満 C:達成率80%未満",
+            "評価基準:A:達成率100%以上 B:達成率80%以上100%未満 C:達成率80%未満",
+        ),
+        ("KPI : 指標", "KPI : 指標"),  # a word before a colon is no grade
+    ],
+)
+def test_a_grade_and_its_meaning_without_spaces(read, printed):
+    """A grade's colon (Ａ：順調, the text layer's full-width letter) read with spaces around
+    a half-width A: the spaces dropped, and after a label's 】, so the rule lines of 北浜町 and
+    みどり市 equal their born-digital rule_text (grading_rules F1 0 → 0.5 and 1.0)."""
+    from extractors.readers.ocr.text import tidy
+
+    assert tidy(read) == printed

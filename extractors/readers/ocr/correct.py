@@ -24,6 +24,8 @@ _UNIT_OPEN = re.compile(r"(?<=[^\s(（])\s*([%人件社回])\)(?=\s*\*?$)", re.M
 _BULLET = re.compile(rf"^\*(?=[{_CJK}])", re.M)
 _REIWA = re.compile(r"[金信今合冷]和(?=\s*[\d元])")  # 令和 4 年度 read as 金和 / 信和
 _ERA_CODE = re.compile(r"\bR[S$](\d)")
+# 【施策の総合評価】 read as {施策の総合評価】: a label's opening lenticular bracket as { [ (
+_OPEN_LENTICULAR = re.compile(r"^[{\[(（〔](?=[^【】{}\[\]()（）]{2,12}】)", re.M)
 _TIMES = re.compile(r"(?<=\d)[同向](?=[\u3040-\u9fff(（]|$)", re.M)  # 年2回開催 read as 年2同開催 / 年2向
 # the kanji 一 read as the long-vowel mark ー, which follows kana only (ー次産品 → 一次産品)
 _LONG_AS_ONE = re.compile(r"(?<![\u3041-\u30fa\dA-Za-z\-~〜ー])ー(?=[\u3400-\u9fff])", re.M)
@@ -257,6 +259,7 @@ def correct_cell(
         fixed = _THOUSANDS_IN_TEXT.sub(r"\1,\2", fixed)
     fixed = _ERA_CODE.sub(r"R\1", fixed)
     fixed = _TIMES.sub("回", fixed)
+    fixed = _OPEN_LENTICULAR.sub("【", fixed)
     fixed = code_path(fixed)
     fixed = lookalike_labels(fixed)
     fixed = legend_marks(fixed)

@@ -14,6 +14,9 @@ _CJK = r"\u3000-\u30ff\u3400-\u9fff\uf900-\ufaff\uff01-\uff60"
 _CJK_SPACE = re.compile(rf"(?<=[{_CJK}])\s+(?=[{_CJK}])|(?<=[{_CJK}])\s+(?=[(（])|(?<=[)）])\s+(?=[{_CJK}])")
 
 
+# a grade or mark and its meaning (A : 順調, ◎ : 達成) as the text layer prints them (Ａ：順調)
+_GRADE_COLON = re.compile(rf"(?<![^\s:：、,])([A-Za-z◎○△×●◆◇★☆])\s*([:：])\s*(?=[{_CJK}])")
+
 # an item code (項目番号) at a line's start, a lone katakana or one in brackets, and the space
 # after it before a kanji or hiragana: the separator the parsers split the code by (ア　創業…)
 _ITEM_CODE = re.compile(r"^([ア-ン]|[(（][ア-ン][)）]) (?=[\u3040-\u309f\u3400-\u9fff])")
@@ -25,6 +28,8 @@ def tidy(text: str) -> str:
     text = unicodedata.normalize("NFC", text.replace("\n", " "))
     text = re.sub(r"\s+", " ", text).strip()
     text = re.sub(rf"(?<=[{_CJK}])\s*([:：])\s*", r"\1", text)
+    text = _GRADE_COLON.sub(r"\1\2", text)
+    text = re.sub(r"(?<=[】〕』」])\s+", "", text)  # 【評価の目安】 ◎ → 【評価の目安】◎ (a label's close)
     code = _ITEM_CODE.match(text)
     if code:
         return code[1] + " " + _CJK_SPACE.sub("", text[code.end() :])
