@@ -604,10 +604,9 @@ def _table_line(cells: list[Cell], state: _Tables, vocab: Vocabulary, result: Pa
     if _table_header(cells, state, vocab):
         _use_header(cells, state, result)
         return True
-    if state.mode == "counts" or (state.mode is not None and state.policy is not None):
-        return {"outcome": _outcome_row, "measures": _measure_row, "counts": _counts_row}[state.mode](
-            cells, state, vocab, result
-        )
+    rows = {"outcome": _outcome_row, "measures": _measure_row, "counts": _counts_row}
+    if state.mode in rows and (state.mode == "counts" or state.policy is not None):
+        return rows[state.mode](cells, state, vocab, result)
     if not state.started and len(cells) == 1:
         state.started = True
         result.use(cells[0])  # the document's title line
