@@ -540,14 +540,19 @@ def parse_as_of(text: str | None) -> AsOf | None:
         return AsOf(raw, None, year)
     if not m.group("month"):
         return AsOf(raw, None, None)
-    month = int(m.group("month"))
+    return _dated(raw, year, int(m.group("month")), m.group("day"))
+
+
+def _dated(raw: str, year: int, month: int, day: str | None) -> AsOf | None:
+    """An as-of statement of a year, a month and maybe a day (no day: the month's last), or
+    None when the month or the day does not exist."""
     if not 1 <= month <= 12:
         return None
     last = calendar.monthrange(year, month)[1]
-    day = int(m.group("day")) if m.group("day") else last
-    if not 1 <= day <= last:
+    day_no = int(day) if day else last
+    if not 1 <= day_no <= last:
         return None
-    date = dt.date(year, month, day)
+    date = dt.date(year, month, day_no)
     return AsOf(raw, date, fiscal_year_of(date))
 
 
@@ -578,12 +583,4 @@ def _as_of_short(raw: str, s: str) -> AsOf | None:
         return None
     if m.re is _YEAR_END:
         return AsOf(raw, dt.date(year + 1, 3, 31), year)
-    month = int(m.group("month"))
-    if not 1 <= month <= 12:
-        return None
-    last = calendar.monthrange(year, month)[1]
-    day = int(m.group("day")) if m.group("day") else last
-    if not 1 <= day <= last:
-        return None
-    date = dt.date(year, month, day)
-    return AsOf(raw, date, fiscal_year_of(date))
+    return _dated(raw, year, int(m.group("month")), m.group("day"))

@@ -7,24 +7,16 @@ KPI table's numbers (exact, or their record flagged by a low OCR confidence)."""
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 from pathlib import Path
 
 import pytest
 from conftest import FIXTURES
+from test_ocr import _bench
 
 from extractors.readers.ocr import LOW_CONFIDENCE, unavailable
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _bench():
-    """bench/ocr.py, whose ``scan_pdf`` makes the scans the bench scores."""
-    spec = importlib.util.spec_from_file_location("bench_ocr", ROOT / "bench" / "ocr.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
-    return bench
 
 
 @pytest.fixture(scope="module")
