@@ -26,11 +26,15 @@ def parse(*lines: str):
     return action_plan.parse(read_text("\n".join(lines).encode("utf-8")))
 
 
+def cols(rows: list[dict], *keys: str) -> list[tuple]:
+    """Each row's ``keys``, in order, as a tuple."""
+    return [tuple(r[k] for k in keys) for r in rows]
+
+
 def schedule(result) -> list[tuple[str, int, str, bool]]:
-    return [
-        (r["initiative_code"], r["fiscal_year"], r["activity"], r["is_carried_forward"])
-        for r in result.tables["schedule_items"]
-    ]
+    return cols(
+        result.tables["schedule_items"], "initiative_code", "fiscal_year", "activity", "is_carried_forward"
+    )
 
 
 def test_band_rows_give_policy_and_measure_to_the_rows_under_them():
@@ -47,18 +51,16 @@ def test_band_rows_give_policy_and_measure_to_the_rows_under_them():
         "①\t経営塾\t塾を開く。\t検討\t実施\t→\t",
     )
     t = result.tables
-    assert [(p["policy_code"], p["title"]) for p in t["policies"]] == [
+    assert cols(t["policies"], "policy_code", "title") == [
         ("1", "創業を支える"),
         ("2", "人材を育てる"),
     ]
-    assert [(m["policy_code"], m["measure_code"], m["title"]) for m in t["measures"]] == [
+    assert cols(t["measures"], "policy_code", "measure_code", "title") == [
         ("1", "1", "相談の充実"),
         ("1", "2", "資金の支援"),
         ("2", "1", "研修"),
     ]
-    codes = [
-        (i["policy_code"], i["measure_code"], i["initiative_code"], i["title"]) for i in t["initiatives"]
-    ]
+    codes = cols(t["initiatives"], "policy_code", "measure_code", "initiative_code", "title")
     assert codes == [
         ("1", "1", "1", "相談窓口"),
         ("1", "1", "2", "出張相談"),
@@ -82,7 +84,7 @@ def test_compound_codes_in_the_rows_and_bracketed_band_codes_agree():
         "1-イ-①\t交流会\t交流の場を設ける。\t\t実施\t→\t",
     )
     t = result.tables
-    assert [(m["measure_code"], m["title"]) for m in t["measures"]] == [
+    assert cols(t["measures"], "measure_code", "title") == [
         ("ア", "創業前の支援"),
         ("イ", "創業後の支援"),
     ]
@@ -154,10 +156,15 @@ def test_an_indicator_cited_by_name_with_its_target_is_an_indicator_and_a_coded_
     first, second = result.tables["initiatives"][:2]
     assert (first["kpi_codes"], second["kpi_codes"]) == ([], ["1-1"])
     assert [r["indicator_code"] for r in result.tables["kpi_references"]] == ["1-1"]
-    got = [
-        (i["measure_code"], i["name"], i["unit"], i["target_value"], i["cumulative_target"], i["note"])
-        for i in result.tables["indicators"]
-    ]
+    got = cols(
+        result.tables["indicators"],
+        "measure_code",
+        "name",
+        "unit",
+        "target_value",
+        "cumulative_target",
+        "note",
+    )
     assert got == [
         ("ア", "相談件数", "件", 60, None, "年60件: a target per year (年)"),
         ("ア", "補助件数", "件", None, 25, "5年間で25件: a cumulative target (累計)"),
@@ -177,10 +184,7 @@ def test_the_inline_kpi_of_a_reposted_row_is_a_reposted_indicator():
         "ア　商店街",
         "2-ア-①\t空き店舗の活用\t出店を補助する。\t出店数：5年間で10店\t実施\t→\t",
     )
-    got = [
-        (i["policy_code"], i["name"], i["cumulative_target"], i["is_reposted"])
-        for i in result.tables["indicators"]
-    ]
+    got = cols(result.tables["indicators"], "policy_code", "name", "cumulative_target", "is_reposted")
     assert got == [("1", "出店数", 10, True), ("2", "出店数", 10, False)]
 
 
@@ -237,10 +241,7 @@ def test_a_number_column_holding_codes_and_bracketed_code_components():
         "【1】-ア-①\t相談窓口\t窓口を開く。\t実施\t→\t→",
         "【1】-ア-②\t交流会\t交流の場を設ける。\t\t実施\t→",
     )
-    rows = [
-        (i["policy_code"], i["measure_code"], i["initiative_code"], i["row_number"])
-        for i in result.tables["initiatives"]
-    ]
+    rows = cols(result.tables["initiatives"], "policy_code", "measure_code", "initiative_code", "row_number")
     assert rows == [("1", "ア", "1", 1), ("1", "ア", "2", 2)]
 
 
@@ -259,10 +260,14 @@ PERIOD_HEADER = "事業番号\t事業名\t事業内容\t担当課\t実施時期"
 
 
 def periods(result) -> list[tuple[str, int, str, bool, int]]:
-    return [
-        (r["initiative_code"], r["fiscal_year"], r["activity"], r["from_period"], r["lane"])
-        for r in result.tables.get("schedule_items", [])
-    ]
+    return cols(
+        result.tables.get("schedule_items", []),
+        "initiative_code",
+        "fiscal_year",
+        "activity",
+        "from_period",
+        "lane",
+    )
 
 
 def test_a_period_column_gives_one_schedule_item_per_year_of_the_period():
