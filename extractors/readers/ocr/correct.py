@@ -4,6 +4,7 @@ units, bullets, star grades, labels snapped to the vocabulary; guesses keep a lo
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from functools import cache
 from typing import Any
 
@@ -52,26 +53,25 @@ _CODE_PATH_AFTER = re.compile(r"^(Ⅱ|Ⅲ|Ⅰ)-[\]|l](?=$|[^\d])")
 _DAY = re.compile(r"^((?:令和|平成|R)\s*\d{1,2}\s*年\s*\d{1,2}\s*月\s*)(\d{1,2})[1|\]lI]{1,2}$")
 
 
+def _strings(node: Any) -> Iterator[str]:
+    """Every string in a tree of ``labels.yaml`` (dicts and lists), depth first."""
+    if isinstance(node, str):
+        yield node
+    elif isinstance(node, dict | list):
+        for v in node.values() if isinstance(node, dict) else node:
+            yield from _strings(v)
+
+
 @cache
 def _label_keys() -> dict[str, str]:
     """Every label of ``labels.yaml`` by its compare key (3 characters or more)."""
     from schemas.vocabulary import label_key, vocabulary
 
     out: dict[str, str] = {}
-
-    def walk(node: Any) -> None:
-        if isinstance(node, str):
-            key = label_key(node)
-            if len(key) >= 3:
-                out.setdefault(key, node)
-        elif isinstance(node, dict):
-            for v in node.values():
-                walk(v)
-        elif isinstance(node, list):
-            for v in node:
-                walk(v)
-
-    walk({k: v for k, v in vocabulary().data.items() if k != "units"})
+    for node in _strings({k: v for k, v in vocabulary().data.items() if k != "units"}):
+        key = label_key(node)
+        if len(key) >= 3:
+            out.setdefault(key, node)
     return out
 
 
@@ -175,18 +175,12 @@ def _lookalike_labels() -> tuple[tuple[str, str], ...]:
     holding a kanji that is misread (:data:`_MISREAD_AS`), longest first."""
     from schemas.vocabulary import vocabulary
 
-    found: set[str] = set()
-
-    def walk(node: Any) -> None:
-        if isinstance(node, str):
-            for word in re.findall(r"[\u3041-\u30fa\u3400-\u9fff]{3,}", node):  # 3+: no 月額/日額
-                if any(ch in _MISREAD_AS for ch in word):
-                    found.add(word)
-        elif isinstance(node, dict | list):
-            for v in node.values() if isinstance(node, dict) else node:
-                walk(v)
-
-    walk(vocabulary().data)
+    found = {
+        word
+        for node in _strings(vocabulary().data)
+        for word in re.findall(r"[\u3041-\u30fa\u3400-\u9fff]{3,}", node)  # 3+: no 月額/日額
+        if any(ch in _MISREAD_AS for ch in word)
+    }
     found.update(_PLAN_WORDS)
     return tuple(sorted(((_canonical(w), w) for w in found), key=lambda p: -len(p[1])))
 
