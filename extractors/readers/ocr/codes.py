@@ -6,11 +6,14 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from core.normalize import to_halfwidth_digits
+
+from .marks import _CIRCLED
+
 if TYPE_CHECKING:
     from .page import _Item
 
 
-_CIRCLED = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"
 _AS_LETTER = {"8": "a", "3": "a", "0": "o"}  # a lone a read by the jpn model as 8
 _AS_CIRCLED = {"@": "②", "◎": "◎"}  # ② read as @; a circled digit told a ◎ by its shape (marks)
 
@@ -167,7 +170,7 @@ def _heading_number(num: str) -> int:
     """A heading's number as read: 2, ２, Ⅱ; a one-like stroke (I, l, |, ]) is 1."""
     if num in _ROMAN:
         return _ROMAN.index(num) + 1
-    return 1 if num in "Il|]" else int(num.translate(str.maketrans("０１２３４５６７８９", "0123456789")))
+    return 1 if num in "Il|]" else int(to_halfwidth_digits(num))
 
 
 def _heading_sequence(rows: list[list[Any]], words: set[str]) -> list[str]:
