@@ -58,7 +58,7 @@ from .engine import (
     tessdata,
     unavailable,
 )
-from .image import binarize, deskew, despeckle, lines_mask, render, skew_angle, uninvert
+from .image import binarize, deskew, lines_mask, render, skew_angle, uninvert
 from .lines import line_height, outside_boxes, read_box, read_line, text_lines
 from .majority import Consensus, agree
 from .page import _clean, _Item, _rulings, read_page, table_items, text_items
@@ -88,7 +88,6 @@ __all__ = [
     "confidence_warnings",
     "correct_cell",
     "deskew",
-    "despeckle",
     "engine_version",
     "erase_arrows",
     "find_arrows",

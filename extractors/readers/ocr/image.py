@@ -103,13 +103,3 @@ def uninvert(grey: np.ndarray, ink: np.ndarray) -> bool:
         grey[y : y + h, x : x + w] = (255 - np.clip(lifted, 0, 255)).astype(np.uint8)
         found = True
     return found
-
-
-def despeckle(ink: np.ndarray, area: int = 6) -> np.ndarray:
-    """``ink`` without specks of at most ``area`` pixels (scan noise)."""
-    import cv2
-
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
-    keep = stats[:, cv2.CC_STAT_AREA] > area
-    keep[0] = False
-    return (keep[labels] * 255).astype(np.uint8)
