@@ -157,12 +157,9 @@ def read_box(
             text, conf = "—", 90.0  # a flat stroke alone on its line: a dash, by its shape
         else:
             text, conf = read_line(engine, line)
-            text = underscore(text, ink[line[1] : line[3], line[0] : line[2]] > 0)
-            mark = (
-                mark_reading(text, conf, ink[line[1] : line[3], line[0] : line[2]] > 0)
-                if len(lines) == 1
-                else None
-            )
+            glyphs = ink[line[1] : line[3], line[0] : line[2]] > 0
+            text = underscore(text, glyphs)
+            mark = mark_reading(text, conf, glyphs) if len(lines) == 1 else None
             if mark:
                 if notes is not None:
                     notes.append(f"「{text}」 read as 「{mark}」 (by its shape)")
