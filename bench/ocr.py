@@ -353,7 +353,12 @@ def report(r: dict, show: int = 0) -> None:
                 f"    {table:<22} P {p:.3f}  R {rc:.3f}  F1 {f:.3f}"
                 + (f"  (fields wrong: {why})" if why else "")
             )
-    for table, diffs in r["misses"].items() if show else ():
+    print_misses(r["misses"], show)
+
+
+def print_misses(misses: dict[str, list[dict[str, tuple[Any, Any]]]], show: int) -> None:
+    """``show`` missed records per table (:func:`misses`), field by field."""
+    for table, diffs in misses.items() if show else ():
         for diff in diffs[:show]:
             print(
                 f"      missed {table}: "
@@ -433,12 +438,7 @@ def report_template(r: dict, show: int = 0) -> None:
     for table, (p, rc, f) in r["f1"].items():
         if table != "ALL":
             print(f"    {table:<22} P {p:.3f}  R {rc:.3f}  F1 {f:.3f}")
-    for table, diffs in r["misses"].items() if show else ():
-        for diff in diffs[:show]:
-            print(
-                f"      missed {table}: "
-                + "; ".join(f"{k} {a!r} read {b!r}" for k, (a, b) in sorted(diff.items()))
-            )
+    print_misses(r["misses"], show)
 
 
 def main() -> None:
