@@ -47,7 +47,7 @@ def tiny_pdf(content: bytes, font: bytes, extra: tuple[bytes, ...] = (), page: b
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
         b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 300 200] /Contents 4 0 R"
         b" /Resources << /Font << /F1 %d 0 R >> >> %s>>" % (5 + len(extra), page),
-        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content),
+        stream(content),
         *extra,
         font,
     ]
