@@ -305,13 +305,13 @@ def validate(curated_dir: Path, raw_dir: Path, warehouse: str | None, brief: boo
     sys.exit(1 if failed_errors else 0)
 
 
-def _warehouse_of_last_run(curated_dir: Path, runs: list[dict[str, Any]] | None = None) -> str:
+def _warehouse_of_last_run(curated_dir: Path) -> str:
     """The warehouse the last run loaded (runs record it, its password masked: give the
     password with PGPASSWORD or ~/.pgpass), else the default DuckDB file."""
     from pipeline.load.curated import read_curated
     from pipeline.refresh.run import default_warehouse
 
-    runs = read_curated(curated_dir, "runs") if runs is None else runs
+    runs = read_curated(curated_dir, "runs")
     recorded = runs[-1].get("warehouse") if runs else None
     return recorded.replace(":***@", "@") if recorded else default_warehouse(curated_dir)
 
