@@ -31,7 +31,7 @@ _TIMES = re.compile(r"(?<=\d)[同向](?=[\u3040-\u9fff(（]|$)", re.M)  # 年2�
 # the kanji 一 read as the long-vowel mark ー, which follows kana only (ー次産品 → 一次産品)
 _LONG_AS_ONE = re.compile(r"(?<![\u3041-\u30fa\dA-Za-z\-~〜ー])ー(?=[\u3400-\u9fff])", re.M)
 _LONG_TWICE = re.compile(r"(?<=[\u30a1-\u30fa])ーー+")  # センターー: a long vowel is one mark
-_DASHES = {"ー", "一", "－", "-", "―", "‐", "1"}
+_DASHES = {"ー", "一", "－", "-", "―", "‐"}  # a lone 1 is a 1, never a dash
 # A code path at a cell's start (1-1 創業…, 1-ア-2, Ⅱ-1-(ア)) as the jpn model misreads it in
 # Mincho: a 1 after a hyphen read as ] or |, a 1 before one as 1], the hyphen between digits
 # as 一 or ー, the roman numeral Ⅱ as II / IT / HI / Il (Ⅰ as I). Each (pattern, replacement).
@@ -238,7 +238,7 @@ def correct_cell(
 ) -> tuple[str, str | None, float | None]:
     """A cell's OCR text corrected by what plan documents hold, what was changed (None:
     nothing) and its confidence: numbers with letters read for digits (4,7S5 → 4,755), a dash
-    read as ー/一/1 in a low-confidence single-character cell (—), era codes (RS5 → R5), star
+    read as ー/一 in a low-confidence single-character cell (—), era codes (RS5 → R5), star
     grades in rating legends (=文文太 → =★★★), labels one character from the vocabulary
     (当初俺 → 当初値). Readings that are guesses (:func:`_guess`) keep a confidence below
     :data:`LOW_CONFIDENCE`, so they are reported, never taken on trust."""
@@ -247,7 +247,7 @@ def correct_cell(
         fixed = text.translate(_CONFUSABLE)
     if is_numeric(fixed.replace(" ", "")):  # 4.755, 4.800 (9,555): a thousands comma read as a
         fixed = _THOUSANDS.sub(lambda m: m[0].replace(".", ","), fixed)  # point (decimals: 1–2 places)
-    if text in _DASHES and (confidence or 0) < LOW_CONFIDENCE and text != "1":
+    if text in _DASHES and (confidence or 0) < LOW_CONFIDENCE:
         fixed = "—"
     if "\n" in fixed or not looks_numeric(fixed):  # 1.636 件 in a line of text
         fixed = _THOUSANDS_IN_TEXT.sub(r"\1,\2", fixed)
