@@ -182,7 +182,9 @@ def _lookalike_labels() -> tuple[tuple[str, str], ...]:
         if any(ch in _MISREAD_AS for ch in word)
     }
     found.update(_PLAN_WORDS)
-    return tuple(sorted(((_canonical(w), w) for w in found), key=lambda p: -len(p[1])))
+    return tuple(
+        sorted(((_canonical(w), w) for w in found), key=lambda p: (-len(p[1]), p[1]))
+    )  # same order every run
 
 
 def lookalike_labels(text: str) -> str:
