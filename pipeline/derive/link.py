@@ -121,7 +121,9 @@ def _drop_listed_twice(records: dict[str, list[dict[str, Any]]]) -> list[str]:
 def _same_kpi(ind: dict[str, Any], others: list[dict[str, Any]]) -> dict[str, Any] | None:
     """The KPI of another document of ``ind``'s plan that is ``ind``: the same code, or with no
     code the same policy and a name scoring at least ``KPI_LINK``."""
-    mine = [o for o in others if o["plan_id"] == ind["plan_id"] and ind["indicator_type"] == "kpi"]
+    if ind["indicator_type"] != "kpi":
+        return None
+    mine = [o for o in others if o["plan_id"] == ind["plan_id"]]
     if ind.get("indicator_code"):
         return next((o for o in mine if o.get("indicator_code") == ind["indicator_code"]), None)
     scored = [
