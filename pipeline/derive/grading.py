@@ -596,8 +596,8 @@ def _schedule(s: str) -> tuple[Schedule | None, str]:
     if opened != -1 and ")" not in s[opened : m.start()] and closed != -1:
         start, end = opened, closed + 1  # (目標値の20%/年を基準に)
     else:  # the run of text around it: 目標値の20%/年を基準とした達成度
-        start = max(s.rfind(" ", 0, m.start()) + 1, 0)
-        end = s.find(" ", m.end()) if s.find(" ", m.end()) != -1 else len(s)
+        start, end = s.rfind(" ", 0, m.start()) + 1, s.find(" ", m.end())
+        end = len(s) if end == -1 else end
     return Schedule(float(pct) if pct else None), (s[:start] + " " + s[end:]).strip()
 
 
