@@ -556,8 +556,8 @@ def _dated(raw: str, year: int, month: int, day: str | None) -> AsOf | None:
     return AsOf(raw, date, fiscal_year_of(date))
 
 
-_ERA_YEAR = r"(?:(?P<era>令和|平成|昭和|(?<![A-Za-z])[RHS])(?P<ey>元|\d{1,2})|(?P<y4>(?:19|20)\d{2}))"
 _ERA_ONLY = r"(?P<era>令和|平成|昭和|(?<![A-Za-z])[RHS])(?P<ey>元|\d{1,2})"
+_ERA_YEAR = rf"(?:{_ERA_ONLY}|(?P<y4>(?:19|20)\d{{2}}))"
 _DOTTED = re.compile(rf"^{_ERA_ONLY}\.(?P<month>\d{{1,2}})(?:\.(?P<day>\d{{1,2}}))?(?!\d)")
 _YEAR_END = re.compile(rf"^{_ERA_ONLY}末")
 _PERIOD = re.compile(rf"^{_ERA_YEAR}(?:\.\d{{1,2}}){{0,2}}(?:年度)?[~〜～]")
