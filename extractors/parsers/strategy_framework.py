@@ -602,7 +602,7 @@ def _table_line(cells: list[Cell], state: _Tables, vocab: Vocabulary, result: Pa
     if state.mode == "block" and state.block is not None and state.policy is not None:
         return _block_row(cells, state, vocab, result)
     if _table_header(cells, state, vocab):
-        _use_header(cells, state, result)
+        _use_header(cells, state.columns, result)
         return True
     rows = {"outcome": _outcome_row, "measures": _measure_row, "counts": _counts_row}
     if state.mode in rows and (state.mode == "counts" or state.policy is not None):
@@ -619,12 +619,12 @@ def _unbracket(text: str) -> str:
     return re.sub(r"^[【〔\[<《■◆●]\s*(.*?)\s*[】〕\]>》]?$", r"\1", text)
 
 
-def _use_header(cells: list[Cell], state: _Tables, result: ParseResult) -> None:
-    """A table header's cells: read, or reported (an unknown label). The years a header
-    names (基準値（R4年度）, 目標値（R10年度）) are in ``state.header_years``."""
+def _use_header(cells: list[Cell], columns: dict[int, str], result: ParseResult) -> None:
+    """A table header's cells: read (the first, and those of a named column), or reported (an
+    unknown label)."""
     for c in cells:
         label = nz.clean_text(c.text)
-        if c.col in state.columns or c is cells[0]:
+        if c.col in columns or c is cells[0]:
             result.use(c)
         else:
             why = f"strategy table header: column label {label!r} is not in labels.yaml"
@@ -1032,9 +1032,8 @@ def _block_row(cells: list[Cell], state: _Tables, vocab: Vocabulary, result: Par
         block.name, block.tier = by["name"], tier
         result.use(*(c for c in cells if c.col in block.head))
         return True
-    row = next(
-        (r for r in ("value", "when") if vocab.column_meaning(KIND, "block_rows", cells[0].text) == r), None
-    )
+    row = vocab.column_meaning(KIND, "block_rows", cells[0].text)
+    row = row if row in ("value", "when") else None
     if row is not None and block.columns:
         block.rows[row] = {c.col: c for c in cells[1:]}
         result.use(cells[0])
@@ -1045,7 +1044,7 @@ def _block_row(cells: list[Cell], state: _Tables, vocab: Vocabulary, result: Par
     if not columns or block.columns:
         return False
     block.columns = columns
-    _use_header(cells, _Tables(columns=columns), result)
+    _use_header(cells, columns, result)
     return True
 
 
