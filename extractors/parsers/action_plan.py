@@ -262,9 +262,11 @@ def _band_code(text: str) -> tuple[str, list[str], str] | None:
     s = nz.clean_text(text)
     if m := _BRACKETED.match(s):
         number = re.search(r"([0-9]+|[Ⅰ-Ⅻ]|[ア-ン])$", nz.clean_text(m.group(2)))
-        code = nz.split_leading_code(number.group(1))[0] if number else None
-        code = code if code is not None else (number.group(1) if number else None)
-        return (m.group(1) + m.group(3), [str(code)], m.group(4).strip()) if code and m.group(4) else None
+        if number is None or not m.group(4):
+            return None
+        code = nz.split_leading_code(number.group(1))[0]  # 1, Ⅲ → a number; ア as printed
+        code = number.group(1) if code is None else code
+        return (m.group(1) + m.group(3), [str(code)], m.group(4).strip()) if code else None
     parts, title = nz.split_code_path(s)
     if not parts and (m := _KANA_OR_LETTER.match(s)):
         style = "kana" if re.match(r"[ア-ン]", m.group(1)) else "letter"
