@@ -174,6 +174,12 @@ def is_rule_line(text: str | None) -> bool:
     return len(grades) >= 2 and len(_BAND_WORD.findall(s)) >= 2
 
 
+def stated_value(text: str | None) -> str | None:
+    """A cell's text as printed (a rate, a grade, 担当課, 備考, a target); a dash (―, －) printed
+    for none, or an empty cell, is None."""
+    return None if nz.is_missing(text) else nz.clean_text(text) or None
+
+
 def has_number(text: str | None) -> bool:
     """Does a cell hold a figure (a digit after NFKC)?"""
     return bool(re.search(r"\d", nz.clean_text(text)))

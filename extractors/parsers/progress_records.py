@@ -16,7 +16,7 @@ from typing import Any
 from core import normalize as nz
 from core.models import Cell, ParseResult
 
-from .common import YearColumns, arrow_spans, merge_by_code, schedule_years, stated_direction
+from .common import YearColumns, arrow_spans, merge_by_code, schedule_years, stated_direction, stated_value
 
 
 @dataclass
@@ -156,11 +156,6 @@ def value_and_year(text: str | None) -> tuple[str | None, int | None]:
     if m is None or year is None or nz.parse_number(nz.number_text(m.group("value"))) is None:
         return text, None
     return m.group("value"), year
-
-
-def stated_value(text: str | None) -> str | None:
-    """A rate or grade as the sheet prints it; a dash (―, －) printed for none is None."""
-    return None if nz.is_missing(text) else nz.clean_text(text) or None
 
 
 _OCCURRENCE_FIELDS = (

@@ -27,8 +27,8 @@ from core import normalize as nz
 from core.models import Cell, ExtractionError, Grid, ParseResult
 from schemas.vocabulary import Vocabulary, label_key, vocabulary
 
-from .common import has_number, is_rule_line, row_cells, year_columns, year_header
-from .progress_records import Initiative, Lane, Sheet, emit, report_unused_notes, stated_value
+from .common import has_number, is_rule_line, row_cells, stated_value, year_columns, year_header
+from .progress_records import Initiative, Lane, Sheet, emit, report_unused_notes
 
 KIND = "progress_sheets"
 RULE_TYPES = {"grading_rule": "indicator_grade", "overall_rule": "overall"}  # 指標評価 / 総合評価

@@ -22,7 +22,7 @@ from core import normalize as nz
 from core.models import Cell, ExtractionError, Grid, ParseResult
 from schemas.vocabulary import Vocabulary, label_key, vocabulary
 
-from .common import stated_direction
+from .common import stated_direction, stated_value
 
 KIND = "strategy_framework"
 _DIRECTION = re.compile(r"^第\s*(\d+)\s+(\S.*)$")
@@ -771,7 +771,7 @@ def _outcome_row(cells: list[Cell], state: _Tables, vocab: Vocabulary, result: P
         baseline_fiscal_year=_fiscal_year(baseline[2] or state.header_years.get("baseline")),
         target_value=target[0],
         target_fiscal_year=_fiscal_year(target[2] or state.header_years.get("target")),
-        target_text=None if nz.is_missing(target_text) else target_text,
+        target_text=stated_value(target_text),
         direction=stated_direction(target_text, vocab.data.get("target_direction")),
         **_row_texts(by),
         marks=_marks(by, ("name", "baseline", "target"), state),
@@ -793,7 +793,7 @@ def _fiscal_year(year: nz.AsOf | None) -> int | None:
 def _row_texts(by: dict[str, Cell]) -> dict[str, str | None]:
     """An indicator row's 担当課 and 備考 as printed (a dash for none is None)."""
     texts = {key: nz.clean_text(by[key].text, join_wrapped=True) if key in by else None for key in _ROW_TEXTS}
-    return {key: None if nz.is_missing(t) else t for key, t in texts.items()}
+    return {key: stated_value(t) for key, t in texts.items()}
 
 
 def _marks(by: dict[str, Cell], keys: tuple[str, ...], state: _Tables) -> list[str] | None:
@@ -1075,7 +1075,7 @@ def _close_block(state: _Tables, vocab: Vocabulary, result: ParseResult) -> None
         baseline_fiscal_year=_fiscal_year(figures.get("baseline", (None, None, None))[2]),
         target_value=figures.get("target", (None,))[0],
         target_fiscal_year=_fiscal_year(figures.get("target", (None, None, None))[2]),
-        target_text=None if nz.is_missing(texts["target"]) else texts["target"],
+        target_text=stated_value(texts["target"]),
         direction=stated_direction(texts["target"], vocab.data.get("target_direction")),
         department=None,
         remarks=None,
