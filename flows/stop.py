@@ -74,12 +74,13 @@ def kill_workers(cluster: Any) -> list[int]:
         with contextlib.suppress(psutil.Error):
             process.kill()
     deadline = time.monotonic() + KILL_WAIT_SECONDS
-    while any(_running(p) for p in processes) and time.monotonic() < deadline:
+    while any(running(p) for p in processes) and time.monotonic() < deadline:
         time.sleep(0.01)  # not psutil.wait_procs: it would reap the nanny's children under it
     return [p.pid for p in processes]
 
 
-def _running(process: psutil.Process) -> bool:
+def running(process: psutil.Process) -> bool:
+    """Whether ``process`` still runs (a zombie, or a process gone, does not)."""
     try:
         return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
     except psutil.Error:

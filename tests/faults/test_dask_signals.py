@@ -23,6 +23,8 @@ import pytest
 from faults_site import Site, copy_site
 from hostile import pdf, ruled_grid
 
+from flows.stop import running
+
 #: Processes of the run that are not its work, stopped too before the lock is released: the
 #: temporary Prefect server (once the flow has ended) and multiprocessing's resource tracker.
 SERVICES = ("prefect server start", "uvicorn", "multiprocessing.resource_tracker")
@@ -70,13 +72,6 @@ def _command(process: psutil.Process) -> str:
         return ""
 
 
-def _running(process: psutil.Process) -> bool:
-    try:
-        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
-    except psutil.Error:
-        return False
-
-
 def _start_and_wait_for_extraction(site: Site) -> tuple[subprocess.Popen, dict[int, psutil.Process]]:
     """``plan-etl run --workers 2`` started; returns once a worker's extraction child runs, with
     every descendant seen so far (their commands read while they ran)."""
@@ -116,7 +111,7 @@ def _left_when_the_lock_is_free(site: Site, run: subprocess.Popen, seen: dict) -
             except BlockingIOError:
                 assert time.monotonic() < deadline, "the stopped run kept the lock for 30 s"
                 time.sleep(0.01)
-        left = [(p.pid, _command(p)) for p in seen.values() if _running(p)]
+        left = [(p.pid, _command(p)) for p in seen.values() if running(p)]
         fcntl.flock(lock, fcntl.LOCK_UN)
     return left
 
