@@ -369,16 +369,6 @@ def print_misses(misses: dict[str, list[dict[str, tuple[Any, Any]]]], show: int)
 TEMPLATES = ROOT / "tests" / "fixtures" / "templates"
 
 
-def _iso(tables: dict) -> dict:
-    """Dates as ISO strings, as the expected JSON writes them."""
-    import datetime as dt
-
-    return {
-        t: [{k: v.isoformat() if isinstance(v, dt.date) else v for k, v in r.items()} for r in rows]
-        for t, rows in tables.items()
-    }
-
-
 def bench_template(name: str, *, dpi: int, cache: Path | None) -> dict:
     """Scan the template fixture ``name``, extract the scan as a run would (kind auto-detected,
     status and error as ``documents`` gets them), score it against its expected JSON."""
@@ -390,7 +380,7 @@ def bench_template(name: str, *, dpi: int, cache: Path | None) -> dict:
     from extractors.extract import extract_document
 
     sys.path.insert(0, str(ROOT / "tests" / "extract"))
-    from f1 import table_scores
+    from f1 import iso, table_scores
 
     src = TEMPLATES / f"{name}.pdf"
     expected = json.loads((TEMPLATES / f"{name}.expected.json").read_text(encoding="utf-8"))
@@ -414,8 +404,8 @@ def bench_template(name: str, *, dpi: int, cache: Path | None) -> dict:
         "s_per_page": seconds / pages,
         "cpu_per_page": cpu / pages,
         "cells": f"{out.document.get('cells_consumed')}/{out.document.get('cells_total')}",
-        "f1": table_scores(_iso(tables), expected["tables"]),
-        "born_f1": table_scores(_iso(want), expected["tables"])["ALL"][2],
+        "f1": table_scores(iso(tables), expected["tables"]),
+        "born_f1": table_scores(iso(want), expected["tables"])["ALL"][2],
         "record_numbers": number_check(tables, want),
         "misses": misses(tables, want),
         "low": sum("OCR confidence" in w for w in out.document.get("warnings", [])),

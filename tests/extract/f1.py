@@ -6,7 +6,16 @@ Rows are compared on the columns the expected JSON lists (lineage and ids left o
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
+
+
+def iso(tables: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+    """Dates as ISO strings, as the expected JSON writes them."""
+    return {
+        t: [{k: v.isoformat() if isinstance(v, dt.date) else v for k, v in r.items()} for r in rows]
+        for t, rows in tables.items()
+    }
 
 
 def _norm(value: Any) -> Any:

@@ -12,12 +12,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import re
 
 from conftest import FIXTURES, RAW
-from f1 import table_scores
+from f1 import iso, table_scores
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
@@ -49,14 +48,6 @@ def records(result, drop: set[str] | None = None) -> dict[str, list[dict]]:
     skip = LINEAGE | (drop or set())
     return {
         t: [{k: v for k, v in r.items() if k not in skip} for r in rows] for t, rows in result.tables.items()
-    }
-
-
-def iso(tables: dict[str, list[dict]]) -> dict[str, list[dict]]:
-    """Dates as ISO strings, as the expected JSON writes them."""
-    return {
-        t: [{k: v.isoformat() if isinstance(v, dt.date) else v for k, v in r.items()} for r in rows]
-        for t, rows in tables.items()
     }
 
 

@@ -17,11 +17,10 @@ import datetime as dt
 import json
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 import pytest
 from conftest import FIXTURES
-from f1 import table_scores
+from f1 import iso, table_scores
 from openpyxl import load_workbook
 
 from extractors.extract import DocumentOutcome, extract_document, parse_grid
@@ -52,14 +51,6 @@ def outcomes() -> dict[tuple[str, str], DocumentOutcome]:
     }
 
 
-def _iso(tables: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
-    """Dates as ISO strings, as the expected JSON writes them."""
-    return {
-        t: [{k: v.isoformat() if isinstance(v, dt.date) else v for k, v in r.items()} for r in rows]
-        for t, rows in tables.items()
-    }
-
-
 CASES = [
     (name, fmt, table) for name in FIXTURE_NAMES for fmt in FORMATS for table in EXPECTED[name]["tables"]
 ]
@@ -70,7 +61,7 @@ def test_every_table_of_every_format_scores_f1_of_at_least_098(outcomes, name, f
     out = outcomes[(name, fmt)]
     assert out.document["status"] == "ok", out.document["error"]
     assert out.document["kind"] == EXPECTED[name]["kind"]
-    p, r, f = table_scores(_iso(out.tables), EXPECTED[name]["tables"])[table]
+    p, r, f = table_scores(iso(out.tables), EXPECTED[name]["tables"])[table]
     print(f"{name} {fmt} {table}: F1 {f:.3f} (precision {p:.3f}, recall {r:.3f})")
     assert f >= 0.98, f"{name}.{fmt} {table}: F1 {f:.3f} (precision {p:.3f}, recall {r:.3f})"
 
