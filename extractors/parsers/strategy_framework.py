@@ -1069,12 +1069,13 @@ def _close_block(state: _Tables, vocab: Vocabulary, result: ParseResult) -> None
     )
     by = {m: values[c] for c, m in block.columns.items() if c in values}
     texts = {k: nz.clean_text(by[k].text) if k in by else None for k in ("baseline", "target")}
+    baseline, target = (figures.get(k, (None, None, None)) for k in ("baseline", "target"))
     record.update(
-        baseline_value=figures.get("baseline", (None,))[0],
+        baseline_value=baseline[0],
         baseline_text=texts["baseline"],
-        baseline_fiscal_year=_fiscal_year(figures.get("baseline", (None, None, None))[2]),
-        target_value=figures.get("target", (None,))[0],
-        target_fiscal_year=_fiscal_year(figures.get("target", (None, None, None))[2]),
+        baseline_fiscal_year=_fiscal_year(baseline[2]),
+        target_value=target[0],
+        target_fiscal_year=_fiscal_year(target[2]),
         target_text=stated_value(texts["target"]),
         direction=stated_direction(texts["target"], vocab.data.get("target_direction")),
         department=None,
