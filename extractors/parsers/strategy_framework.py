@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 from core import normalize as nz
@@ -699,9 +699,7 @@ def _header_years(cells: list[Cell], columns: dict[int, str]) -> dict[str, nz.As
     years: dict[str, nz.AsOf] = {}
     for c in cells:
         for t in re.findall(r"\(([^()]*)\)", nz.clean_text(c.text)):
-            year = nz.parse_as_of(t)
-            bare = None if year else nz.parse_fiscal_year(t)
-            year = year or (nz.AsOf(t, None, bare) if bare else None)
+            year = _as_of_or_year(t, nz.parse_fiscal_year)
             if year is not None and c.col in columns:
                 years[columns[c.col]] = year
                 break
@@ -1088,11 +1086,17 @@ def _close_block(state: _Tables, vocab: Vocabulary, result: ParseResult) -> None
 
 def _when(text: str) -> nz.AsOf | None:
     """A 時点 cell in any notation (R4.3, H25末, 2023年3月末, R2〜R6, R5年度, a bare R5)."""
-    if nz.is_missing(text):
-        return None
-    year = nz.parse_as_of(text)
-    bare = None if year else nz.parse_year_heading(text)
-    return year or (nz.AsOf(nz.clean_text(text), None, bare) if bare else None)
+    return None if nz.is_missing(text) else _as_of_or_year(nz.clean_text(text), nz.parse_year_heading)
+
+
+def _as_of_or_year(text: str, bare_year: Callable[[str], int | None]) -> nz.AsOf | None:
+    """An as-of statement (R4.3, 2023年3月末, R5年度), or else a fiscal year with no date read by
+    ``bare_year`` (a bare R5 / H31); None when the text gives neither."""
+    asof = nz.parse_as_of(text)
+    if asof is not None:
+        return asof
+    year = bare_year(text)
+    return nz.AsOf(text, None, year) if year else None
 
 
 def _block_cells(local_id: str, block: _Block, figures: dict, result: ParseResult) -> None:
