@@ -100,11 +100,10 @@ def record_generation(
     return runs
 
 
-def _link_kept(curated_dir: Path, staging: Path, written: set[str]) -> list[str]:
+def _link_kept(curated_dir: Path, staging: Path, written: set[str]) -> None:
     """Hard-link (else copy) the current tables a load does not write into its generation."""
     from schemas import TABLES
 
-    kept = []
     for name in TABLES:
         source = curated_dir / f"{name}.parquet"
         if name in written or not source.exists():
@@ -113,8 +112,6 @@ def _link_kept(curated_dir: Path, staging: Path, written: set[str]) -> list[str]
             os.link(source.resolve(), staging / source.name)
         except OSError:  # another filesystem, or no hard links: a copy
             shutil.copyfile(source, staging / source.name)
-        kept.append(name)
-    return kept
 
 
 def publish_curated(staging: Path, curated_dir: Path, on_step: OnStep | None = None) -> None:
