@@ -19,8 +19,6 @@ from pipeline.state.previous import Previous, canonical_order
 from pipeline.validate.gx import validate_all
 from schemas import TABLES
 
-FRESH = ("validation_results", "validation_findings")
-
 
 @dataclass
 class Revalidation:
