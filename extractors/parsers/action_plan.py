@@ -80,7 +80,7 @@ _TRAILING_PAREN = re.compile(r"\s*[（(]((?:[^()（）]|[（(][^()（）]*[)）]
 _LEGEND_MARK = re.compile(r"(\S)\s*[:=]?\s*(\w[^\s、,]*)")
 _BRACKETED = re.compile(r"^([【〔\[［])\s*([^】〕\]］]{1,8}?)\s*([】〕\]］])\s*(.*)$")
 _KANA_OR_LETTER = re.compile(r"^([ア-ン]|[a-zA-Z])(?:\s+|[.、)]\s*)(\S.*)$")
-_BRACKETED_PART = re.compile(r"[【〔\[]\s*([0-9]{1,3}|[ア-ン]|[Ⅰ-Ⅻ])\s*[】〕\]]")
+_BRACKETED_PART = re.compile(r"[【〔\[]\s*([0-9]{1,3}|[ア-ン]|[IVX]{1,4})\s*[】〕\]]")  # Ⅲ: III after NFKC
 _REPOST_CITED = re.compile(r"再掲\s*[:：]\s*((?:[^\s、,，()（）]|[（(][^()（）\s]*[)）])+)")
 _CITATION_SEP = re.compile(r"\s*[／/、,，・;；]\s*|\s+(?=\D)")
 # A term defined in years of the plan: 1~2年目, 3~5年, 概ね3年以内, 5年間, 3年目.
@@ -261,7 +261,7 @@ def _band_code(text: str) -> tuple[str, list[str], str] | None:
     (``path``, [1, 2], …); None when the text starts with no code or has no title."""
     s = nz.clean_text(text)
     if m := _BRACKETED.match(s):
-        number = re.search(r"([0-9]+|[Ⅰ-Ⅻ]|[ア-ン])$", nz.clean_text(m.group(2)))
+        number = re.search(r"([0-9]+|(?<![A-Za-z])[IVX]{1,4}|[ア-ン])$", nz.clean_text(m.group(2)))  # Ⅲ: III
         if number is None or not m.group(4):
             return None
         code = nz.split_leading_code(number.group(1))[0]  # 1, Ⅲ → a number; ア as printed

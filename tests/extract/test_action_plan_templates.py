@@ -16,6 +16,9 @@
 
 from __future__ import annotations
 
+from conftest import FIXTURES
+
+from extractors.extract import extract_document
 from extractors.parsers import action_plan
 from extractors.readers import read_text
 
@@ -438,3 +441,25 @@ def test_terms_defined_in_years_of_the_plan_count_from_its_first_year():
     ]
     assert "gives 長期 no fiscal years" in result.unplaced[(8, 4)]
     assert any("長期 is defined as '6年目以降'" in w for w in result.warnings)
+
+
+def test_roman_numeral_band_headings_are_policies(tmp_path):
+    """【Ⅰ】/【Ⅱ】 bands (NFKC turns Ⅱ into II) give policies 1 and 2, as 【1】/【2】 do."""
+    text = (FIXTURES / "templates" / "other_town_action_plan.txt").read_text(encoding="utf-8")
+    roman = text.replace("【1】", "【Ⅰ】").replace("【2】", "【Ⅱ】")
+    assert roman != text
+    path = tmp_path / "roman.txt"
+    path.write_text(roman, encoding="utf-8")
+    got = extract_document(path, kind="action_plan").tables
+    want = extract_document(FIXTURES / "templates" / "other_town_action_plan.txt", kind="action_plan").tables
+    assert (
+        [p["policy_code"] for p in got["policies"]]
+        == [p["policy_code"] for p in want["policies"]]
+        == ["1", "2"]
+    )
+
+    def same(rows):
+        return [{k: v for k, v in r.items() if k != "source_doc_id"} for r in rows]
+
+    assert same(got["initiatives"]) == same(want["initiatives"])
+    assert [p["title"] for p in got["policies"]] == [p["title"] for p in want["policies"]]
